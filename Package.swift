@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependency direction: adv -> Runtime -> (Lang, Engine). Never the other way.
+let optimize: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "adv",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "adv", targets: ["adv"]),
+        .library(name: "Engine", targets: ["Engine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System-library shims, one folder each, found through pkg-config.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CReadline", path: "Sources/CReadline", pkgConfig: "readline",
+                       providers: [.apt(["libreadline-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "Lang", swiftSettings: optimize),
+        .target(name: "Engine", dependencies: ["CBLAS", "CZlib"], swiftSettings: optimize),
+        .target(name: "Runtime", dependencies: ["Lang", "Engine", "CReadline"], swiftSettings: optimize),
+        .executableTarget(name: "adv", dependencies: [
+            "Runtime",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimize),
+        .executableTarget(name: "AdvBench", dependencies: ["Engine", "Runtime"], swiftSettings: optimize),
+
+        .testTarget(name: "LangTests", dependencies: ["Lang"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Lang", "Engine"]),
+        .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Scripts")]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,114 @@
+// Reverse-mode autograd. Every differentiable op calls `Tensor.record` with its inputs and a
+// backward closure that reads the output's gradient and *accumulates* (+=) into its inputs'
+// gradients with `Tensor.accumulate(into:)`. `backward()` runs the closures in reverse
+// topological order and then frees the graph, so memory does not grow from step to step.
+
+/// A recorded operation: the tensors it read and how to push a gradient back to them.
+final class Node {
+    let inputs: [Tensor]
+    let backward: (_ gradOutput: Tensor) -> Void
+    init(inputs: [Tensor], backward: @escaping (Tensor) -> Void) {
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+/// Global switches of the autograd machinery.
+public enum Autograd {
+    /// False inside `noGrad`; then nothing is recorded.
+    public nonisolated(unsafe) static var isEnabled = true
+
+    /// Runs `body` without recording a graph (evaluation, weight updates).
+    public static func noGrad<T>(_ body: () throws -> T) rethrows -> T {
+        let saved = isEnabled
+        isEnabled = false
+        defer { isEnabled = saved }
+        return try body()
+    }
+}
+
+extension Tensor {
+    /// True when an op reading `inputs` must be recorded.
+    @inlinable public static func needsGrad(_ inputs: [Tensor]) -> Bool {
+        Autograd.isEnabled && inputs.contains { $0.requiresGrad }
+    }
+
+    /// Records that `self` was computed from `inputs`; `backward` receives d(loss)/d(self).
+    /// Does nothing when grad is off or no input requires grad.
+    public func record(_ inputs: [Tensor], backward: @escaping (Tensor) -> Void) {
+        guard Tensor.needsGrad(inputs) else { return }
+        requiresGrad = true
+        node = Node(inputs: inputs, backward: backward)
+    }
+
+    /// Adds `g` (same shape as self) into `self.grad`, allocating it on first use.
+    public func accumulateGrad(_ g: Tensor) {
+        guard requiresGrad else { return }
+        if let existing = grad {
+            let n = count, dst = existing.ptr, src = g.ptr
+            for i in 0..<n { dst[i] += src[i] }
+        } else {
+            grad = g.copy()
+        }
+    }
+
+    /// Computes gradients of this tensor (a scalar unless `seed` is given) with respect to every
+    /// tensor in its graph that requires grad, accumulating into their `grad`. Frees the graph.
+    public func backward(seed: Tensor? = nil) throws {
+        if let s = seed, s.shape != shape {
+            throw EngineError.shape("backward seed shape \(s.shape) does not match \(shape)")
+        }
+        if seed == nil && count != 1 {
+            throw EngineError.shape("backward() needs a scalar, got shape \(shape); pass a seed")
+        }
+        // Topological order by iterative DFS (deep graphs must not overflow the stack).
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (t, expanded) = stack.popLast() {
+            if expanded { order.append(t); continue }
+            if visited.contains(ObjectIdentifier(t)) { continue }
+            visited.insert(ObjectIdentifier(t))
+            stack.append((t, true))
+            if let n = t.node {
+                for i in n.inputs where !visited.contains(ObjectIdentifier(i)) { stack.append((i, false)) }
+            }
+        }
+        // Gradients of intermediate tensors are kept in a side table, not in `.grad`,
+        // so only leaves (parameters, inputs) end up holding gradients.
+        var grads: [ObjectIdentifier: Tensor] = [:]
+        grads[ObjectIdentifier(self)] = seed?.copy() ?? Tensor(shape: shape, repeating: 1)
+        for t in order.reversed() {
+            guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+            if let n = t.node {
+                // Inputs receive their share through `Tensor.pendingGrads`.
+                Tensor.pending = grads
+                n.backward(g)
+                grads = Tensor.pending
+                Tensor.pending = [:]
+            } else {
+                t.accumulateGrad(g)
+            }
+        }
+        for t in order { t.node = nil }
+    }
+
+    nonisolated(unsafe) static var pending: [ObjectIdentifier: Tensor] = [:]
+
+    /// Called from backward closures: adds `g` to the gradient flowing into `self`.
+    /// For a leaf this lands in `self.grad`; for an intermediate it is summed for later.
+    public func addGrad(_ g: Tensor) {
+        guard requiresGrad else { return }
+        if node == nil {
+            accumulateGrad(g)
+            return
+        }
+        let key = ObjectIdentifier(self)
+        if let existing = Tensor.pending[key] {
+            let n = count, dst = existing.ptr, src = g.ptr
+            for i in 0..<n { dst[i] += src[i] }
+        } else {
+            Tensor.pending[key] = g.copy()
+        }
+    }
+}

@@ -1,0 +1,118 @@
+// Tensor: a contiguous, row-major float32 array with a shape, plus the autograd hooks.
+//
+// Storage lives in a final class holding one raw allocation, so hot loops take
+// `t.ptr` once and run without ARC, bounds or exclusivity traffic per element.
+
+/// The raw float32 buffer behind a tensor. Owned by exactly one allocation; freed on deinit.
+public final class Storage {
+    public let ptr: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    /// Allocates `count` floats, zero-filled.
+    public init(count: Int) {
+        self.count = count
+        ptr = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        ptr.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { ptr.deallocate() }
+}
+
+/// A dense float32 tensor (row-major, contiguous). Image tensors are N x C x H x W.
+public final class Tensor {
+    /// The extent of each dimension; `[]` is a scalar.
+    public let shape: [Int]
+    /// The data, `count` floats in row-major order.
+    public let storage: Storage
+    /// When true, operations on this tensor are recorded and `backward()` fills `grad`.
+    public var requiresGrad: Bool = false
+    /// The accumulated gradient of the last `backward()` calls (nil until one reaches this tensor).
+    public var grad: Tensor?
+    /// How this tensor was computed, while the graph is alive (nil for leaves and after backward).
+    var node: Node?
+
+    /// Number of elements.
+    @inlinable public var count: Int { storage.count }
+    /// Number of dimensions.
+    @inlinable public var rank: Int { shape.count }
+    /// Pointer to the first element. Take it once outside a loop.
+    @inlinable public var ptr: UnsafeMutablePointer<Float> { storage.ptr }
+
+    /// A tensor over existing storage (no copy). `storage.count` must equal the shape's product.
+    public init(shape: [Int], storage: Storage) {
+        self.shape = shape
+        self.storage = storage
+    }
+
+    /// A zero-filled tensor.
+    public convenience init(zeros shape: [Int]) {
+        self.init(shape: shape, storage: Storage(count: shape.reduce(1, *)))
+    }
+
+    /// A tensor filled with `value`.
+    public convenience init(shape: [Int], repeating value: Float) {
+        self.init(zeros: shape)
+        ptr.update(repeating: value, count: count)
+    }
+
+    /// A tensor copied from `data`; throws when `data.count` does not match the shape.
+    public convenience init(shape: [Int], data: [Float]) throws {
+        let n = shape.reduce(1, *)
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw EngineError.shape("negative dimension in shape \(shape)")
+        }
+        guard n == data.count else {
+            throw EngineError.shape("shape \(shape) needs \(n) values, got \(data.count)")
+        }
+        self.init(zeros: shape)
+        data.withUnsafeBufferPointer { b in
+            if let base = b.baseAddress { ptr.update(from: base, count: n) }
+        }
+    }
+
+    /// A scalar (shape `[]`).
+    public convenience init(scalar: Float) {
+        self.init(zeros: [])
+        ptr[0] = scalar
+    }
+
+    /// The values as a Swift array (a copy).
+    public func toArray() -> [Float] {
+        Array(UnsafeBufferPointer(start: ptr, count: count))
+    }
+
+    /// The single value of a one-element tensor.
+    public var item: Float { ptr[0] }
+
+    /// A deep copy of the data, detached from the graph.
+    public func copy() -> Tensor {
+        let t = Tensor(zeros: shape)
+        t.ptr.update(from: ptr, count: count)
+        return t
+    }
+
+    /// The same data, cut off from the graph (shares storage; does not require grad).
+    public func detached() -> Tensor { Tensor(shape: shape, storage: storage) }
+}
+
+/// Errors the engine reports. Each carries a message that says what and why;
+/// the runtime adds the source location.
+public enum EngineError: Error, CustomStringConvertible, Equatable {
+    /// Shapes that do not fit together (the message names both).
+    case shape(String)
+    /// An argument outside its domain (the message names the argument).
+    case invalidArgument(String)
+    /// A file that is missing, truncated, corrupt or malicious (the message names the file).
+    case io(String)
+    /// Numbers that went wrong (NaN/inf where they must not be).
+    case numeric(String)
+    /// The user interrupted a long computation (Ctrl-C).
+    case interrupted
+
+    public var description: String {
+        switch self {
+        case .shape(let m), .invalidArgument(let m), .io(let m), .numeric(let m): return m
+        case .interrupted: return "interrupted"
+        }
+    }
+}

@@ -1,0 +1,1 @@
+// Lang: tokens, lexer, parser, AST, source spans and diagnostics. Knows nothing of tensors.

@@ -1,0 +1,82 @@
+// Values of the adv language.
+import Engine
+
+/// A value a script can hold. Reference types (lists, records, host objects) are shared,
+/// as in Python/Lua; numbers, strings and booleans are immutable values.
+public enum Value {
+    case nil_
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case list(ListBox)
+    case record(RecordBox)
+    case function(Closure)
+    case builtin(Builtin)
+    case module(Module)
+    /// Tensors, models, datasets, attacks, recipes, results: engine objects wrapped for scripts.
+    case object(HostObject)
+
+    /// The name of the value's type, as shown in error messages ("number", "Tensor", ...).
+    public var typeName: String {
+        switch self {
+        case .nil_: return "nil"
+        case .bool: return "bool"
+        case .number: return "number"
+        case .string: return "string"
+        case .list: return "list"
+        case .record: return "record"
+        case .function: return "function"
+        case .builtin: return "builtin"
+        case .module: return "module"
+        case .object(let o): return o.typeName
+        }
+    }
+}
+
+/// A mutable, shared list.
+public final class ListBox {
+    public var items: [Value]
+    public init(_ items: [Value]) { self.items = items }
+}
+
+/// A mutable, shared record with fields kept in insertion order.
+public final class RecordBox {
+    public private(set) var keys: [String] = []
+    public private(set) var fields: [String: Value] = [:]
+    public init(_ pairs: [(String, Value)] = []) {
+        for (k, v) in pairs { self[k] = v }
+    }
+    public subscript(key: String) -> Value? {
+        get { fields[key] }
+        set {
+            if let v = newValue {
+                if fields[key] == nil { keys.append(key) }
+                fields[key] = v
+            } else if fields.removeValue(forKey: key) != nil {
+                keys.removeAll { $0 == key }
+            }
+        }
+    }
+}
+
+/// An engine object exposed to scripts (Tensor, Model, Dataset, Attack, ...).
+/// Conformers live next to the builtins that create them (e.g. Builtins/Tensor+Builtins.swift).
+public protocol HostObject: AnyObject {
+    /// Type name shown to users, e.g. "Tensor".
+    var typeName: String { get }
+    /// Readable one-line or short multi-line form for printing (respect `depth` for nesting).
+    func describe(depth: Int) -> String
+    /// `obj.name`: a field or a bound method (return `.builtin` for methods). nil if unknown.
+    func member(_ name: String) throws -> Value?
+    /// Names offered by tab completion and in "did you mean" suggestions.
+    var memberNames: [String] { get }
+    /// `obj(args)` for callable objects (models, attacks). Default: not callable.
+    func call(_ args: Arguments, _ ctx: CallContext) throws -> Value
+}
+
+extension HostObject {
+    public var memberNames: [String] { [] }
+    public func call(_ args: Arguments, _ ctx: CallContext) throws -> Value {
+        throw RuntimeError.type("a \(typeName) is not callable")
+    }
+}

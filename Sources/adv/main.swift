@@ -1,0 +1,3 @@
+// The `adv` command line (thin): see Runtime for everything it drives.
+import Runtime
+print("adv: not yet built")
