@@ -25,8 +25,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg62-turbo-dev"])]),
+
         .target(name: "Lang", swiftSettings: optimize),
-        .target(name: "Engine", dependencies: ["CBLAS", "CZlib"], swiftSettings: optimize),
+        .target(name: "Engine", dependencies: ["CBLAS", "CZlib", "CPNG", "CJPEG"], swiftSettings: optimize),
         .target(name: "Runtime", dependencies: ["Lang", "Engine", "CReadline"], swiftSettings: optimize),
         .executableTarget(name: "adv", dependencies: [
             "Runtime",

@@ -1,0 +1,35 @@
+// The interface every trainable network implements (the five architectures, user models).
+// Attacks, evaluation and training code against this protocol only.
+
+/// A named parameter or buffer in timm/PyTorch state-dict naming ("stages.0.blocks.1.norm.weight").
+public struct NamedTensor {
+    public let name: String
+    public let tensor: Tensor
+    public init(_ name: String, _ tensor: Tensor) { self.name = name; self.tensor = tensor }
+}
+
+/// A classifier: images (N, C, H, W) in [0, 1] -> logits (N, classes).
+/// Input normalisation (mean/std) happens inside `forward`, so attacks work in pixel space.
+public protocol Model: AnyObject {
+    /// Architecture name, e.g. "convnext_tiny".
+    var name: String { get }
+    /// Number of classes (logits per image).
+    var classes: Int { get }
+    /// Expected input: channels, height, width.
+    var inputShape: (channels: Int, height: Int, width: Int) { get }
+    /// Training mode (BatchNorm batch statistics, drop path on) or evaluation mode.
+    var isTraining: Bool { get set }
+    /// Matmul/conv input precision used by `forward`.
+    var precision: Precision { get set }
+    /// Logits for a batch; records the graph when autograd is on.
+    func forward(_ x: Tensor) throws -> Tensor
+    /// Trainable parameters in state-dict order and names.
+    func parameters() -> [NamedTensor]
+    /// Non-trainable state saved with the weights (BatchNorm running_mean/var/num_batches_tracked).
+    func buffers() -> [NamedTensor]
+}
+
+extension Model {
+    /// Total number of trainable scalars (what timm reports as the parameter count).
+    public var parameterCount: Int { parameters().reduce(0) { $0 + $1.tensor.count } }
+}

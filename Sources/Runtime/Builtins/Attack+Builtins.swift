@@ -1,0 +1,6 @@
+// Builtins: attacks, evaluate, sweep, table.
+
+enum AttackBuiltins {
+    static func register(into t: inout BuiltinTable) {
+    }
+}

@@ -1,0 +1,6 @@
+// Builtins: data sets and transforms.
+
+enum DataBuiltins {
+    static func register(into t: inout BuiltinTable) {
+    }
+}

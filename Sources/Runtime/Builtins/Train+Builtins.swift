@@ -1,0 +1,6 @@
+// Builtins: optimizers, recipes, fit.
+
+enum TrainBuiltins {
+    static func register(into t: inout BuiltinTable) {
+    }
+}
