@@ -41,6 +41,10 @@ let package = Package(
 
         .testTarget(name: "LangTests", dependencies: ["Lang"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelTests", dependencies: ["Engine", "Runtime"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DataTests", dependencies: ["Engine", "Runtime"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AttackTests", dependencies: ["Engine", "Runtime"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainTests", dependencies: ["Engine", "Runtime"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Lang", "Engine"]),
         .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Scripts")]),
     ],
