@@ -72,6 +72,22 @@ public protocol HostObject: AnyObject {
     var memberNames: [String] { get }
     /// `obj(args)` for callable objects (models, attacks). Default: not callable.
     func call(_ args: Arguments, _ ctx: CallContext) throws -> Value
+    /// `self op other` (or `other op self` when `selfOnLeft` is false). nil: not supported.
+    func binary(_ op: BinaryOp, _ other: Value, selfOnLeft: Bool) throws -> Value?
+    /// `-self`. nil: not supported.
+    func negate() throws -> Value?
+    /// `self[i]`. nil: not supported.
+    func index(_ i: Value) throws -> Value?
+    /// `self[start:end]` (either bound may be missing). nil: not supported.
+    func slice(_ start: Int?, _ end: Int?) throws -> Value?
+    /// `len(self)`. nil: not supported.
+    var length: Int? { get }
+}
+
+/// Binary operators that host objects may implement (tensor arithmetic, `@`, comparisons).
+public enum BinaryOp: String {
+    case add = "+", sub = "-", mul = "*", div = "/", mod = "%", pow = "**", matmul = "@"
+    case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">="
 }
 
 extension HostObject {
@@ -79,4 +95,9 @@ extension HostObject {
     public func call(_ args: Arguments, _ ctx: CallContext) throws -> Value {
         throw RuntimeError.type("a \(typeName) is not callable")
     }
+    public func binary(_ op: BinaryOp, _ other: Value, selfOnLeft: Bool) throws -> Value? { nil }
+    public func negate() throws -> Value? { nil }
+    public func index(_ i: Value) throws -> Value? { nil }
+    public func slice(_ start: Int?, _ end: Int?) throws -> Value? { nil }
+    public var length: Int? { nil }
 }
