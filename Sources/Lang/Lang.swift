@@ -1,1 +1,0 @@
-// Lang: tokens, lexer, parser, AST, source spans and diagnostics. Knows nothing of tensors.
