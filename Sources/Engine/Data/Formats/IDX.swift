@@ -1,0 +1,59 @@
+// IDX files (MNIST, Fashion-MNIST): magic 00 00 <type> <rank>, rank big-endian UInt32 dimensions,
+// then the values. Only unsigned bytes (type 0x08) are used by these data sets.
+
+/// A parsed IDX array of unsigned bytes.
+public struct IDXArray {
+    public let dims: [Int]
+    public let values: [UInt8]
+
+    /// Parses an IDX file (plain or gzipped). Checks magic, type, rank, dimensions and size before
+    /// trusting them; a declared size that does not match the data is an error naming the file.
+    /// - Parameters:
+    ///   - path: the file.
+    ///   - hint: how to get the file when missing (e.g. the apt package).
+    public static func read(_ path: String, hint: String? = nil) throws -> IDXArray {
+        // 8 GB cap: far above any IDX data set; the real check is the declared size below.
+        let bytes = try FileBytes.read(path, limit: 1 << 33, hint: hint)
+        return try parse(bytes, source: path)
+    }
+
+    /// Parses IDX bytes already in memory.
+    /// - Parameters:
+    ///   - bytes: the whole file.
+    ///   - source: what to name in errors.
+    public static func parse(_ bytes: [UInt8], source: String) throws -> IDXArray {
+        guard bytes.count >= 4 else {
+            throw EngineError.io("\(source) is not an IDX file: only \(bytes.count) bytes")
+        }
+        guard bytes[0] == 0, bytes[1] == 0 else {
+            throw EngineError.io("\(source) is not an IDX file: wrong magic number \(bytes[0]) \(bytes[1]) (expected 0 0)")
+        }
+        guard bytes[2] == 0x08 else {
+            throw EngineError.io("\(source): IDX element type 0x\(String(bytes[2], radix: 16)) is not supported (only unsigned bytes, 0x08)")
+        }
+        let rank = Int(bytes[3])
+        guard rank >= 1, rank <= 4 else { throw EngineError.io("\(source): IDX rank \(rank) is not 1...4") }
+        guard bytes.count >= 4 + 4 * rank else {
+            throw EngineError.io("\(source) is truncated: the header needs \(4 + 4 * rank) bytes, the file has \(bytes.count)")
+        }
+        var dims = [Int]()
+        var total = 1
+        for i in 0..<rank {
+            let o = 4 + 4 * i
+            let d = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
+            dims.append(d)
+            let (p, overflow) = total.multipliedReportingOverflow(by: d)
+            guard !overflow, p <= 1 << 40 else { throw EngineError.io("\(source): declared dimensions \(dims) are absurdly large") }
+            total = p
+        }
+        let header = 4 + 4 * rank
+        let have = bytes.count - header
+        guard have == total else {
+            if have < total {
+                throw EngineError.io("\(source) is truncated: dimensions \(dims) need \(total) bytes of data, the file has \(have)")
+            }
+            throw EngineError.io("\(source) has \(have - total) unexpected trailing bytes after \(dims) values")
+        }
+        return IDXArray(dims: dims, values: Array(bytes[header...]))
+    }
+}
