@@ -78,6 +78,10 @@ extension Tensor {
         // so only leaves (parameters, inputs) end up holding gradients.
         var grads: [ObjectIdentifier: Tensor] = [:]
         grads[ObjectIdentifier(self)] = seed?.copy() ?? Tensor(shape: shape, repeating: 1)
+        // Backward closures compute with ordinary ops; they must not record a new graph.
+        let savedEnabled = Autograd.isEnabled
+        Autograd.isEnabled = false
+        defer { Autograd.isEnabled = savedEnabled }
         for t in order.reversed() {
             guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
             if let n = t.node {

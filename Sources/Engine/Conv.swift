@@ -1,0 +1,309 @@
+// 2-D convolution: im2col + sgemm for the general case, a direct fast path for depthwise.
+// x: (N, Cin, H, W), weight: (Cout, Cin/groups, kh, kw), bias: (Cout) -> (N, Cout, Ho, Wo)
+
+/// The geometry of one convolution, shared by forward and backward.
+struct ConvGeometry {
+    let n, cin, h, w, cout, kh, kw, sh, sw, ph, pw, groups, ho, wo: Int
+    var cg: Int { cin / groups }
+    var og: Int { cout / groups }
+    var kdim: Int { cg * kh * kw }
+    var hw: Int { ho * wo }
+    var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 }
+}
+
+extension Tensor {
+    /// 2-D convolution (cross-correlation, as PyTorch) with stride, zero padding and groups.
+    /// - Parameters:
+    ///   - x: (N, Cin, H, W)
+    ///   - weight: (Cout, Cin/groups, kh, kw)
+    ///   - bias: (Cout) or nil
+    ///   - stride: (sh, sw)
+    ///   - padding: (ph, pw) zeros on each side
+    ///   - groups: Cin and Cout must both divide by it; groups == Cin == Cout is depthwise.
+    ///   - precision: rounding of x and weight (default `Precision.current`).
+    public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1),
+                              padding: (Int, Int) = (0, 0), groups: Int = 1,
+                              precision: Precision = .current) throws -> Tensor {
+        guard x.rank == 4, weight.rank == 4 else {
+            throw EngineError.shape("conv2d: needs x (N, C, H, W) and weight (Cout, Cin/groups, kh, kw), got \(x.shape) and \(weight.shape)")
+        }
+        guard groups >= 1, stride.0 >= 1, stride.1 >= 1, padding.0 >= 0, padding.1 >= 0 else {
+            throw EngineError.invalidArgument("conv2d: groups \(groups), stride \(stride) must be >= 1 and padding \(padding) >= 0")
+        }
+        let cin = x.shape[1], cout = weight.shape[0]
+        guard cin % groups == 0, cout % groups == 0, weight.shape[1] == cin / groups else {
+            throw EngineError.shape("conv2d: input \(x.shape) does not fit weight \(weight.shape) with groups \(groups)")
+        }
+        if let b = bias, b.shape != [cout] {
+            throw EngineError.shape("conv2d: bias \(b.shape) does not fit weight \(weight.shape)")
+        }
+        let kh = weight.shape[2], kw = weight.shape[3]
+        let ho = (x.shape[2] + 2 * padding.0 - kh) / stride.0 + 1
+        let wo = (x.shape[3] + 2 * padding.1 - kw) / stride.1 + 1
+        guard x.shape[2] + 2 * padding.0 >= kh, x.shape[3] + 2 * padding.1 >= kw, ho > 0, wo > 0 else {
+            throw EngineError.shape("conv2d: kernel \(kh)x\(kw) larger than padded input \(x.shape) (padding \(padding))")
+        }
+        let geo = ConvGeometry(n: x.shape[0], cin: cin, h: x.shape[2], w: x.shape[3], cout: cout, kh: kh, kw: kw,
+                               sh: stride.0, sw: stride.1, ph: padding.0, pw: padding.1, groups: groups, ho: ho, wo: wo)
+        let rx = precision.rounded(x), rw = precision.rounded(weight)
+        let out: Tensor
+        let depthwise = groups == cin && groups == cout
+        if depthwise {
+            out = Conv.depthwiseForward(rx, rw, bias, geo)
+        } else {
+            out = Conv.gemmForward(rx, rw, bias, geo)
+        }
+        var inputs = [x, weight]
+        if let b = bias { inputs.append(b) }
+        out.record(inputs) { g in
+            let rg = precision.rounded(g)
+            if depthwise {
+                Conv.depthwiseBackward(rg, rx, rw, x, weight, geo)
+            } else {
+                Conv.gemmBackward(rg, rx, rw, x, weight, geo)
+            }
+            if let b = bias, b.requiresGrad {
+                let gb = Tensor(zeros: [cout])
+                let pg = g.ptr, pb = gb.ptr
+                let hw = geo.hw
+                for i in 0..<geo.n {
+                    for c in 0..<cout {
+                        var s: Float = 0
+                        let base = pg + (i * cout + c) * hw
+                        for j in 0..<hw { s += base[j] }
+                        pb[c] += s
+                    }
+                }
+                b.addGrad(gb)
+            }
+        }
+        return out
+    }
+}
+
+/// Convolution kernels (no graph).
+enum Conv {
+    /// col (kdim, Ho*Wo) for image `img`, group `gi`.
+    static func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img: Int, group gi: Int) {
+        let hw = g.hw
+        let base = x + (img * g.cin + gi * g.cg) * g.h * g.w
+        Parallel.forEach(g.kdim, minChunk: Swift.max(1, 16384 / Swift.max(hw, 1))) { rows in
+            for row in rows {
+                let c = row / (g.kh * g.kw), r = row % (g.kh * g.kw)
+                let i = r / g.kw, j = r % g.kw
+                let plane = base + c * g.h * g.w
+                let dst = col + row * hw
+                for oh in 0..<g.ho {
+                    let ih = oh * g.sh - g.ph + i
+                    let drow = dst + oh * g.wo
+                    if ih < 0 || ih >= g.h {
+                        drow.update(repeating: 0, count: g.wo)
+                        continue
+                    }
+                    let srow = plane + ih * g.w
+                    if g.sw == 1 {
+                        for ow in 0..<g.wo {
+                            let iw = ow - g.pw + j
+                            drow[ow] = (iw >= 0 && iw < g.w) ? srow[iw] : 0
+                        }
+                    } else {
+                        for ow in 0..<g.wo {
+                            let iw = ow * g.sw - g.pw + j
+                            drow[ow] = (iw >= 0 && iw < g.w) ? srow[iw] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds col (kdim, Ho*Wo) back into dx for image `img`, group `gi`.
+    static func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img: Int, group gi: Int) {
+        let hw = g.hw
+        let base = dx + (img * g.cin + gi * g.cg) * g.h * g.w
+        // Parallel over input channels: each channel's rows touch only its own plane.
+        Parallel.forEach(g.cg, minChunk: Swift.max(1, 16384 / Swift.max(hw * g.kh * g.kw, 1))) { chans in
+            for c in chans {
+                let plane = base + c * g.h * g.w
+                for r in 0..<(g.kh * g.kw) {
+                    let i = r / g.kw, j = r % g.kw
+                    let src = col + (c * g.kh * g.kw + r) * hw
+                    for oh in 0..<g.ho {
+                        let ih = oh * g.sh - g.ph + i
+                        if ih < 0 || ih >= g.h { continue }
+                        let srow = src + oh * g.wo
+                        let drow = plane + ih * g.w
+                        for ow in 0..<g.wo {
+                            let iw = ow * g.sw - g.pw + j
+                            if iw >= 0 && iw < g.w { drow[iw] += srow[ow] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func gemmForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
+        let out = Tensor(zeros: [g.n, g.cout, g.ho, g.wo])
+        let hw = g.hw
+        let col = g.isPointwise ? nil : Tensor(zeros: [g.kdim, hw])
+        for img in 0..<g.n {
+            for gi in 0..<g.groups {
+                let b: UnsafePointer<Float>
+                if let c = col {
+                    im2col(x.ptr, c.ptr, g, img: img, group: gi)
+                    b = UnsafePointer(c.ptr)
+                } else {
+                    b = UnsafePointer(x.ptr + (img * g.cin + gi * g.cg) * g.h * g.w)
+                }
+                BLAS.gemm(transA: false, transB: false, m: g.og, n: hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
+                          b: b, ldb: hw, c: out.ptr + (img * g.cout + gi * g.og) * hw, ldc: hw)
+            }
+        }
+        if let bias = bias { addBias(out, bias, g) }
+        return out
+    }
+
+    static func addBias(_ out: Tensor, _ bias: Tensor, _ g: ConvGeometry) {
+        let po = out.ptr, pb = bias.ptr, hw = g.hw
+        Parallel.forEach(g.n * g.cout, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+            for p in r {
+                let v = pb[p % g.cout]
+                let d = po + p * hw
+                for j in 0..<hw { d[j] += v }
+            }
+        }
+    }
+
+    static func gemmBackward(_ gout: Tensor, _ rx: Tensor, _ rw: Tensor, _ x: Tensor, _ weight: Tensor, _ g: ConvGeometry) {
+        let hw = g.hw
+        let needX = x.requiresGrad, needW = weight.requiresGrad
+        guard needX || needW else { return }
+        let col = Tensor(zeros: [g.kdim, hw])
+        let gw = needW ? Tensor(zeros: weight.shape) : nil
+        let gx = needX ? Tensor(zeros: x.shape) : nil
+        for img in 0..<g.n {
+            for gi in 0..<g.groups {
+                let gp = gout.ptr + (img * g.cout + gi * g.og) * hw
+                if let gw = gw {
+                    let b: UnsafePointer<Float>
+                    if g.isPointwise {
+                        b = UnsafePointer(rx.ptr + (img * g.cin + gi * g.cg) * g.h * g.w)
+                    } else {
+                        im2col(rx.ptr, col.ptr, g, img: img, group: gi)
+                        b = UnsafePointer(col.ptr)
+                    }
+                    // dW_g (og, kdim) += G (og, hw) x col^T (hw, kdim)
+                    BLAS.gemm(transA: false, transB: true, m: g.og, n: g.kdim, k: hw, a: gp, lda: hw, b: b, ldb: hw,
+                              beta: 1, c: gw.ptr + gi * g.og * g.kdim, ldc: g.kdim)
+                }
+                if let gx = gx {
+                    // dcol (kdim, hw) = W_g^T (kdim, og) x G (og, hw)
+                    if g.isPointwise {
+                        BLAS.gemm(transA: true, transB: false, m: g.kdim, n: hw, k: g.og, a: rw.ptr + gi * g.og * g.kdim, lda: g.kdim,
+                                  b: gp, ldb: hw, beta: 1, c: gx.ptr + (img * g.cin + gi * g.cg) * g.h * g.w, ldc: hw)
+                    } else {
+                        BLAS.gemm(transA: true, transB: false, m: g.kdim, n: hw, k: g.og, a: rw.ptr + gi * g.og * g.kdim, lda: g.kdim,
+                                  b: gp, ldb: hw, c: col.ptr, ldc: hw)
+                        col2im(col.ptr, gx.ptr, g, img: img, group: gi)
+                    }
+                }
+            }
+        }
+        if let gw = gw { weight.addGrad(gw) }
+        if let gx = gx { x.addGrad(gx) }
+    }
+
+    // MARK: depthwise (groups == Cin == Cout)
+
+    static func depthwiseForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
+        let out = Tensor(zeros: [g.n, g.cout, g.ho, g.wo])
+        let px = x.ptr, pw = w.ptr, po = out.ptr
+        let pb = bias?.ptr
+        let planes = g.n * g.cin
+        Parallel.forEach(planes, minChunk: Swift.max(1, 32768 / Swift.max(g.hw * g.kh * g.kw, 1))) { r in
+            for p in r {
+                let c = p % g.cin
+                let src = px + p * g.h * g.w
+                let dst = po + p * g.hw
+                let k = pw + c * g.kh * g.kw
+                let b0: Float = pb.map { $0[c] } ?? 0
+                for oh in 0..<g.ho {
+                    let drow = dst + oh * g.wo
+                    for ow in 0..<g.wo { drow[ow] = b0 }
+                    for i in 0..<g.kh {
+                        let ih = oh * g.sh - g.ph + i
+                        if ih < 0 || ih >= g.h { continue }
+                        let srow = src + ih * g.w
+                        for j in 0..<g.kw {
+                            let kv = k[i * g.kw + j]
+                            // ow range where iw = ow*sw - pw + j is inside [0, w)
+                            let lo = Swift.max(0, (g.pw - j + g.sw - 1) / g.sw)
+                            let hi = g.w - 1 + g.pw - j < 0 ? 0 : Swift.min(g.wo, (g.w - 1 + g.pw - j) / g.sw + 1)
+                            if lo >= hi { continue }
+                            if g.sw == 1 {
+                                let s = srow + (j - g.pw)
+                                for ow in lo..<hi { drow[ow] += kv * s[ow] }
+                            } else {
+                                for ow in lo..<hi { drow[ow] += kv * srow[ow * g.sw - g.pw + j] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    static func depthwiseBackward(_ gout: Tensor, _ rx: Tensor, _ rw: Tensor, _ x: Tensor, _ weight: Tensor, _ g: ConvGeometry) {
+        let needX = x.requiresGrad, needW = weight.requiresGrad
+        guard needX || needW else { return }
+        let gx = Tensor(zeros: x.shape)
+        // Per-plane weight gradients, summed over the batch afterwards (keeps threads disjoint).
+        let gwPlanes = Tensor(zeros: [g.n * g.cin, g.kh * g.kw])
+        let px = rx.ptr, pw = rw.ptr, pg = gout.ptr, pgx = gx.ptr, pgw = gwPlanes.ptr
+        let planes = g.n * g.cin
+        Parallel.forEach(planes, minChunk: Swift.max(1, 16384 / Swift.max(g.hw * g.kh * g.kw, 1))) { r in
+            for p in r {
+                let c = p % g.cin
+                let src = px + p * g.h * g.w
+                let dsrc = pgx + p * g.h * g.w
+                let gp = pg + p * g.hw
+                let k = pw + c * g.kh * g.kw
+                let dk = pgw + p * g.kh * g.kw
+                for oh in 0..<g.ho {
+                    let grow = gp + oh * g.wo
+                    for i in 0..<g.kh {
+                        let ih = oh * g.sh - g.ph + i
+                        if ih < 0 || ih >= g.h { continue }
+                        let srow = src + ih * g.w
+                        let dsrow = dsrc + ih * g.w
+                        for j in 0..<g.kw {
+                            let lo = Swift.max(0, (g.pw - j + g.sw - 1) / g.sw)
+                            let hi = g.w - 1 + g.pw - j < 0 ? 0 : Swift.min(g.wo, (g.w - 1 + g.pw - j) / g.sw + 1)
+                            if lo >= hi { continue }
+                            let kv = k[i * g.kw + j]
+                            var acc: Float = 0
+                            for ow in lo..<hi {
+                                let iw = ow * g.sw - g.pw + j
+                                acc += grow[ow] * srow[iw]
+                                dsrow[iw] += kv * grow[ow]
+                            }
+                            dk[i * g.kw + j] += acc
+                        }
+                    }
+                }
+            }
+        }
+        if needX { x.addGrad(gx) }
+        if needW {
+            let gw = Tensor(zeros: weight.shape)
+            let kk = g.kh * g.kw
+            for p in 0..<planes {
+                let c = p % g.cin
+                for t in 0..<kk { gw.ptr[c * kk + t] += pgw[p * kk + t] }
+            }
+            weight.addGrad(gw)
+        }
+    }
+}

@@ -1,0 +1,138 @@
+// Matrix products on OpenBLAS sgemm: matmul (batched, broadcasting) and linear.
+// a: (..., M, K), b: (..., K, N) or (K, N) -> (..., M, N)
+import CBLAS
+
+/// Thin wrappers over cblas_sgemm (row-major).
+enum BLAS {
+    /// C (M x N) = alpha * op(A) op(B) + beta * C, row-major, leading dims given.
+    @inline(__always)
+    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                     b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+                     c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+extension Tensor {
+    /// Matrix product with batch broadcasting; inputs rounded to `precision`, fp32 accumulation.
+    /// - Parameters:
+    ///   - a: (..., M, K)
+    ///   - b: (..., K, N) or (K, N)
+    ///   - precision: rounding of the inputs (default `Precision.current`).
+    public static func matmul(_ a: Tensor, _ b: Tensor, precision: Precision = .current) throws -> Tensor {
+        guard a.rank >= 2, b.rank >= 2 else {
+            throw EngineError.shape("matmul: needs at least 2-d operands, got \(a.shape) and \(b.shape)")
+        }
+        let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1]
+        let k2 = b.shape[b.rank - 2], n = b.shape[b.rank - 1]
+        guard k == k2 else {
+            throw EngineError.shape("matmul: inner dimensions differ: \(a.shape) @ \(b.shape)")
+        }
+        let ra = precision.rounded(a), rb = precision.rounded(b)
+        if b.rank == 2 {
+            // Fold a's batch into M: one sgemm.
+            let rows = a.count / Swift.max(k, 1)
+            let outShape = Array(a.shape.dropLast()) + [n]
+            let out = Tensor(zeros: outShape)
+            BLAS.gemm(transA: false, transB: false, m: rows, n: n, k: k, a: ra.ptr, lda: k, b: rb.ptr, ldb: n, c: out.ptr, ldc: n)
+            out.record([a, b]) { g in
+                let rg = precision.rounded(g)
+                if a.requiresGrad {
+                    let ga = Tensor(zeros: a.shape)
+                    BLAS.gemm(transA: false, transB: true, m: rows, n: k, k: n, a: rg.ptr, lda: n, b: rb.ptr, ldb: n, c: ga.ptr, ldc: k)
+                    a.addGrad(ga)
+                }
+                if b.requiresGrad {
+                    let gb = Tensor(zeros: b.shape)
+                    BLAS.gemm(transA: true, transB: false, m: k, n: n, k: rows, a: ra.ptr, lda: k, b: rg.ptr, ldb: n, c: gb.ptr, ldc: n)
+                    b.addGrad(gb)
+                }
+            }
+            return out
+        }
+        let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
+        let batch = try Strided.broadcastShape(batchA, batchB, op: "matmul (batch dims of \(a.shape) and \(b.shape))")
+        let ea = ra.expandedRaw(batch + [m, k]), eb = rb.expandedRaw(batch + [k, n])
+        let nb = batch.reduce(1, *)
+        let out = Tensor(zeros: batch + [m, n])
+        for i in 0..<nb {
+            BLAS.gemm(transA: false, transB: false, m: m, n: n, k: k, a: ea.ptr + i * m * k, lda: k,
+                      b: eb.ptr + i * k * n, ldb: n, c: out.ptr + i * m * n, ldc: n)
+        }
+        out.record([a, b]) { g in
+            let rg = precision.rounded(g)
+            if a.requiresGrad {
+                let ga = Tensor(zeros: batch + [m, k])
+                for i in 0..<nb {
+                    BLAS.gemm(transA: false, transB: true, m: m, n: k, k: n, a: rg.ptr + i * m * n, lda: n,
+                              b: eb.ptr + i * k * n, ldb: n, c: ga.ptr + i * m * k, ldc: k)
+                }
+                a.addGrad(Tensor.reduceTo(ga, a.shape))
+            }
+            if b.requiresGrad {
+                let gb = Tensor(zeros: batch + [k, n])
+                for i in 0..<nb {
+                    BLAS.gemm(transA: true, transB: false, m: k, n: n, k: m, a: ea.ptr + i * m * k, lda: k,
+                              b: rg.ptr + i * m * n, ldb: n, c: gb.ptr + i * k * n, ldc: n)
+                }
+                b.addGrad(Tensor.reduceTo(gb, b.shape))
+            }
+        }
+        return out
+    }
+
+    /// Fully connected layer y = x W^T + b (PyTorch layout).
+    /// - Parameters:
+    ///   - x: (..., In)
+    ///   - weight: (Out, In)
+    ///   - bias: (Out) or nil
+    ///   - precision: rounding of x and W (default `Precision.current`).
+    public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, precision: Precision = .current) throws -> Tensor {
+        guard x.rank >= 1, weight.rank == 2, x.shape[x.rank - 1] == weight.shape[1] else {
+            throw EngineError.shape("linear: input \(x.shape) does not fit weight \(weight.shape) (needs (..., \(weight.rank == 2 ? weight.shape[1] : 0)) and (Out, In))")
+        }
+        let inF = weight.shape[1], outF = weight.shape[0]
+        if let b = bias, b.shape != [outF] {
+            throw EngineError.shape("linear: bias \(b.shape) does not fit weight \(weight.shape)")
+        }
+        let rows = x.count / Swift.max(inF, 1)
+        let rx = precision.rounded(x), rw = precision.rounded(weight)
+        let out = Tensor(zeros: Array(x.shape.dropLast()) + [outF])
+        let po = out.ptr
+        if let b = bias {
+            let pb = b.ptr
+            for r in 0..<rows { (po + r * outF).update(from: pb, count: outF) }
+        }
+        BLAS.gemm(transA: false, transB: true, m: rows, n: outF, k: inF, a: rx.ptr, lda: inF, b: rw.ptr, ldb: inF,
+                  beta: bias == nil ? 0 : 1, c: po, ldc: outF)
+        var inputs = [x, weight]
+        if let b = bias { inputs.append(b) }
+        out.record(inputs) { g in
+            let rg = precision.rounded(g)
+            if x.requiresGrad {
+                let gx = Tensor(zeros: x.shape)
+                BLAS.gemm(transA: false, transB: false, m: rows, n: inF, k: outF, a: rg.ptr, lda: outF, b: rw.ptr, ldb: inF, c: gx.ptr, ldc: inF)
+                x.addGrad(gx)
+            }
+            if weight.requiresGrad {
+                let gw = Tensor(zeros: weight.shape)
+                BLAS.gemm(transA: true, transB: false, m: outF, n: inF, k: rows, a: rg.ptr, lda: outF, b: rx.ptr, ldb: inF, c: gw.ptr, ldc: inF)
+                weight.addGrad(gw)
+            }
+            if let b = bias, b.requiresGrad {
+                let gb = Tensor(zeros: [outF])
+                let pg = g.ptr, pgb = gb.ptr
+                for r in 0..<rows { for j in 0..<outF { pgb[j] += pg[r * outF + j] } }
+                b.addGrad(gb)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,178 @@
+// Normalisation: layer norm (last dim, and over channels), group norm, batch norm.
+// layerNorm x: (..., D); layerNorm2d/groupNorm/batchNorm x: (N, C, H, W)
+
+extension Tensor {
+    /// Normalises each row of x viewed as (rows, d) to zero mean and unit variance (biased), then
+    /// applies an optional per-column affine. Fused forward and backward.
+    static func normRows(_ x: Tensor, rows: Int, d: Int, weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
+        let out = Tensor(zeros: x.shape)
+        let xhat = Tensor(zeros: x.shape)
+        var rstd = [Float](repeating: 0, count: rows)
+        let px = x.ptr, po = out.ptr, ph = xhat.ptr
+        let pw = weight?.ptr, pb = bias?.ptr
+        rstd.withUnsafeMutableBufferPointer { rb in
+            guard let pr = rb.baseAddress else { return }
+            Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / Swift.max(d, 1))) { r in
+                for i in r {
+                    let src = px + i * d, hrow = ph + i * d, orow = po + i * d
+                    var s: Float = 0
+                    for j in 0..<d { s += src[j] }
+                    let mu = s / Float(d)
+                    var v: Float = 0
+                    for j in 0..<d { let t = src[j] - mu; v += t * t }
+                    let rs = 1 / (v / Float(d) + eps).squareRoot()
+                    pr[i] = rs
+                    for j in 0..<d { hrow[j] = (src[j] - mu) * rs }
+                    if let pw = pw {
+                        if let pb = pb { for j in 0..<d { orow[j] = hrow[j] * pw[j] + pb[j] } }
+                        else { for j in 0..<d { orow[j] = hrow[j] * pw[j] } }
+                    } else if let pb = pb {
+                        for j in 0..<d { orow[j] = hrow[j] + pb[j] }
+                    } else {
+                        orow.update(from: hrow, count: d)
+                    }
+                }
+            }
+        }
+        var inputs = [x]
+        if let w = weight { inputs.append(w) }
+        if let b = bias { inputs.append(b) }
+        out.record(inputs) { g in
+            let pg = g.ptr
+            if let w = weight, w.requiresGrad {
+                let gw = Tensor(zeros: [d])
+                for i in 0..<rows { for j in 0..<d { gw.ptr[j] += pg[i * d + j] * ph[i * d + j] } }
+                w.addGrad(gw)
+            }
+            if let b = bias, b.requiresGrad {
+                let gb = Tensor(zeros: [d])
+                for i in 0..<rows { for j in 0..<d { gb.ptr[j] += pg[i * d + j] } }
+                b.addGrad(gb)
+            }
+            if x.requiresGrad {
+                let gx = Tensor(zeros: x.shape)
+                let pgx = gx.ptr
+                Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / Swift.max(d, 1))) { r in
+                    for i in r {
+                        let grow = pg + i * d, hrow = ph + i * d, drow = pgx + i * d
+                        var m1: Float = 0, m2: Float = 0
+                        for j in 0..<d {
+                            let gh = pw.map { grow[j] * $0[j] } ?? grow[j]
+                            m1 += gh; m2 += gh * hrow[j]
+                        }
+                        m1 /= Float(d); m2 /= Float(d)
+                        let rs = rstd[i]
+                        for j in 0..<d {
+                            let gh = pw.map { grow[j] * $0[j] } ?? grow[j]
+                            drow[j] = rs * (gh - m1 - hrow[j] * m2)
+                        }
+                    }
+                }
+                x.addGrad(gx)
+            }
+        }
+        return out
+    }
+
+    /// Layer norm over the last dimension (biased variance, as PyTorch).
+    /// - Parameters:
+    ///   - x: (..., D)
+    ///   - weight: (D) or nil
+    ///   - bias: (D) or nil
+    ///   - eps: added to the variance.
+    public static func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws -> Tensor {
+        guard x.rank >= 1, let d = x.shape.last, d > 0 else {
+            throw EngineError.shape("layerNorm: needs (..., D) with D > 0, got \(x.shape)")
+        }
+        if let w = weight, w.shape != [d] { throw EngineError.shape("layerNorm: weight \(w.shape) does not fit input \(x.shape)") }
+        if let b = bias, b.shape != [d] { throw EngineError.shape("layerNorm: bias \(b.shape) does not fit input \(x.shape)") }
+        return normRows(x, rows: x.count / d, d: d, weight: weight, bias: bias, eps: eps)
+    }
+
+    /// Layer norm over the channels of (N, C, H, W) at each pixel (ConvNeXt "channels_first").
+    /// - Parameters:
+    ///   - x: (N, C, H, W)
+    ///   - weight: (C) or nil
+    ///   - bias: (C) or nil
+    ///   - eps: added to the variance.
+    public static func layerNorm2d(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-6) throws -> Tensor {
+        guard x.rank == 4 else { throw EngineError.shape("layerNorm2d: needs (N, C, H, W), got \(x.shape)") }
+        let t = try x.permute([0, 2, 3, 1])
+        return try layerNorm(t, weight: weight, bias: bias, eps: eps).permute([0, 3, 1, 2])
+    }
+
+    /// Group norm: statistics over each group of C/groups channels and all pixels, per sample.
+    /// - Parameters:
+    ///   - x: (N, C, H, W)
+    ///   - groups: must divide C.
+    ///   - weight: (C) or nil
+    ///   - bias: (C) or nil
+    ///   - eps: added to the variance.
+    public static func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws -> Tensor {
+        guard x.rank >= 2, groups >= 1, x.shape[1] % groups == 0 else {
+            throw EngineError.shape("groupNorm: \(groups) groups do not divide the channels of \(x.shape)")
+        }
+        let c = x.shape[1]
+        if let w = weight, w.shape != [c] { throw EngineError.shape("groupNorm: weight \(w.shape) does not fit input \(x.shape)") }
+        if let b = bias, b.shape != [c] { throw EngineError.shape("groupNorm: bias \(b.shape) does not fit input \(x.shape)") }
+        let rows = x.shape[0] * groups
+        guard rows > 0, x.count > 0 else { return x.copy() }
+        var y = normRows(x, rows: rows, d: x.count / rows, weight: nil, bias: nil, eps: eps)
+        let bshape = [1, c] + [Int](repeating: 1, count: x.rank - 2)
+        if let w = weight { y = try y.mul(w.reshape(bshape)) }
+        if let b = bias { y = try y.add(b.reshape(bshape)) }
+        return y
+    }
+
+    /// Batch norm over (N, H, W) per channel.
+    /// Training: normalises with the batch statistics and updates the running statistics in
+    /// place (running = (1 - momentum) running + momentum batch; the running variance uses the
+    /// unbiased estimate). Evaluation: normalises with the running statistics.
+    /// - Parameters:
+    ///   - x: (N, C, H, W) or (N, C)
+    ///   - weight: (C) or nil
+    ///   - bias: (C) or nil
+    ///   - runningMean: (C), updated in training; required in evaluation.
+    ///   - runningVar: (C), updated in training; required in evaluation.
+    ///   - training: batch statistics (true) or running statistics (false).
+    ///   - momentum: update rate of the running statistics.
+    ///   - eps: added to the variance.
+    public static func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?,
+                                 training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) throws -> Tensor {
+        guard x.rank >= 2 else { throw EngineError.shape("batchNorm: needs (N, C, ...), got \(x.shape)") }
+        let c = x.shape[1]
+        for (name, t) in [("weight", weight), ("bias", bias), ("runningMean", runningMean), ("runningVar", runningVar)] {
+            if let t = t, t.shape != [c] { throw EngineError.shape("batchNorm: \(name) \(t.shape) does not fit input \(x.shape)") }
+        }
+        let bshape = [1, c] + [Int](repeating: 1, count: x.rank - 2)
+        let axes = [0] + Array(2..<x.rank)
+        var y: Tensor
+        if training {
+            let n = x.count / Swift.max(c, 1)
+            guard n > 1 else {
+                throw EngineError.shape("batchNorm: training needs more than one value per channel, got input \(x.shape)")
+            }
+            let mean = try x.mean(axes: axes, keepDims: true)
+            let d = try x.sub(mean)
+            let v = try d.mul(d).mean(axes: axes, keepDims: true)
+            y = try d.div(v.add(scalar: eps).sqrt())
+            if let rm = runningMean, let rv = runningVar {
+                let pm = mean.ptr, pv = v.ptr
+                let unb = Float(n) / Float(n - 1)
+                for i in 0..<c {
+                    rm.ptr[i] = (1 - momentum) * rm.ptr[i] + momentum * pm[i]
+                    rv.ptr[i] = (1 - momentum) * rv.ptr[i] + momentum * pv[i] * unb
+                }
+            }
+        } else {
+            guard let rm = runningMean, let rv = runningVar else {
+                throw EngineError.invalidArgument("batchNorm: evaluation mode needs running statistics")
+            }
+            let inv = Tensor.mapRaw(rv) { 1 / ($0 + eps).squareRoot() }
+            y = try x.sub(rm.detached().reshape(bshape)).mul(inv.reshape(bshape))
+        }
+        if let w = weight { y = try y.mul(w.reshape(bshape)) }
+        if let b = bias { y = try y.add(b.reshape(bshape)) }
+        return y
+    }
+}

@@ -1,0 +1,136 @@
+// Pooling: average (count_include_pad true/false), max, global average.
+// x: (N, C, H, W) -> (N, C, Ho, Wo); globalAvgPool -> (N, C)
+
+extension Tensor {
+    private func poolGeometry(_ op: String, _ k: Int, _ s: Int, _ p: Int) throws -> (Int, Int) {
+        guard rank == 4 else { throw EngineError.shape("\(op): needs (N, C, H, W), got \(shape)") }
+        guard k >= 1, s >= 1, p >= 0, p * 2 <= k else {
+            throw EngineError.invalidArgument("\(op): kernel \(k), stride \(s) must be >= 1 and padding \(p) in [0, kernel/2]")
+        }
+        let ho = (shape[2] + 2 * p - k) / s + 1, wo = (shape[3] + 2 * p - k) / s + 1
+        guard shape[2] + 2 * p >= k, shape[3] + 2 * p >= k, ho > 0, wo > 0 else {
+            throw EngineError.shape("\(op): kernel \(k) larger than padded input \(shape)")
+        }
+        return (ho, wo)
+    }
+
+    /// Average pooling over k x k windows (PyTorch avg_pool2d, floor mode).
+    /// - Parameters:
+    ///   - kernel: window size.
+    ///   - stride: step (default: kernel).
+    ///   - padding: implicit zeros on each side.
+    ///   - countIncludePad: divide by k*k (true) or by the number of real pixels (false).
+    public func avgPool2d(kernel: Int, stride: Int? = nil, padding: Int = 0, countIncludePad: Bool = true) throws -> Tensor {
+        let s = stride ?? kernel
+        let (ho, wo) = try poolGeometry("avgPool2d", kernel, s, padding)
+        let n = shape[0], c = shape[1], h = shape[2], w = shape[3]
+        let out = Tensor(zeros: [n, c, ho, wo])
+        // Divisor per output position (same for every plane).
+        var div = [Float](repeating: 0, count: ho * wo)
+        for oh in 0..<ho {
+            for ow in 0..<wo {
+                let h0 = oh * s - padding, w0 = ow * s - padding
+                let hs = Swift.max(h0, 0), he = Swift.min(h0 + kernel, h)
+                let ws = Swift.max(w0, 0), we = Swift.min(w0 + kernel, w)
+                let cnt = countIncludePad
+                    ? (Swift.min(h0 + kernel, h + padding) - h0) * (Swift.min(w0 + kernel, w + padding) - w0)
+                    : (he - hs) * (we - ws)
+                div[oh * wo + ow] = 1 / Float(Swift.max(cnt, 1))
+            }
+        }
+        let px = ptr, po = out.ptr
+        Parallel.forEach(n * c, minChunk: Swift.max(1, 32768 / Swift.max(h * w, 1))) { r in
+            for p in r {
+                let src = px + p * h * w, dst = po + p * ho * wo
+                for oh in 0..<ho {
+                    let h0 = oh * s - padding
+                    for ow in 0..<wo {
+                        let w0 = ow * s - padding
+                        var acc: Float = 0
+                        for ih in Swift.max(h0, 0)..<Swift.min(h0 + kernel, h) {
+                            for iw in Swift.max(w0, 0)..<Swift.min(w0 + kernel, w) { acc += src[ih * w + iw] }
+                        }
+                        dst[oh * wo + ow] = acc * div[oh * wo + ow]
+                    }
+                }
+            }
+        }
+        let a = self
+        out.record([a]) { g in
+            let gx = Tensor(zeros: a.shape)
+            let pg = g.ptr, pgx = gx.ptr
+            for p in 0..<(n * c) {
+                let src = pg + p * ho * wo, dst = pgx + p * h * w
+                for oh in 0..<ho {
+                    let h0 = oh * s - padding
+                    for ow in 0..<wo {
+                        let w0 = ow * s - padding
+                        let v = src[oh * wo + ow] * div[oh * wo + ow]
+                        for ih in Swift.max(h0, 0)..<Swift.min(h0 + kernel, h) {
+                            for iw in Swift.max(w0, 0)..<Swift.min(w0 + kernel, w) { dst[ih * w + iw] += v }
+                        }
+                    }
+                }
+            }
+            a.addGrad(gx)
+        }
+        return out
+    }
+
+    /// Max pooling over k x k windows (padding is -inf, as PyTorch); the gradient goes to the
+    /// first maximal element of each window.
+    /// - Parameters:
+    ///   - kernel: window size.
+    ///   - stride: step (default: kernel).
+    ///   - padding: implicit -inf on each side.
+    public func maxPool2d(kernel: Int, stride: Int? = nil, padding: Int = 0) throws -> Tensor {
+        let s = stride ?? kernel
+        let (ho, wo) = try poolGeometry("maxPool2d", kernel, s, padding)
+        let n = shape[0], c = shape[1], h = shape[2], w = shape[3]
+        let out = Tensor(zeros: [n, c, ho, wo])
+        var arg = [Int32](repeating: 0, count: out.count)
+        let px = ptr, po = out.ptr
+        arg.withUnsafeMutableBufferPointer { ab in
+            guard let pa = ab.baseAddress else { return }
+            Parallel.forEach(n * c, minChunk: Swift.max(1, 32768 / Swift.max(h * w, 1))) { r in
+                for p in r {
+                    let src = px + p * h * w
+                    for oh in 0..<ho {
+                        let h0 = oh * s - padding
+                        for ow in 0..<wo {
+                            let w0 = ow * s - padding
+                            var best = -Float.infinity, bi = -1
+                            for ih in Swift.max(h0, 0)..<Swift.min(h0 + kernel, h) {
+                                for iw in Swift.max(w0, 0)..<Swift.min(w0 + kernel, w) {
+                                    let v = src[ih * w + iw]
+                                    if v > best || bi < 0 || v.isNaN { best = v; bi = ih * w + iw }
+                                }
+                            }
+                            po[p * ho * wo + oh * wo + ow] = best
+                            pa[p * ho * wo + oh * wo + ow] = Int32(bi)
+                        }
+                    }
+                }
+            }
+        }
+        let a = self
+        out.record([a]) { g in
+            let gx = Tensor(zeros: a.shape)
+            let pg = g.ptr, pgx = gx.ptr
+            for p in 0..<(n * c) {
+                for q in 0..<(ho * wo) {
+                    let idx = Int(arg[p * ho * wo + q])
+                    if idx >= 0 { pgx[p * h * w + idx] += pg[p * ho * wo + q] }
+                }
+            }
+            a.addGrad(gx)
+        }
+        return out
+    }
+
+    /// Mean over H and W: (N, C, H, W) -> (N, C).
+    public func globalAvgPool() throws -> Tensor {
+        guard rank == 4 else { throw EngineError.shape("globalAvgPool: needs (N, C, H, W), got \(shape)") }
+        return try mean(axes: [2, 3])
+    }
+}

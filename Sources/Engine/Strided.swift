@@ -1,0 +1,127 @@
+// Strided: the one loop under broadcasting, permute, slice, pad, flip and reductions.
+//
+// A walk visits every element of `shape` in row-major order, one innermost row at a time,
+// with two offsets that advance by their own strides (0 for a broadcast dimension).
+
+enum Strided {
+    /// Row-major strides of a contiguous tensor of `shape`.
+    @inline(__always) static func strides(_ shape: [Int]) -> [Int] {
+        var s = [Int](repeating: 1, count: shape.count)
+        var acc = 1
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+            s[i] = acc
+            acc *= shape[i]
+        }
+        return s
+    }
+
+    /// Calls `body(offA, offB, n, strideA, strideB)` for each innermost row of `shape`; offsets
+    /// start at `baseA`/`baseB` and follow `stridesA`/`stridesB` (same rank as `shape`).
+    static func walk(_ shape: [Int], _ stridesA: [Int], _ stridesB: [Int], baseA: Int = 0, baseB: Int = 0,
+                     _ body: (_ offA: Int, _ offB: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
+        let r = shape.count
+        if r == 0 { body(baseA, baseB, 1, 0, 0); return }
+        if shape.contains(0) { return }
+        let n = shape[r - 1], sa = stridesA[r - 1], sb = stridesB[r - 1]
+        var rows = 1
+        for i in 0..<(r - 1) { rows *= shape[i] }
+        var idx = [Int](repeating: 0, count: r)
+        var oa = baseA, ob = baseB
+        for _ in 0..<rows {
+            body(oa, ob, n, sa, sb)
+            // Advance the multi-index over the outer dims.
+            var d = r - 2
+            while d >= 0 {
+                idx[d] += 1
+                oa += stridesA[d]; ob += stridesB[d]
+                if idx[d] < shape[d] { break }
+                oa -= stridesA[d] * shape[d]; ob -= stridesB[d] * shape[d]
+                idx[d] = 0
+                d -= 1
+            }
+        }
+    }
+
+    /// Copies `src` (read with `srcStrides` from `srcBase`) into a contiguous tensor of `shape`.
+    static func gather(_ src: UnsafePointer<Float>, _ shape: [Int], _ srcStrides: [Int], base: Int = 0) -> Tensor {
+        let out = Tensor(zeros: shape)
+        let dst = out.ptr
+        walk(shape, srcStrides, strides(shape), baseA: base) { oa, ob, n, sa, _ in
+            if sa == 1 {
+                (dst + ob).update(from: src + oa, count: n)
+            } else {
+                var j = oa
+                for i in 0..<n { dst[ob + i] = src[j]; j += sa }
+            }
+        }
+        return out
+    }
+
+    /// Adds a contiguous `src` of `shape` into `dst` at offsets given by `dstStrides` from `base`
+    /// (the inverse of `gather`; broadcast dims with stride 0 accumulate).
+    static func scatterAdd(_ src: UnsafePointer<Float>, _ shape: [Int], into dst: UnsafeMutablePointer<Float>,
+                           _ dstStrides: [Int], base: Int = 0) {
+        walk(shape, strides(shape), dstStrides, baseB: base) { oa, ob, n, _, sb in
+            if sb == 0 {
+                var s: Float = 0
+                for i in 0..<n { s += src[oa + i] }
+                dst[ob] += s
+            } else {
+                var j = ob
+                for i in 0..<n { dst[j] += src[oa + i]; j += sb }
+            }
+        }
+    }
+
+    /// The broadcast of two shapes (NumPy rules), or a shape error naming both.
+    static func broadcastShape(_ a: [Int], _ b: [Int], op: String) throws -> [Int] {
+        if a == b { return a }
+        let r = max(a.count, b.count)
+        var out = [Int](repeating: 1, count: r)
+        for i in 0..<r {
+            let da = i < r - a.count ? 1 : a[i - (r - a.count)]
+            let db = i < r - b.count ? 1 : b[i - (r - b.count)]
+            if da == db || db == 1 { out[i] = da } else if da == 1 { out[i] = db } else {
+                throw EngineError.shape("\(op): shapes \(a) and \(b) cannot be broadcast together")
+            }
+        }
+        return out
+    }
+
+    /// Strides for reading a contiguous tensor of `shape` as if it had `outShape` (0 on broadcast dims).
+    static func broadcastStrides(_ shape: [Int], to outShape: [Int]) -> [Int] {
+        let s = strides(shape)
+        let r = outShape.count, off = r - shape.count
+        var out = [Int](repeating: 0, count: r)
+        for i in 0..<shape.count where shape[i] != 1 || outShape[i + off] == 1 {
+            out[i + off] = shape[i] == 1 ? 0 : s[i]
+        }
+        return out
+    }
+}
+
+extension Tensor {
+    /// `self` broadcast to `shape` as a new contiguous tensor (no graph; internal).
+    func expandedRaw(_ shape: [Int]) -> Tensor {
+        if self.shape == shape { return self }
+        return Strided.gather(ptr, shape, Strided.broadcastStrides(self.shape, to: shape))
+    }
+
+    /// Sums a gradient of a broadcast result back to `shape` (the input's shape). No graph.
+    static func reduceTo(_ g: Tensor, _ shape: [Int]) -> Tensor {
+        if g.shape == shape { return g }
+        let out = Tensor(zeros: shape)
+        Strided.scatterAdd(g.ptr, g.shape, into: out.ptr, Strided.broadcastStrides(shape, to: g.shape))
+        return out
+    }
+
+    /// Normalises a possibly negative axis, or throws naming the op and the shape.
+    func axis(_ a: Int, _ op: String) throws -> Int {
+        let r = rank
+        let ax = a < 0 ? a + r : a
+        guard ax >= 0 && ax < r else {
+            throw EngineError.invalidArgument("\(op): axis \(a) is out of range for shape \(shape)")
+        }
+        return ax
+    }
+}
