@@ -11,6 +11,8 @@ public struct Parser {
     private var tokens: [Token]
     private var p = 0
     private var depth: Int
+    private var loopDepth = 0
+    private var functionDepth = 0
     public private(set) var diagnostics: [Diagnostic] = []
 
     private struct Bail: Error {}
@@ -205,24 +207,31 @@ public struct Parser {
             let (name, nameSpan) = try identifier("a loop variable name")
             guard matchKeyword(.in) else { throw fail("expected 'in' after 'for \(name)', found \(cur.describe)") }
             let iterable = try expression()
+            loopDepth += 1
+            defer { loopDepth -= 1 }
             let body = try block("the loop body")
             try endOfStatement()
             return Stmt(.for_(variable: name, variableSpan: nameSpan, iterable: iterable, body: body), start.to(iterable.span))
         case .keyword(.while):
             p += 1
             let cond = try expression()
+            loopDepth += 1
+            defer { loopDepth -= 1 }
             let body = try block("the loop body")
             try endOfStatement()
             return Stmt(.while_(condition: cond, body: body), start.to(cond.span))
         case .keyword(.break):
+            if loopDepth == 0 { throw fail("'break' outside a loop") }
             p += 1
             try endOfStatement()
             return Stmt(.break_, start)
         case .keyword(.continue):
+            if loopDepth == 0 { throw fail("'continue' outside a loop") }
             p += 1
             try endOfStatement()
             return Stmt(.continue_, start)
         case .keyword(.return):
+            if functionDepth == 0 { throw fail("'return' outside a function") }
             p += 1
             var value: Expr?
             if !(atNewline || atEnd || cur.isSymbol(";") || cur.isSymbol("}")) { value = try expression() }
@@ -324,6 +333,10 @@ public struct Parser {
             if !match(",") { break }
         }
         let close = try expect(")", "after the parameters")
+        let savedLoops = loopDepth
+        loopDepth = 0
+        functionDepth += 1
+        defer { loopDepth = savedLoops; functionDepth -= 1 }
         let body = try block("the function body")
         return FunctionDecl(name: name, params: params, body: body, span: start.to(close.span))
     }

@@ -1,0 +1,25 @@
+// Script functions: a declaration plus the environment it was defined in.
+import Lang
+
+/// A function defined in a script (`fn name(...) { }` or `fn(...) { }`), with the scope it
+/// captured.
+public final class Closure {
+    public let decl: FunctionDecl
+    public let env: Environment
+    /// The name used in tracebacks (the declared name, or the variable it was first bound to).
+    public var name: String
+
+    public init(decl: FunctionDecl, env: Environment) {
+        self.decl = decl
+        self.env = env
+        self.name = decl.name ?? "fn"
+    }
+
+    /// "name(a, b = 2)".
+    public var signature: String {
+        let ps = decl.params.map { p in
+            p.defaultValue.map { "\(p.name) = \($0.span.source.text(of: $0.span))" } ?? p.name
+        }
+        return "\(name)(\(ps.joined(separator: ", ")))"
+    }
+}

@@ -1,0 +1,81 @@
+// `use NAME` and `use "path.adv"`: find the file, run it once per session in its own scope,
+// bind a module value.
+import Foundation
+import Lang
+
+extension Interpreter {
+    /// Directories searched for `use NAME`: each entry of ADV_PATH (colon-separated), then the
+    /// first `stdlib` folder found walking up from the executable's directory.
+    public static func defaultSearchPaths() -> [String] {
+        var out: [String] = []
+        if let p = ProcessInfo.processInfo.environment["ADV_PATH"] {
+            out += p.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        }
+        if let s = stdlibDirectory() { out.append(s) }
+        return out
+    }
+
+    /// The `stdlib` folder next to the executable or in one of its parent directories.
+    public static func stdlibDirectory() -> String? {
+        let exe = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments.first ?? ".")
+        var dir = exe.resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<8 {
+            let cand = dir.appendingPathComponent("stdlib")
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: cand.path, isDirectory: &isDir), isDir.boolValue {
+                return cand.path
+            }
+            let up = dir.deletingLastPathComponent()
+            if up.path == dir.path { break }
+            dir = up
+        }
+        return nil
+    }
+
+    func use(_ target: UseTarget, alias: String?, from source: SourceFile, into env: Environment) throws {
+        let baseDir: String = {
+            if source.name.hasPrefix("<") || source.name == "-e" { return FileManager.default.currentDirectoryPath }
+            return URL(fileURLWithPath: source.name).deletingLastPathComponent().path
+        }()
+        let path: String
+        let name: String
+        switch target {
+        case .name(let n):
+            name = n
+            let dirs = [baseDir] + searchPaths
+            guard let found = dirs.map({ URL(fileURLWithPath: $0).appendingPathComponent(n + ".adv").path })
+                    .first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                throw RuntimeError.name("no module '\(n)': looked for \(n).adv in \(dirs.joined(separator: ", ")) (set ADV_PATH to add directories)")
+            }
+            path = found
+        case .path(let p):
+            let url = p.hasPrefix("/") ? URL(fileURLWithPath: p) : URL(fileURLWithPath: baseDir).appendingPathComponent(p)
+            path = url.standardized.path
+            name = url.deletingPathExtension().lastPathComponent
+        }
+        let bindAs = alias ?? name
+        guard let first = bindAs.utf8.first, isIdentStartByte(first), bindAs.utf8.allSatisfy(isIdentByte) else {
+            throw RuntimeError.name("cannot bind module '\(bindAs)' to a name; use 'use \"...\" as NAME'")
+        }
+        let key = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        if let m = modules[key] {
+            env.values[bindAs] = .module(m)
+            return
+        }
+        if loading.contains(key) { throw RuntimeError.value("circular 'use' of \(path)") }
+        let src = try SourceLoader.load(path: path)
+        loading.insert(key)
+        defer { loading.remove(key) }
+        let (stmts, diags) = Parser.parse(src)
+        if !diags.isEmpty { throw Diagnostics(diags) }
+        let menv = Environment()
+        menv.values["args"] = globals.values["args"]
+        for s in stmts { _ = try exec(s, menv) }
+        let m = Module(name: name, path: path, env: menv)
+        modules[key] = m
+        env.values[bindAs] = .module(m)
+    }
+}
+
+private func isIdentStartByte(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c == 95 }
+private func isIdentByte(_ c: UInt8) -> Bool { isIdentStartByte(c) || (c >= 48 && c <= 57) }
