@@ -87,6 +87,9 @@ public struct Parser {
         return false
     }
 
+    /// The span of the last consumed token (a closing brace after a block).
+    private var previous: Span { tokens[max(0, p - 1)].span }
+
     private var atNewline: Bool { if case .newline = cur.kind { return true }; return false }
 
     private mutating func skipNewlines() {
@@ -195,8 +198,9 @@ public struct Parser {
         case .keyword(.fn):
             if case .identifier = peek().kind {
                 let decl = try function()
+                let whole = decl.span.to(previous)
                 try endOfStatement()
-                return Stmt(.function(decl), decl.span)
+                return Stmt(.function(decl), whole)
             }
         case .keyword(.if):
             let s = try ifStatement()
@@ -210,16 +214,18 @@ public struct Parser {
             loopDepth += 1
             defer { loopDepth -= 1 }
             let body = try block("the loop body")
+            let whole = start.to(previous)
             try endOfStatement()
-            return Stmt(.for_(variable: name, variableSpan: nameSpan, iterable: iterable, body: body), start.to(iterable.span))
+            return Stmt(.for_(variable: name, variableSpan: nameSpan, iterable: iterable, body: body), whole)
         case .keyword(.while):
             p += 1
             let cond = try expression()
             loopDepth += 1
             defer { loopDepth -= 1 }
             let body = try block("the loop body")
+            let whole = start.to(previous)
             try endOfStatement()
-            return Stmt(.while_(condition: cond, body: body), start.to(cond.span))
+            return Stmt(.while_(condition: cond, body: body), whole)
         case .keyword(.break):
             if loopDepth == 0 { throw fail("'break' outside a loop") }
             p += 1
@@ -311,7 +317,7 @@ public struct Parser {
                 break
             }
         }
-        return Stmt(.if_(branches: branches, elseBody: elseBody), start.to(cond.span))
+        return Stmt(.if_(branches: branches, elseBody: elseBody), start.to(previous))
     }
 
     private mutating func function() throws -> FunctionDecl {

@@ -287,6 +287,8 @@ public final class Interpreter: CallContext {
             throw fail(e == .interrupted ? .interrupted : .engine(e), span)
         } catch let e as Diagnostics {
             throw e
+        } catch let e as ExitRequest {
+            throw e
         } catch {
             throw fail(.message("\(error)"), span)
         }
