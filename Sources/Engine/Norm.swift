@@ -8,13 +8,13 @@ extension Tensor {
         let out = Tensor(zeros: x.shape)
         let xhat = Tensor(zeros: x.shape)
         var rstd = [Float](repeating: 0, count: rows)
-        let px = x.ptr, po = out.ptr, ph = xhat.ptr
+        let px = x.ptr, po = out.ptr, phat = xhat.ptr
         let pw = weight?.ptr, pb = bias?.ptr
         rstd.withUnsafeMutableBufferPointer { rb in
             guard let pr = rb.baseAddress else { return }
             Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / Swift.max(d, 1))) { r in
                 for i in r {
-                    let src = px + i * d, hrow = ph + i * d, orow = po + i * d
+                    let src = px + i * d, hrow = phat + i * d, orow = po + i * d
                     var s: Float = 0
                     for j in 0..<d { s += src[j] }
                     let mu = s / Float(d)
@@ -38,7 +38,7 @@ extension Tensor {
         if let w = weight { inputs.append(w) }
         if let b = bias { inputs.append(b) }
         out.record(inputs) { g in
-            let pg = g.ptr
+            let pg = g.ptr, ph = xhat.ptr
             if let w = weight, w.requiresGrad {
                 let gw = Tensor(zeros: [d])
                 for i in 0..<rows { for j in 0..<d { gw.ptr[j] += pg[i * d + j] * ph[i * d + j] } }

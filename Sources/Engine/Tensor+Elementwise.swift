@@ -100,7 +100,7 @@ extension Tensor {
         let s = try Strided.broadcastShape(shape, b.shape, op: "div")
         let out = Tensor.zipRaw(self, b, s, /)
         let a = self
-        out.record([a, b]) { g in
+        out.record([a, b]) { [unowned out] g in
             if a.requiresGrad { a.addGrad(Tensor.reduceTo(Tensor.zipRaw(g, b, s, /), a.shape)) }
             if b.requiresGrad {
                 // d(a/b)/db = -out / b
@@ -189,7 +189,7 @@ extension Tensor {
     public func exp() -> Tensor {
         let out = Tensor.mapRaw(self) { Foundation.exp($0) }
         let a = self
-        out.record([a]) { g in a.addGrad(Tensor.zipRaw(g, out, out.shape, *)) }
+        out.record([a]) { [unowned out] g in a.addGrad(Tensor.zipRaw(g, out, out.shape, *)) }
         return out
     }
 
@@ -205,7 +205,7 @@ extension Tensor {
     public func sqrt() -> Tensor {
         let out = Tensor.mapRaw(self) { $0.squareRoot() }
         let a = self
-        out.record([a]) { g in a.addGrad(Tensor.zipRaw(g, out, out.shape) { $0 / (2 * $1) }) }
+        out.record([a]) { [unowned out] g in a.addGrad(Tensor.zipRaw(g, out, out.shape) { $0 / (2 * $1) }) }
         return out
     }
 

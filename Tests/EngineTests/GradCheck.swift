@@ -1,0 +1,59 @@
+// Central finite differences in float64 against the autograd gradient.
+import XCTest
+@testable import Engine
+
+/// A random tensor from a fixed generator (values in [-1, 1) + offset).
+func rnd(_ shape: [Int], seed: UInt64, offset: Float = 0, requiresGrad: Bool = true) -> Tensor {
+    let t = Tensor.uniform(shape, low: -1 + offset, high: 1 + offset, rng: RNG(seed: seed))
+    t.requiresGrad = requiresGrad
+    return t
+}
+
+/// Checks d(sum(f(inputs) * R))/d(inputs) for a fixed random R against central differences
+/// computed in float64 (the op itself runs in float32).
+/// - Parameters:
+///   - inputs: leaves; those with requiresGrad are checked.
+///   - h: the finite-difference step.
+///   - atol, rtol: tolerance |analytic - numeric| <= atol + rtol * |numeric|.
+func gradCheck(_ name: String, _ inputs: [Tensor], h: Float = 1e-3, atol: Double = 3e-3, rtol: Double = 3e-2,
+               file: StaticString = #filePath, line: UInt = #line, _ f: ([Tensor]) throws -> Tensor) {
+    do {
+        let out0 = try Autograd.noGrad { try f(inputs) }
+        let r = Tensor.uniform(out0.shape, low: -1, high: 1, rng: RNG(seed: 99))
+        func loss() throws -> Double {
+            let o = try Autograd.noGrad { try f(inputs) }
+            var s = 0.0
+            for i in 0..<o.count { s += Double(o.ptr[i]) * Double(r.ptr[i]) }
+            return s
+        }
+        for t in inputs { t.grad = nil }
+        let out = try f(inputs)
+        XCTAssertEqual(out.shape, out0.shape, "\(name): shape changed between calls", file: file, line: line)
+        try out.backward(seed: r)
+        for (ti, t) in inputs.enumerated() where t.requiresGrad {
+            guard let g = t.grad else {
+                XCTFail("\(name): input \(ti) got no gradient", file: file, line: line)
+                continue
+            }
+            XCTAssertEqual(g.shape, t.shape, "\(name): grad shape", file: file, line: line)
+            var worst = 0.0, worstIdx = -1, worstA = 0.0, worstN = 0.0
+            for i in 0..<t.count {
+                let saved = t.ptr[i]
+                t.ptr[i] = saved + h
+                let lp = try loss()
+                t.ptr[i] = saved - h
+                let lm = try loss()
+                t.ptr[i] = saved
+                let hp = Double(saved + h) - Double(saved - h)
+                let num = (lp - lm) / hp
+                let ana = Double(g.ptr[i])
+                let excess = Swift.abs(ana - num) - (atol + rtol * Swift.abs(num))
+                if excess > worst { worst = excess; worstIdx = i; worstA = ana; worstN = num }
+            }
+            XCTAssertTrue(worstIdx < 0, "\(name): input \(ti) \(t.shape) element \(worstIdx): analytic \(worstA) vs numeric \(worstN)",
+                          file: file, line: line)
+        }
+    } catch {
+        XCTFail("\(name): threw \(error)", file: file, line: line)
+    }
+}
