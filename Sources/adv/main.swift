@@ -1,3 +1,66 @@
 // The `adv` command line (thin): see Runtime for everything it drives.
+//   adv                  REPL when stdin is a terminal, else runs the script on stdin
+//   adv FILE.adv ARGS... runs a script (`args` holds ARGS)
+//   adv -e CODE          evaluates CODE
+// Exit status: 0 success, 1 runtime error, 2 usage or syntax error.
+import ArgumentParser
+import Foundation
 import Runtime
-print("adv: not yet built")
+
+struct Adv: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "adv",
+        abstract: "A scripting language and REPL for adversarial-robustness experiments.",
+        discussion: """
+            With no FILE, starts the REPL when standard input is a terminal and otherwise runs \
+            the script read from standard input. Modules for `use NAME` are found in the \
+            directories of ADV_PATH (colon-separated) and in the stdlib folder next to adv.
+            Exit status: 0 success, 1 runtime error, 2 usage or syntax error.
+            """,
+        version: "adv \(Version.string)")
+
+    @Option(name: .short, help: ArgumentHelp("Evaluate CODE and exit.", valueName: "CODE"))
+    var e: String?
+
+    @Flag(name: .customLong("builtins-markdown"), help: .hidden)
+    var builtinsMarkdown = false
+
+    @Argument(help: ArgumentHelp("The script to run (.adv).", valueName: "FILE"))
+    var file: String?
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("Arguments for the script, in `args`.", valueName: "ARGS"))
+    var args: [String] = []
+
+    func run() throws {
+        if builtinsMarkdown {
+            print(BuiltinsMarkdown.generate(), terminator: "")
+            return
+        }
+        let code: Int32
+        if let e = e {
+            code = Runner.runCode(e, args: ([file].compactMap { $0 }) + args)
+        } else if let f = file {
+            code = Runner.runFile(path: f, args: args)
+        } else if isatty(0) != 0 {
+            code = REPL().run()
+        } else {
+            code = Runner.runStdin(args: args)
+        }
+        throw ExitCode(code)
+    }
+}
+
+do {
+    var command = try Adv.parseAsRoot()
+    try command.run()
+} catch let code as ExitCode {
+    exit(code.rawValue)
+} catch {
+    let status = Adv.exitCode(for: error)
+    if status == .success {
+        print(Adv.fullMessage(for: error))
+        exit(0)
+    }
+    FileHandle.standardError.write(Data((Adv.fullMessage(for: error) + "\n" + "Usage: adv [FILE.adv [ARGS...]] | adv -e CODE | adv --help\n").utf8))
+    exit(2)
+}

@@ -1,0 +1,126 @@
+// The interactive loop on GNU readline: prompt `adv> `, continuation `...> ` while a bracket
+// or block is open, history in ~/.adv_history, results printed unless the input ends in `;`,
+// Ctrl-C interrupts evaluation (variables stay), Ctrl-D exits.
+import CReadline
+import Engine
+import Foundation
+import Lang
+
+/// State the SIGINT handler and readline callbacks reach (C callbacks cannot capture).
+enum REPLState {
+    nonisolated(unsafe) static var atPrompt = false
+    nonisolated(unsafe) static var lineCleared = false
+    nonisolated(unsafe) static var current: REPL?
+
+    /// Ctrl-C at the prompt: drop the line (and any pending continuation lines).
+    static func clearLine() {
+        lineCleared = true
+        _ = "^C\n".withCString { Glibc.write(1, $0, 3) }
+        rl_replace_line("", 0)
+        rl_on_new_line()
+        _ = "adv> ".withCString { rl_set_prompt($0) }
+        rl_redisplay()
+    }
+}
+
+public final class REPL {
+    public let interp: Interpreter
+    /// Statements that ran without error, as a runnable script (for `:save`).
+    public private(set) var session: [String] = []
+    let historyPath: String
+    var pending = ""
+    var blankLines = 0
+
+    public init(interp: Interpreter = Interpreter()) {
+        self.interp = interp
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        historyPath = URL(fileURLWithPath: home).appendingPathComponent(".adv_history").path
+    }
+
+    func out(_ s: String) { FileHandle.standardOutput.write(Data(s.utf8)) }
+
+    /// Runs until Ctrl-D, `:quit` or `exit()`.
+    /// - Returns: the exit status.
+    public func run() -> Int32 {
+        REPLState.current = self
+        rl_catch_signals = 0
+        rl_readline_name = UnsafePointer(strdup("adv"))
+        installCompletion()
+        stifle_history(2000)
+        _ = read_history(historyPath)
+        Runner.installInterruptHandler()
+        out("adv \(Version.string) — :help for commands, help() for builtins, Ctrl-D to quit\n")
+        while true {
+            REPLState.atPrompt = true
+            REPLState.lineCleared = false
+            let raw = readline(pending.isEmpty ? "adv> " : "...> ")
+            REPLState.atPrompt = false
+            guard let cline = raw else {
+                out("\n")
+                return 0
+            }
+            let line = String(cString: cline)
+            free(cline)
+            if REPLState.lineCleared { pending = "" }
+            if pending.isEmpty, line.trimmingCharacters(in: .whitespaces).hasPrefix(":") {
+                remember(line)
+                if let code = command(line.trimmingCharacters(in: .whitespaces)) { return code }
+                continue
+            }
+            if pending.isEmpty && line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            pending += line + "\n"
+            blankLines = line.trimmingCharacters(in: .whitespaces).isEmpty ? blankLines + 1 : 0
+            if Parser.isIncomplete(pending) && blankLines < 2 { continue }
+            let input = pending
+            pending = ""
+            blankLines = 0
+            remember(input.trimmingCharacters(in: .newlines))
+            if let code = evaluate(input, name: "<repl>") { return code }
+        }
+    }
+
+    func remember(_ entry: String) {
+        guard !entry.isEmpty else { return }
+        entry.withCString { add_history($0) }
+        _ = write_history(historyPath)
+    }
+
+    /// Evaluates one input, printing results and errors.
+    /// - Parameters:
+    ///   - echo: print the values of expression statements (unless the input ends in `;`).
+    ///   - record: keep the statements that ran for `:save`.
+    /// - Returns: an exit status when the input asked to leave (`exit()`).
+    @discardableResult
+    public func evaluate(_ text: String, name: String, echo: Bool = true, record: Bool = true) -> Int32? {
+        let source = SourceFile(name: name, text: text)
+        let suppress = text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix(";")
+        Interrupt.requested = false
+        do {
+            try interp.run(source, echo: { [self] v, stmt in
+                if case .nil_ = v { return }
+                if !echo || suppress { return }
+                out(v.display() + "\n")
+                // A shown value becomes print(...) in the saved script, so it prints the same.
+                if record, let last = session.last, last == source.text(of: stmt.span) {
+                    session[session.count - 1] = "print(\(last))"
+                }
+            }, completed: { [self] stmt in
+                guard record else { return }
+                session.append(source.text(of: stmt.span))
+            })
+        } catch {
+            if let e = error as? ExitRequest { return e.code }
+            if let s = error as? ScriptError, case .interrupted = s.error {
+                Runner.printError("interrupted (variables are kept)")
+            } else {
+                Runner.report(error)
+            }
+        }
+        return nil
+    }
+}
+
+/// The version shown by `adv --version` and the REPL banner.
+public enum Version {
+    public static let string = "0.1.0"
+}
