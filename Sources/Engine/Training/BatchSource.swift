@@ -1,0 +1,79 @@
+// What `Trainer` reads its mini-batches from: a per-epoch stream that can start mid-epoch
+// (for resuming) and takes the epoch's augmentation settings. The data pipeline
+// (TrainPipeline) is adapted to it; `ShuffledBatches` is a plain source without augmentation.
+
+/// A stream of mini-batches of one epoch.
+public protocol BatchStream: AnyObject {
+    /// The next batch, or nil at the end of the epoch.
+    func next() throws -> Batch?
+}
+
+/// A deterministic source of training batches, epoch by epoch.
+public protocol BatchSource: AnyObject {
+    /// Full batches per epoch (a partial last batch is dropped).
+    var batchesPerEpoch: Int { get }
+    /// Images per batch.
+    var batchSize: Int { get }
+    /// Applies an epoch's augmentation settings; throws when the source cannot honour them.
+    func configure(_ settings: AugmentSettings) throws
+    /// The batches of `epoch`, starting at batch `from`; identical whether or not earlier
+    /// batches were read (that is what makes resuming bit-identical).
+    func batches(epoch: Int, from: Int) throws -> BatchStream
+}
+
+/// Shuffled batches of a data set without augmentation (hard labels, label smoothing applied by
+/// the loss). The order of epoch e is a permutation drawn from RNG(seed ^ e-mix).
+public final class ShuffledBatches: BatchSource {
+    public let dataset: Dataset
+    public let batchSize: Int
+    public let seed: UInt64
+
+    /// - Parameters:
+    ///   - dataset: the training split.
+    ///   - batch: images per batch.
+    ///   - seed: determines every epoch's order.
+    public init(dataset: Dataset, batch: Int, seed: UInt64) throws {
+        guard batch >= 1 else { throw EngineError.invalidArgument("batches: batch must be >= 1, got \(batch)") }
+        guard dataset.count >= batch else {
+            throw EngineError.invalidArgument("batches: the data set has \(dataset.count) images, fewer than one batch of \(batch)")
+        }
+        self.dataset = dataset
+        self.batchSize = batch
+        self.seed = seed
+    }
+
+    public var batchesPerEpoch: Int { dataset.count / batchSize }
+
+    public func configure(_ s: AugmentSettings) throws {
+        if s.randAugmentMagnitude != nil || s.mixes || s.randomErasing > 0 {
+            throw EngineError.invalidArgument("plain batches cannot augment (\(s)); train through the data pipeline")
+        }
+    }
+
+    public func batches(epoch: Int, from: Int) throws -> BatchStream {
+        let rng = RNG(seed: seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
+        return Stream(source: self, order: rng.permutation(dataset.count), next: from)
+    }
+
+    final class Stream: BatchStream {
+        let source: ShuffledBatches
+        let order: [Int]
+        var index: Int
+        init(source: ShuffledBatches, order: [Int], next: Int) { self.source = source; self.order = order; index = next }
+
+        func next() throws -> Batch? {
+            guard index < source.batchesPerEpoch else { return nil }
+            let d = source.dataset, n = source.batchSize
+            let (c, h, w) = d.imageShape
+            let per = c * h * w
+            let x = Tensor(zeros: [n, c, h, w])
+            var labels: [Int] = []
+            labels.reserveCapacity(n)
+            for j in 0..<n {
+                labels.append(try d.load(order[index * n + j], into: x.ptr + j * per))
+            }
+            index += 1
+            return Batch(images: x, labels: labels)
+        }
+    }
+}

@@ -1,0 +1,322 @@
+// Adversarial training (`fit`): for every mini-batch the attack generates adversarial images
+// with the model in evaluation mode (soft targets when the batch is mixed), then the model is
+// trained on them in training mode: forward, loss, backward, optimizer step at the scheduled lr.
+// Handles gradient accumulation, clipping, EMA, bf16/fp16/fp32 (fp16 with dynamic loss scaling),
+// NaN/inf skipping, Ctrl-C, checkpoints every N steps and bit-identical resuming.
+import Foundation
+
+/// Options of one `fit` call besides the recipe.
+public struct FitOptions {
+    /// Override of the recipe's epochs (the schedule is computed for this many).
+    public var epochs: Int? = nil
+    /// Checkpoint file (written every `checkpointEvery` steps, at each epoch end and at the end).
+    public var checkpoint: String? = nil
+    /// Optimizer steps between checkpoints (0: epoch ends and the end only).
+    public var checkpointEvery: Int = 0
+    /// JSON-lines log file (appended).
+    public var log: String? = nil
+    /// Checkpoint to continue from.
+    public var resume: String? = nil
+    /// Seed of the attack's random starts (the data source has its own seed).
+    public var seed: UInt64 = 0
+    /// Progress line on stderr.
+    public var progress: Bool = true
+    /// Measure clean training accuracy (an extra forward in evaluation mode) every this many steps (0: never).
+    public var cleanAccuracyEvery: Int = 1
+    /// Consecutive skipped steps (NaN/inf loss or gradients) before training stops.
+    public var maxBadSteps: Int = 5
+    /// Stop cleanly after this many optimizer steps in total (the run can be resumed).
+    public var maxSteps: Int? = nil
+    /// Called after each epoch with the model; returns named metrics (e.g. validation accuracy).
+    public var validate: ((Model) throws -> [(String, Double)])? = nil
+    public init() {}
+}
+
+/// Per-epoch summary of a run.
+public struct EpochSummary {
+    public var epoch: Int
+    public var loss: Double
+    public var cleanAccuracy: Double?
+    public var adversarialAccuracy: Double
+    public var skippedSteps: Int
+    public var seconds: Double
+    public var validation: [(String, Double)]
+}
+
+/// What `fit` returns.
+public struct FitResult {
+    public var epochs: [EpochSummary] = []
+    /// Optimizer steps taken in total (including those of a resumed run).
+    public var steps: Int = 0
+    /// True when `maxSteps` stopped the run before the end.
+    public var stoppedEarly = false
+    /// Where the final checkpoint went.
+    public var checkpoint: String? = nil
+}
+
+/// One adversarial training run.
+public final class Trainer {
+    public let model: Model
+    public let source: BatchSource
+    public let recipe: Recipe
+    public let attack: Attack?
+    public var options: FitOptions
+    public private(set) var optimizer: Optimizer
+    public private(set) var ema: WeightEMA?
+    public private(set) var position = TrainingPosition()
+    let attackRNG: RNG
+    let progress: ProgressLine
+    var log: JSONLinesLog?
+
+    /// - Parameters:
+    ///   - model: the network (trained in place).
+    ///   - source: training batches (batch size must equal `recipe.batch`).
+    ///   - recipe: the training recipe.
+    ///   - attack: the training attack (nil: standard training).
+    ///   - options: epochs, checkpointing, logging, resume, validation.
+    public init(model: Model, source: BatchSource, recipe: Recipe, attack: Attack?, options: FitOptions = FitOptions()) throws {
+        try recipe.validate()
+        if recipe.repeatedAug {
+            throw EngineError.invalidArgument("recipe \(recipe.name): repeated_aug is not supported (the study's recipes all use 'no')")
+        }
+        guard source.batchSize == recipe.batch else {
+            throw EngineError.invalidArgument("fit: the data gives batches of \(source.batchSize), the recipe says batch \(recipe.batch)")
+        }
+        if let e = options.epochs, e < 1 { throw EngineError.invalidArgument("fit: epochs must be >= 1, got \(e)") }
+        guard source.batchesPerEpoch >= recipe.accumulation else {
+            throw EngineError.invalidArgument("fit: an epoch has \(source.batchesPerEpoch) batches, fewer than accumulation = \(recipe.accumulation)")
+        }
+        guard options.maxBadSteps >= 1 else { throw EngineError.invalidArgument("fit: maxBadSteps must be >= 1") }
+        self.model = model
+        self.source = source
+        self.recipe = recipe
+        self.attack = attack
+        self.options = options
+        optimizer = try recipe.makeOptimizer(model.parameters())
+        ema = try recipe.ema.map { try WeightEMA(model: model, decay: $0) }
+        attackRNG = RNG(seed: options.seed ^ 0xA77A_C4ED_5EED)
+        progress = ProgressLine(enabled: options.progress)
+    }
+
+    /// Epochs of this run.
+    public var epochs: Int { options.epochs ?? recipe.epochs }
+    /// Optimizer steps per epoch.
+    public var stepsPerEpoch: Int { source.batchesPerEpoch / recipe.accumulation }
+
+    /// Trains; returns per-epoch summaries. Throws `EngineError.interrupted` after saving a
+    /// checkpoint when Ctrl-C was pressed, and `EngineError.numeric` when too many steps in a
+    /// row had NaN/inf losses (the checkpoint then holds the last good weights).
+    public func run() throws -> FitResult {
+        let schedule = try recipe.lrSchedule(stepsPerEpoch: stepsPerEpoch, epochs: epochs)
+        position = TrainingPosition()
+        position.epochs = epochs
+        position.seed = options.seed
+        position.lossScaler = LossScaler(scale: recipe.lossScale, growthInterval: recipe.lossScaleGrowth)
+        if let l = options.log { log = try JSONLinesLog(path: l) }
+        if let r = options.resume {
+            position = try Checkpoint.load(from: r, model: model, optimizer: optimizer, ema: ema)
+            guard position.epochs == epochs else {
+                throw EngineError.invalidArgument("fit: \(r) was written by a run of \(position.epochs) epochs; resume with epochs: \(position.epochs) (the schedule depends on it)")
+            }
+            guard position.seed == options.seed else {
+                throw EngineError.invalidArgument("fit: \(r) was written by a run with seed \(position.seed), this run has seed \(options.seed)")
+            }
+            attackRNG.state = position.attackRNG
+            if !position.globalRNG.isEmpty { RNG.global.state = position.globalRNG }
+            log?.write([("event", .string("resume")), ("from", .string(r)), ("epoch", .int(position.epoch)),
+                        ("batch", .int(position.batchInEpoch)), ("global_step", .int(position.globalStep))])
+            progress.note("resuming from \(r) at epoch \(position.epoch + 1), step \(position.globalStep)")
+        } else {
+            log?.write([("event", .string("start")), ("model", .string(model.name)), ("recipe", .string(recipe.name)),
+                        ("epochs", .int(epochs)), ("steps_per_epoch", .int(stepsPerEpoch)),
+                        ("global_batch", .int(recipe.globalBatch)), ("lr", .double(schedule.baseLR)),
+                        ("attack", .string(attack?.name ?? "none")), ("precision", .string(recipe.precision))])
+        }
+
+        let wasTraining = model.isTraining, savedPrecision = model.precision
+        model.precision = recipe.enginePrecision
+        defer {
+            model.isTraining = wasTraining
+            model.precision = savedPrecision
+            progress.finish()
+        }
+        var result = FitResult()
+        let params = optimizer.allParameters
+        let accumulation = recipe.accumulation
+        let totalSteps = epochs * stepsPerEpoch
+        let runStart = Date()
+        var stepsThisRun = 0
+        let fp16 = recipe.enginePrecision == .fp16
+
+        while position.epoch < epochs {
+            let epoch = position.epoch
+            try source.configure(recipe.augmentation(epoch: epoch))
+            let stream = try source.batches(epoch: epoch, from: position.batchInEpoch)
+            let epochStart = Date()
+            var lossSum = 0.0, lossCount = 0, seen = 0, advCorrect = 0, cleanSeen = 0, cleanCorrect = 0, skipped = 0
+
+            while position.batchInEpoch + accumulation <= stepsPerEpoch * accumulation {
+                do { try Interrupt.check() } catch {
+                    let saved = try saveCheckpoint(reason: "interrupt")
+                    progress.note("training interrupted at epoch \(epoch + 1), step \(position.globalStep)"
+                                  + (saved.map { "; checkpoint \($0) (continue with resume:)" } ?? ""))
+                    throw error
+                }
+                let stepStart = Date()
+                let lr = schedule.lr(at: position.globalStep)
+                let scale = fp16 ? position.lossScaler.scale : 1
+                optimizer.zeroGrad()
+                var stepLoss = 0.0, badLoss = false, stepImages = 0
+                for _ in 0..<accumulation {
+                    guard let batch = try stream.next() else {
+                        throw EngineError.io("fit: the data ended after \(position.batchInEpoch) batches of epoch \(epoch + 1), expected \(source.batchesPerEpoch)")
+                    }
+                    position.batchInEpoch += 1
+                    let n = batch.labels.count
+                    stepImages += n
+                    if options.cleanAccuracyEvery > 0 && position.globalStep % options.cleanAccuracyEvery == 0 {
+                        cleanCorrect += try Trainer.correct(model, batch.images, batch.labels)
+                        cleanSeen += n
+                    }
+                    let xAdv = try attack?.perturb(model, batch.images, labels: batch.labels, targets: batch.targets, rng: attackRNG) ?? batch.images
+                    model.isTraining = true
+                    let logits = try model.forward(xAdv)
+                    let loss = try batch.targets.map { try Tensor.crossEntropy(logits, targets: $0) }
+                        ?? Tensor.crossEntropy(logits, labels: batch.labels, labelSmoothing: Float(recipe.labelSmoothing))
+                    let value = Double(loss.item)
+                    advCorrect += try Trainer.matches(logits, batch.labels)
+                    seen += n
+                    if !value.isFinite || badLoss {
+                        badLoss = true
+                        stepLoss = value
+                        continue
+                    }
+                    stepLoss += value / Double(accumulation)
+                    try loss.backward(seed: Tensor(shape: loss.shape, repeating: Float(scale / Double(accumulation))))
+                }
+                // Decide whether to step.
+                var stepped = false
+                var why = ""
+                if badLoss {
+                    why = "loss is \(stepLoss)"
+                } else {
+                    if scale != 1 { GradientTools.scale(params, by: Float(1 / scale)) }
+                    let finite = GradientTools.allFinite(params)
+                    if fp16 {
+                        if position.lossScaler.update(gradientsFinite: finite) {
+                            stepped = true
+                        } else {
+                            progress.note("epoch \(epoch + 1) step \(position.globalStep): fp16 gradient overflow, step skipped, loss scale now \(fmt(position.lossScaler.scale))")
+                            log?.write([("event", .string("overflow")), ("global_step", .int(position.globalStep)),
+                                        ("loss_scale", .double(position.lossScaler.scale))])
+                        }
+                    } else if finite {
+                        stepped = true
+                    } else {
+                        why = "gradients are not finite"
+                    }
+                }
+                if stepped {
+                    if let c = recipe.gradClip { GradientTools.clip(params, maxNorm: c) }
+                    try optimizer.step(lr: lr)
+                    try ema?.update(from: model)
+                    position.badSteps = 0
+                    lossSum += stepLoss; lossCount += 1
+                } else if !why.isEmpty {
+                    position.badSteps += 1
+                    skipped += 1
+                    progress.note("epoch \(epoch + 1) step \(position.globalStep): \(why); step skipped (\(position.badSteps) in a row)")
+                    log?.write([("event", .string("skipped")), ("global_step", .int(position.globalStep)), ("reason", .string(why))])
+                }
+                optimizer.zeroGrad()
+                position.globalStep += 1
+                stepsThisRun += 1
+
+                // Report.
+                let dt = Date().timeIntervalSince(stepStart)
+                let elapsed = Date().timeIntervalSince(runStart)
+                let perStep = elapsed / Double(stepsThisRun)
+                let eta = perStep * Double(totalSteps - position.globalStep)
+                let adv = seen > 0 ? Double(advCorrect) / Double(seen) : 0
+                let clean = cleanSeen > 0 ? Double(cleanCorrect) / Double(cleanSeen) : nil
+                let meanLoss = lossCount > 0 ? lossSum / Double(lossCount) : Double.nan
+                let stepInEpoch = position.batchInEpoch / accumulation
+                log?.write([("epoch", .int(epoch)), ("step", .int(stepInEpoch)), ("global_step", .int(position.globalStep)),
+                            ("loss", .double(stepLoss)), ("lr", .double(lr)), ("clean_acc", clean.map { .double($0) } ?? .null),
+                            ("adv_acc", .double(adv)), ("images_per_s", .double(Double(stepImages) / max(dt, 1e-9))),
+                            ("skipped", .bool(!stepped)), ("loss_scale", .double(scale)), ("seconds", .double(elapsed))])
+                progress.show(String(format: "epoch %d/%d step %d/%d loss %.4f clean %@ adv %.1f%% lr %.3g %.0f img/s ETA %@",
+                                     epoch + 1, epochs, stepInEpoch, stepsPerEpoch, meanLoss,
+                                     clean.map { String(format: "%.1f%%", 100 * $0) } ?? "-", 100 * adv, lr,
+                                     Double(stepImages) / max(dt, 1e-9), formatDuration(eta)),
+                              force: stepInEpoch == stepsPerEpoch)
+
+                if position.badSteps >= options.maxBadSteps {
+                    let where_ = options.checkpoint.map { "; the last good weights are in \($0)" } ?? ""
+                    throw EngineError.numeric("fit: training stopped at epoch \(epoch + 1), step \(position.globalStep): \(position.badSteps) steps in a row had \(why)\(where_). Lower the learning rate or use precision \"bf16\"/\"fp32\".")
+                }
+                if options.checkpointEvery > 0 && position.globalStep % options.checkpointEvery == 0 {
+                    _ = try saveCheckpoint(reason: "every")
+                }
+                if let m = options.maxSteps, position.globalStep >= m, position.globalStep < totalSteps {
+                    if position.batchInEpoch >= stepsPerEpoch * accumulation { position.epoch += 1; position.batchInEpoch = 0 }
+                    result.checkpoint = try saveCheckpoint(reason: "max_steps")
+                    result.steps = position.globalStep
+                    result.stoppedEarly = true
+                    progress.note("stopped after \(position.globalStep) steps (max_steps)")
+                    return result
+                }
+            }
+            // End of epoch.
+            position.epoch += 1
+            position.batchInEpoch = 0
+            var validation: [(String, Double)] = []
+            if let v = options.validate {
+                validation = try Autograd.noGrad { try v(model) }
+                log?.write([("event", .string("validation")), ("epoch", .int(epoch))] + validation.map { ($0.0, LogValue.double($0.1)) })
+            }
+            let summary = EpochSummary(epoch: epoch, loss: lossCount > 0 ? lossSum / Double(lossCount) : .nan,
+                                       cleanAccuracy: cleanSeen > 0 ? Double(cleanCorrect) / Double(cleanSeen) : nil,
+                                       adversarialAccuracy: seen > 0 ? Double(advCorrect) / Double(seen) : 0,
+                                       skippedSteps: skipped, seconds: Date().timeIntervalSince(epochStart), validation: validation)
+            result.epochs.append(summary)
+            let vtext = validation.map { String(format: " %@ %.2f%%", $0.0, 100 * $0.1) }.joined()
+            progress.note(String(format: "epoch %d/%d done: loss %.4f clean %@ adv %.1f%%%@ (%@)", epoch + 1, epochs, summary.loss,
+                                 summary.cleanAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
+                                 100 * summary.adversarialAccuracy, vtext, formatDuration(summary.seconds)))
+            if position.epoch < epochs { _ = try saveCheckpoint(reason: "epoch") }
+        }
+        if let e = ema { try e.copy(into: model) }
+        result.checkpoint = try saveCheckpoint(reason: "end")
+        result.steps = position.globalStep
+        log?.write([("event", .string("end")), ("global_step", .int(position.globalStep)),
+                    ("seconds", .double(Date().timeIntervalSince(runStart)))])
+        return result
+    }
+
+    /// Writes the checkpoint (when a path is set) with the current RNG states; returns its path.
+    @discardableResult
+    func saveCheckpoint(reason: String) throws -> String? {
+        guard let path = options.checkpoint else { return nil }
+        position.attackRNG = attackRNG.state
+        position.globalRNG = RNG.global.state
+        try Checkpoint.save(to: path, model: model, optimizer: optimizer, ema: ema, position: position, recipe: recipe.name)
+        log?.write([("event", .string("checkpoint")), ("path", .string(path)), ("reason", .string(reason)),
+                    ("global_step", .int(position.globalStep))])
+        return path
+    }
+
+    /// Number of rows of `logits` whose argmax equals the label.
+    static func matches(_ logits: Tensor, _ labels: [Int]) throws -> Int {
+        let pred = try logits.argmax(axis: 1)
+        return zip(pred, labels).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
+    }
+
+    /// Correct predictions of `model` on `x` in evaluation mode without a graph.
+    static func correct(_ model: Model, _ x: Tensor, _ labels: [Int]) throws -> Int {
+        let was = model.isTraining
+        model.isTraining = false
+        defer { model.isTraining = was }
+        return try Autograd.noGrad { try matches(try model.forward(x), labels) }
+    }
+}

@@ -1,0 +1,225 @@
+// Adversarial training end to end on `synthetic` data with a small perceptron: robustness rises,
+// resuming is bit-identical (stopping at step k, and after Ctrl-C), NaN losses are skipped and
+// repeated NaN stops training keeping the last good checkpoint, fp16 loss scaling backs off.
+import XCTest
+import Foundation
+@testable import Engine
+
+final class TrainerTests: XCTestCase {
+    var dir: String = ""
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "advtrain-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        RNG.global.reseed(0)
+        Interrupt.requested = false
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func data(n: Int = 256) throws -> DataSplits {
+        try Datasets.synthetic(n: n, classes: 4, image: 8, channels: 1, seed: 3, testN: 128)
+    }
+
+    func recipe(epochs: Int = 2, batch: Int = 32) -> Recipe {
+        var r = Recipe()
+        r.name = "test"; r.epochs = epochs; r.batch = batch; r.lr = 0.02; r.lrBatch = 32
+        r.warmupEpochs = 0.5; r.warmupLR = 1e-4; r.minLR = 1e-4; r.weightDecay = 0.05
+        r.labelSmoothing = 0.1
+        return r
+    }
+
+    func options(_ f: (inout FitOptions) -> Void = { _ in }) -> FitOptions {
+        var o = FitOptions()
+        o.progress = false
+        o.seed = 7
+        f(&o)
+        return o
+    }
+
+    /// Robust accuracy of `m` on the first `n` test images under `attack`.
+    func robust(_ m: Model, _ d: Dataset, _ attack: Attack) throws -> Double {
+        let n = min(d.count, 128)
+        let x = Tensor(zeros: [n, 1, 8, 8])
+        var labels: [Int] = []
+        for i in 0..<n { labels.append(try d.load(i, into: x.ptr + i * 64)) }
+        let adv = try attack.perturb(m, x, labels: labels, rng: RNG(seed: 1))
+        m.isTraining = false
+        let pred = try Autograd.noGrad { try m.forward(adv).argmax(axis: 1) }
+        return Double(zip(pred, labels).filter { $0.0 == $0.1 }.count) / Double(n)
+    }
+
+    func testAdversarialTrainingRaisesRobustAccuracy() throws {
+        let d = try data(n: 512)
+        let m = TinyNet(channels: 1, image: 8, hidden: 32, classes: 4, seed: 1)
+        let eval = try PGD(eps: 4 / 255, step: 1 / 255, steps: 5)
+        let before = try robust(m, d.test, eval)
+        let train = try PGD(eps: 4 / 255, step: 4 / 255, steps: 1)
+        let t = try Trainer(model: m, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 1),
+                            recipe: recipe(epochs: 4), attack: train, options: options())
+        let r = try t.run()
+        let after = try robust(m, d.test, eval)
+        XCTAssertEqual(r.epochs.count, 4)
+        XCTAssertEqual(r.steps, 4 * 16)
+        XCTAssertLessThan(r.epochs[3].loss, r.epochs[0].loss)
+        XCTAssertLessThan(before, 0.45, "untrained baseline should be near chance (0.25)")
+        XCTAssertGreaterThan(after, before + 0.3, "robust accuracy \(before) -> \(after)")
+    }
+
+    /// Full run vs. stop-at-step-k + resume into a differently initialised model.
+    func checkResume(_ tweak: (inout Recipe) -> Void, stopAt k: Int) throws {
+        let d = try data()
+        var rc = recipe(epochs: 2)
+        tweak(&rc)
+        let attack = try PGD(eps: 4 / 255, step: 4 / 255, steps: 1)
+        func source() throws -> BatchSource { try ShuffledBatches(dataset: d.train, batch: rc.batch, seed: 5) }
+
+        RNG.global.reseed(11)
+        let a = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        _ = try Trainer(model: a, source: source(), recipe: rc, attack: attack,
+                        options: options { $0.checkpoint = dir + "/a.safetensors" }).run()
+
+        RNG.global.reseed(11)
+        let b = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        let ck = dir + "/b.safetensors"
+        let first = try Trainer(model: b, source: source(), recipe: rc, attack: attack,
+                                options: options { $0.checkpoint = ck; $0.maxSteps = k }).run()
+        XCTAssertTrue(first.stoppedEarly)
+        XCTAssertEqual(first.steps, k)
+
+        RNG.global.reseed(999)  // a different process state: the checkpoint must restore it
+        let c = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 77)
+        let rest = try Trainer(model: c, source: source(), recipe: rc, attack: attack,
+                               options: options { $0.checkpoint = ck; $0.resume = ck }).run()
+        XCTAssertFalse(rest.stoppedEarly)
+        XCTAssertEqual(rest.steps, 2 * (256 / rc.batch) / rc.accumulation)
+        XCTAssertTrue(a.weights() == c.weights(), "resumed weights differ from the uninterrupted run")
+    }
+
+    func testResumeMidEpochIsBitIdentical() throws {
+        try checkResume({ _ in }, stopAt: 5)
+    }
+
+    func testResumeAtEpochBoundaryWithSGDAndAccumulation() throws {
+        try checkResume({ r in
+            r.optimizer = "sgd"; r.lr = 0.1; r.schedule = "step"; r.decayEpochs = 1; r.accumulation = 2; r.batch = 16
+            r.gradClip = 1.0; r.ema = 0.9
+        }, stopAt: 8)
+    }
+
+    func testInterruptSavesAndResumesBitIdentical() throws {
+        let d = try data()
+        let rc = recipe(epochs: 1)
+        let attack = try PGD(eps: 4 / 255, step: 4 / 255, steps: 1)
+        RNG.global.reseed(4)
+        let a = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        _ = try Trainer(model: a, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: rc,
+                        attack: attack, options: options()).run()
+
+        RNG.global.reseed(4)
+        let b = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        b.onTrainForward = { n in if n == 3 { Interrupt.requested = true } }  // Ctrl-C during step 3
+        let ck = dir + "/i.safetensors"
+        XCTAssertThrowsError(try Trainer(model: b, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: rc,
+                                         attack: attack, options: options { $0.checkpoint = ck }).run()) { e in
+            XCTAssertEqual(e as? EngineError, .interrupted)
+        }
+        XCTAssertFalse(Interrupt.requested)
+        XCTAssertTrue(b.weights().allSatisfy { $0.allSatisfy(\.isFinite) })
+        let (_, meta) = try Safetensors.read(ck)
+        XCTAssertEqual(meta["global_step"], "3", "stops after the step in progress")
+        b.onTrainForward = { _ in }
+        _ = try Trainer(model: b, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: rc,
+                        attack: attack, options: options { $0.resume = ck }).run()
+        XCTAssertTrue(a.weights() == b.weights(), "resumed weights differ")
+    }
+
+    func testSingleNaNIsSkipped() throws {
+        let d = try data()
+        let m = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        m.poison = { $0 == 4 }
+        let log = dir + "/log.jsonl"
+        let r = try Trainer(model: m, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: recipe(epochs: 1),
+                            attack: nil, options: options { $0.log = log }).run()
+        XCTAssertEqual(r.epochs[0].skippedSteps, 1)
+        XCTAssertTrue(m.weights().allSatisfy { $0.allSatisfy(\.isFinite) })
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.filter { $0.contains("\"event\": \"skipped\"") }.count, 1)
+        XCTAssertEqual(lines.filter { $0.contains("\"global_step\"") && $0.contains("\"loss\"") }.count, 8, "one line per step")
+        for l in lines {   // every line is JSON
+            XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(l.utf8)))
+        }
+    }
+
+    func testRepeatedNaNStopsAndKeepsLastGoodCheckpoint() throws {
+        let d = try data()
+        let m = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        m.poison = { $0 > 3 }  // steps 0..2 fine, every later step NaN
+        let ck = dir + "/nan.safetensors"
+        var snapshot: [[Float]] = []
+        m.onTrainForward = { n in if n == 4 { snapshot = m.weights() } }
+        XCTAssertThrowsError(try Trainer(model: m, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5),
+                                         recipe: recipe(epochs: 2), attack: nil,
+                                         options: options { $0.checkpoint = ck; $0.checkpointEvery = 1; $0.maxBadSteps = 3 }).run()) { e in
+            guard case .numeric(let msg) = e as? EngineError else { return XCTFail("expected a numeric error, got \(e)") }
+            XCTAssertTrue(msg.contains("3 steps in a row"), msg)
+            XCTAssertTrue(msg.contains(ck), msg)
+        }
+        XCTAssertTrue(m.weights() == snapshot, "skipped steps must not touch the weights")
+        let saved = try Safetensors.read(ck).tensors
+        XCTAssertEqual(saved["fc1.weight"]?.toArray(), snapshot[0])
+        XCTAssertTrue(saved["fc2.bias"]?.toArray().allSatisfy(\.isFinite) ?? false)
+    }
+
+    func testLossScalerStateMachine() {
+        var s = LossScaler(scale: 1024, growthInterval: 3)
+        XCTAssertFalse(s.update(gradientsFinite: false))
+        XCTAssertEqual(s.scale, 512)
+        XCTAssertTrue(s.update(gradientsFinite: true))
+        XCTAssertTrue(s.update(gradientsFinite: true))
+        XCTAssertEqual(s.scale, 512)
+        XCTAssertTrue(s.update(gradientsFinite: true))
+        XCTAssertEqual(s.scale, 1024, "doubles after 3 clean steps")
+        XCTAssertEqual(s.cleanSteps, 0)
+        XCTAssertTrue(s.update(gradientsFinite: true))
+        XCTAssertFalse(s.update(gradientsFinite: false))
+        XCTAssertEqual(s.scale, 512)
+        XCTAssertEqual(s.cleanSteps, 0)
+    }
+
+    func testFP16OverflowSkipsAndBacksOff() throws {
+        let d = try data()
+        let m = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        var r = recipe(epochs: 4)
+        r.precision = "fp16"; r.lossScale = 16_777_216; r.lossScaleGrowth = 1000
+        let log = dir + "/fp16.jsonl"
+        let t = try Trainer(model: m, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: r,
+                            attack: nil, options: options { $0.log = log })
+        let before = m.weights()
+        let res = try t.run()
+        XCTAssertEqual(res.steps, 32)
+        let overflow = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.contains("overflow") }
+        print("fp16: \(overflow.count) overflows, final scale \(t.position.lossScaler.scale)")
+        XCTAssertGreaterThan(overflow.count, 0, "a scale of 2^24 must overflow fp16 gradients")
+        XCTAssertLessThan(overflow.count, 32, "the scale must come down until steps succeed")
+        XCTAssertLessThan(t.position.lossScaler.scale, 16_777_216)
+        XCTAssertTrue(m.weights() != before, "fp16 training never stepped")
+        XCTAssertTrue(m.weights().allSatisfy { $0.allSatisfy(\.isFinite) })
+        XCTAssertEqual(m.precision, .fp32, "fit restores the model's precision")
+    }
+
+    func testBadInputsAreClearErrors() throws {
+        let d = try data()
+        let m = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        var r = recipe()
+        r.repeatedAug = true
+        XCTAssertThrowsError(try Trainer(model: m, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: r, attack: nil))
+        XCTAssertThrowsError(try Trainer(model: m, source: ShuffledBatches(dataset: d.train, batch: 16, seed: 5), recipe: recipe(), attack: nil))
+        XCTAssertThrowsError(try Trainer(model: m, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: recipe(),
+                                         attack: nil, options: options { $0.resume = dir + "/missing.safetensors" }).run()) { e in
+            XCTAssertTrue("\(e)".contains("missing.safetensors"))
+        }
+    }
+}
