@@ -146,23 +146,3 @@ public struct RandAugmentConfig {
         apply(draw(rng: rng), to: img)
     }
 }
-
-/// The data-augmentation warmup of Bai et al. used by the study (REFERENCE.md section 4), by epoch.
-public struct AugmentWarmup {
-    public var magnitude: Double
-    public var mixupProb: Double
-    public var cutmixAlpha: Double
-    public var switchProb: Double
-
-    /// - Parameters:
-    ///   - epoch: 0-based epoch.
-    ///   - originalDip: reproduce the original code's mixup prob 0.9 / 0.95 at epochs 8 and 9.
-    public static func study(epoch e: Int, originalDip: Bool = false) -> AugmentWarmup {
-        let m = Double(max(1, min(e, 9)))
-        var p = e <= 5 ? 0.5 + 0.1 * Double(max(e, 0)) : 1.0
-        if originalDip { if e == 8 { p = 0.9 } else if e == 9 { p = 0.95 } }
-        let cut = e < 6 ? 0.0 : 1.0
-        let sw: Double = e < 6 ? 0 : (e <= 9 ? 0.1 * Double(e - 5) : 0.5)
-        return AugmentWarmup(magnitude: m, mixupProb: p, cutmixAlpha: cut, switchProb: sw)
-    }
-}
