@@ -12,8 +12,8 @@ public struct LRSchedule: Equatable {
     public enum Decay: Equatable {
         /// Half-cosine from the base rate to the minimum over the steps after warmup.
         case cosine
-        /// Multiply by `rate` every `every` epochs (counted from the start of training).
-        case step(every: Int, rate: Double)
+        /// Multiply by `rate` every `every` epochs (counted from the start of training; fractions allowed).
+        case step(every: Double, rate: Double)
     }
     public var decay: Decay
     /// Peak learning rate (already scaled to the global batch).
@@ -69,8 +69,9 @@ public struct LRSchedule: Equatable {
             let t = Double(i - warmupSteps) / Double(n)
             return minLR + 0.5 * (baseLR - minLR) * (1 + cos(Double.pi * t))
         case .step(let every, let rate):
-            let epoch = i / stepsPerEpoch
-            return max(minLR, baseLR * pow(rate, Double(epoch / every)))
+            // decays happen at whole steps: every `every * stepsPerEpoch` steps (rounded)
+            let period = max(1, Int((every * Double(stepsPerEpoch)).rounded()))
+            return max(minLR, baseLR * pow(rate, Double(i / period)))
         }
     }
 

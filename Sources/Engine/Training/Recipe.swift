@@ -34,7 +34,7 @@ public struct Recipe: Equatable {
     /// Final (cosine) or floor (step) learning rate.
     public var minLR: Double = 1e-5
     /// Step decay: every `decayEpochs` epochs multiply by `decayRate`.
-    public var decayEpochs: Int = 30
+    public var decayEpochs: Double = 30
     public var decayRate: Double = 0.1
     /// Linear warmup length in epochs (fractions allowed) and its starting rate.
     public var warmupEpochs: Double = 0
@@ -113,7 +113,7 @@ public struct Recipe: Equatable {
         if let e = ema, !(e > 0 && e < 1) { throw bad("ema", "decay must be in (0, 1) (or false), got \(fmt(e))") }
         guard momentum >= 0, momentum < 1 else { throw bad("momentum", "must be in [0, 1), got \(fmt(momentum))") }
         guard lossScale > 0, lossScaleGrowth >= 1 else { throw bad("loss_scale", "must be > 0 with growth >= 1") }
-        guard decayEpochs >= 1, decayRate > 0 else { throw bad("decay_epochs/decay_rate", "must be positive") }
+        guard decayEpochs > 0, decayRate > 0 else { throw bad("decay_epochs/decay_rate", "must be positive") }
     }
 
     /// The schedule of a run with `stepsPerEpoch` optimizer steps per epoch over `epochs` epochs.

@@ -1,0 +1,72 @@
+// A recipe printed the way the study prints its recipe table: one row per table entry, the
+// recipe as a column. `Recipe.table([...])` puts several recipes side by side.
+import Foundation
+
+extension Recipe {
+    /// The rows of the study's recipe table with this recipe's values, in the study's order
+    /// (plus the rows the study leaves implicit: workers, accumulation).
+    public var tableRows: [(label: String, value: String)] {
+        func yesNo(_ x: Double) -> String { x == 0 ? "no" : fmt(x) }
+        func sci(_ x: Double) -> String {
+            x == 0 ? "0" : (x < 0.01 ? String(format: "%.2E", x) : fmt(x))
+        }
+        let opt = optimizer == "sgd"
+            ? "SGD, mom=\(fmt(momentum))" + (nesterov ? ", nesterov" : "")
+            : "AdamW"
+        let decay = schedule == "step"
+            ? "step\(fmt(decayEpochs))e, minlr=\(fmt(minLR))"
+            : "cosine, minlr=\(fmt(minLR))"
+        let warm = warmupEpochs > 0 ? "initlr=\(fmt(warmupLR)), \(fmt(warmupEpochs))e linear" : "no"
+        let ra: String
+        if let s = randAugment {
+            ra = augWarmup ? "m1-mstd\(fmt(s.std))-->m\(fmt(s.magnitude))-mstd\(fmt(s.std))" : s.description
+        } else { ra = "no" }
+        let cut = augWarmup && cutmix > 0 ? "0-\(fmt1(cutmix)) at 6th e" : fmt(cutmix)
+        let prob = augWarmup && (mixup > 0 || cutmix > 0) ? "0.5-\(fmt(mixProb)) first 0-5e" : fmt(mixProb)
+        return [
+            ("model", name),
+            ("activation", activation),
+            ("norm layer", normLayer.isEmpty ? "-" : normLayer),
+            ("epochs", String(epochs)),
+            ("batch size", String(globalBatch)),
+            ("optimizer", opt),
+            ("init lr (bs\(lrBatch))", sci(lr)),
+            ("lr decay (bs\(lrBatch))", decay),
+            ("warmup", warm),
+            ("amp", precision == "fp32" ? "no" : precision),
+            ("weight decay", sci(weightDecay)),
+            ("label smoothing eps", fmt(labelSmoothing)),
+            ("dropout", yesNo(dropout)),
+            ("stochastic depth rate", fmt(dropPath)),
+            ("repeated aug", repeatedAug ? "yes" : "no"),
+            ("gradient clip", gradClip.map(fmt) ?? "no"),
+            ("EMA", ema.map(fmt) ?? "no"),
+            ("rand aug", ra),
+            ("mixup alpha", fmt(mixup)),
+            ("cutmix alpha", cut),
+            ("mixup/cutmix prob", prob),
+            ("rand erasing prob", fmt(randomErasing)),
+            ("workers x batch x accumulation", "\(workers) x \(batch) x \(accumulation)"),
+        ]
+    }
+
+    /// Recipes side by side as a Markdown table (rows as in the study, one column per recipe).
+    public static func table(_ recipes: [Recipe]) -> String {
+        guard let first = recipes.first else { return "(no recipes)" }
+        let labels = first.tableRows.map(\.label)
+        let cols = recipes.map { $0.tableRows.map(\.value) }
+        var widths = [labels.map(\.count).max() ?? 0]
+        for c in cols { widths.append(c.map(\.count).max() ?? 0) }
+        func line(_ cells: [String]) -> String {
+            "| " + cells.enumerated().map { i, s in s.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: " | ") + " |"
+        }
+        var out = [line([labels[0]] + cols.map { $0[0] })]
+        out.append("|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|")
+        for r in 1..<labels.count { out.append(line([labels[r]] + cols.map { $0[r] })) }
+        return out.joined(separator: "\n")
+    }
+}
+
+/// A number with at least one decimal: 1 -> "1.0".
+private func fmt1(_ x: Double) -> String { x == x.rounded() ? String(format: "%.1f", x) : fmt(x) }
