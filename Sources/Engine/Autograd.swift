@@ -18,6 +18,24 @@ public enum Autograd {
     /// False inside `noGrad`; then nothing is recorded.
     public nonisolated(unsafe) static var isEnabled = true
 
+    /// d(y)/d(x) for each x in `wrt`, without touching any tensor's `.grad` (parameters that
+    /// require grad keep theirs). Frees y's graph. Inputs y does not depend on get zeros.
+    /// - Parameters:
+    ///   - y: a one-element tensor (or any shape with `seed`).
+    ///   - wrt: leaf tensors (requiresGrad true, not computed by a recorded op).
+    ///   - seed: d(loss)/d(y); default 1.
+    public static func gradients(of y: Tensor, wrt xs: [Tensor], seed: Tensor? = nil) throws -> [Tensor] {
+        let saved = Tensor.captureTargets
+        Tensor.captureTargets = Set(xs.map { ObjectIdentifier($0) })
+        defer { Tensor.captureTargets = saved; Tensor.captured = [:] }
+        if y.node == nil {
+            // y is a leaf itself (or constant): d y / d y = seed for y, zeros elsewhere.
+            return xs.map { x in x === y ? (seed?.copy() ?? Tensor(shape: x.shape, repeating: 1)) : Tensor(zeros: x.shape) }
+        }
+        try y.backward(seed: seed)
+        return xs.map { Tensor.captured[ObjectIdentifier($0)] ?? Tensor(zeros: $0.shape) }
+    }
+
     /// Runs `body` without recording a graph (evaluation, weight updates).
     public static func noGrad<T>(_ body: () throws -> T) rethrows -> T {
         let saved = isEnabled
@@ -77,6 +95,7 @@ extension Tensor {
         // Gradients of intermediate tensors are kept in a side table, not in `.grad`,
         // so only leaves (parameters, inputs) end up holding gradients.
         var grads: [ObjectIdentifier: Tensor] = [:]
+        Tensor.captured = [:]
         grads[ObjectIdentifier(self)] = seed?.copy() ?? Tensor(shape: shape, repeating: 1)
         // Backward closures compute with ordinary ops; they must not record a new graph.
         let savedEnabled = Autograd.isEnabled
@@ -90,22 +109,34 @@ extension Tensor {
                 n.backward(g)
                 grads = Tensor.pending
                 Tensor.pending = [:]
-            } else {
+            } else if Tensor.captureTargets == nil {
                 t.accumulateGrad(g)
+            } else {
+                Tensor.captured[ObjectIdentifier(t)] = g
             }
         }
         for t in order { t.node = nil }
     }
 
+    /// Gradients collected by the last `backward` under `Autograd.gradients`.
+    nonisolated(unsafe) static var captured: [ObjectIdentifier: Tensor] = [:]
+
     nonisolated(unsafe) static var pending: [ObjectIdentifier: Tensor] = [:]
+    /// While `Autograd.gradients` runs: the leaves whose gradients are wanted (others untouched).
+    nonisolated(unsafe) static var captureTargets: Set<ObjectIdentifier>? = nil
 
     /// Called from backward closures: adds `g` to the gradient flowing into `self`.
     /// For a leaf this lands in `self.grad`; for an intermediate it is summed for later.
     public func addGrad(_ g: Tensor) {
         guard requiresGrad else { return }
         if node == nil {
-            accumulateGrad(g)
-            return
+            if let targets = Tensor.captureTargets {
+                // Leaves' gradients are collected in the side table, not in `.grad`.
+                if !targets.contains(ObjectIdentifier(self)) { return }
+            } else {
+                accumulateGrad(g)
+                return
+            }
         }
         let key = ObjectIdentifier(self)
         if let existing = Tensor.pending[key] {
