@@ -1,0 +1,71 @@
+// Logits and input gradients of the five architectures against timm 1.0.31 on small configurations
+// (fixtures made by scripts/fixtures/gen_models.py with fixed random weights).
+import XCTest
+@testable import Engine
+
+/// Fixture file path inside the test bundle.
+func fixturePath(_ name: String) throws -> String {
+    guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: nil) else {
+        throw EngineError.io("fixture \(name) not found in the test bundle")
+    }
+    return url.path
+}
+
+/// max |a - b| / max(1, max |b|): relative to the scale of the reference.
+func scaledError(_ a: [Float], _ b: [Float]) -> Float {
+    let scale = max(1e-12, b.map { abs($0) }.max() ?? 0)
+    return zip(a, b).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
+}
+
+final class ModelFixtureTests: XCTestCase {
+    /// Builds the fixture's model from its metadata, loads its weights, and compares logits and dx.
+    func check(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (io, meta) = try Safetensors.read(try fixturePath("\(name).io.safetensors"))
+        let config = try Models.configure(json: XCTUnwrap(meta["config"]))
+        let m = try Models.build(config, rng: RNG(seed: 1))
+        try m.loadWeights(from: try fixturePath("\(name).weights.safetensors"))
+        m.isTraining = false
+        let x = try XCTUnwrap(io["x"]).copy()
+        x.requiresGrad = true
+        let labels = try XCTUnwrap(io["labels"]).toArray().map { Int($0) }
+        let logits = try m.forward(x)
+        let ref = try XCTUnwrap(io["logits"])
+        XCTAssertEqual(logits.shape, ref.shape, file: file, line: line)
+        let e = scaledError(logits.toArray(), ref.toArray())
+        XCTAssertLessThan(e, 1e-4, "\(name): logits differ from timm (scaled error \(e))", file: file, line: line)
+        // d(sum of cross entropy)/dx = N * d(mean)/dx
+        let loss = try Tensor.crossEntropy(logits, labels: labels).mul(scalar: Float(labels.count))
+        try loss.backward()
+        let dx = try XCTUnwrap(x.grad)
+        let g = scaledError(dx.toArray(), try XCTUnwrap(io["dx"]).toArray())
+        XCTAssertLessThan(g, 1e-4, "\(name): input gradient differs from timm (scaled error \(g))", file: file, line: line)
+        if let t = io["logits_train"] {
+            m.isTraining = true
+            let lt = try Autograd.noGrad { try m.forward(x.detached()) }
+            let et = scaledError(lt.toArray(), t.toArray())
+            XCTAssertLessThan(et, 1e-4, "\(name): train-mode logits differ (scaled error \(et))", file: file, line: line)
+        }
+    }
+
+    /// The comparison is sensitive: one perturbed weight (a BatchNorm running variance) breaks it.
+    func testPerturbedWeightIsDetected() throws {
+        let (io, meta) = try Safetensors.read(try fixturePath("resnet.io.safetensors"))
+        let m = try Models.build(try Models.configure(json: XCTUnwrap(meta["config"])), rng: RNG(seed: 1))
+        var (w, _) = try Safetensors.read(try fixturePath("resnet.weights.safetensors"))
+        let v = try XCTUnwrap(w["layer3.0.bn2.running_var"]).copy()
+        v.ptr[0] *= 1.5
+        w["layer3.0.bn2.running_var"] = v
+        try m.loadWeights(w, source: "perturbed")
+        let logits = try m.forward(try XCTUnwrap(io["x"]))
+        XCTAssertGreaterThan(scaledError(logits.toArray(), try XCTUnwrap(io["logits"]).toArray()), 1e-4)
+    }
+
+    func testConvNeXt() throws { try check("convnext") }
+    func testConvNeXtConvMlp() throws { try check("convnext_atto") }
+    func testSwin() throws { try check("swin") }
+    func testSwinPaddedWindows() throws { try check("swin_pad") }
+    func testPoolFormer() throws { try check("poolformer") }
+    func testDeiT() throws { try check("deit") }
+    func testResNetBottleneckGELU() throws { try check("resnet") }
+    func testResNetBasicReLU() throws { try check("resnet_basic") }
+}
