@@ -1,0 +1,134 @@
+// The attack interface: an attack turns clean images into adversarial ones for a model.
+// All attacks work in pixel space (images in [0, 1]); eps and step sizes are pixel units.
+
+/// The threat model's norm.
+public enum AttackNorm: String, CaseIterable {
+    case linf, l2
+}
+
+/// The loss an attack ascends: cross entropy or AutoAttack's difference-of-logits ratio.
+public enum AttackLossKind: String, CaseIterable {
+    case ce, dlr
+}
+
+/// What the attack tries to achieve for each example.
+///
+/// Untargeted (the default): make the prediction differ from `labels`; the loss is cross
+/// entropy with `labels` (or with `softTargets` when given, e.g. mixup targets in training).
+/// Targeted (`targetLabels` set): make the prediction equal the target; the loss is the
+/// negated cross entropy with the target.
+public struct AttackGoal {
+    /// True labels (N).
+    public var labels: [Int]
+    /// Soft targets (N, classes) for the loss, or nil for one-hot labels.
+    public var softTargets: Tensor?
+    /// Target classes (N) for a targeted attack, or nil.
+    public var targetLabels: [Int]?
+
+    /// - Parameters:
+    ///   - labels: true class of each image.
+    ///   - softTargets: optional (N, classes) soft targets used by the loss instead of `labels`.
+    ///   - targetLabels: optional target class of each image (targeted attack).
+    public init(labels: [Int], softTargets: Tensor? = nil, targetLabels: [Int]? = nil) {
+        self.labels = labels
+        self.softTargets = softTargets
+        self.targetLabels = targetLabels
+    }
+
+    /// Number of examples.
+    public var count: Int { labels.count }
+
+    /// True when the prediction `pred` for example `i` counts as a success of the attack.
+    @inlinable public func isSuccess(_ i: Int, prediction pred: Int) -> Bool {
+        if let t = targetLabels { return pred == t[i] }
+        return pred != labels[i]
+    }
+
+    /// The goal restricted to the examples `idx` (in that order).
+    public func subset(_ idx: [Int]) throws -> AttackGoal {
+        AttackGoal(labels: idx.map { labels[$0] },
+                   softTargets: try softTargets.map { try AttackOps.rows($0, idx) },
+                   targetLabels: targetLabels.map { t in idx.map { t[$0] } })
+    }
+
+    /// Checks the goal against a batch of `n` examples and `classes` logits.
+    func validate(n: Int, classes: Int, attack: String) throws {
+        guard labels.count == n else {
+            throw EngineError.shape("\(attack): \(labels.count) labels for \(n) images")
+        }
+        for (i, y) in labels.enumerated() where y < 0 || y >= classes {
+            throw EngineError.invalidArgument("\(attack): label \(y) of image \(i) is outside 0..<\(classes)")
+        }
+        if let t = targetLabels {
+            guard t.count == n else { throw EngineError.shape("\(attack): \(t.count) targets for \(n) images") }
+            for (i, y) in t.enumerated() where y < 0 || y >= classes {
+                throw EngineError.invalidArgument("\(attack): target \(y) of image \(i) is outside 0..<\(classes)")
+            }
+        }
+        if let s = softTargets, s.shape != [n, classes] {
+            throw EngineError.shape("\(attack): soft targets have shape \(s.shape), expected \([n, classes])")
+        }
+    }
+}
+
+/// The outcome of an attack on a batch.
+public struct AttackResult {
+    /// Adversarial images, same shape as the input, within the eps-ball and [0, 1].
+    public var adversarial: Tensor
+    /// Per example: true when the attack succeeded (misclassified, or hit the target).
+    public var fooled: [Bool]
+    public init(adversarial: Tensor, fooled: [Bool]) {
+        self.adversarial = adversarial
+        self.fooled = fooled
+    }
+}
+
+/// An adversarial attack. Conformers implement `attack(...)`, which may assume the model is
+/// already in evaluation mode with frozen parameters; callers use `run` or `perturb`, which
+/// arrange that and restore the model afterwards (even when the attack throws).
+public protocol Attack: AnyObject, CustomStringConvertible {
+    /// Short name used in tables, e.g. "PGD-5", "FGSM", "APGD-CE-100".
+    var name: String { get }
+    /// Radius of the threat model in pixel units.
+    var eps: Float { get }
+    /// Iterations (nil for one-shot attacks); the sanity checks double it.
+    var steps: Int? { get }
+    /// The same attack with another radius (steps scale with eps where the attack defines one).
+    func with(eps: Float) -> Attack
+    /// The same attack with another number of iterations (nil when not iterative).
+    func with(steps: Int) -> Attack?
+    /// The attack proper on a batch `x: (N, C, H, W)`; the model is in evaluation mode.
+    func attack(_ model: Model, _ x: Tensor, goal: AttackGoal, rng: RNG) throws -> AttackResult
+}
+
+extension Attack {
+    /// Runs the attack with the model in evaluation mode and its parameters frozen; restores
+    /// the previous mode afterwards, also on error.
+    /// - Parameters:
+    ///   - model: the classifier under attack.
+    ///   - x: clean images (N, C, H, W) in [0, 1].
+    ///   - goal: labels, optional soft targets or target classes.
+    ///   - rng: the only source of randomness (random starts).
+    public func run(_ model: Model, _ x: Tensor, goal: AttackGoal, rng: RNG) throws -> AttackResult {
+        try AttackOps.checkImages(x, model: model, attack: name)
+        try goal.validate(n: x.shape[0], classes: model.classes, attack: name)
+        if x.shape[0] == 0 { return AttackResult(adversarial: x.copy(), fooled: []) }
+        return try AttackMode.evaluating(model) {
+            try attack(model, x, goal: goal, rng: rng)
+        }
+    }
+
+    /// Adversarial images for `x` (the tensor only; see `run` for the success flags).
+    /// - Parameters:
+    ///   - model: the classifier under attack.
+    ///   - x: clean images (N, C, H, W) in [0, 1].
+    ///   - labels: true classes.
+    ///   - targets: optional soft targets (N, classes) for the loss (mixup).
+    ///   - target: optional target classes for a targeted attack.
+    ///   - rng: the only source of randomness.
+    public func perturb(_ model: Model, _ x: Tensor, labels: [Int], targets: Tensor? = nil,
+                        target: [Int]? = nil, rng: RNG) throws -> Tensor {
+        try run(model, x, goal: AttackGoal(labels: labels, softTargets: targets, targetLabels: target),
+                rng: rng).adversarial
+    }
+}

@@ -1,0 +1,160 @@
+// Projected gradient descent (Madry et al.), as torchattacks 3.5.1 computes it:
+//   x0 = clip_[0,1](x + U(-eps, eps))           (random start; L2: random direction, radius U(0, eps))
+//   k times: x <- clip_[0,1](x_clean + clip_[-eps,eps](x + step * sign(grad_x loss) - x_clean))
+// Restarts keep the per-example worst case; the result is the final iterate of the chosen restart.
+import Foundation
+
+/// PGD-k in pixel space with L-inf or L2 threat model, CE or DLR loss, optional target class.
+public final class PGD: Attack {
+    public let eps: Float
+    public let step: Float
+    public let stepCount: Int
+    public let restarts: Int
+    public let randomStart: Bool
+    public let norm: AttackNorm
+    public let loss: AttackLossKind
+    /// A fixed target class for every image (targeted attack), or nil.
+    public let targetClass: Int?
+    /// How restarts are scheduled (results are identical either way).
+    public var restartMode: RestartMode
+
+    /// - Parameters:
+    ///   - eps: radius in pixel units (>= 0).
+    ///   - step: step size in pixel units (>= 0).
+    ///   - steps: iterations (>= 0).
+    ///   - restarts: independent random starts (>= 1); per-example worst case.
+    ///   - randomStart: start from a uniform point of the eps-ball (true) or from x.
+    ///   - norm: `.linf` or `.l2`.
+    ///   - loss: `.ce` or `.dlr`.
+    ///   - targetClass: make every image classify as this class (targeted, CE loss).
+    ///   - restartMode: batched or sequential restarts.
+    public init(eps: Float, step: Float, steps: Int, restarts: Int = 1, randomStart: Bool = true,
+                norm: AttackNorm = .linf, loss: AttackLossKind = .ce, targetClass: Int? = nil,
+                restartMode: RestartMode = .auto) throws {
+        guard eps.isFinite, eps >= 0 else { throw EngineError.invalidArgument("pgd: eps must be a finite number >= 0, got \(eps)") }
+        guard step.isFinite, step >= 0 else { throw EngineError.invalidArgument("pgd: step must be a finite number >= 0, got \(step)") }
+        guard steps >= 0 else { throw EngineError.invalidArgument("pgd: steps must be >= 0, got \(steps)") }
+        guard restarts >= 1 else { throw EngineError.invalidArgument("pgd: restarts must be >= 1, got \(restarts)") }
+        if let t = targetClass, t < 0 { throw EngineError.invalidArgument("pgd: target must be a class index >= 0, got \(t)") }
+        if targetClass != nil && loss == .dlr {
+            throw EngineError.invalidArgument("pgd: a targeted attack uses loss \"ce\", not \"dlr\"")
+        }
+        self.eps = eps; self.step = step; self.stepCount = steps; self.restarts = restarts
+        self.randomStart = randomStart; self.norm = norm; self.loss = loss
+        self.targetClass = targetClass; self.restartMode = restartMode
+    }
+
+    public var steps: Int? { stepCount }
+
+    public var name: String {
+        var s = "PGD"
+        if norm == .l2 { s += "-L2" }
+        if loss == .dlr { s += "-DLR" }
+        s += "-\(stepCount)"
+        if restarts > 1 { s += "x\(restarts)" }
+        if let t = targetClass { s += "-T\(t)" }
+        return s
+    }
+
+    public var description: String {
+        "pgd(eps: \(fmt(eps)), step: \(fmt(step)), steps: \(stepCount), restarts: \(restarts), random_start: \(randomStart), norm: \"\(norm.rawValue)\", loss: \"\(loss.rawValue)\"\(targetClass.map { ", target: \($0)" } ?? ""))"
+    }
+
+    public func with(eps: Float) -> Attack {
+        // The step keeps its ratio to eps (eps = 0 gives step 0: the clean images exactly).
+        let s = self.eps > 0 ? step * (eps / self.eps) : step
+        return (try? PGD(eps: eps, step: s, steps: stepCount, restarts: restarts, randomStart: randomStart,
+                         norm: norm, loss: loss, targetClass: targetClass, restartMode: restartMode)) ?? self
+    }
+
+    public func with(steps: Int) -> Attack? {
+        try? PGD(eps: eps, step: step, steps: steps, restarts: restarts, randomStart: randomStart,
+                 norm: norm, loss: loss, targetClass: targetClass, restartMode: restartMode)
+    }
+
+    public func attack(_ model: Model, _ x: Tensor, goal: AttackGoal, rng: RNG) throws -> AttackResult {
+        var goal = goal
+        if let t = targetClass {
+            guard t < model.classes else {
+                throw EngineError.invalidArgument("\(name): target class \(t) is outside 0..<\(model.classes)")
+            }
+            if goal.targetLabels == nil { goal.targetLabels = [Int](repeating: t, count: goal.count) }
+        }
+        let n = x.shape[0]
+        // Random starts for every restart, drawn in restart order for the whole batch.
+        func start() -> Tensor { randomStart ? AttackOps.randomStart(x, eps: eps, norm: norm, rng: rng) : x.copy() }
+        var worst = WorstCase(x)
+        let all = Array(0..<n)
+        if restartMode.batches(restarts: restarts, n: n) {
+            let starts = (0..<restarts).map { _ in start() }
+            let big = try Tensor.concatRows(starts)
+            let clean = try Tensor.concatRows([Tensor](repeating: x, count: restarts))
+            var bigGoal = goal
+            bigGoal.labels = Array([[Int]](repeating: goal.labels, count: restarts).joined())
+            bigGoal.targetLabels = goal.targetLabels.map { t in Array([[Int]](repeating: t, count: restarts).joined()) }
+            bigGoal.softTargets = try goal.softTargets.map { try Tensor.concatRows([Tensor](repeating: $0, count: restarts)) }
+            let (adv, fooled, loss) = try single(model, clean: clean, start: big, goal: bigGoal)
+            for r in 0..<restarts {
+                let rowsR = Array((r * n)..<((r + 1) * n))
+                worst.offer(all, adv: try AttackOps.rows(adv, rowsR),
+                            fooled: Array(fooled[(r * n)..<((r + 1) * n)]), loss: Array(loss[(r * n)..<((r + 1) * n)]))
+            }
+        } else {
+            for r in 0..<restarts {
+                let s = start()
+                let active = r == 0 ? all : all.filter { !worst.fooled[$0] }
+                if active.isEmpty { continue }
+                let sub = active.count == n
+                let (adv, fooled, loss) = try single(model, clean: sub ? x : try AttackOps.rows(x, active),
+                                                     start: sub ? s : try AttackOps.rows(s, active),
+                                                     goal: sub ? goal : try goal.subset(active))
+                worst.offer(active, adv: adv, fooled: fooled, loss: loss)
+            }
+        }
+        return AttackResult(adversarial: worst.adversarial, fooled: worst.fooled)
+    }
+
+    /// One restart from `start`: the final iterate, whether it fools the model, and its loss.
+    // clean, start: (N, C, H, W)
+    func single(_ model: Model, clean: Tensor, start: Tensor, goal: AttackGoal) throws -> (Tensor, [Bool], [Float]) {
+        let xadv = start
+        for _ in 0..<stepCount {
+            let (_, _, g) = try AttackOps.lossAndGradient(model, xadv, kind: loss, goal: goal)
+            AttackOps.ascend(xadv, clean: clean, grad: g, step: step, eps: eps, norm: norm)
+        }
+        let logits = try AttackOps.logits(model, xadv)
+        let values = try Autograd.noGrad { try AttackLoss.compute(logits, kind: loss, goal: goal).values }
+        let pred = AttackOps.predictions(logits)
+        return (xadv, (0..<pred.count).map { goal.isSuccess($0, prediction: pred[$0]) }, values)
+    }
+}
+
+/// Short decimal form of a pixel-space value ("0.0157 (4/255)" style kept simple).
+func fmt(_ v: Float) -> String {
+    for d in [255, 256, 1] where v > 0 {
+        let k = Double(v) * Double(d)
+        if abs(k - k.rounded()) < 1e-4 && k.rounded() >= 1 && d != 1 { return "\(Int(k.rounded()))/\(d)" }
+    }
+    let s = String(format: "%.6g", Double(v))
+    return s
+}
+
+extension Tensor {
+    /// Concatenation along the first axis (rows), used to batch restarts.
+    // ts: [(N_i, ...)] -> (sum N_i, ...)
+    static func concatRows(_ ts: [Tensor]) throws -> Tensor {
+        guard let first = ts.first else { throw EngineError.shape("concatRows: no tensors") }
+        let tail = Array(first.shape.dropFirst())
+        var n = 0
+        for t in ts {
+            guard Array(t.shape.dropFirst()) == tail else {
+                throw EngineError.shape("concatRows: \(t.shape) vs \(first.shape)")
+            }
+            n += t.shape[0]
+        }
+        let out = Tensor(zeros: [n] + tail)
+        var off = 0
+        for t in ts { (out.ptr + off).update(from: t.ptr, count: t.count); off += t.count }
+        return out
+    }
+}

@@ -1,0 +1,47 @@
+// An ensemble in AutoAttack's style: each attack runs only on the examples that all earlier
+// attacks failed to fool; an example is robust only if it survives every attack.
+
+/// Runs attacks in order on the still-robust examples and keeps the first success per example.
+public final class WorstOf: Attack {
+    public let attacks: [Attack]
+
+    /// - Parameter attacks: at least one attack, run in this order.
+    public init(_ attacks: [Attack]) throws {
+        guard !attacks.isEmpty else { throw EngineError.invalidArgument("worst_of: needs at least one attack") }
+        self.attacks = attacks
+    }
+
+    public var name: String { "worst_of(\(attacks.map(\.name).joined(separator: ", ")))" }
+    public var eps: Float { attacks.map(\.eps).max() ?? 0 }
+    public var steps: Int? { attacks.compactMap(\.steps).max() }
+    public var description: String { "worst_of(\(attacks.map(\.description).joined(separator: ", ")))" }
+
+    public func with(eps: Float) -> Attack {
+        (try? WorstOf(attacks.map { $0.with(eps: eps) })) ?? self
+    }
+
+    /// Doubles (scales) the iterations of every iterative member.
+    public func with(steps: Int) -> Attack? {
+        guard let s = self.steps, s > 0 else { return nil }
+        return try? WorstOf(attacks.map { a in
+            guard let own = a.steps else { return a }
+            return a.with(steps: max(1, own * steps / s)) ?? a
+        })
+    }
+
+    public func attack(_ model: Model, _ x: Tensor, goal: AttackGoal, rng: RNG) throws -> AttackResult {
+        let n = x.shape[0]
+        let adv = x.copy()
+        var fooled = [Bool](repeating: false, count: n)
+        for a in attacks {
+            let active = (0..<n).filter { !fooled[$0] }
+            if active.isEmpty { break }
+            let all = active.count == n
+            let r = try a.attack(model, all ? x : try AttackOps.rows(x, active),
+                                 goal: all ? goal : try goal.subset(active), rng: rng)
+            AttackOps.scatterRows(adv, active, from: r.adversarial)
+            for (k, i) in active.enumerated() where r.fooled[k] { fooled[i] = true }
+        }
+        return AttackResult(adversarial: adv, fooled: fooled)
+    }
+}

@@ -1,0 +1,188 @@
+// Robustness evaluation: clean and robust top-1 accuracy of a model over a data set, with
+// sanity checks, progress on stderr, and resume from a state file.
+import Foundation
+
+/// Options of `Evaluation.evaluate`.
+public struct EvalOptions {
+    /// Images per batch.
+    public var batch: Int = 128
+    /// Evaluate only the first `limit` images (nil: all).
+    public var limit: Int? = nil
+    /// Run the sanity checks (on the first batch) and warn on stderr when one fails.
+    public var sanity: Bool = true
+    /// Print progress lines (batch, images/s, running accuracies, ETA) to the log.
+    public var progress: Bool = true
+    /// JSON state file for resuming (nil: no state).
+    public var statePath: String? = nil
+    /// Save the state every this many batches (and at the end).
+    public var saveEvery: Int = 5
+    /// Precision label for the record (nil: the model's precision).
+    public var precisionLabel: String? = nil
+    public init() {}
+}
+
+public enum Evaluation {
+    /// Where progress lines and warnings go (stderr by default; tests replace it).
+    public nonisolated(unsafe) static var log: (String) -> Void = { line in
+        FileHandle.standardError.write((line + "\n").data(using: .utf8) ?? Data())
+    }
+
+    /// Evaluates `model` on `data` under each attack in one pass over the data.
+    ///
+    /// Clean predictions are computed once per batch; each attack runs on the clean-correct
+    /// images only. An image is robust for an attack when it is correct on clean input and the
+    /// attack does not fool it; `robust` is the per-example worst case over all attacks.
+    /// Each batch draws its randomness from an RNG derived from one seed taken from `rng`, so
+    /// results are reproducible and a resumed run gives the numbers an uninterrupted run gives.
+    /// - Parameters:
+    ///   - model: the classifier (put in evaluation mode; its previous mode is restored).
+    ///   - data: the evaluation set (images must match the model's input shape).
+    ///   - attacks: one or more attacks.
+    ///   - options: batch size, limit, sanity checks, progress, state file.
+    ///   - rng: source of the evaluation seed.
+    /// - Returns: the record (accuracies in percent).
+    public static func evaluate(_ model: Model, _ data: Dataset, attacks: [Attack], options: EvalOptions = EvalOptions(),
+                                rng: RNG) throws -> EvalRecord {
+        guard !attacks.isEmpty else { throw EngineError.invalidArgument("evaluate: needs at least one attack") }
+        guard options.batch >= 1 else { throw EngineError.invalidArgument("evaluate: batch must be >= 1, got \(options.batch)") }
+        if let l = options.limit, l < 0 { throw EngineError.invalidArgument("evaluate: limit must be >= 0, got \(l)") }
+        let s = model.inputShape, ds = data.imageShape
+        guard s.channels == ds.channels, s.height == ds.height, s.width == ds.width else {
+            throw EngineError.shape("evaluate: data set images are \(ds.channels)x\(ds.height)x\(ds.width) but model \(model.name) expects \(s.channels)x\(s.height)x\(s.width)")
+        }
+        guard data.classes <= model.classes else {
+            throw EngineError.shape("evaluate: data set has \(data.classes) classes but model \(model.name) has \(model.classes) outputs")
+        }
+        let total = min(options.limit ?? data.count, data.count)
+        let key = stateKey(model, data, attacks, options, total)
+        var state = EvalState(key: key, seed: rng.next(), next: 0, clean: 0, robust: 0,
+                              perAttack: [Int](repeating: 0, count: attacks.count), seconds: 0, warnings: [], sanityDone: false)
+        if let path = options.statePath, let saved = try EvalState.load(path) {
+            guard saved.key == key, saved.perAttack.count == attacks.count else {
+                throw EngineError.invalidArgument("evaluate: state file \(path) belongs to another evaluation (different model weights, data, attacks, batch or limit); delete it or choose another path")
+            }
+            state = saved
+            if state.next > 0 && options.progress {
+                log("evaluate \(model.name): resuming from \(path) at image \(state.next)/\(total)")
+            }
+        }
+        let d = s.channels * s.height * s.width
+        let start = Date()
+        let secondsBefore = state.seconds
+        var lastPrint = Date.distantPast
+        var batches = 0
+        let runStart = state.next
+        try AttackMode.evaluating(model) {
+            while state.next < total {
+                try Interrupt.check()
+                let lo = state.next, hi = min(lo + options.batch, total), n = hi - lo
+                let x = Tensor(zeros: [n, s.channels, s.height, s.width])
+                var labels = [Int](repeating: 0, count: n)
+                for k in 0..<n { labels[k] = try data.load(lo + k, into: x.ptr + k * d) }
+                let batchIndex = UInt64(lo / options.batch)
+                let seed = state.seed &+ (batchIndex &+ 1) &* 0x9E37_79B9_7F4A_7C15
+                let pred = AttackOps.predictions(try AttackOps.logits(model, x))
+                let correctIdx = (0..<n).filter { pred[$0] == labels[$0] }
+                var robustMask = [Bool](repeating: true, count: correctIdx.count)
+                if !correctIdx.isEmpty {
+                    let xc = correctIdx.count == n ? x : try AttackOps.rows(x, correctIdx)
+                    let yc = correctIdx.map { labels[$0] }
+                    if options.sanity && !state.sanityDone {
+                        let m = min(SanityChecks.sampleSize, correctIdx.count)
+                        let sample = try AttackOps.rows(xc, Array(0..<m))
+                        let w = try SanityChecks.run(attacks[0], model: model, x: sample, labels: Array(yc[0..<m]), seed: seed ^ 0x5A5A)
+                        for line in w { log("WARNING: sanity check failed: \(line)") }
+                        state.warnings += w
+                        state.sanityDone = true
+                    }
+                    let batchRNG = RNG(seed: seed)
+                    for (ai, a) in attacks.enumerated() {
+                        let r = try a.run(model, xc, goal: AttackGoal(labels: yc), rng: batchRNG)
+                        state.perAttack[ai] += r.fooled.filter { !$0 }.count
+                        for k in 0..<robustMask.count where r.fooled[k] { robustMask[k] = false }
+                    }
+                }
+                state.clean += correctIdx.count
+                state.robust += robustMask.filter { $0 }.count
+                state.next = hi
+                batches += 1
+                state.seconds = secondsBefore + Date().timeIntervalSince(start)
+                if let path = options.statePath, batches % max(options.saveEvery, 1) == 0 || hi == total {
+                    try state.save(path)
+                }
+                if options.progress && (Date().timeIntervalSince(lastPrint) >= 2 || hi == total) {
+                    lastPrint = Date()
+                    let elapsed = Date().timeIntervalSince(start)
+                    let imagesThisRun = hi - runStart
+                    let ips = elapsed > 0 ? Double(imagesThisRun) / elapsed : 0
+                    let eta = ips > 0 ? Double(total - hi) / ips : 0
+                    var line = "evaluate \(model.name): batch \((hi + options.batch - 1) / options.batch)/\((total + options.batch - 1) / options.batch)  \(hi)/\(total) images  \(String(format: "%.1f", ips)) img/s  clean \(pct(state.clean, hi))"
+                    for (ai, a) in attacks.enumerated() { line += "  \(a.name) \(pct(state.perAttack[ai], hi))" }
+                    line += "  ETA \(duration(eta))"
+                    log(line)
+                }
+            }
+        }
+        if let path = options.statePath {
+            state.seconds = secondsBefore + Date().timeIntervalSince(start)
+            try state.save(path)
+        }
+        let clean = total > 0 ? Double(state.clean) * 100 / Double(total) : 0
+        let robust = total > 0 ? Double(state.robust) * 100 / Double(total) : 0
+        return EvalRecord(model: model.name, precision: options.precisionLabel ?? model.precision.rawValue,
+                          params: model.parameterCount, clean: clean, robust: robust,
+                          drop: EvalRecord.relativeDrop(clean: clean, robust: robust),
+                          perAttack: attacks.enumerated().map { ($1.name, total > 0 ? Double(state.perAttack[$0]) * 100 / Double(total) : 0) },
+                          images: total, seconds: state.seconds, warnings: state.warnings)
+    }
+
+    /// Robust accuracy per eps (the robustness curve), in one pass over the data.
+    /// - Parameters:
+    ///   - model: the classifier.
+    ///   - data: the evaluation set.
+    ///   - attack: the attack; `attack.with(eps:)` gives each point (the step scales with eps).
+    ///   - eps: radii in pixel units.
+    ///   - options: as for `evaluate` (sanity checks use the first eps).
+    ///   - rng: source of the evaluation seed.
+    /// - Returns: the clean accuracy and the robust accuracy (percent) for each eps.
+    public static func sweep(_ model: Model, _ data: Dataset, attack: Attack, eps: [Float], options: EvalOptions = EvalOptions(),
+                             rng: RNG) throws -> (clean: Double, robust: [(eps: Float, robust: Double)], warnings: [String]) {
+        guard !eps.isEmpty else { throw EngineError.invalidArgument("sweep: eps must list at least one radius") }
+        for e in eps where !(e >= 0 && e.isFinite) {
+            throw EngineError.invalidArgument("sweep: eps values must be finite and >= 0, got \(e)")
+        }
+        let attacks = eps.map { attack.with(eps: $0) }
+        let r = try evaluate(model, data, attacks: attacks, options: options, rng: rng)
+        let curve = zip(eps, r.perAttack).map { (eps: $0, robust: $1.robust) }
+        var warnings = r.warnings
+        let sorted = curve.sorted { $0.eps < $1.eps }
+        for (a, b) in zip(sorted, sorted.dropFirst()) where b.robust > a.robust + 1e-9 {
+            let w = "robust accuracy rose from \(String(format: "%.2f", a.robust))% at eps \(a.eps) to \(String(format: "%.2f", b.robust))% at eps \(b.eps): a correct attack never gets weaker with a larger eps"
+            log("WARNING: sanity check failed: \(w)")
+            warnings.append(w)
+        }
+        return (r.clean, curve, warnings)
+    }
+
+    static func pct(_ k: Int, _ n: Int) -> String { n > 0 ? String(format: "%.2f%%", Double(k) * 100 / Double(n)) : "-" }
+
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        if t >= 3600 { return "\(t / 3600)h\(String(format: "%02d", (t % 3600) / 60))m" }
+        if t >= 60 { return "\(t / 60)m\(String(format: "%02d", t % 60))s" }
+        return "\(t)s"
+    }
+
+    /// Identifies an evaluation: model name, parameter count and a checksum of the weights,
+    /// data size, attacks, batch and limit.
+    static func stateKey(_ model: Model, _ data: Dataset, _ attacks: [Attack], _ o: EvalOptions, _ total: Int) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for p in model.parameters() + model.buffers() {
+            let ptr = p.tensor.ptr
+            for k in 0..<p.tensor.count {
+                h = (h ^ UInt64(ptr[k].bitPattern)) &* 0x100_0000_01b3
+            }
+        }
+        return "\(model.name)|\(model.parameterCount)|\(String(h, radix: 16))|data \(data.count)x\(data.classes)|\(attacks.map(\.description).joined(separator: ";"))|batch \(o.batch)|images \(total)|sanity \(o.sanity)"
+    }
+}
