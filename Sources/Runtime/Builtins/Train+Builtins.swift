@@ -1,6 +1,188 @@
-// Builtins: optimizers, recipes, fit.
+// Builtins: recipes and adversarial training (`recipe`, `recipe_table`, `fit`).
+import Engine
+import Foundation
+
+/// Script objects that carry an engine attack (the attack builtins' objects conform).
+public protocol AttackCarrier: AnyObject { var attackValue: Attack { get } }
+/// Script objects that carry a training batch source (the data pipeline's objects conform).
+public protocol BatchSourceCarrier: AnyObject { var batchSource: BatchSource { get } }
 
 enum TrainBuiltins {
     static func register(into t: inout BuiltinTable) {
+        let names = RecipeObject.fields.map(\.name)
+        t.add("recipe", "recipe(epochs:, batch:, optimizer:, lr:, lr_batch: 1024, schedule:, min_lr:, warmup_epochs:, warmup_lr:, precision:, weight_decay:, label_smoothing:, dropout:, drop_path:, repeated_aug:, grad_clip:, ema:, randaugment:, aug_warmup:, mixup:, cutmix:, mix_prob:, random_erasing:, workers:, accumulation:, ...)",
+              doc: "A training recipe with one named option per row of the study's recipe table: epochs, batch (per worker), optimizer (\"adamw\" | \"sgd\", with momentum/nesterov/betas/eps), lr (quoted at lr_batch, 1024: the peak rate is lr * batch * workers * accumulation / lr_batch), schedule (\"cosine\" | \"step\" with decay_epochs/decay_rate), min_lr, warmup_epochs and warmup_lr (linear per-step warmup from warmup_lr), precision (\"bf16\" | \"fp16\" | \"fp32\"), weight_decay (never on biases and norm parameters), label_smoothing, dropout and drop_path (rates to give model(...)), repeated_aug, grad_clip and ema (a number or false), randaugment (timm string such as \"rand-m9-mstd0.5-inc1\" or false), aug_warmup (Bai et al.'s augmentation warmup; aug_warmup_dip adds the original code's dip), mixup, cutmix, mix_prob, switch_prob, random_erasing, workers, accumulation, name. Unset options take neutral defaults (AdamW, lr 1e-3, cosine, fp32, no augmentation). Printing a recipe shows it as a column of the study's table; `r.with(...)` gives a changed copy; the study's five columns are in `use recipes`.") { args, _ in
+            var a = args
+            a.callee = "recipe"
+            try a.check(allowed: names, maxPositional: 0)
+            var r = Recipe()
+            try RecipeObject.apply(a, to: &r)
+            return .object(RecipeObject(r))
+        }
+
+        t.add("recipe_table", "recipe_table(recipes)",
+              doc: "The recipes of a list side by side as a Markdown table with the rows of the study's recipe table (one column per recipe), returned as a string; print it to show it.") { args, _ in
+            var a = args
+            a.callee = "recipe_table"
+            try a.check(allowed: ["recipes"], maxPositional: 1)
+            let items = try a.list("recipes", at: 0)
+            let rs: [Recipe] = try items.map { v in
+                guard case .object(let o) = v, let r = o as? RecipeObject else {
+                    throw RuntimeError.type("recipe_table: every element must be a Recipe, got \(v.typeName)")
+                }
+                return r.recipe
+            }
+            return .string(Recipe.table(rs))
+        }
+
+        t.add("fit", "fit(m, data, recipe:, attack: nil, epochs: nil, checkpoint: nil, checkpoint_every: 0, log: nil, resume: nil, validate: nil, validate_attack: nil, validate_limit: 1000, seed: nil, crop: \"none\", flip: false, clean_every: 1, max_steps: nil, progress: true)",
+              doc: "Adversarially trains model `m` in place on `data` (a Dataset, a {train, test} record, or a pipeline) with `recipe`: for every batch `attack` (e.g. pgd(eps: 4/255, step: 4/255, steps: 1)) makes adversarial images with the model in evaluation mode (soft targets when the batch is mixed), then the model takes a training step on them at the scheduled learning rate, in the recipe's precision. The recipe's augmentation (RandAugment, mixup/cutmix, warmup) is applied per epoch; `crop` (\"none\" | \"random_resized\" | \"pad4\") and `flip` add geometric augmentation. `epochs` overrides the recipe's. A progress line goes to stderr; `log` appends one JSON line per step. `checkpoint` is written atomically every `checkpoint_every` steps, at each epoch end and at the end; `resume: path` continues such a run to bit-identical weights. `validate` (a Dataset, or true for data.test) reports clean (and with `validate_attack` robust) accuracy after each epoch on up to `validate_limit` images. NaN/inf losses skip the step; 5 in a row stop training. Ctrl-C stops after the current step (saving the checkpoint). Returns a record {steps, epochs, loss, clean, adv, validation, checkpoint, stopped_early}.") { args, ctx in
+            var a = args
+            a.callee = "fit"
+            try a.check(allowed: ["model", "data", "recipe", "attack", "epochs", "checkpoint", "checkpoint_every", "log", "resume",
+                                  "validate", "validate_attack", "validate_limit", "seed", "crop", "flip", "clean_every",
+                                  "max_steps", "progress"], maxPositional: 2)
+            return try fit(a)
+        }
+    }
+
+    /// The `fit` builtin.
+    static func fit(_ a: Arguments) throws -> Value {
+        let model = try a.object("model", at: 0, as: ModelObject.self, expected: "a model").model
+        let recipe = try a.object("recipe", as: RecipeObject.self, expected: "a recipe (recipe(...) or recipes.study(...))").recipe
+        let attack: Attack? = try a.has("attack") ? attackArgument(a, "attack") : nil
+        let validateAttack: Attack? = try a.has("validate_attack") ? attackArgument(a, "validate_attack") : nil
+        var opt = FitOptions()
+        if a.has("epochs") {
+            opt.epochs = try a.int("epochs")
+            guard let e = opt.epochs, e >= 1 else { throw RuntimeError.arguments("fit: epochs must be >= 1") }
+        }
+        if a.has("checkpoint") { opt.checkpoint = try a.string("checkpoint") }
+        opt.checkpointEvery = try a.int("checkpoint_every", default: 0)
+        guard opt.checkpointEvery >= 0 else { throw RuntimeError.arguments("fit: checkpoint_every must be >= 0") }
+        if opt.checkpointEvery > 0 && opt.checkpoint == nil {
+            throw RuntimeError.arguments("fit: checkpoint_every needs checkpoint: PATH")
+        }
+        if a.has("log") { opt.log = try a.string("log") }
+        if a.has("resume") { opt.resume = try a.string("resume") }
+        opt.progress = try a.bool("progress", default: true)
+        opt.cleanAccuracyEvery = try a.int("clean_every", default: 1)
+        guard opt.cleanAccuracyEvery >= 0 else { throw RuntimeError.arguments("fit: clean_every must be >= 0") }
+        if a.has("max_steps") {
+            let m = try a.int("max_steps")
+            guard m >= 1 else { throw RuntimeError.arguments("fit: max_steps must be >= 1, got \(m)") }
+            opt.maxSteps = m
+        }
+        // The seed: given, or the one a resumed checkpoint was written with, or drawn from the global generator.
+        if a.has("seed") {
+            let s = try a.number("seed")
+            guard s >= 0, s == s.rounded(), s < 1.8e19 else { throw RuntimeError.arguments("fit: seed must be a whole number >= 0") }
+            opt.seed = UInt64(s)
+        } else if let r = opt.resume {
+            let meta = try engine { try Safetensors.read(r).metadata }
+            guard let s = meta["seed"].flatMap({ UInt64($0) }) else {
+                throw RuntimeError.arguments("fit: \(r) is not a training checkpoint (it has no seed)")
+            }
+            opt.seed = s
+        } else {
+            opt.seed = RNG.global.next()
+        }
+
+        // Data: a pipeline, a Dataset, or a {train, test} record.
+        let dataValue = a.value("data", at: 1)
+        var trainSet: Dataset?
+        var testSet: Dataset?
+        var source: BatchSource?
+        switch dataValue {
+        case .object(let o)?:
+            if let d = o as? DatasetObject { trainSet = d.dataset }
+            else if let p = o as? BatchSourceCarrier { source = p.batchSource }
+        case .record(let r)?:
+            if case .object(let o)? = r["train"], let d = o as? DatasetObject { trainSet = d.dataset }
+            if case .object(let o)? = r["test"], let d = o as? DatasetObject { testSet = d.dataset }
+        default: break
+        }
+        if let d = trainSet {
+            let crop: CropMode
+            switch try a.choice("crop", ["none", "random_resized", "pad4"], default: "none") {
+            case "random_resized": crop = .randomResized()
+            case "pad4": crop = .pad(4)
+            default: crop = .none
+            }
+            source = try engine {
+                try TrainPipeline(dataset: d, batch: recipe.batch, seed: opt.seed, size: model.inputShape.height,
+                                  crop: crop, flip: try a.bool("flip", default: false))
+            }
+        }
+        guard let src = source else {
+            throw RuntimeError.type("fit: argument 'data' must be a Dataset, a {train, test} record or a pipeline, got \(dataValue?.typeName ?? "nothing")")
+        }
+
+        // Validation after each epoch.
+        if let v = a.value("validate") {
+            var valSet: Dataset?
+            switch v {
+            case .bool(true): valSet = testSet
+                if valSet == nil { throw RuntimeError.arguments("fit: validate: true needs data with a test split; pass validate: DATASET") }
+            case .bool(false), .nil_: valSet = nil
+            case .object(let o):
+                guard let d = o as? DatasetObject else { throw RuntimeError.type("fit: validate must be a Dataset or true, got \(v.typeName)") }
+                valSet = d.dataset
+            default: throw RuntimeError.type("fit: validate must be a Dataset or true, got \(v.typeName)")
+            }
+            let limit = try a.int("validate_limit", default: 1000)
+            guard limit >= 1 else { throw RuntimeError.arguments("fit: validate_limit must be >= 1") }
+            if let vs = valSet {
+                let seed = opt.seed
+                var epoch = 0
+                opt.validate = { m in
+                    epoch += 1
+                    return try Validation.run(m, vs, attack: validateAttack, limit: limit, seed: seed &+ UInt64(epoch))
+                }
+            }
+        } else if validateAttack != nil {
+            throw RuntimeError.arguments("fit: validate_attack needs validate: DATASET (or true)")
+        }
+
+        let trainer = try engine { try Trainer(model: model, source: src, recipe: recipe, attack: attack, options: opt) }
+        let result: FitResult
+        do {
+            result = try trainer.run()
+        } catch EngineError.interrupted {
+            throw RuntimeError.interrupted
+        } catch let e as EngineError {
+            throw RuntimeError.engine(e)
+        }
+        let last = result.epochs.last
+        let epochs: [Value] = result.epochs.map { e in
+            .record(RecordBox([("epoch", .number(Double(e.epoch + 1))), ("loss", .number(e.loss)),
+                               ("clean", e.cleanAccuracy.map { .number(100 * $0) } ?? .nil_),
+                               ("adv", .number(100 * e.adversarialAccuracy)), ("skipped", .number(Double(e.skippedSteps))),
+                               ("seconds", .number(e.seconds))] + e.validation.map { ($0.0, Value.number(100 * $0.1)) }))
+        }
+        return .record(RecordBox([
+            ("steps", .number(Double(result.steps))),
+            ("epochs", .list(ListBox(epochs))),
+            ("loss", last.map { .number($0.loss) } ?? .nil_),
+            ("clean", last?.cleanAccuracy.map { .number(100 * $0) } ?? .nil_),
+            ("adv", last.map { .number(100 * $0.adversarialAccuracy) } ?? .nil_),
+            ("validation", .record(RecordBox((last?.validation ?? []).map { ($0.0, Value.number(100 * $0.1)) }))),
+            ("checkpoint", result.checkpoint.map { .string($0) } ?? .nil_),
+            ("stopped_early", .bool(result.stoppedEarly)),
+        ]))
+    }
+
+    /// An attack argument: any script object carrying an engine attack.
+    static func attackArgument(_ a: Arguments, _ name: String) throws -> Attack {
+        guard let v = a.value(name) else { throw RuntimeError.arguments("fit: missing argument '\(name)'") }
+        guard case .object(let o) = v, let c = o as? AttackCarrier else {
+            throw RuntimeError.type("fit: argument '\(name)' must be an attack such as pgd(eps: 4/255, step: 4/255, steps: 1), got \(v.typeName)")
+        }
+        return c.attackValue
+    }
+
+    /// Runs engine code, turning its errors into runtime errors.
+    static func engine<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as EngineError { throw RuntimeError.engine(e) }
     }
 }
