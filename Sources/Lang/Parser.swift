@@ -283,7 +283,6 @@ public struct Parser {
             default:
                 throw fail("cannot assign to this expression (only to a name, a field or an element)", e.span)
             }
-            skipNewlines()
             let value = try expression()
             let op: BinaryOperator? = s == "=" ? nil : BinaryOperator(rawValue: String(s.dropLast()))
             _ = opTok

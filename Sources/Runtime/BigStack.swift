@@ -26,10 +26,11 @@ final class BigStack: @unchecked Sendable {
         while true {
             cond.lock()
             while job == nil { cond.wait() }
-            let j = job
+            var j = job
             job = nil
             cond.unlock()
             j?()
+            j = nil  // release the caller's closure before reporting completion
             cond.lock()
             done = true
             cond.broadcast()

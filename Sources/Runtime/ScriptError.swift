@@ -27,14 +27,25 @@ public struct ScriptError: Error, CustomStringConvertible {
     /// innermost first; long tracebacks keep their ends.
     public func render() -> String {
         var out = Diagnostic(error.description, at: span).render()
-        let frames = Array(trace.reversed())
-        func note(_ f: Frame) -> String { "\(f.callSite.position): note: in '\(f.name)', called from here" }
-        if frames.count <= 12 {
-            for f in frames { out += "\n" + note(f) }
+        // Innermost first; runs of the same call site (recursion) fold into one line.
+        var folded: [(Frame, Int)] = []
+        for f in trace.reversed() {
+            if let last = folded.last, last.0.name == f.name, last.0.callSite.start == f.callSite.start,
+               last.0.callSite.source === f.callSite.source {
+                folded[folded.count - 1].1 += 1
+            } else {
+                folded.append((f, 1))
+            }
+        }
+        func note(_ f: (Frame, Int)) -> String {
+            "\(f.0.callSite.position): note: in '\(f.0.name)', called from here" + (f.1 > 1 ? " (\(f.1) times)" : "")
+        }
+        if folded.count <= 12 {
+            for f in folded { out += "\n" + note(f) }
         } else {
-            for f in frames.prefix(6) { out += "\n" + note(f) }
-            out += "\n... \(frames.count - 12) more calls ..."
-            for f in frames.suffix(6) { out += "\n" + note(f) }
+            for f in folded.prefix(6) { out += "\n" + note(f) }
+            out += "\n... \(folded.count - 12) more calls ..."
+            for f in folded.suffix(6) { out += "\n" + note(f) }
         }
         return out
     }

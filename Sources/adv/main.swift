@@ -39,7 +39,7 @@ struct Adv: ParsableCommand {
         let code: Int32
         if let e = e {
             code = Runner.runCode(e, args: ([file].compactMap { $0 }) + args)
-        } else if let f = file {
+        } else if let f = file, f != "-" {
             code = Runner.runFile(path: f, args: args)
         } else if isatty(0) != 0 {
             code = REPL().run()
@@ -61,6 +61,6 @@ do {
         print(Adv.fullMessage(for: error))
         exit(0)
     }
-    FileHandle.standardError.write(Data((Adv.fullMessage(for: error) + "\n" + "Usage: adv [FILE.adv [ARGS...]] | adv -e CODE | adv --help\n").utf8))
+    FileHandle.standardError.write(Data((Adv.fullMessage(for: error) + "\n").utf8))
     exit(2)
 }

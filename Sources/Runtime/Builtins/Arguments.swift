@@ -141,15 +141,21 @@ public protocol CallContext: AnyObject {
 
 /// The nearest of `candidates` to `word` by edit distance, if close enough to suggest.
 public func nearest(_ word: String, in candidates: [String]) -> String? {
+    // Edit distance counting a swap of neighbours as one edit ("pirnt" -> "print").
     func distance(_ a: [Character], _ b: [Character]) -> Int {
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
+        var prev2 = Array(repeating: 0, count: b.count + 1)
         var prev = Array(0...b.count), cur = prev
         for i in 1...a.count {
             cur[0] = i
             for j in 1...b.count {
                 cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    cur[j] = min(cur[j], prev2[j - 2] + 1)
+                }
             }
+            prev2 = prev
             swap(&prev, &cur)
         }
         return prev[b.count]

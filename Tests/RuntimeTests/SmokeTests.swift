@@ -1,5 +1,0 @@
-import XCTest
-
-final class RuntimeTestsSmoke: XCTestCase {
-    func testPackageBuilds() { XCTAssertTrue(true) }
-}
