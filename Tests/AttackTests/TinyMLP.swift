@@ -18,6 +18,8 @@ final class TinyMLP: Model {
     var masked = false
     /// When non-nil, every forward input is copied here (debugging trajectories).
     var record: [Tensor]? = nil
+    /// When set, forward throws once this many calls have been made (error-path tests).
+    var failAfter: Int? = nil
 
     init(w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor, shape: (Int, Int, Int), mean: Float = 0.5, std: Float = 0.25) {
         self.w1 = w1; self.b1 = b1; self.w2 = w2; self.b2 = b2
@@ -47,6 +49,7 @@ final class TinyMLP: Model {
     func forward(_ x: Tensor) throws -> Tensor {
         forwardCalls += 1
         record?.append(x.copy())
+        if let f = failAfter, forwardCalls > f { throw EngineError.numeric("tiny_mlp: injected failure") }
         let n = x.shape[0], d = x.count / max(n, 1), h = w1.shape[0], k = w2.shape[0]
         guard d == w1.shape[1] else { throw EngineError.shape("tiny_mlp: input \(x.shape)") }
         let out = Tensor(zeros: [n, k])
