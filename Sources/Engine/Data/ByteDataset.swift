@@ -38,11 +38,12 @@ public final class ByteDataset: Dataset {
     public func load(_ index: Int, into out: UnsafeMutablePointer<Float>) throws -> Int {
         try checkIndex(index)
         let per = imageShape.channels * imageShape.height * imageShape.width
-        let scale: Float = 1.0 / 255.0
         pixels.withUnsafeBufferPointer { p in
-            guard let base = p.baseAddress else { return }
-            let src = base + index * per
-            for i in 0..<per { out[i] = Float(src[i]) * scale }
+            PixelImage.unitLUT.withUnsafeBufferPointer { lutp in
+                guard let base = p.baseAddress, let lut = lutp.baseAddress else { return }
+                let src = base + index * per
+                for i in 0..<per { out[i] = lut[Int(src[i])] }
+            }
         }
         return labels[index]
     }

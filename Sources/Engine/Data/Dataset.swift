@@ -53,6 +53,10 @@ public struct DataSplits {
         self.train = train
         self.test = test
     }
+    /// Number of classes (of the training split).
+    public var classes: Int { train.classes }
+    /// Class names (of the training split).
+    public var classNames: [String] { train.classNames }
 }
 
 /// One mini-batch: images (N, C, H, W), hard labels, and soft targets (N, classes) when mixup/cutmix

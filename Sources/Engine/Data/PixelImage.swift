@@ -45,22 +45,26 @@ public struct PixelImage: Equatable {
         }
     }
 
+    /// x / 255 in float32 for every byte value (what torchvision's ToTensor computes).
+    public static let unitLUT: [Float] = (0..<256).map { Float($0) / 255 }
+
     /// Writes the image as planar floats (C, H, W) in [0, 1] (x / 255).
     /// - Parameters:
     ///   - into: room for C*H*W floats.
     public func writeCHW(into out: UnsafeMutablePointer<Float>) {
         let plane = width * height
         let c = channels
-        let scale: Float = 1.0 / 255.0
         pixels.withUnsafeBufferPointer { src in
-            guard let s = src.baseAddress else { return }
-            if c == 1 {
-                for i in 0..<plane { out[i] = Float(s[i]) * scale }
-                return
-            }
-            for ch in 0..<c {
-                let dst = out + ch * plane
-                for i in 0..<plane { dst[i] = Float(s[i * c + ch]) * scale }
+            PixelImage.unitLUT.withUnsafeBufferPointer { lutp in
+                guard let s = src.baseAddress, let lut = lutp.baseAddress else { return }
+                if c == 1 {
+                    for i in 0..<plane { out[i] = lut[Int(s[i])] }
+                    return
+                }
+                for ch in 0..<c {
+                    let dst = out + ch * plane
+                    for i in 0..<plane { dst[i] = lut[Int(s[i * c + ch])] }
+                }
             }
         }
     }

@@ -12,14 +12,18 @@ public struct CropBox: Equatable {
 }
 
 extension PixelImage {
-    /// The pixels inside `box` (must lie inside the image).
+    /// The pixels inside `box`; parts outside the image are 0 (as Pillow's Image.crop).
     public func cropped(_ box: CropBox) -> PixelImage {
-        var out = PixelImage(width: box.width, height: box.height, channels: channels)
+        var out = PixelImage(width: max(box.width, 0), height: max(box.height, 0), channels: channels)
         let c = channels
+        let x0 = max(box.left, 0), x1 = min(box.left + box.width, width)
+        guard x1 > x0 else { return out }
         for y in 0..<box.height {
-            let s = ((box.top + y) * width + box.left) * c
-            let d = y * box.width * c
-            for i in 0..<(box.width * c) { out.pixels[d + i] = pixels[s + i] }
+            let sy = box.top + y
+            guard sy >= 0, sy < height else { continue }
+            let s = (sy * width + x0) * c
+            let d = (y * box.width + (x0 - box.left)) * c
+            for i in 0..<((x1 - x0) * c) { out.pixels[d + i] = pixels[s + i] }
         }
         return out
     }

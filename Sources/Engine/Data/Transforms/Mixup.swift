@@ -84,8 +84,8 @@ public struct MixupDecision: Equatable {
     public static func cutmix(lambda: Double, height: Int, width: Int, cy: Int, cx: Int) -> MixupDecision {
         let r = (1 - lambda).squareRoot()
         let ch = Int(Double(height) * r), cw = Int(Double(width) * r)
-        let yl = min(max(cy - ch / 2, 0), height), yh = min(max(cy + ch / 2, 0), height)
-        let xl = min(max(cx - cw / 2, 0), width), xh = min(max(cx + cw / 2, 0), width)
+        let yl = min(max(cy - ch / 2, 0), height), yh = min(max(cy + (ch + 1) / 2, 0), height)
+        let xl = min(max(cx - cw / 2, 0), width), xh = min(max(cx + (cw + 1) / 2, 0), width)
         let lam = 1 - Double((yh - yl) * (xh - xl)) / Double(height * width)
         return MixupDecision(lambda: lam, box: (yl, yh, xl, xh))
     }

@@ -1,5 +1,0 @@
-import XCTest
-
-final class DataTestsSmoke: XCTestCase {
-    func testPackageBuilds() { XCTAssertTrue(true) }
-}
