@@ -1,0 +1,164 @@
+// Kernel benchmark: matmul, conv2d, depthwise, attention, layer norm, GELU and softmax at the
+// shapes of the five architectures, against the sgemm peak and copy bandwidth of this run.
+import CBLAS
+import Engine
+import Foundation
+
+struct KernelBench: BenchSection {
+    let name = "kernels"
+
+    /// A compute-bound case: GFLOP/s against the sgemm peak.
+    struct ComputeCase {
+        let kernel: String, res: String, shape: String
+        let flops: Double
+        let target: Double?
+        let make: () throws -> (forward: () throws -> Tensor, inputs: [Tensor])
+    }
+
+    /// A memory-bound case: GB/s against the copy bandwidth.
+    struct MemoryCase {
+        let kernel: String, res: String, shape: String
+        let bytes: Double
+        let flops: Double
+        let make: () throws -> () throws -> Tensor
+    }
+
+    func run(_ ctx: BenchContext) throws {
+        measureReferences(ctx)
+        print("\n## Kernels (threads \(Parallel.threads); sgemm peak \(fmt(ctx.sgemmPeak)) GFLOP/s, copy bandwidth \(fmt(ctx.bandwidth)) GB/s)\n")
+        var t = Table(["kernel", "res", "shape", "fwd ms", "fwd GFLOP/s", "% peak", "fwd+bwd GFLOP/s", "% peak", "target"])
+        for c in computeCases() {
+            let (fwd, inputs) = try c.make()
+            let tf = try Bench.time(budget: ctx.budget) { _ = try Autograd.noGrad { try fwd() } }
+            for i in inputs { i.requiresGrad = true }
+            let tb = try Bench.time(budget: ctx.budget) {
+                let y = try fwd()
+                try y.backward(seed: Tensor(shape: y.shape, repeating: 1))
+                for i in inputs { i.grad = nil }
+            }
+            let gf = c.flops / tf / 1e9, gb = 3 * c.flops / tb / 1e9
+            let ok = c.target.map { gf / ctx.sgemmPeak >= $0 ? "met (>= \(pct($0)))" : "MISSED (>= \(pct($0)))" } ?? ""
+            t.add([c.kernel, c.res, c.shape, fmt(tf * 1e3, 2), fmt(gf), pct(gf / ctx.sgemmPeak), fmt(gb), pct(gb / ctx.sgemmPeak), ok])
+        }
+        print(t.render())
+        print("\nfwd+bwd counts 3x the forward FLOPs. Targets apply to the 224 forward pass.\n")
+        var m = Table(["kernel", "res", "shape", "ms", "GB/s", "% bandwidth", "GFLOP/s", "target (>= 50% bw)"])
+        for c in memoryCases() {
+            let f = try c.make()
+            let tm = try Bench.time(budget: ctx.budget) { _ = try Autograd.noGrad { try f() } }
+            let gbs = c.bytes / tm / 1e9
+            let frac = gbs / ctx.bandwidth
+            m.add([c.kernel, c.res, c.shape, fmt(tm * 1e3, 2), fmt(gbs), pct(frac), fmt(c.flops / tm / 1e9),
+                   frac >= 0.5 ? "met" : "MISSED"])
+        }
+        print(m.render())
+        print("\nGB/s counts one read of each input and one write of the output (the minimum traffic).")
+    }
+
+    /// Best sgemm GFLOP/s (square 1536) and copy bandwidth (256 MB, all threads).
+    func measureReferences(_ ctx: BenchContext) {
+        let n = 1536
+        let a = Tensor.randn([n, n], rng: RNG(seed: 1)), b = Tensor.randn([n, n], rng: RNG(seed: 2)), c = Tensor(zeros: [n, n])
+        let tg = Bench.time(budget: Swift.max(ctx.budget, 0.5)) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a.ptr, Int32(n), b.ptr, Int32(n), 0, c.ptr, Int32(n))
+        }
+        ctx.sgemmPeak = 2 * Double(n * n * n) / tg / 1e9
+        let count = 64 << 20
+        let src = Tensor(shape: [count], repeating: 1), dst = Tensor(zeros: [count])
+        let ps = src.ptr, pd = dst.ptr
+        let tc = Bench.time(budget: Swift.max(ctx.budget, 0.5)) {
+            Parallel.forEach(count, minChunk: 1 << 20) { r in (pd + r.lowerBound).update(from: ps + r.lowerBound, count: r.count) }
+        }
+        ctx.bandwidth = 2 * Double(count * 4) / tc / 1e9
+    }
+
+    // MARK: cases
+
+    func conv(_ kernel: String, _ res: String, n: Int, cin: Int, hw: Int, cout: Int, k: Int, s: Int, p: Int,
+              groups: Int = 1, target: Double? = nil) -> ComputeCase {
+        let ho = (hw + 2 * p - k) / s + 1
+        let flops = 2.0 * Double(n * cout * ho * ho) * Double(cin / groups * k * k)
+        return ComputeCase(kernel: kernel, res: res, shape: "\(n)x\(cin)x\(hw)x\(hw) -> \(cout) k\(k) s\(s) p\(p)\(groups > 1 ? " g\(groups)" : "")",
+                           flops: flops, target: target) {
+            let x = Tensor.randn([n, cin, hw, hw], rng: RNG(seed: 3))
+            let w = Tensor.randn([cout, cin / groups, k, k], rng: RNG(seed: 4)).mul(scalar: 0.1)
+            let b = Tensor(zeros: [cout])
+            return ({ try Tensor.conv2d(x, weight: w, bias: b, stride: (s, s), padding: (p, p), groups: groups) }, [x, w, b])
+        }
+    }
+
+    func linear(_ kernel: String, _ res: String, rows: Int, inF: Int, outF: Int, target: Double? = nil) -> ComputeCase {
+        ComputeCase(kernel: kernel, res: res, shape: "(\(rows), \(inF)) x (\(outF), \(inF))^T", flops: 2.0 * Double(rows * inF * outF), target: target) {
+            let x = Tensor.randn([rows, inF], rng: RNG(seed: 5)), w = Tensor.randn([outF, inF], rng: RNG(seed: 6))
+            return ({ try Tensor.linear(x, weight: w, bias: nil) }, [x, w])
+        }
+    }
+
+    func attention(_ kernel: String, _ res: String, b: Int, h: Int, t: Int, d: Int, bias: Bool, target: Double? = nil) -> ComputeCase {
+        ComputeCase(kernel: kernel, res: res, shape: "B\(b) H\(h) T\(t) D\(d)\(bias ? " +bias" : "")", flops: 4.0 * Double(b * h * t * t * d), target: target) {
+            let q = Tensor.randn([b, h, t, d], rng: RNG(seed: 7)), k = Tensor.randn([b, h, t, d], rng: RNG(seed: 8))
+            let v = Tensor.randn([b, h, t, d], rng: RNG(seed: 9))
+            let bb = bias ? Tensor.randn([h, t, t], rng: RNG(seed: 10)) : nil
+            return ({ try Tensor.attention(q: q, k: k, v: v, bias: bb, scale: 1 / Float(d).squareRoot()) }, [q, k, v])
+        }
+    }
+
+    func computeCases() -> [ComputeCase] {
+        [
+            linear("matmul (DeiT-S qkv)", "224", rows: 8 * 197, inF: 384, outF: 1152),
+            linear("matmul (ConvNeXt-T mlp)", "224", rows: 8 * 3136, inF: 96, outF: 384),
+            linear("matmul (mlp)", "32", rows: 64 * 64, inF: 96, outF: 384),
+            conv("conv 3x3 (ResNet)", "224", n: 8, cin: 64, hw: 56, cout: 64, k: 3, s: 1, p: 1, target: 0.7),
+            conv("conv 3x3 (ResNet)", "224", n: 8, cin: 256, hw: 14, cout: 256, k: 3, s: 1, p: 1, target: 0.7),
+            conv("conv 3x3 (ResNet)", "32", n: 64, cin: 64, hw: 32, cout: 64, k: 3, s: 1, p: 1),
+            conv("conv 1x1 (ResNet)", "224", n: 8, cin: 256, hw: 56, cout: 64, k: 1, s: 1, p: 0, target: 0.7),
+            conv("conv 1x1 (PoolFormer)", "32", n: 64, cin: 64, hw: 8, cout: 256, k: 1, s: 1, p: 0),
+            conv("conv 4x4/s4 stem (ConvNeXt/Swin)", "224", n: 8, cin: 3, hw: 224, cout: 96, k: 4, s: 4, p: 0, target: 0.7),
+            conv("conv 4x4/s4 stem", "32", n: 64, cin: 3, hw: 32, cout: 96, k: 4, s: 4, p: 0),
+            conv("conv 7x7/s2 stem (ResNet)", "224", n: 8, cin: 3, hw: 224, cout: 64, k: 7, s: 2, p: 3, target: 0.7),
+            conv("conv 7x7/s4 stem (PoolFormer)", "224", n: 8, cin: 3, hw: 224, cout: 64, k: 7, s: 4, p: 2, target: 0.7),
+            conv("conv 2x2/s2 downsample", "224", n: 8, cin: 96, hw: 56, cout: 192, k: 2, s: 2, p: 0, target: 0.7),
+            conv("conv 2x2/s2 downsample", "32", n: 64, cin: 96, hw: 8, cout: 192, k: 2, s: 2, p: 0),
+            attention("attention (DeiT-S)", "224", b: 8, h: 6, t: 197, d: 64, bias: false, target: 0.6),
+            attention("attention (Swin-T win 7x7)", "224", b: 8 * 64, h: 3, t: 49, d: 32, bias: true, target: 0.6),
+            attention("attention (ViT 4x4 patches)", "32", b: 64, h: 6, t: 65, d: 64, bias: false),
+        ]
+    }
+
+    func memoryCases() -> [MemoryCase] {
+        func dw(_ res: String, n: Int, c: Int, hw: Int) -> MemoryCase {
+            let count = n * c * hw * hw
+            return MemoryCase(kernel: "depthwise 7x7 (ConvNeXt)", res: res, shape: "\(n)x\(c)x\(hw)x\(hw) p3",
+                              bytes: Double(count * 8), flops: 2.0 * 49 * Double(count)) {
+                let x = Tensor.randn([n, c, hw, hw], rng: RNG(seed: 11))
+                let w = Tensor.randn([c, 1, 7, 7], rng: RNG(seed: 12)), b = Tensor(zeros: [c])
+                return { try Tensor.conv2d(x, weight: w, bias: b, stride: (1, 1), padding: (3, 3), groups: c) }
+            }
+        }
+        func ln(_ res: String, rows: Int, d: Int) -> MemoryCase {
+            MemoryCase(kernel: "layer norm", res: res, shape: "(\(rows), \(d))", bytes: Double(rows * d * 8), flops: 8.0 * Double(rows * d)) {
+                let x = Tensor.randn([rows, d], rng: RNG(seed: 13))
+                let w = Tensor(shape: [d], repeating: 1), b = Tensor(zeros: [d])
+                return { try Tensor.layerNorm(x, weight: w, bias: b, eps: 1e-6) }
+            }
+        }
+        func gelu(_ res: String, count: Int) -> MemoryCase {
+            MemoryCase(kernel: "GELU", res: res, shape: "(\(count))", bytes: Double(count * 8), flops: 0) {
+                let x = Tensor.randn([count], rng: RNG(seed: 14))
+                return { x.gelu() }
+            }
+        }
+        func softmax(_ res: String, rows: Int, d: Int) -> MemoryCase {
+            MemoryCase(kernel: "softmax", res: res, shape: "(\(rows), \(d))", bytes: Double(rows * d * 8), flops: 0) {
+                let x = Tensor.randn([rows, d], rng: RNG(seed: 15))
+                return { try x.softmax(axis: -1) }
+            }
+        }
+        return [
+            dw("224", n: 8, c: 96, hw: 56), dw("224", n: 8, c: 384, hw: 14), dw("32", n: 64, c: 96, hw: 8),
+            ln("224", rows: 8 * 3136, d: 96), ln("224", rows: 8 * 197, d: 384), ln("32", rows: 64 * 64, d: 96),
+            gelu("224", count: 8 * 3136 * 384), gelu("32", count: 64 * 64 * 384),
+            softmax("224", rows: 8 * 6 * 197, d: 197), softmax("224", rows: 8 * 64 * 3 * 49, d: 49), softmax("32", rows: 64 * 6 * 65, d: 65),
+        ]
+    }
+}
