@@ -1,6 +1,230 @@
-// Builtins: data sets and transforms.
+// Builtins: data sets (fashion_mnist, mnist, cifar10, cifar100, image_folder, npy, synthetic) and the
+// training input pipeline (pipeline, randaugment, mixup). Engine side: Sources/Engine/Data.
+import Engine
+import Foundation
 
 enum DataBuiltins {
+    static func splits(_ s: DataSplits) -> Value {
+        .record(RecordBox([("train", .object(DatasetObject(s.train))), ("test", .object(DatasetObject(s.test))),
+                           ("classes", .number(Double(s.classes)))]))
+    }
+
+    static func resizeMode(_ a: Arguments) throws -> ResizeMode {
+        try a.choice("resize", ["bilinear", "pad"], default: "bilinear") == "pad" ? .pad : .bilinear
+    }
+
+    static func optionalSize(_ a: Arguments) throws -> Int? {
+        guard a.has("size") else { return nil }
+        let s = try a.int("size")
+        guard s >= 1, s <= 4096 else { throw RuntimeError.arguments("\(a.callee): size must be between 1 and 4096, got \(s)") }
+        return s
+    }
+
+    /// A Dataset from a Dataset value or a {train, ...} record (its train split).
+    static func dataset(_ a: Arguments, _ name: String, at: Int?) throws -> Dataset {
+        guard let v = a.value(name, at: at) else { throw RuntimeError.arguments("\(a.callee): missing argument '\(name)'") }
+        if case .object(let o) = v, let d = o as? DatasetObject { return d.dataset }
+        if case .record(let r) = v, case .object(let o)? = r["train"], let d = o as? DatasetObject { return d.dataset }
+        throw RuntimeError.type("\(a.callee): argument '\(name)' must be a Dataset or a {train, test} record, got \(v.typeName)")
+    }
+
+    /// RandAugment settings from a RandAugment object, a timm string ("rand-m9-mstd0.5-inc1") or a magnitude.
+    static func randAugment(_ v: Value, callee: String) throws -> RandAugmentConfig? {
+        switch v {
+        case .nil_, .bool(false): return nil
+        case .object(let o) where o is RandAugmentObject: return (o as? RandAugmentObject)?.config
+        case .number(let m):
+            let c = RandAugmentConfig(magnitude: m)
+            try dataEngine { try c.validate() }
+            return c
+        case .string(let s): return try parseTimm(s, callee: callee)
+        default:
+            throw RuntimeError.type("\(callee): randaugment must be randaugment(...), a timm string like \"rand-m9-mstd0.5-inc1\", a magnitude or nil, got \(v.typeName)")
+        }
+    }
+
+    /// timm's RandAugment config string: rand-m<M>-n<N>-mstd<S>-p<P>-inc1.
+    static func parseTimm(_ s: String, callee: String) throws -> RandAugmentConfig {
+        let parts = s.split(separator: "-").map(String.init)
+        guard parts.first == "rand" else {
+            throw RuntimeError.arguments("\(callee): \"\(s)\" is not a RandAugment string (expected e.g. \"rand-m9-mstd0.5-inc1\")")
+        }
+        var c = RandAugmentConfig()
+        var inc = false
+        for p in parts.dropFirst() {
+            func num(_ prefix: String) throws -> Double {
+                guard let v = Double(p.dropFirst(prefix.count)) else {
+                    throw RuntimeError.arguments("\(callee): bad field \"\(p)\" in \"\(s)\"")
+                }
+                return v
+            }
+            if p.hasPrefix("mstd") { c.std = try num("mstd") }
+            else if p.hasPrefix("inc") { inc = try num("inc") != 0 }
+            else if p.hasPrefix("m") { c.magnitude = try num("m") }
+            else if p.hasPrefix("n") { c.ops = Int(try num("n")) }
+            else if p.hasPrefix("p") { c.prob = try num("p") }
+            else { throw RuntimeError.arguments("\(callee): unsupported field \"\(p)\" in \"\(s)\" (supported: m, n, mstd, p, inc)") }
+        }
+        guard inc else {
+            throw RuntimeError.arguments("\(callee): only the increasing op set (inc1) is implemented; write \"\(s)-inc1\"")
+        }
+        try dataEngine { try c.validate() }
+        return c
+    }
+
     static func register(into t: inout BuiltinTable) {
+        t.add("fashion_mnist", "fashion_mnist(size: nil, root: \"/usr/share/datasets/fashion-mnist\", resize: \"bilinear\")",
+              doc: "Fashion-MNIST, the default real data set: 60,000 training and 10,000 test images of clothing, 1 x 28 x 28, 10 classes, read from the gzipped IDX files Debian's dataset-fashion-mnist package installs (`make deps`). `size` shows the images at size x size, by bilinear resampling or, with resize: \"pad\", centred zero padding (28 -> 32 adds 2 pixels per side). Returns a record {train, test, classes} of Datasets.") { args, _ in
+            var a = args; a.callee = "fashion_mnist"
+            try a.check(allowed: ["size", "root", "resize"], maxPositional: 0)
+            let root = try a.string("root", default: Datasets.fashionMNISTRoot)
+            let size = try optionalSize(a), mode = try resizeMode(a)
+            return splits(try dataEngine { try Datasets.fashionMNIST(root: root, size: size, resize: mode) })
+        }
+
+        t.add("mnist", "mnist(root, size: nil, resize: \"bilinear\")",
+              doc: "MNIST digits from the four IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...) in folder `root`: 60,000 / 10,000 images, 1 x 28 x 28, 10 classes; `size` and `resize` as for fashion_mnist. Returns {train, test, classes}.") { args, _ in
+            var a = args; a.callee = "mnist"
+            try a.check(allowed: ["root", "size", "resize"], maxPositional: 1)
+            let root = try a.string("root", at: 0)
+            let size = try optionalSize(a), mode = try resizeMode(a)
+            return splits(try dataEngine { try Datasets.mnist(root: root, size: size, resize: mode) })
+        }
+
+        t.add("cifar10", "cifar10(root)",
+              doc: "CIFAR-10, binary version: `root` is the cifar-10-batches-bin folder (or the folder containing it) with data_batch_1..5.bin and test_batch.bin. 50,000 / 10,000 images, 3 x 32 x 32, 10 classes. Returns {train, test, classes}.") { args, _ in
+            var a = args; a.callee = "cifar10"
+            try a.check(allowed: ["root"], maxPositional: 1)
+            let root = try a.string("root", at: 0)
+            return splits(try dataEngine { try Datasets.cifar10(root: root) })
+        }
+
+        t.add("cifar100", "cifar100(root, coarse: false)",
+              doc: "CIFAR-100, binary version: `root` is the cifar-100-binary folder (or its parent) with train.bin and test.bin. 50,000 / 10,000 images, 3 x 32 x 32, 100 fine classes (20 superclasses with coarse: true). Returns {train, test, classes}.") { args, _ in
+            var a = args; a.callee = "cifar100"
+            try a.check(allowed: ["root", "coarse"], maxPositional: 1)
+            let root = try a.string("root", at: 0)
+            let coarse = try a.bool("coarse", default: false)
+            return splits(try dataEngine { try Datasets.cifar100(root: root, coarse: coarse) })
+        }
+
+        t.add("image_folder", "image_folder(root, size: 224)",
+              doc: "Images in the ImageNet layout: one sub-folder of `root` per class (sorted names give the class indices), JPEG and PNG files read lazily (only the file list is in memory), decoded as RGB. Indexing or plain batches give the evaluation view: shorter side resized to floor(size / 0.875), centre crop size x size; pipelines crop the full-size images. When `root` holds train/ and val/ (or test/) the result is a record {train, test, classes}, else one Dataset.") { args, _ in
+            var a = args; a.callee = "image_folder"
+            try a.check(allowed: ["root", "size"], maxPositional: 1)
+            let root = try a.string("root", at: 0)
+            let size = try a.int("size", default: 224)
+            let fm = FileManager.default
+            if fm.fileExists(atPath: root + "/train"), fm.fileExists(atPath: root + "/val") || fm.fileExists(atPath: root + "/test") {
+                return splits(try dataEngine { try Datasets.imageFolderSplits(root: root, size: size) })
+            }
+            return .object(DatasetObject(try dataEngine { try Datasets.imageFolder(root: root, size: size) }))
+        }
+
+        t.add("npy", "npy(images, labels, classes: nil)",
+              doc: "A Dataset from two NumPy .npy files: `images` of shape (N, H, W), (N, C, H, W) or (N, H, W, C) with C 1 or 3, uint8 (0..255) or float ([0, 1]); `labels` integer (N,). `classes` defaults to the largest label + 1.") { args, _ in
+            var a = args; a.callee = "npy"
+            try a.check(allowed: ["images", "labels", "classes"], maxPositional: 2)
+            let x = try a.string("images", at: 0), y = try a.string("labels", at: 1)
+            var classes: Int? = nil
+            if a.has("classes") {
+                let k = try a.int("classes")
+                guard k >= 1 else { throw RuntimeError.arguments("npy: classes must be >= 1, got \(k)") }
+                classes = k
+            }
+            return .object(DatasetObject(try dataEngine { try Datasets.npy(images: x, labels: y, classes: classes) }))
+        }
+
+        t.add("synthetic", "synthetic(n: 1000, classes: 10, image: 32, channels: 3, seed: 0, test: nil, noise: 0.08)",
+              doc: "A learnable synthetic task for quick runs and tests: class k is a sinusoidal grating at angle 180*k/classes degrees (one of three frequencies) with a class tint, random phase and contrast, plus Gaussian pixel noise of std `noise`. `n` training and `test` (default n/5) test images of channels x image x image; the same seed gives the same images. Small CNNs and ViTs reach high accuracy within a few epochs. Returns {train, test, classes}.") { args, _ in
+            var a = args; a.callee = "synthetic"
+            try a.check(allowed: ["n", "classes", "image", "channels", "seed", "test", "noise"], maxPositional: 1)
+            let n = try a.int("n", at: 0, default: 1000)
+            let classes = try a.int("classes", default: 10)
+            let image = try a.int("image", default: 32)
+            let channels = try a.int("channels", default: 3)
+            let seed = try seedArgument(a)
+            let test: Int? = a.has("test") ? try a.int("test") : nil
+            let noise = try a.number("noise", default: 0.08)
+            return splits(try dataEngine {
+                try Datasets.synthetic(n: n, classes: classes, image: image, channels: channels, seed: seed, testN: test, noise: noise)
+            })
+        }
+
+        t.add("randaugment", "randaugment(m: 9, mstd: 0.5, n: 2, prob: 0.5, interpolation: \"bicubic\", fill: [124, 116, 104])",
+              doc: "RandAugment options exactly as timm's \"rand-mM-mstdS-inc1\": `n` operations per image drawn with replacement from timm's 15 increasing ops (AutoContrast, Equalize, Invert, Rotate, PosterizeIncreasing, SolarizeIncreasing, SolarizeAdd, Color/Contrast/Brightness/Sharpness, ShearX/Y, TranslateX/Y), each applied with probability `prob` at magnitude ~ N(m, mstd) clipped to [0, 10], with Pillow's 8-bit semantics; `interpolation` and `fill` are those of the geometric ops. Pass it to pipeline(randaugment: ...), or call it on images: `ra(x, seed: 1)` augments x (C, H, W) or (N, C, H, W).") { args, _ in
+            var a = args; a.callee = "randaugment"
+            try a.check(allowed: ["m", "mstd", "n", "prob", "interpolation", "fill"], maxPositional: 1)
+            var c = RandAugmentConfig(magnitude: try a.number("m", at: 0, default: 9), std: try a.number("mstd", default: 0.5),
+                                      ops: try a.int("n", default: 2), prob: try a.number("prob", default: 0.5))
+            c.filter = try a.choice("interpolation", ["bicubic", "bilinear"], default: "bicubic") == "bilinear" ? .bilinear : .bicubic
+            if a.has("fill") {
+                let f = try a.numbers("fill")
+                guard !f.isEmpty, f.allSatisfy({ $0 >= 0 && $0 <= 255 && $0 == $0.rounded() }) else {
+                    throw RuntimeError.arguments("randaugment: fill must be whole numbers in 0...255")
+                }
+                c.fill = f.map { UInt8($0) }
+            }
+            try dataEngine { try c.validate() }
+            return .object(RandAugmentObject(c))
+        }
+
+        t.add("mixup", "mixup(alpha: 0.8, cutmix: 0, prob: 1, switch: 0.5, smoothing: 0.1)",
+              doc: "Mixup/CutMix options in timm's batch mode: with probability `prob` a batch is mixed with its reverse; CutMix (Beta(cutmix, cutmix), a box of side sqrt(1 - lambda) with uniform centre, lambda recomputed from the clipped area) is chosen with probability `switch` when both alphas are positive, else mixup with Beta(alpha, alpha); soft targets lambda*smooth(y) + (1 - lambda)*smooth(y reversed) with label `smoothing`. Needs even batch sizes. Pass it to pipeline(mixup: ...), or call it: `mx(x, y, classes: 10, seed: 0)` gives {images, targets, lambda}.") { args, _ in
+            var a = args; a.callee = "mixup"
+            try a.check(allowed: ["alpha", "cutmix", "prob", "switch", "smoothing"], maxPositional: 1)
+            let c = MixupConfig(mixupAlpha: try a.number("alpha", at: 0, default: 0.8), cutmixAlpha: try a.number("cutmix", default: 0),
+                                prob: try a.number("prob", default: 1), switchProb: try a.number("switch", default: 0.5))
+            let s = try a.number("smoothing", default: 0.1)
+            try dataEngine { try c.validate() }
+            guard s >= 0, s < 1 else { throw RuntimeError.arguments("mixup: smoothing must be in [0, 1), got \(formatNumber(s))") }
+            guard c.mixupAlpha > 0 || c.cutmixAlpha > 0 else {
+                throw RuntimeError.arguments("mixup: alpha or cutmix must be positive (both are 0: nothing to mix)")
+            }
+            return .object(MixupObject(c, smoothing: s))
+        }
+
+        t.add("pipeline", "pipeline(data, batch: 128, seed: 0, size: nil, crop: \"none\", flip: false, randaugment: nil, erasing: 0, mixup: nil, smoothing: nil, prefetch: 2, workers: 1)",
+              doc: "The training input pipeline over `data` (a Dataset or a {train, test} record: its train split), in timm's order: per image `crop` (\"none\", \"random_resized\" for scale (0.08, 1) and ratio (3/4, 4/3), \"pad4\" or a number p for a random crop after p pixels of zero padding) to size x size (default: the stored size), horizontal `flip`, `randaugment` (randaugment(...), a timm string such as \"rand-m9-mstd0.5-inc1\", or a magnitude), random `erasing` probability; per batch `mixup` (mixup(...)) with soft targets and label `smoothing` (default: the mixup's). Every random choice derives from `seed`, the epoch and the position, so results are the same with or without the `prefetch` thread and `workers`. `p.batches(epoch)` iterates an epoch; `p.set(...)` changes settings between epochs; fit(m, p, ...) trains from it.") { args, _ in
+            var a = args; a.callee = "pipeline"
+            try a.check(allowed: ["data", "batch", "seed", "size", "crop", "flip", "randaugment", "erasing", "mixup", "smoothing",
+                                  "prefetch", "workers"], maxPositional: 1)
+            let d = try dataset(a, "data", at: 0)
+            let batch = try a.int("batch", default: 128)
+            let seed = try seedArgument(a)
+            let size = try optionalSize(a)
+            var crop = CropMode.none
+            if let v = a.value("crop") {
+                switch v {
+                case .number:
+                    let p = try a.int("crop")
+                    guard p >= 0 else { throw RuntimeError.arguments("pipeline: crop padding must be >= 0, got \(p)") }
+                    crop = .pad(p)
+                default:
+                    switch try a.choice("crop", ["none", "random_resized", "pad4"], default: "none") {
+                    case "random_resized": crop = .randomResized()
+                    case "pad4": crop = .pad(4)
+                    default: crop = .none
+                    }
+                }
+            }
+            let ra = try a.value("randaugment").map { try randAugment($0, callee: "pipeline") } ?? nil
+            var mix: MixupObject? = nil
+            if let v = a.value("mixup") {
+                switch v {
+                case .nil_, .bool(false): break
+                case .object(let o) where o is MixupObject: mix = o as? MixupObject
+                default: throw RuntimeError.type("pipeline: mixup must be mixup(...) or nil, got \(v.typeName)")
+                }
+            }
+            let smoothing = try a.number("smoothing", default: mix?.smoothing ?? 0)
+            let p = try dataEngine {
+                try TrainPipeline(dataset: d, batch: batch, seed: seed, size: size, crop: crop, flip: try a.bool("flip", default: false),
+                                  randAugment: ra, randomErasing: try a.number("erasing", default: 0), mixup: mix?.config,
+                                  labelSmoothing: smoothing, prefetch: try a.int("prefetch", default: 2),
+                                  workers: try a.int("workers", default: 1))
+            }
+            return .object(PipelineObject(p))
+        }
     }
 }

@@ -1,10 +1,325 @@
-// The script-side wrapper of a data set split (owned by the data code; others read `.dataset`).
+// Script-side wrappers of the data pipeline: Dataset (len, d[i], d.subset(n), d.split(f), d.batches(...)),
+// Pipeline (a TrainPipeline; fit() reads it as a BatchSourceCarrier), Batches (one epoch, iterable
+// with `for b in ...`, prefetched), and the RandAugment / Mixup option objects (callable on tensors).
 import Engine
+import Foundation
+
+/// Runs engine code, turning its errors into runtime errors.
+func dataEngine<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as EngineError { throw RuntimeError.engine(e) }
+}
+
+/// A method value bound to `callee`.
+func dataMethod(_ callee: String, _ sig: String, _ doc: String,
+                _ fn: @escaping (Arguments, CallContext) throws -> Value) -> Value {
+    .builtin(Builtin(callee, sig, doc: doc) { args, ctx in
+        var a = args
+        a.callee = callee
+        return try fn(a, ctx)
+    })
+}
+
+/// A seed argument: a whole number >= 0.
+func seedArgument(_ a: Arguments, _ name: String = "seed", default d: UInt64 = 0) throws -> UInt64 {
+    guard a.has(name) else { return d }
+    let s = try a.number(name)
+    guard s >= 0, s == s.rounded(), s < 1.8e19 else {
+        throw RuntimeError.arguments("\(a.callee): \(name) must be a whole number >= 0, got \(formatNumber(s))")
+    }
+    return UInt64(s)
+}
+
+/// A batch as a script record {images, labels, targets}.
+func batchValue(_ b: Batch) -> Value {
+    .record(RecordBox([("images", TensorObject.wrap(b.images)),
+                       ("labels", .list(ListBox(b.labels.map { .number(Double($0)) }))),
+                       ("targets", b.targets.map { TensorObject.wrap($0) } ?? .nil_)]))
+}
 
 public final class DatasetObject: HostObject {
     public let dataset: Dataset
     public init(_ dataset: Dataset) { self.dataset = dataset }
     public var typeName: String { "Dataset" }
-    public func describe(depth: Int) -> String { "Dataset(\(dataset.count) images)" }
-    public func member(_ name: String) throws -> Value? { nil }
+
+    public func describe(depth: Int) -> String {
+        let s = dataset.imageShape
+        return "Dataset(\(dataset.count) images, \(s.channels)x\(s.height)x\(s.width), \(dataset.classes) classes)"
+    }
+
+    public var length: Int? { dataset.count }
+
+    public var memberNames: [String] { ["classes", "class_names", "shape", "count", "subset", "split", "batches", "image", "label"] }
+
+    /// `d[i]`: [image (C, H, W), label]; negative indices count from the end.
+    public func index(_ i: Value) throws -> Value? {
+        guard case .number(let d) = i, d == d.rounded() else {
+            throw RuntimeError.type("a Dataset is indexed by a whole number, got \(i.typeName)")
+        }
+        var k = Int(d)
+        if k < 0 { k += dataset.count }
+        guard k >= 0, k < dataset.count else {
+            throw RuntimeError.value("index \(Int(d)) is out of range for a Dataset of \(dataset.count) images")
+        }
+        let (x, y) = try dataEngine { try dataset.example(k) }
+        return .list(ListBox([TensorObject.wrap(x), .number(Double(y))]))
+    }
+
+    /// `d[a:b]`: the examples a..<b as a Dataset view.
+    public func slice(_ start: Int?, _ end: Int?) throws -> Value? {
+        let n = dataset.count
+        func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + n : v, 0), n) }
+        let lo = clamp(start ?? 0), hi = clamp(end ?? n)
+        guard hi > lo else { throw RuntimeError.value("the slice [\(lo):\(hi)] of a Dataset of \(n) images is empty") }
+        return .object(DatasetObject(try dataEngine { try dataset.subset(indices: Array(lo..<hi)) }))
+    }
+
+    public func member(_ name: String) throws -> Value? {
+        let d = dataset
+        switch name {
+        case "classes": return .number(Double(d.classes))
+        case "class_names": return .list(ListBox(d.classNames.map { .string($0) }))
+        case "count": return .number(Double(d.count))
+        case "shape":
+            let s = d.imageShape
+            return .list(ListBox([s.channels, s.height, s.width].map { .number(Double($0)) }))
+        case "subset":
+            return dataMethod("Dataset.subset", "d.subset(n, seed: nil)",
+                              "The first `n` examples as a Dataset (no copy); with `seed`, `n` examples drawn at random without replacement.") { a, _ in
+                try a.check(allowed: ["n", "seed"], maxPositional: 1)
+                let n = try a.int("n", at: 0)
+                guard n >= 1, n <= d.count else {
+                    throw RuntimeError.arguments("Dataset.subset: n must be between 1 and \(d.count), got \(n)")
+                }
+                if a.has("seed") {
+                    let perm = RNG(seed: try seedArgument(a)).permutation(d.count)
+                    return .object(DatasetObject(try dataEngine { try d.subset(indices: Array(perm[0..<n])) }))
+                }
+                return .object(DatasetObject(try dataEngine { try d.subset(n) }))
+            }
+        case "split":
+            return dataMethod("Dataset.split", "d.split(fraction, seed: 0)",
+                              "Splits the examples at random (from `seed`) into two Datasets; the first holds round(fraction * len(d)) of them. Returns [first, second].") { a, _ in
+                try a.check(allowed: ["fraction", "seed"], maxPositional: 1)
+                let f = try a.number("fraction", at: 0)
+                let (x, y) = try dataEngine { try d.split(f, seed: try seedArgument(a)) }
+                return .list(ListBox([.object(DatasetObject(x)), .object(DatasetObject(y))]))
+            }
+        case "batches":
+            return dataMethod("Dataset.batches", "d.batches(batch: 128, shuffle: true, seed: 0, epoch: 0, drop_last: false, prefetch: 2)",
+                              "The data set in batches of `batch` images, shuffled from `seed` and `epoch` when `shuffle` is true, without augmentation, prepared ahead on a background thread. Loop over it: `for b in d.batches(batch: 64) { ... }`; each b is a record {images (N, C, H, W), labels, targets: nil}.") { a, _ in
+                try a.check(allowed: ["batch", "shuffle", "seed", "epoch", "drop_last", "prefetch"], maxPositional: 1)
+                let loader = try dataEngine {
+                    try DataLoader(dataset: d, batch: try a.int("batch", at: 0, default: 128), shuffle: try a.bool("shuffle", default: true),
+                                   seed: try seedArgument(a), dropLast: try a.bool("drop_last", default: false),
+                                   prefetch: try a.int("prefetch", default: 2))
+                }
+                let epoch = try a.int("epoch", default: 0)
+                return .object(BatchesObject(count: loader.batchesPerEpoch) { from in loader.batches(epoch: epoch, from: from) })
+            }
+        default: return nil
+        }
+    }
+}
+
+/// One epoch of batches; `for b in batches` pulls them in order from a prefetching stream.
+public final class BatchesObject: HostObject {
+    let count: Int
+    let open: (Int) throws -> BatchStream
+    var stream: BatchStream?
+    var next = 0
+
+    init(count: Int, open: @escaping (Int) throws -> BatchStream) {
+        self.count = count
+        self.open = open
+    }
+
+    public var typeName: String { "Batches" }
+    public func describe(depth: Int) -> String { "Batches(\(count) batches)" }
+    public var length: Int? { count }
+    public func member(_ name: String) throws -> Value? { name == "count" ? .number(Double(count)) : nil }
+
+    /// Batch `i`: sequential access reads the open stream; any other index reopens it there.
+    public func index(_ i: Value) throws -> Value? {
+        guard case .number(let d) = i, d == d.rounded() else { throw RuntimeError.type("Batches are indexed by a whole number") }
+        let k = Int(d)
+        guard k >= 0, k < count else { throw RuntimeError.value("batch \(k) is out of range (\(count) batches)") }
+        if stream == nil || k != next {
+            stream = try dataEngine { try open(k) }
+            next = k
+        }
+        guard let b = try dataEngine({ try stream?.next() }) else {
+            throw RuntimeError.value("batch \(k) is missing")
+        }
+        next = k + 1
+        return batchValue(b)
+    }
+}
+
+/// RandAugment options (`randaugment(...)`); calling it augments images: `ra(x, seed: 1)`.
+public final class RandAugmentObject: HostObject {
+    public let config: RandAugmentConfig
+    public init(_ c: RandAugmentConfig) { config = c }
+    public var typeName: String { "RandAugment" }
+    public func describe(depth: Int) -> String {
+        "RandAugment(rand-m\(formatNumber(config.magnitude))-n\(config.ops)-mstd\(formatNumber(config.std))-inc1, p \(formatNumber(config.prob)))"
+    }
+    public var memberNames: [String] { ["magnitude", "std", "ops", "prob"] }
+    public func member(_ name: String) throws -> Value? {
+        switch name {
+        case "magnitude": return .number(config.magnitude)
+        case "std": return .number(config.std)
+        case "ops": return .number(Double(config.ops))
+        case "prob": return .number(config.prob)
+        default: return nil
+        }
+    }
+
+    /// `ra(x, seed: 0)`: x (C, H, W) or (N, C, H, W) in [0, 1], quantised to 8 bits like a PIL image.
+    public func call(_ args: Arguments, _ ctx: CallContext) throws -> Value {
+        var a = args
+        a.callee = "RandAugment"
+        try a.check(allowed: ["x", "seed"], maxPositional: 1)
+        let x = try TensorObject.tensor(a, "x", at: 0)
+        let seed = try seedArgument(a)
+        guard x.rank == 3 || x.rank == 4 else {
+            throw RuntimeError.type("RandAugment: x must be an image (C, H, W) or a batch (N, C, H, W), got shape \(x.shape)")
+        }
+        let s = x.rank == 3 ? [1] + x.shape : x.shape
+        let (n, c, h, w) = (s[0], s[1], s[2], s[3])
+        guard c == 1 || c == 3 else { throw RuntimeError.type("RandAugment: images need 1 or 3 channels, got \(c)") }
+        let out = Tensor(zeros: x.shape)
+        let per = c * h * w
+        for i in 0..<n {
+            let img = PixelImage(chw: x.ptr + i * per, channels: c, height: h, width: w)
+            config.apply(img, rng: RNG(seed: mixSeed(seed, UInt64(i)))).writeCHW(into: out.ptr + i * per)
+        }
+        return TensorObject.wrap(out)
+    }
+}
+
+/// Mixup/CutMix options (`mixup(...)`); calling it mixes a batch: `mx(x, y, classes: 10, seed: 0)`.
+public final class MixupObject: HostObject {
+    public let config: MixupConfig
+    public let smoothing: Double
+    public init(_ c: MixupConfig, smoothing: Double) { config = c; self.smoothing = smoothing }
+    public var typeName: String { "Mixup" }
+    public func describe(depth: Int) -> String {
+        "Mixup(mixup \(formatNumber(config.mixupAlpha)), cutmix \(formatNumber(config.cutmixAlpha)), prob \(formatNumber(config.prob)), switch \(formatNumber(config.switchProb)), smoothing \(formatNumber(smoothing)))"
+    }
+    public var memberNames: [String] { ["alpha", "cutmix", "prob", "switch", "smoothing"] }
+    public func member(_ name: String) throws -> Value? {
+        switch name {
+        case "alpha": return .number(config.mixupAlpha)
+        case "cutmix": return .number(config.cutmixAlpha)
+        case "prob": return .number(config.prob)
+        case "switch": return .number(config.switchProb)
+        case "smoothing": return .number(smoothing)
+        default: return nil
+        }
+    }
+
+    /// `mx(x, y, classes:, seed:)` -> {images, targets, lambda}; x is not modified.
+    public func call(_ args: Arguments, _ ctx: CallContext) throws -> Value {
+        var a = args
+        a.callee = "Mixup"
+        try a.check(allowed: ["x", "y", "classes", "seed"], maxPositional: 2)
+        let x = try TensorObject.tensor(a, "x", at: 0)
+        let y = try TensorBuiltins.labels(a, "y", at: 1)
+        guard x.rank == 4 else { throw RuntimeError.type("Mixup: x must be a batch (N, C, H, W), got shape \(x.shape)") }
+        guard y.count == x.shape[0] else {
+            throw RuntimeError.value("Mixup: \(x.shape[0]) images but \(y.count) labels")
+        }
+        let classes = try a.int("classes", default: (y.max() ?? 0) + 1)
+        let out = x.copy()
+        let d = MixupDecision.draw(config, height: x.shape[2], width: x.shape[3], rng: RNG(seed: try seedArgument(a)))
+        try dataEngine { try Mixing.apply(d, to: out) }
+        let t = try dataEngine { try Mixing.targets(labels: y, classes: classes, lambda: d.lambda, smoothing: smoothing) }
+        return .record(RecordBox([("images", TensorObject.wrap(out)), ("targets", TensorObject.wrap(t)),
+                                  ("lambda", .number(d.lambda))]))
+    }
+}
+
+/// A training pipeline (`pipeline(...)`): `p.batches(epoch)` iterates one epoch; `fit(m, p, ...)` trains from it.
+public final class PipelineObject: HostObject, BatchSourceCarrier {
+    public let pipeline: TrainPipeline
+    public init(_ p: TrainPipeline) { pipeline = p }
+    public var batchSource: BatchSource { pipeline }
+    public var typeName: String { "Pipeline" }
+
+    public func describe(depth: Int) -> String {
+        let p = pipeline
+        var parts = ["batch \(p.batchSize)", "size \(p.size)"]
+        switch p.crop {
+        case .none: break
+        case .randomResized: parts.append("random resized crop")
+        case .pad(let n): parts.append("pad-\(n) crop")
+        }
+        if p.flip { parts.append("flip") }
+        if let r = p.randAugment { parts.append("randaugment m\(formatNumber(r.magnitude)) mstd\(formatNumber(r.std))") }
+        if p.randomErasing > 0 { parts.append("erasing \(formatNumber(p.randomErasing))") }
+        if let m = p.mixup {
+            parts.append("mixup \(formatNumber(m.mixupAlpha)) cutmix \(formatNumber(m.cutmixAlpha)) prob \(formatNumber(m.prob)) switch \(formatNumber(m.switchProb))")
+        }
+        if p.labelSmoothing > 0 { parts.append("smoothing \(formatNumber(p.labelSmoothing))") }
+        return "Pipeline(\(p.dataset.count) images, " + parts.joined(separator: ", ") + ")"
+    }
+
+    public var memberNames: [String] { ["batches", "batches_per_epoch", "batch", "set", "dataset"] }
+
+    public func member(_ name: String) throws -> Value? {
+        let p = pipeline
+        switch name {
+        case "batches_per_epoch": return .number(Double(p.batchesPerEpoch))
+        case "batch": return .number(Double(p.batchSize))
+        case "dataset": return .object(DatasetObject(p.dataset))
+        case "batches":
+            return dataMethod("Pipeline.batches", "p.batches(epoch: 0, from: 0)",
+                              "The augmented batches of `epoch` (0-based), starting at step `from`, as an iterable: `for b in p.batches(3) { ... }` gives records {images, labels, targets}. The same seed, epoch and step always give the same batch.") { a, _ in
+                try a.check(allowed: ["epoch", "from"], maxPositional: 1)
+                let e = try a.int("epoch", at: 0, default: 0)
+                let from = try a.int("from", default: 0)
+                guard e >= 0, from >= 0 else { throw RuntimeError.arguments("Pipeline.batches: epoch and from must be >= 0") }
+                let n = p.batchesPerEpoch
+                return .object(BatchesObject(count: n) { k in try p.stream(epoch: e, from: max(k, from)) })
+            }
+        case "set":
+            return dataMethod("Pipeline.set", "p.set(magnitude:, mstd:, mix_prob:, mixup:, cutmix:, switch:, smoothing:, erasing:, flip:)",
+                              "Changes augmentation settings for the following epochs (e.g. the augmentation warmup): RandAugment `magnitude` (nil turns it off) and `mstd`, mixup/cutmix alphas `mixup` and `cutmix`, mixing probability `mix_prob`, `switch` probability, label `smoothing`, random `erasing` probability, `flip`. Returns the pipeline.") { a, _ in
+                try a.check(allowed: ["magnitude", "mstd", "mix_prob", "mixup", "cutmix", "switch", "smoothing", "erasing", "flip"], maxPositional: 0)
+                // on a bad value nothing changes
+                let saved = (p.randAugment, p.mixup, p.labelSmoothing, p.randomErasing, p.flip)
+                do {
+                if let v = a.value("magnitude") {
+                    if case .nil_ = v { p.randAugment = nil } else {
+                        var r = p.randAugment ?? RandAugmentConfig()
+                        r.magnitude = try a.number("magnitude")
+                        p.randAugment = r
+                    }
+                }
+                if a.has("mstd") {
+                    var r = p.randAugment ?? RandAugmentConfig()
+                    r.std = try a.number("mstd")
+                    p.randAugment = r
+                }
+                if a.has("mixup") || a.has("cutmix") || a.has("mix_prob") || a.has("switch") {
+                    var m = p.mixup ?? MixupConfig(mixupAlpha: 0)
+                    m.mixupAlpha = try a.number("mixup", default: m.mixupAlpha)
+                    m.cutmixAlpha = try a.number("cutmix", default: m.cutmixAlpha)
+                    m.prob = try a.number("mix_prob", default: m.prob)
+                    m.switchProb = try a.number("switch", default: m.switchProb)
+                    p.mixup = m
+                }
+                p.labelSmoothing = try a.number("smoothing", default: p.labelSmoothing)
+                p.randomErasing = try a.number("erasing", default: p.randomErasing)
+                p.flip = try a.bool("flip", default: p.flip)
+                try dataEngine { try p.validate() }
+                } catch {
+                    (p.randAugment, p.mixup, p.labelSmoothing, p.randomErasing, p.flip) = saved
+                    throw error
+                }
+                return .object(self)
+            }
+        default: return nil
+        }
+    }
 }
