@@ -1,6 +1,229 @@
-// Builtins: attacks, evaluate, sweep, table.
+// Builtins: attacks (fgsm, pgd, apgd, worst_of), evaluate, sweep, table.
+import Engine
+import Foundation
 
 enum AttackBuiltins {
     static func register(into t: inout BuiltinTable) {
+        t.add("fgsm", "fgsm(eps:, target: nil)",
+              doc: "The fast gradient sign method: one step x + eps * sign(grad of the cross entropy), clipped to [0, 1]. eps is in pixel space (images in [0, 1]; the model normalises inside), e.g. 4/255. `target: c` makes it targeted (steps towards class c). Returns an attack; call it as a(m, x, y) to get adversarial images, or pass it to evaluate/fit.") { args, _ in
+            var a = args
+            a.callee = "fgsm"
+            try a.check(allowed: ["eps", "target"], maxPositional: 1)
+            let eps = try a.number("eps", at: 0)
+            let target = try optionalClass(a, "target")
+            return .object(AttackObject(try engine { try FGSM(eps: Float(eps), targetClass: target) }))
+        }
+
+        t.add("pgd", "pgd(eps:, step: eps/4, steps: 10, restarts: 1, random_start: true, norm: \"linf\", loss: \"ce\", target: nil, batched: \"auto\")",
+              doc: "Projected gradient descent (torchattacks semantics): start at x + U(-eps, eps) (random_start), then `steps` times x <- clip_[0,1](proj_eps(x + step * sign(grad))) (norm \"l2\": normalised gradient and L2 ball). eps and step are in pixel space. loss \"ce\" (cross entropy; soft targets in training) or \"dlr\". `restarts` > 1 keeps the per-example worst case (robust only if no restart fools it); `batched` (\"auto\" | \"batched\" | \"sequential\") runs all restarts as one larger batch or one after another, with identical results. `target: c` makes it targeted. The study's evaluation attack is pgd(eps: 4/255, step: 1/255, steps: 5); its training attack pgd(eps: 4/255, step: 4/255, steps: 1). The model is in evaluation mode while the attack runs and back in its previous mode after.") { args, _ in
+            var a = args
+            a.callee = "pgd"
+            try a.check(allowed: ["eps", "step", "steps", "restarts", "random_start", "norm", "loss", "target", "batched"], maxPositional: 3)
+            let eps = try a.number("eps", at: 0)
+            let step = try a.number("step", at: 1, default: eps / 4)
+            let steps = try a.int("steps", at: 2, default: 10)
+            let restarts = try a.int("restarts", default: 1)
+            let rs = try a.bool("random_start", default: true)
+            let norm = AttackNorm(rawValue: try a.choice("norm", AttackNorm.allCases.map(\.rawValue), default: "linf")) ?? .linf
+            let loss = AttackLossKind(rawValue: try a.choice("loss", AttackLossKind.allCases.map(\.rawValue), default: "ce")) ?? .ce
+            let mode = RestartMode(rawValue: try a.choice("batched", RestartMode.allCases.map(\.rawValue), default: "auto")) ?? .auto
+            let target = try optionalClass(a, "target")
+            return .object(AttackObject(try engine {
+                try PGD(eps: Float(eps), step: Float(step), steps: steps, restarts: restarts, randomStart: rs,
+                        norm: norm, loss: loss, targetClass: target, restartMode: mode)
+            }))
+        }
+
+        t.add("apgd", "apgd(eps:, steps: 100, restarts: 1, loss: \"ce\", norm: \"linf\", target: nil, batched: \"auto\")",
+              doc: "AutoAttack's APGD (Croce & Hein 2020), a port of autopgd_base.py: N = `steps` iterations from a random start, initial step 2*eps, momentum 0.75, and checkpoints at 22%, then shrinking by 3% (at least 6%) of N where an example's step is halved and it restarts from its best point when its loss rose in at most 75% of the steps since the last checkpoint, or its step was not halved last time and its best loss did not improve. An example is broken once any iterate misclassifies it. loss \"ce\" (APGD-CE) or \"dlr\" (APGD-DLR, needs >= 3 classes); norm \"linf\" or \"l2\"; `restarts` run on the examples still robust; eps in pixel space. Names in tables: APGD-CE-100, APGD-DLR-100.") { args, _ in
+            var a = args
+            a.callee = "apgd"
+            try a.check(allowed: ["eps", "steps", "restarts", "loss", "norm", "target", "batched"], maxPositional: 2)
+            let eps = try a.number("eps", at: 0)
+            let steps = try a.int("steps", at: 1, default: 100)
+            let restarts = try a.int("restarts", default: 1)
+            let norm = AttackNorm(rawValue: try a.choice("norm", AttackNorm.allCases.map(\.rawValue), default: "linf")) ?? .linf
+            let loss = AttackLossKind(rawValue: try a.choice("loss", AttackLossKind.allCases.map(\.rawValue), default: "ce")) ?? .ce
+            let mode = RestartMode(rawValue: try a.choice("batched", RestartMode.allCases.map(\.rawValue), default: "auto")) ?? .auto
+            let target = try optionalClass(a, "target")
+            return .object(AttackObject(try engine {
+                try APGD(eps: Float(eps), steps: steps, restarts: restarts, loss: loss, norm: norm, targetClass: target, restartMode: mode)
+            }))
+        }
+
+        t.add("worst_of", "worst_of(a, b, ...)",
+              doc: "An ensemble as in AutoAttack: runs the attacks in order, each only on the examples all earlier ones failed to fool, and keeps each example's first success; an example is robust only if it survives every attack. Takes attacks as arguments or one list of attacks. Returns an attack.") { args, _ in
+            var a = args
+            a.callee = "worst_of"
+            try a.check(allowed: [], maxPositional: Int.max)
+            var items = a.positional
+            if items.count == 1, case .list(let l) = items[0] { items = l.items }
+            guard !items.isEmpty else { throw RuntimeError.arguments("worst_of: needs at least one attack, e.g. worst_of(pgd(eps: 4/255), apgd(eps: 4/255))") }
+            let attacks = try items.enumerated().map { i, v -> Attack in
+                guard case .object(let o) = v, let c = o as? AttackCarrier else {
+                    throw RuntimeError.type("worst_of: argument \(i + 1) must be an attack, got \(v.typeName)")
+                }
+                return c.attackValue
+            }
+            return .object(AttackObject(try engine { try WorstOf(attacks) }))
+        }
+
+        t.add("evaluate", "evaluate(m, data, attack: pgd(eps: 4/255, step: 1/255, steps: 5), attacks: nil, batch: 128, limit: nil, sanity: true, progress: true, state: nil, precision: nil)",
+              doc: "Clean and robust top-1 accuracy of model `m` on `data` (a Dataset, or a {train, test} record: its test split), in percent. Each attack runs on the clean-correct images; `attacks: [a, b]` runs several in one pass (robust is then the per-example worst case, and `attacks` lists each one's own). Returns a record {model, precision, params, clean, robust, drop, attack, attacks, images, seconds, warnings}; drop is relative, (robust - clean) / clean in percent, as in the study. `limit` evaluates the first images only. Sanity checks (eps 0 = clean, more steps never raise robust accuracy, zero/NaN gradients, an unbounded attack reaches ~0%) run on a sample of the first batch and warn on stderr; `sanity: false` skips them. Progress goes to stderr; `state: \"path.json\"` saves progress atomically every few batches so rerunning the same call resumes. `precision` overrides the label for table() (default: the model's precision). Deterministic from seed(n).") { args, _ in
+            var a = args
+            a.callee = "evaluate"
+            try a.check(allowed: ["m", "data", "attack", "attacks", "batch", "limit", "sanity", "progress", "state", "precision"], maxPositional: 2)
+            let m = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
+            let data = try dataset(a)
+            var attacks: [Attack] = []
+            if a.has("attacks") {
+                guard !a.has("attack") else { throw RuntimeError.arguments("evaluate: give either attack: or attacks:, not both") }
+                let items = try a.list("attacks")
+                attacks = try items.enumerated().map { i, v in
+                    guard case .object(let o) = v, let c = o as? AttackCarrier else {
+                        throw RuntimeError.type("evaluate: element \(i + 1) of 'attacks' must be an attack, got \(v.typeName)")
+                    }
+                    return c.attackValue
+                }
+                guard !attacks.isEmpty else { throw RuntimeError.arguments("evaluate: 'attacks' is empty") }
+            } else if a.has("attack") {
+                attacks = [try attack(a, "attack")]
+            } else {
+                attacks = [try engine { try PGD(eps: 4 / 255, step: 1 / 255, steps: 5) }]
+            }
+            let o = try options(a)
+            let r = try engine { try Evaluation.evaluate(m, data, attacks: attacks, options: o, rng: RNG.global) }
+            return recordValue(r)
+        }
+
+        t.add("sweep", "sweep(m, data, attack:, eps:, batch: 128, limit: nil, sanity: true, progress: true, state: nil)",
+              doc: "The robustness curve: robust top-1 accuracy (percent) of `m` on `data` for each radius in the list `eps` (pixel space), all in one pass over the data; each point is the attack with that eps (its step keeps the same ratio to eps). Returns a record {model, attack, clean, eps: [...], robust: [...], warnings}; warns when robust accuracy rises with eps.") { args, _ in
+            var a = args
+            a.callee = "sweep"
+            try a.check(allowed: ["m", "data", "attack", "eps", "batch", "limit", "sanity", "progress", "state"], maxPositional: 2)
+            let m = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
+            let data = try dataset(a)
+            let atk = try attack(a, "attack")
+            let eps = try a.numbers("eps").map(Float.init)
+            let o = try options(a)
+            let r = try engine { try Evaluation.sweep(m, data, attack: atk, eps: eps, options: o, rng: RNG.global) }
+            return .record(RecordBox([
+                ("model", .string(m.name)), ("attack", .string(atk.name)), ("clean", .number(r.clean)),
+                ("eps", .list(ListBox(r.robust.map { .number(Double($0.eps)) }))),
+                ("robust", .list(ListBox(r.robust.map { .number($0.robust) }))),
+                ("warnings", .list(ListBox(r.warnings.map { .string($0) }))),
+            ]))
+        }
+
+        t.add("table", "table(rows)",
+              doc: "The study's results table for a list of evaluate() records (or records written by hand with fields model, precision, params, clean, robust, attack, drop): columns Model, Train Prec, Num Para (\"29M\", \"1.0M\"), Clean Acc@1, one \"<attack> Acc@1\" column per attack (PGD-5 in the study) and Relative Drop, aligned. Returns the table as a string; print(table(rows)) shows it.") { args, _ in
+            var a = args
+            a.callee = "table"
+            try a.check(allowed: ["rows"], maxPositional: 1)
+            let rows = try a.list("rows", at: 0).enumerated().map { i, v in try tableRow(v, index: i) }
+            return .string(ResultsTable.format(rows))
+        }
+    }
+
+    // MARK: helpers
+
+    /// Runs engine code, turning its errors into runtime errors.
+    static func engine<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as EngineError { throw RuntimeError.engine(e) }
+    }
+
+    /// An optional class index argument (nil when absent or nil).
+    static func optionalClass(_ a: Arguments, _ name: String) throws -> Int? {
+        guard a.has(name) else { return nil }
+        let c = try a.int(name)
+        guard c >= 0 else { throw RuntimeError.arguments("\(a.callee): '\(name)' must be a class index >= 0, got \(c)") }
+        return c
+    }
+
+    /// Labels from a tensor, a list of numbers or one number (`broadcast`: one class for all).
+    static func labels(_ v: Value, count n: Int, what: String, broadcast: Bool = false) throws -> [Int] {
+        let t = try TensorObject.from(v, what: what)
+        var vals = t.toArray()
+        if vals.count == 1 && (broadcast || n == 1) { vals = [Float](repeating: vals[0], count: n) }
+        guard vals.count == n else {
+            throw RuntimeError.value("\(what): \(vals.count) labels for \(n) images")
+        }
+        return try vals.map { f in
+            guard f == f.rounded(), f >= 0, f < 1e9 else { throw RuntimeError.value("\(what): labels must be class indices >= 0, got \(f)") }
+            return Int(f)
+        }
+    }
+
+    static func attack(_ a: Arguments, _ name: String) throws -> Attack {
+        guard let v = a.value(name) else { throw RuntimeError.arguments("\(a.callee): missing argument '\(name)'") }
+        guard case .object(let o) = v, let c = o as? AttackCarrier else {
+            throw RuntimeError.type("\(a.callee): argument '\(name)' must be an attack such as pgd(eps: 4/255, step: 1/255, steps: 5), got \(v.typeName)")
+        }
+        return c.attackValue
+    }
+
+    /// The evaluation set: a Dataset, or the `test` field of a {train, test} record.
+    static func dataset(_ a: Arguments) throws -> Dataset {
+        guard let v = a.value("data", at: 1) else { throw RuntimeError.arguments("\(a.callee): missing argument 'data'") }
+        if case .object(let o) = v, let d = o as? DatasetObject { return d.dataset }
+        if case .record(let r) = v, case .object(let o)? = r["test"], let d = o as? DatasetObject { return d.dataset }
+        throw RuntimeError.type("\(a.callee): argument 'data' must be a Dataset or a {train, test} record, got \(v.typeName)")
+    }
+
+    static func options(_ a: Arguments) throws -> EvalOptions {
+        var o = EvalOptions()
+        o.batch = try a.int("batch", default: 128)
+        guard o.batch >= 1 else { throw RuntimeError.arguments("\(a.callee): batch must be >= 1, got \(o.batch)") }
+        if a.has("limit") {
+            let l = try a.int("limit")
+            guard l >= 0 else { throw RuntimeError.arguments("\(a.callee): limit must be >= 0, got \(l)") }
+            o.limit = l
+        }
+        o.sanity = try a.bool("sanity", default: true)
+        o.progress = try a.bool("progress", default: true)
+        if a.has("state") { o.statePath = try a.string("state") }
+        if a.has("precision") { o.precisionLabel = try a.string("precision") }
+        return o
+    }
+
+    static func recordValue(_ r: EvalRecord) -> Value {
+        .record(RecordBox([
+            ("model", .string(r.model)), ("precision", .string(r.precision)), ("params", .number(Double(r.params))),
+            ("clean", .number(r.clean)), ("robust", .number(r.robust)), ("drop", .number(r.drop)),
+            ("attack", .string(r.attack)),
+            ("attacks", .list(ListBox(r.perAttack.map { p in
+                .record(RecordBox([("name", .string(p.name)), ("robust", .number(p.robust)),
+                                   ("drop", .number(EvalRecord.relativeDrop(clean: r.clean, robust: p.robust)))]))
+            }))),
+            ("images", .number(Double(r.images))), ("seconds", .number(r.seconds)),
+            ("warnings", .list(ListBox(r.warnings.map { .string($0) }))),
+        ]))
+    }
+
+    /// A table row from an evaluate() record or a hand-written one.
+    static func tableRow(_ v: Value, index i: Int) throws -> ResultsTable.Row {
+        guard case .record(let r) = v else { throw RuntimeError.type("table: row \(i + 1) must be a record such as evaluate() returns, got \(v.typeName)") }
+        func num(_ k: String) throws -> Double? {
+            guard let x = r[k] else { return nil }
+            if case .nil_ = x { return nil }
+            guard case .number(let d) = x else { throw RuntimeError.type("table: row \(i + 1): field '\(k)' must be a number, got \(x.typeName)") }
+            return d
+        }
+        func str(_ k: String) -> String? {
+            if case .string(let s)? = r[k] { return s }
+            return nil
+        }
+        guard let clean = try num("clean") else { throw RuntimeError.value("table: row \(i + 1) has no 'clean' field") }
+        var robust: [(name: String, value: Double)] = []
+        if case .list(let l)? = r["attacks"] {
+            for item in l.items {
+                if case .record(let ar) = item, case .string(let n)? = ar["name"], case .number(let d)? = ar["robust"] { robust.append((n, d)) }
+            }
+        }
+        if robust.isEmpty, let rb = try num("robust") { robust = [(str("attack") ?? "PGD-5", rb)] }
+        let worst = try num("robust") ?? robust.map(\.value).min() ?? clean
+        let drop = try num("drop") ?? EvalRecord.relativeDrop(clean: clean, robust: worst)
+        return ResultsTable.Row(model: str("model") ?? str("name") ?? "?", precision: str("precision") ?? "fp32",
+                                params: try num("params").map { Int($0) }, clean: clean, robust: robust, drop: drop)
     }
 }

@@ -1,0 +1,53 @@
+// The script-side wrapper of an engine Attack. Printing shows its parameters; calling it,
+// `a(m, x, y)`, returns adversarial images; members: name, eps, steps.
+import Engine
+
+public final class AttackObject: HostObject, AttackCarrier {
+    public let attack: Attack
+    public init(_ attack: Attack) { self.attack = attack }
+    public var attackValue: Attack { attack }
+    public var typeName: String { "Attack" }
+    public func describe(depth: Int) -> String { attack.description }
+    public var memberNames: [String] { ["name", "eps", "steps"] }
+
+    public func member(_ name: String) throws -> Value? {
+        switch name {
+        case "name": return .string(attack.name)
+        case "eps": return .number(Double(attack.eps))
+        case "steps": return attack.steps.map { .number(Double($0)) } ?? .nil_
+        default: return nil
+        }
+    }
+
+    /// `a(m, x, y, target: nil, targets: nil)`: adversarial images for images x (N, C, H, W) or one
+    /// image (C, H, W) with labels y (a tensor, list or number); `target` makes it targeted
+    /// (class per image, or one class), `targets` gives soft targets (N, classes) for the loss.
+    public func call(_ args: Arguments, _ ctx: CallContext) throws -> Value {
+        var a = args
+        a.callee = attack.name
+        try a.check(allowed: ["m", "x", "y", "target", "targets"], maxPositional: 3)
+        let m = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
+        guard let xv = a.value("x", at: 1) else { throw RuntimeError.arguments("\(a.callee)(m, x, y): missing the images x") }
+        var x = try TensorObject.from(xv, what: "\(a.callee): x")
+        let single = x.rank == 3
+        if single { x = try AttackBuiltins.engine { try x.reshape([1] + x.shape) } }
+        guard let yv = a.value("y", at: 2) else { throw RuntimeError.arguments("\(a.callee)(m, x, y): missing the labels y") }
+        let n = x.rank >= 1 ? x.shape[0] : 0
+        let y = try AttackBuiltins.labels(yv, count: n, what: "\(a.callee): y")
+        let target = try a.value("target").flatMap { v -> [Int]? in
+            if case .nil_ = v { return nil }
+            return try AttackBuiltins.labels(v, count: n, what: "\(a.callee): target", broadcast: true)
+        }
+        let soft = try a.value("targets").flatMap { v -> Tensor? in
+            if case .nil_ = v { return nil }
+            return try TensorObject.from(v, what: "\(a.callee): targets")
+        }
+        let atk = attack
+        let input = x
+        let adv = try AttackBuiltins.engine {
+            try atk.perturb(m, input, labels: y, targets: soft, target: target, rng: RNG.global)
+        }
+        if single { return .object(TensorObject(try AttackBuiltins.engine { try adv.reshape(Array(adv.shape.dropFirst())) })) }
+        return .object(TensorObject(adv))
+    }
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class AttackTestsSmoke: XCTestCase {
-    func testPackageBuilds() { XCTAssertTrue(true) }
-}
