@@ -1,5 +1,9 @@
 // Scaled dot-product attention with an optional additive bias (relative position bias, masks).
-// q, k, v: (B, H, T, D); bias broadcastable to (B, H, T, T) -> (B, H, T, D)
+// q: (B, H, T, D), k: (B, H, S, D), v: (B, H, S, Dv); bias broadcastable to (B, H, T, S) -> (B, H, T, Dv)
+//
+// Fused: per (batch, head), in parallel with OpenBLAS single-threaded: scores = scale q k^T by
+// sgemm (no transposed copy), bias added and softmax taken in place, then P v by sgemm.
+// Backward reuses the saved probabilities P.
 
 extension Tensor {
     /// softmax(q k^T * scale + bias) v.
@@ -18,14 +22,85 @@ extension Tensor {
               v.shape[0] == k.shape[0], v.shape[1] == k.shape[1], v.shape[2] == k.shape[2] else {
             throw EngineError.shape("attention: q \(q.shape), k \(k.shape), v \(v.shape) must be (B, H, T, D), (B, H, S, D), (B, H, S, Dv)")
         }
-        var scores = try matmul(q, k.transpose(2, 3), precision: precision).mul(scalar: scale)
+        let nb = q.shape[0], nh = q.shape[1], t = q.shape[2], d = q.shape[3], s = k.shape[2], dv = v.shape[3]
+        let scoreShape = [nb, nh, t, s]
+        var bst: [Int] = [0, 0, 0, 0]
         if let b = bias {
-            let s = try Strided.broadcastShape(b.shape, scores.shape, op: "attention bias")
-            guard s == scores.shape else {
-                throw EngineError.shape("attention: bias \(b.shape) does not broadcast to scores \(scores.shape)")
+            let bs = try Strided.broadcastShape(b.shape, scoreShape, op: "attention bias")
+            guard bs == scoreShape else {
+                throw EngineError.shape("attention: bias \(b.shape) does not broadcast to scores \(scoreShape)")
             }
-            scores = try scores.add(b)
+            bst = Strided.broadcastStrides(b.shape, to: scoreShape)
         }
-        return try matmul(scores.softmax(axis: -1), v, precision: precision)
+        let rq = precision.rounded(q), rk = precision.rounded(k), rv = precision.rounded(v)
+        let probs = Tensor(zeros: scoreShape)
+        // P rounded for the second product (equal to probs in fp32).
+        let rprobs = precision == .fp32 ? probs : Tensor(zeros: scoreShape)
+        let out = Tensor(zeros: [nb, nh, t, dv])
+        let pq = rq.ptr, pk = rk.ptr, pv = rv.ptr, pp = probs.ptr, prp = rprobs.ptr, po = out.ptr
+        let pb = bias?.ptr
+        let heads = nb * nh
+        let perHead = 2 * t * s * (d + dv)
+        Parallel.withSingleThreadedBLAS {
+            Parallel.forEach(heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
+                for bh in r {
+                    let sp = pp + bh * t * s
+                    BLAS.gemm(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: pq + bh * t * d, lda: d,
+                              b: pk + bh * s * d, ldb: d, c: sp, ldc: s)
+                    if let pb = pb {
+                        let base = (bh / nh) * bst[0] + (bh % nh) * bst[1]
+                        for i in 0..<t {
+                            let row = sp + i * s, brow = pb + base + i * bst[2]
+                            if bst[3] == 1 { for j in 0..<s { row[j] += brow[j] } } else { for j in 0..<s { row[j] += brow[j * bst[3]] } }
+                        }
+                    }
+                    for i in 0..<t { Tensor.softmaxRow(sp + i * s, sp + i * s, s) }
+                    if precision != .fp32 { precision.round(sp, prp + bh * t * s, t * s) }
+                    BLAS.gemm(transA: false, transB: false, m: t, n: dv, k: s, a: prp + bh * t * s, lda: s,
+                              b: pv + bh * s * dv, ldb: dv, c: po + bh * t * dv, ldc: dv)
+                }
+            }
+        }
+        var inputs = [q, k, v]
+        if let b = bias { inputs.append(b) }
+        out.record(inputs) { g in
+            let rg = precision.rounded(g)
+            let gq = Tensor(zeros: q.shape), gk = Tensor(zeros: k.shape), gv = Tensor(zeros: v.shape)
+            let ds = Tensor(zeros: scoreShape)
+            let pg = rg.ptr, pgq = gq.ptr, pgk = gk.ptr, pgv = gv.ptr, pds = ds.ptr
+            // The closure owns the saved tensors (raw pointers alone would dangle).
+            let pq = rq.ptr, pk = rk.ptr, pv = rv.ptr, pp = probs.ptr, prp = rprobs.ptr
+            Parallel.withSingleThreadedBLAS {
+                Parallel.forEach(heads, minChunk: Swift.max(1, 300_000 / Swift.max(perHead, 1))) { r in
+                    for bh in r {
+                        let P = pp + bh * t * s, RP = prp + bh * t * s, dS = pds + bh * t * s
+                        let dO = pg + bh * t * dv
+                        // dV = P^T dO
+                        BLAS.gemm(transA: true, transB: false, m: s, n: dv, k: t, a: RP, lda: s, b: dO, ldb: dv,
+                                  c: pgv + bh * s * dv, ldc: dv)
+                        // dP = dO V^T
+                        BLAS.gemm(transA: false, transB: true, m: t, n: s, k: dv, a: dO, lda: dv, b: pv + bh * s * dv, ldb: dv,
+                                  c: dS, ldc: s)
+                        // dS = P * (dP - rowsum(dP * P))
+                        for i in 0..<t {
+                            let prow = P + i * s, drow = dS + i * s
+                            let dot = F8(repeating: Tensor.rowDot(drow, prow, s))
+                            FastMath.zip(drow, prow, drow, s) { dp, p in p * (dp - dot) }
+                        }
+                        if precision != .fp32 { precision.round(dS, dS, t * s) }
+                        // dQ = scale dS K ; dK = scale dS^T Q
+                        BLAS.gemm(transA: false, transB: false, m: t, n: d, k: s, alpha: scale, a: dS, lda: s,
+                                  b: pk + bh * s * d, ldb: d, c: pgq + bh * t * d, ldc: d)
+                        BLAS.gemm(transA: true, transB: false, m: s, n: d, k: t, alpha: scale, a: dS, lda: s,
+                                  b: pq + bh * t * d, ldb: d, c: pgk + bh * s * d, ldc: d)
+                    }
+                }
+            }
+            q.addGrad(gq)
+            k.addGrad(gk)
+            v.addGrad(gv)
+            if let b = bias, b.requiresGrad { b.addGrad(Tensor.reduceTo(ds, b.shape)) }
+        }
+        return out
     }
 }

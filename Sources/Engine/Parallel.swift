@@ -1,8 +1,8 @@
 // Parallel: our own parallel loops over large chunks, and the OpenBLAS thread count.
 //
-// Rule: the two pools are never busy at once. Parallel.forEach bodies never call sgemm, and
-// sgemm is only called from the calling thread, so at any moment either OpenBLAS's threads or
-// ours are working, never both.
+// Rule: the two pools are never busy at once. Parallel.forEach bodies call sgemm only inside
+// `withSingleThreadedBLAS` (many small products, e.g. attention per head); otherwise sgemm is
+// called from the calling thread, so at any moment either OpenBLAS's threads or ours work.
 import CBLAS
 import Dispatch
 import Foundation
@@ -27,6 +27,15 @@ public enum Parallel {
             _threads = n
             openblas_set_num_threads(Int32(n))
         }
+    }
+
+    /// Runs `body` with OpenBLAS limited to one thread (restored afterwards), so sgemm may be
+    /// called from inside our own parallel loops without the two pools competing.
+    public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
+        let t = threads
+        if t > 1 { openblas_set_num_threads(1) }
+        defer { if t > 1 { openblas_set_num_threads(Int32(t)) } }
+        return try body()
     }
 
     /// Runs `body` over consecutive ranges covering 0..<n, in parallel when there are at least two

@@ -1,5 +1,5 @@
 // Softmax and log-softmax along one axis (numerically stable: max subtracted).
-// x: any shape -> same shape
+// x: any shape -> same shape. The last axis (contiguous rows) takes a SIMD path.
 import Foundation
 
 extension Tensor {
@@ -14,29 +14,85 @@ extension Tensor {
         }
     }
 
+    /// Max of n contiguous floats.
+    @inline(__always) static func rowMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var m8 = F8(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= n { m8 = pointwiseMax(m8, FastMath.load(p + i)); i += 8 }
+        var m = m8.max()
+        while i < n { m = Swift.max(m, p[i]); i += 1 }
+        return m
+    }
+
+    /// Sum of n contiguous floats.
+    @inline(__always) static func rowSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s8 = F8()
+        var i = 0
+        while i + 8 <= n { s8 += FastMath.load(p + i); i += 8 }
+        var s = s8.sum()
+        while i < n { s += p[i]; i += 1 }
+        return s
+    }
+
+    /// Sum of a[i] * b[i] over n contiguous floats.
+    @inline(__always) static func rowDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s8 = F8()
+        var i = 0
+        while i + 8 <= n { s8 += FastMath.load(a + i) * FastMath.load(b + i); i += 8 }
+        var s = s8.sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
+    /// In-place softmax of a contiguous row.
+    @inline(__always) static func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        let m = rowMax(src, n)
+        let mv = F8(repeating: m)
+        FastMath.map(src, dst, n) { FastMath.exp($0 - mv) }
+        let iz = F8(repeating: 1 / rowSum(dst, n))
+        FastMath.map(dst, dst, n) { $0 * iz }
+    }
+
     /// Softmax along `axis`.
     public func softmax(axis: Int = -1) throws -> Tensor {
         let ax = try self.axis(axis, "softmax")
         let out = Tensor(zeros: shape)
         let px = ptr, po = out.ptr
         let n = shape[ax]
-        forEachLine(ax, Swift.max(1, 8192 / Swift.max(n, 1))) { b, n, s in
-            var m = -Float.infinity
-            for j in 0..<n { m = Swift.max(m, px[b + j * s]) }
-            var z: Float = 0
-            for j in 0..<n { let e = Foundation.exp(px[b + j * s] - m); po[b + j * s] = e; z += e }
-            let iz = 1 / z
-            for j in 0..<n { po[b + j * s] *= iz }
+        let contiguous = ax == rank - 1
+        if contiguous {
+            Parallel.forEach(count / Swift.max(n, 1), minChunk: Swift.max(1, 16384 / Swift.max(n, 1))) { r in
+                for row in r { Tensor.softmaxRow(px + row * n, po + row * n, n) }
+            }
+        } else {
+            forEachLine(ax, Swift.max(1, 8192 / Swift.max(n, 1))) { b, n, s in
+                var m = -Float.infinity
+                for j in 0..<n { m = Swift.max(m, px[b + j * s]) }
+                var z: Float = 0
+                for j in 0..<n { let e = Foundation.exp(px[b + j * s] - m); po[b + j * s] = e; z += e }
+                let iz = 1 / z
+                for j in 0..<n { po[b + j * s] *= iz }
+            }
         }
         let a = self
         out.record([a]) { g in
             // dx = y * (g - sum(g * y))
             let gx = Tensor(zeros: a.shape)
             let pg = g.ptr, pgx = gx.ptr
-            a.forEachLine(ax, Swift.max(1, 8192 / Swift.max(n, 1))) { b, n, s in
-                var d: Float = 0
-                for j in 0..<n { d += pg[b + j * s] * po[b + j * s] }
-                for j in 0..<n { pgx[b + j * s] = po[b + j * s] * (pg[b + j * s] - d) }
+            if contiguous {
+                Parallel.forEach(a.count / Swift.max(n, 1), minChunk: Swift.max(1, 16384 / Swift.max(n, 1))) { r in
+                    for row in r {
+                        let o = row * n
+                        let d = F8(repeating: Tensor.rowDot(pg + o, po + o, n))
+                        FastMath.zip(pg + o, po + o, pgx + o, n) { gv, y in y * (gv - d) }
+                    }
+                }
+            } else {
+                a.forEachLine(ax, Swift.max(1, 8192 / Swift.max(n, 1))) { b, n, s in
+                    var d: Float = 0
+                    for j in 0..<n { d += pg[b + j * s] * po[b + j * s] }
+                    for j in 0..<n { pgx[b + j * s] = po[b + j * s] * (pg[b + j * s] - d) }
+                }
             }
             a.addGrad(gx)
         }

@@ -245,14 +245,24 @@ extension Tensor {
 
     /// GELU, exact form x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (PyTorch's default).
     public func gelu() -> Tensor {
-        let out = Tensor.mapRaw(self) { 0.5 * $0 * (1 + erff($0 * 0.70710678118654752)) }
+        let out = Tensor(zeros: shape)
+        let px = ptr, po = out.ptr
+        Parallel.forEach((count + 7) / 8, minChunk: 4096) { r in
+            let lo = r.lowerBound * 8, hi = Swift.min(r.upperBound * 8, self.count)
+            FastMath.map(px + lo, po + lo, hi - lo) { x in x * FastMath.phi(x) }
+        }
         let a = self
         out.record([a]) { g in
-            a.addGrad(Tensor.zipRaw(g, a, a.shape) { gv, x in
-                let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
-                let pdf = 0.39894228040143268 * Foundation.exp(-0.5 * x * x)
-                return gv * (cdf + x * pdf)
-            })
+            let gx = Tensor(zeros: a.shape)
+            let pg = g.ptr, pa = a.ptr, pgx = gx.ptr, n = a.count
+            Parallel.forEach((n + 7) / 8, minChunk: 2048) { r in
+                let lo = r.lowerBound * 8, hi = Swift.min(r.upperBound * 8, n)
+                FastMath.zip(pg + lo, pa + lo, pgx + lo, hi - lo) { gv, x in
+                    let pdf = 0.3989422804014327 * FastMath.exp(-0.5 * x * x)
+                    return gv * (FastMath.phi(x) + x * pdf)
+                }
+            }
+            a.addGrad(gx)
         }
         return out
     }
