@@ -10,7 +10,14 @@ extension PixelImage {
         var out = self
         let c = channels
         out.pixels.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count { p[i] = luts[i % c][Int(p[i])] }
+            guard let base = p.baseAddress else { return }
+            let n = p.count / max(c, 1)
+            for ch in 0..<c {
+                luts[ch].withUnsafeBufferPointer { l in
+                    guard let lut = l.baseAddress else { return }
+                    for i in 0..<n { base[i * c + ch] = lut[Int(base[i * c + ch])] }
+                }
+            }
         }
         return out
     }
@@ -84,13 +91,18 @@ extension PixelImage {
         var out = self
         let alpha = Float(factor)
         let interpolate = alpha >= 0 && alpha <= 1
-        for i in 0..<pixels.count {
-            let a = Float(Int(degenerate.pixels[i])), b = Float(Int(pixels[i]))
-            let v: Float = a + alpha * (b - a)
-            if interpolate {
-                out.pixels[i] = UInt8(v)
-            } else {
-                out.pixels[i] = v <= 0 ? 0 : (v >= 255 ? 255 : UInt8(v))
+        degenerate.pixels.withUnsafeBufferPointer { dp in
+            out.pixels.withUnsafeMutableBufferPointer { op in
+                guard let d = dp.baseAddress, let o = op.baseAddress else { return }
+                for i in 0..<op.count {
+                    let a = Float(Int(d[i])), b = Float(Int(o[i]))
+                    let v: Float = a + alpha * (b - a)
+                    if interpolate {
+                        o[i] = UInt8(v)
+                    } else {
+                        o[i] = v <= 0 ? 0 : (v >= 255 ? 255 : UInt8(v))
+                    }
+                }
             }
         }
         return out
@@ -133,26 +145,24 @@ extension PixelImage {
     func smoothed() -> PixelImage {
         var out = self
         guard width > 2, height > 2 else { return out }
-        let c = channels
-        let k: [Float] = [1, 1, 1, 1, 5, 1, 1, 1, 1].map { $0 / 13 }
-        for y in 1..<(height - 1) {
-            for x in 1..<(width - 1) {
-                for ch in 0..<c {
-                    var ss: Float = 0
-                    var t = 0
-                    // Pillow sums the three rows bottom-up (y+1, y, y-1), each left to right
-                    for dy in [1, 0, -1] {
-                        let row = (y + dy) * width
-                        let kr = (1 - dy) * 3
-                        var r: Float = 0
-                        r += Float(pixels[(row + x - 1) * c + ch]) * k[kr]
-                        r += Float(pixels[(row + x) * c + ch]) * k[kr + 1]
-                        r += Float(pixels[(row + x + 1) * c + ch]) * k[kr + 2]
-                        ss += r
-                        t += 1
+        let c = channels, W = width
+        let k1: Float = 1.0 / 13, k5: Float = 5.0 / 13
+        pixels.withUnsafeBufferPointer { ip in
+            out.pixels.withUnsafeMutableBufferPointer { op in
+                guard let p = ip.baseAddress, let o = op.baseAddress else { return }
+                @inline(__always) func v(_ x: Int, _ y: Int, _ ch: Int) -> Float { Float(p[(y * W + x) * c + ch]) }
+                for y in 1..<(height - 1) {
+                    for x in 1..<(W - 1) {
+                        for ch in 0..<c {
+                            // Pillow sums the rows bottom-up (y+1, y, y-1), each left to right, in float
+                            var ss: Float = 0
+                            ss += v(x - 1, y + 1, ch) * k1 + v(x, y + 1, ch) * k1 + v(x + 1, y + 1, ch) * k1
+                            ss += v(x - 1, y, ch) * k1 + v(x, y, ch) * k5 + v(x + 1, y, ch) * k1
+                            ss += v(x - 1, y - 1, ch) * k1 + v(x, y - 1, ch) * k1 + v(x + 1, y - 1, ch) * k1
+                            ss += 0.5
+                            o[(y * W + x) * c + ch] = ss <= 0 ? 0 : (ss >= 255 ? 255 : UInt8(ss))
+                        }
                     }
-                    ss += 0.5
-                    out.pixels[(y * width + x) * c + ch] = ss <= 0 ? 0 : (ss >= 255 ? 255 : UInt8(ss))
                 }
             }
         }
@@ -172,50 +182,66 @@ extension PixelImage {
     ///   - filter: bilinear or bicubic (PIL Geometry.c kernels).
     ///   - fill: the fill colour per channel.
     public func affine(_ m: [Double], filter: ResampleFilter, fill: [UInt8]) -> PixelImage {
+        // out: (H, W, C) with every pixel sampled from the input at the inverse-mapped point
         var out = PixelImage(width: width, height: height, channels: channels)
         let c = channels
-        for i in 0..<(width * height) { for ch in 0..<c { out.pixels[i * c + ch] = fill[min(ch, fill.count - 1)] } }
         let W = width, H = height
-        @inline(__always) func xclip(_ x: Int) -> Int { x < 0 ? 0 : (x < W ? x : W - 1) }
-        @inline(__always) func yclip(_ y: Int) -> Int { y < 0 ? 0 : (y < H ? y : H - 1) }
         pixels.withUnsafeBufferPointer { ip in
             out.pixels.withUnsafeMutableBufferPointer { op in
                 guard let inp = ip.baseAddress, let o = op.baseAddress else { return }
-                @inline(__always) func px(_ x: Int, _ y: Int, _ ch: Int) -> Double { Double(inp[(y * W + x) * c + ch]) }
+                for i in 0..<(W * H) { for ch in 0..<c { o[i * c + ch] = fill[min(ch, fill.count - 1)] } }
+                @inline(__always) func clipX(_ x: Int) -> Int { x < 0 ? 0 : (x < W ? x : W - 1) }
+                @inline(__always) func clipY(_ y: Int) -> Int { y < 0 ? 0 : (y < H ? y : H - 1) }
+                @inline(__always) func cubic(_ v1: Double, _ v2: Double, _ v3: Double, _ v4: Double, _ d: Double) -> Double {
+                    let p2 = -v1 + v3, p3 = 2 * (v1 - v2) + v3 - v4, p4 = -v1 + v2 - v3 + v4
+                    return v2 + d * (p2 + d * (p3 + d * p4))
+                }
+                @inline(__always) func store(_ v: Double, _ at: Int) {
+                    o[at] = v <= 0 ? 0 : (v >= 255 ? 255 : UInt8(v))
+                }
                 for y in 0..<H {
+                    let yo = Double(y) + 0.5
                     for x in 0..<W {
-                        let xo = Double(x) + 0.5, yo = Double(y) + 0.5
+                        let xo = Double(x) + 0.5
                         var xin = m[0] * xo + m[1] * yo + m[2]
                         var yin = m[3] * xo + m[4] * yo + m[5]
                         if xin < 0 || xin >= Double(W) || yin < 0 || yin >= Double(H) { continue }
                         xin -= 0.5; yin -= 0.5
                         let fx = Int(xin.rounded(.down)), fy = Int(yin.rounded(.down))
                         let dx = xin - Double(fx), dy = yin - Double(fy)
-                        for ch in 0..<c {
-                            let v: Double
-                            switch filter {
-                            case .bilinear:
-                                let x0 = xclip(fx), x1 = xclip(fx + 1)
-                                let r0 = yclip(fy)
-                                let v1 = px(x0, r0, ch) + (px(x1, r0, ch) - px(x0, r0, ch)) * dx
+                        let dst = (y * W + x) * c
+                        switch filter {
+                        case .bilinear:
+                            let x0 = clipX(fx) * c, x1 = clipX(fx + 1) * c
+                            let r0 = clipY(fy) * W * c
+                            let has1 = fy + 1 >= 0 && fy + 1 < H
+                            let r1 = (fy + 1) * W * c
+                            for ch in 0..<c {
+                                let a0 = Double(inp[r0 + x0 + ch]), a1 = Double(inp[r0 + x1 + ch])
+                                let v1 = a0 + (a1 - a0) * dx
                                 var v2 = v1
-                                if fy + 1 >= 0 && fy + 1 < H { v2 = px(x0, fy + 1, ch) + (px(x1, fy + 1, ch) - px(x0, fy + 1, ch)) * dx }
-                                v = v1 + (v2 - v1) * dy
-                            case .bicubic:
-                                let bx = fx - 1, by = fy - 1
-                                let xs = [xclip(bx), xclip(bx + 1), xclip(bx + 2), xclip(bx + 3)]
-                                @inline(__always) func cubic(_ v1: Double, _ v2: Double, _ v3: Double, _ v4: Double, _ d: Double) -> Double {
-                                    let p1 = v2, p2 = -v1 + v3, p3 = 2 * (v1 - v2) + v3 - v4, p4 = -v1 + v2 - v3 + v4
-                                    return p1 + d * (p2 + d * (p3 + d * p4))
+                                if has1 {
+                                    let b0 = Double(inp[r1 + x0 + ch]), b1 = Double(inp[r1 + x1 + ch])
+                                    v2 = b0 + (b1 - b0) * dx
                                 }
-                                func row(_ r: Int) -> Double { cubic(px(xs[0], r, ch), px(xs[1], r, ch), px(xs[2], r, ch), px(xs[3], r, ch), dx) }
-                                let w1 = row(yclip(by))
-                                let w2 = (by + 1 >= 0 && by + 1 < H) ? row(by + 1) : w1
-                                let w3 = (by + 2 >= 0 && by + 2 < H) ? row(by + 2) : w2
-                                let w4 = (by + 3 >= 0 && by + 3 < H) ? row(by + 3) : w3
-                                v = cubic(w1, w2, w3, w4, dy)
+                                store(v1 + (v2 - v1) * dy, dst + ch)
                             }
-                            o[(y * W + x) * c + ch] = v <= 0 ? 0 : (v >= 255 ? 255 : UInt8(v))
+                        case .bicubic:
+                            let bx = fx - 1, by = fy - 1
+                            let x0 = clipX(bx) * c, x1 = clipX(bx + 1) * c, x2 = clipX(bx + 2) * c, x3 = clipX(bx + 3) * c
+                            // rows: the first is clipped; later rows outside the image repeat the previous value
+                            let r0 = clipY(by) * W * c
+                            let ok1 = by + 1 >= 0 && by + 1 < H, ok2 = by + 2 >= 0 && by + 2 < H, ok3 = by + 3 >= 0 && by + 3 < H
+                            for ch in 0..<c {
+                                @inline(__always) func row(_ r: Int) -> Double {
+                                    cubic(Double(inp[r + x0 + ch]), Double(inp[r + x1 + ch]), Double(inp[r + x2 + ch]), Double(inp[r + x3 + ch]), dx)
+                                }
+                                let w1 = row(r0)
+                                let w2 = ok1 ? row((by + 1) * W * c) : w1
+                                let w3 = ok2 ? row((by + 2) * W * c) : w2
+                                let w4 = ok3 ? row((by + 3) * W * c) : w3
+                                store(cubic(w1, w2, w3, w4, dy), dst + ch)
+                            }
                         }
                     }
                 }

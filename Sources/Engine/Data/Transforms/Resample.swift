@@ -98,20 +98,27 @@ extension PixelImage {
             for i in 0..<oh { tv.start[i] -= first }
             let rows = max(last - first, 0)
             var tmp = PixelImage(width: ow, height: rows, channels: c)
-            let k = th.fixed
+            let kf = th.fixed
             let ks = th.ksize
             pixels.withUnsafeBufferPointer { ip in
                 tmp.pixels.withUnsafeMutableBufferPointer { op in
-                    guard let inp = ip.baseAddress, let out = op.baseAddress else { return }
-                    for y in 0..<rows {
-                        let row = inp + (y + first) * width * c
-                        let orow = out + y * ow * c
-                        for xx in 0..<ow {
-                            let xmin = th.start[xx], n = th.length[xx]
-                            for ch in 0..<c {
-                                var ss = 1 << 21
-                                for x in 0..<n { ss += Int(row[(x + xmin) * c + ch]) * Int(k[xx * ks + x]) }
-                                orow[xx * c + ch] = clip8(ss)
+                    kf.withUnsafeBufferPointer { kp in
+                        th.start.withUnsafeBufferPointer { sp in
+                            th.length.withUnsafeBufferPointer { lp in
+                                guard let inp = ip.baseAddress, let out = op.baseAddress, let k = kp.baseAddress,
+                                      let st = sp.baseAddress, let ln = lp.baseAddress else { return }
+                                for y in 0..<rows {
+                                    let row = inp + (y + first) * width * c
+                                    let orow = out + y * ow * c
+                                    for xx in 0..<ow {
+                                        let src = row + st[xx] * c, n = ln[xx], kk = k + xx * ks
+                                        for ch in 0..<c {
+                                            var ss = 1 << 21
+                                            for x in 0..<n { ss += Int(src[x * c + ch]) * Int(kk[x]) }
+                                            orow[xx * c + ch] = clip8(ss)
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -121,18 +128,23 @@ extension PixelImage {
         }
         guard needV else { return src }
         var out = PixelImage(width: src.width, height: oh, channels: c)
-        let k = tv.fixed
+        let kf = tv.fixed
         let ks = tv.ksize
         let w = src.width
         src.pixels.withUnsafeBufferPointer { ip in
             out.pixels.withUnsafeMutableBufferPointer { op in
-                guard let inp = ip.baseAddress, let o = op.baseAddress else { return }
-                for yy in 0..<oh {
-                    let ymin = tv.start[yy], n = tv.length[yy]
-                    for i in 0..<(w * c) {
-                        var ss = 1 << 21
-                        for y in 0..<n { ss += Int(inp[(y + ymin) * w * c + i]) * Int(k[yy * ks + y]) }
-                        o[yy * w * c + i] = clip8(ss)
+                kf.withUnsafeBufferPointer { kp in
+                    guard let inp = ip.baseAddress, let o = op.baseAddress, let k = kp.baseAddress else { return }
+                    let stride = w * c
+                    for yy in 0..<oh {
+                        let ymin = tv.start[yy], n = tv.length[yy], kk = k + yy * ks
+                        let base = inp + ymin * stride
+                        let orow = o + yy * stride
+                        for i in 0..<stride {
+                            var ss = 1 << 21
+                            for y in 0..<n { ss += Int(base[y * stride + i]) * Int(kk[y]) }
+                            orow[i] = clip8(ss)
+                        }
                     }
                 }
             }
