@@ -5,7 +5,7 @@ import Engine
 import Foundation
 
 /// Every section, in order. Add yours here.
-let allSections: [BenchSection] = [KernelBench(), ModelBench(), ModelMemoryBench(), TrainBench()]
+let allSections: [BenchSection] = [KernelBench(), ModelBench(), ModelMemoryBench(), TrainBench(), DataBench(), AttackBench()]
 
 var wanted: [String] = []
 let ctx = BenchContext()
