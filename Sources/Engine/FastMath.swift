@@ -15,24 +15,27 @@ enum FastMath {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: F8.self)
     }
 
-    /// e^x for 8 lanes (inputs below -87.3 give ~1e-38, NaN stays NaN).
+    /// e^x for 8 lanes (inputs below -87.3 give ~1e-38, NaN stays NaN). Rounding uses the
+    /// 1.5 * 2^23 trick and plain lane arithmetic: the generic SIMD `rounded` and Int32
+    /// conversions are scalar loops and many times slower.
     @inline(__always) static func exp(_ x0: F8) -> F8 {
-        let nanMask = x0 .!= x0
-        var x = x0.replacing(with: 88.7, where: x0 .> 88.7)
-        x = x.replacing(with: -87.3, where: x .< -87.3)
-        let n = (x * 1.442695040888963).rounded(.toNearestOrEven)
+        var x = pointwiseMin(x0, F8(repeating: 88.7))
+        x = pointwiseMax(x, F8(repeating: -87.3))
+        let magic = F8(repeating: 12582912.0)
+        let tt = x * 1.442695040888963 + magic
+        let n = tt - magic
         var r = x - n * 0.693359375
         r = r + n * 2.12194440e-4
-        var p: F8 = F8(repeating: 1.9875691500e-4)
+        var p = F8(repeating: 1.9875691500e-4)
         p = p * r + 1.3981999507e-3
         p = p * r + 8.3334519073e-3
         p = p * r + 4.1665795894e-2
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         p = p * (r * r) + r + 1
-        let ni = SIMD8<Int32>(n, rounding: .towardZero)
+        let ni = unsafeBitCast(tt, to: SIMD8<Int32>.self) &- 0x4B40_0000
         let scale = unsafeBitCast((ni &+ 127) &<< 23, to: F8.self)
-        return (p * scale).replacing(with: x0, where: nanMask)
+        return (p * scale).replacing(with: x0, where: x0 .!= x0)
     }
 
     /// exp for one value (same polynomial, for tails).

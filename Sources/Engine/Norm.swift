@@ -6,7 +6,12 @@ extension Tensor {
     /// applies an optional per-column affine. Fused forward and backward.
     static func normRows(_ x: Tensor, rows: Int, d: Int, weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
         let out = Tensor(zeros: x.shape)
-        let xhat = Tensor(zeros: x.shape)
+        var inputs = [x]
+        if let w = weight { inputs.append(w) }
+        if let b = bias { inputs.append(b) }
+        // The normalised values are kept for backward only when a graph is recorded.
+        let keep = Tensor.needsGrad(inputs)
+        let xhat = keep ? Tensor(zeros: x.shape) : out
         var rstd = [Float](repeating: 0, count: rows)
         let px = x.ptr, po = out.ptr, phat = xhat.ptr
         let pw = weight?.ptr, pb = bias?.ptr
@@ -15,28 +20,32 @@ extension Tensor {
             Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / Swift.max(d, 1))) { r in
                 for i in r {
                     let src = px + i * d, hrow = phat + i * d, orow = po + i * d
-                    var s: Float = 0
-                    for j in 0..<d { s += src[j] }
-                    let mu = s / Float(d)
-                    var v: Float = 0
-                    for j in 0..<d { let t = src[j] - mu; v += t * t }
+                    let mu = Tensor.rowSum(src, d) / Float(d)
+                    let muv = F8(repeating: mu)
+                    var v8 = F8()
+                    var j = 0
+                    while j + 8 <= d { let t = FastMath.load(src + j) - muv; v8 += t * t; j += 8 }
+                    var v = v8.sum()
+                    while j < d { let t = src[j] - mu; v += t * t; j += 1 }
                     let rs = 1 / (v / Float(d) + eps).squareRoot()
                     pr[i] = rs
-                    for j in 0..<d { hrow[j] = (src[j] - mu) * rs }
+                    let rsv = F8(repeating: rs)
+                    FastMath.map(src, hrow, d) { ($0 - muv) * rsv }
                     if let pw = pw {
-                        if let pb = pb { for j in 0..<d { orow[j] = hrow[j] * pw[j] + pb[j] } }
-                        else { for j in 0..<d { orow[j] = hrow[j] * pw[j] } }
+                        if let pb = pb {
+                            FastMath.zip(hrow, pw, orow, d) { $0 * $1 }
+                            FastMath.zip(orow, pb, orow, d) { $0 + $1 }
+                        } else {
+                            FastMath.zip(hrow, pw, orow, d) { $0 * $1 }
+                        }
                     } else if let pb = pb {
-                        for j in 0..<d { orow[j] = hrow[j] + pb[j] }
-                    } else {
+                        FastMath.zip(hrow, pb, orow, d) { $0 + $1 }
+                    } else if hrow != orow {
                         orow.update(from: hrow, count: d)
                     }
                 }
             }
         }
-        var inputs = [x]
-        if let w = weight { inputs.append(w) }
-        if let b = bias { inputs.append(b) }
         out.record(inputs) { g in
             let pg = g.ptr, ph = xhat.ptr
             if let w = weight, w.requiresGrad {
