@@ -86,6 +86,8 @@ final class BuiltinTests: XCTestCase {
         a = p.batches(2)[3]
         b2 = p.batches(2)[3]
         print((a.images - b2.images).abs().sum().item())
+        late = p.batches(2, from: 3)
+        print(len(late), (late[0].images - a.images).abs().sum().item())
         p.set(magnitude: 2, mix_prob: 0.5)
         print(p)
         """)
@@ -94,6 +96,7 @@ final class BuiltinTests: XCTestCase {
         [8, 3, 10, 10] [8, 4] 8
         8
         0
+        5 0
         Pipeline(64 images, batch 8, size 10, random resized crop, flip, randaugment m2 mstd0.5, mixup 0.8 cutmix 1 prob 0.5 switch 0.5, smoothing 0.1)
 
         """)

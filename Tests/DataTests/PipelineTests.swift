@@ -45,6 +45,7 @@ final class PipelineTests: XCTestCase {
         XCTAssertNotEqual(a[0].images.toArray(), c[0].images.toArray())
         let resumed = try pipeline(d, prefetch: 2).stream(epoch: 1, from: 5).collect()
         same(Array(a[5...]), resumed)
+        XCTAssertNil(try pipeline(d, prefetch: 2).stream(epoch: 1, from: 99).next())
         // every example appears once per epoch
         let plain = try TrainPipeline(dataset: d, batch: 8, seed: 3)
         let labels = try plain.stream(epoch: 0).collect().flatMap { $0.labels }

@@ -92,7 +92,8 @@ public final class DataLoader {
         let producer: (Int) throws -> Batch = { [make, self] step in
             try make(epoch, step, self.indices(epoch: epoch, step: step, order: ord))
         }
-        return PrefetchStream(range: max(0, from)..<steps, prefetch: prefetch, produce: producer)
+        let lo = min(max(0, from), steps)
+        return PrefetchStream(range: lo..<steps, prefetch: prefetch, produce: producer)
     }
 }
 

@@ -279,8 +279,8 @@ public final class PipelineObject: HostObject, BatchSourceCarrier {
                 let e = try a.int("epoch", at: 0, default: 0)
                 let from = try a.int("from", default: 0)
                 guard e >= 0, from >= 0 else { throw RuntimeError.arguments("Pipeline.batches: epoch and from must be >= 0") }
-                let n = p.batchesPerEpoch
-                return .object(BatchesObject(count: n) { k in try p.stream(epoch: e, from: max(k, from)) })
+                let n = max(p.batchesPerEpoch - from, 0)
+                return .object(BatchesObject(count: n) { k in try p.stream(epoch: e, from: from + k) })
             }
         case "set":
             return dataMethod("Pipeline.set", "p.set(magnitude:, mstd:, mix_prob:, mixup:, cutmix:, switch:, smoothing:, erasing:, flip:)",
