@@ -23,7 +23,7 @@ def models():
             num_heads=(2, 4, 8, 16), **kw)),
         ("poolformer_s12", lambda: timm.create_model("poolformer_s12", num_classes=10)),
         ("deit_tiny p4", lambda: timm.create_model("deit_tiny_patch16_224", patch_size=4, **kw)),
-        ("resnet50_gelu", lambda: timm.create_model("resnet50", num_classes=10, act_layer=torch.nn.GELU)),
+        ("resnet50_gelu", lambda: timm.create_model("resnet50", num_classes=10, act_layer="gelu")),
     ]
 
 
