@@ -84,7 +84,9 @@ extension Tensor {
 /// Convolution kernels (no graph).
 enum Conv {
     /// col (kdim, Ho*Wo) for image `img`, group `gi`.
-    static func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img: Int, group gi: Int) {
+    static func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img: Int, group gi: Int,
+                       ld: Int? = nil) {
+        let ldc = ld ?? g.hw
         let hw = g.hw
         let base = x + (img * g.cin + gi * g.cg) * g.h * g.w
         Parallel.forEach(g.kdim, minChunk: Swift.max(1, 16384 / Swift.max(hw, 1))) { rows in
@@ -92,7 +94,7 @@ enum Conv {
                 let c = row / (g.kh * g.kw), r = row % (g.kh * g.kw)
                 let i = r / g.kw, j = r % g.kw
                 let plane = base + c * g.h * g.w
-                let dst = col + row * hw
+                let dst = col + row * ldc
                 for oh in 0..<g.ho {
                     let ih = oh * g.sh - g.ph + i
                     let drow = dst + oh * g.wo
@@ -118,7 +120,9 @@ enum Conv {
     }
 
     /// Adds col (kdim, Ho*Wo) back into dx for image `img`, group `gi`.
-    static func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img: Int, group gi: Int) {
+    static func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img: Int, group gi: Int,
+                       ld: Int? = nil) {
+        let ldc = ld ?? g.hw
         let hw = g.hw
         let base = dx + (img * g.cin + gi * g.cg) * g.h * g.w
         // Parallel over input channels: each channel's rows touch only its own plane.
@@ -127,7 +131,7 @@ enum Conv {
                 let plane = base + c * g.h * g.w
                 for r in 0..<(g.kh * g.kw) {
                     let i = r / g.kw, j = r % g.kw
-                    let src = col + (c * g.kh * g.kw + r) * hw
+                    let src = col + (c * g.kh * g.kw + r) * ldc
                     for oh in 0..<g.ho {
                         let ih = oh * g.sh - g.ph + i
                         if ih < 0 || ih >= g.h { continue }
@@ -143,22 +147,47 @@ enum Conv {
         }
     }
 
+    /// Images per GEMM: small feature maps are batched so the product has >= ~2048 columns
+    /// (one im2col matrix (kdim, nb * Ho * Wo), at most ~32 MB).
+    static func imagesPerGemm(_ g: ConvGeometry) -> Int {
+        if g.hw >= 2048 { return 1 }
+        let want = (2048 + g.hw - 1) / g.hw
+        let cap = Swift.max(1, (8 << 20) / Swift.max(g.kdim * g.hw, 1))
+        return Swift.max(1, Swift.min(g.n, want, cap))
+    }
+
     static func gemmForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
         let out = Tensor(zeros: [g.n, g.cout, g.ho, g.wo])
         let hw = g.hw
-        let col = g.isPointwise ? nil : Tensor(zeros: [g.kdim, hw])
-        for img in 0..<g.n {
+        let nb = imagesPerGemm(g)
+        let cols = nb * hw
+        let col = (g.isPointwise && nb == 1) ? nil : Tensor(zeros: [g.kdim, cols])
+        let tmp = nb > 1 ? Tensor(zeros: [g.og, cols]) : nil
+        var img0 = 0
+        while img0 < g.n {
+            let cnt = Swift.min(nb, g.n - img0)
             for gi in 0..<g.groups {
                 let b: UnsafePointer<Float>
                 if let c = col {
-                    im2col(x.ptr, c.ptr, g, img: img, group: gi)
+                    for j in 0..<cnt { im2col(x.ptr, c.ptr + j * hw, g, img: img0 + j, group: gi, ld: cols) }
                     b = UnsafePointer(c.ptr)
                 } else {
-                    b = UnsafePointer(x.ptr + (img * g.cin + gi * g.cg) * g.h * g.w)
+                    b = UnsafePointer(x.ptr + (img0 * g.cin + gi * g.cg) * g.h * g.w)
                 }
-                BLAS.gemm(transA: false, transB: false, m: g.og, n: hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
-                          b: b, ldb: hw, c: out.ptr + (img * g.cout + gi * g.og) * hw, ldc: hw)
+                if let t = tmp {
+                    BLAS.gemm(transA: false, transB: false, m: g.og, n: cnt * hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
+                              b: b, ldb: cols, c: t.ptr, ldc: cols)
+                    for j in 0..<cnt {
+                        for o in 0..<g.og {
+                            (out.ptr + ((img0 + j) * g.cout + gi * g.og + o) * hw).update(from: t.ptr + o * cols + j * hw, count: hw)
+                        }
+                    }
+                } else {
+                    BLAS.gemm(transA: false, transB: false, m: g.og, n: hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
+                              b: b, ldb: hw, c: out.ptr + (img0 * g.cout + gi * g.og) * hw, ldc: hw)
+                }
             }
+            img0 += cnt
         }
         if let bias = bias { addBias(out, bias, g) }
         return out
@@ -179,36 +208,55 @@ enum Conv {
         let hw = g.hw
         let needX = x.requiresGrad, needW = weight.requiresGrad
         guard needX || needW else { return }
-        let col = Tensor(zeros: [g.kdim, hw])
+        let nb = imagesPerGemm(g)
+        let cols = nb * hw
+        let col = Tensor(zeros: [g.kdim, cols])
+        let gcat = nb > 1 ? Tensor(zeros: [g.og, cols]) : nil
         let gw = needW ? Tensor(zeros: weight.shape) : nil
         let gx = needX ? Tensor(zeros: x.shape) : nil
-        for img in 0..<g.n {
+        var img0 = 0
+        while img0 < g.n {
+            let cnt = Swift.min(nb, g.n - img0)
             for gi in 0..<g.groups {
-                let gp = gout.ptr + (img * g.cout + gi * g.og) * hw
+                // G for this chunk as (og, cnt * hw).
+                let gp: UnsafePointer<Float>
+                let ldg: Int
+                if let gc = gcat {
+                    for j in 0..<cnt {
+                        for o in 0..<g.og {
+                            (gc.ptr + o * cols + j * hw).update(from: gout.ptr + ((img0 + j) * g.cout + gi * g.og + o) * hw, count: hw)
+                        }
+                    }
+                    gp = UnsafePointer(gc.ptr); ldg = cols
+                } else {
+                    gp = UnsafePointer(gout.ptr + (img0 * g.cout + gi * g.og) * hw); ldg = hw
+                }
                 if let gw = gw {
                     let b: UnsafePointer<Float>
-                    if g.isPointwise {
-                        b = UnsafePointer(rx.ptr + (img * g.cin + gi * g.cg) * g.h * g.w)
+                    let ldb: Int
+                    if g.isPointwise && nb == 1 {
+                        b = UnsafePointer(rx.ptr + (img0 * g.cin + gi * g.cg) * g.h * g.w); ldb = hw
                     } else {
-                        im2col(rx.ptr, col.ptr, g, img: img, group: gi)
-                        b = UnsafePointer(col.ptr)
+                        for j in 0..<cnt { im2col(rx.ptr, col.ptr + j * hw, g, img: img0 + j, group: gi, ld: cols) }
+                        b = UnsafePointer(col.ptr); ldb = cols
                     }
-                    // dW_g (og, kdim) += G (og, hw) x col^T (hw, kdim)
-                    BLAS.gemm(transA: false, transB: true, m: g.og, n: g.kdim, k: hw, a: gp, lda: hw, b: b, ldb: hw,
+                    // dW_g (og, kdim) += G (og, n) x col^T (n, kdim)
+                    BLAS.gemm(transA: false, transB: true, m: g.og, n: g.kdim, k: cnt * hw, a: gp, lda: ldg, b: b, ldb: ldb,
                               beta: 1, c: gw.ptr + gi * g.og * g.kdim, ldc: g.kdim)
                 }
                 if let gx = gx {
-                    // dcol (kdim, hw) = W_g^T (kdim, og) x G (og, hw)
-                    if g.isPointwise {
+                    // dcol (kdim, n) = W_g^T (kdim, og) x G (og, n)
+                    if g.isPointwise && nb == 1 {
                         BLAS.gemm(transA: true, transB: false, m: g.kdim, n: hw, k: g.og, a: rw.ptr + gi * g.og * g.kdim, lda: g.kdim,
-                                  b: gp, ldb: hw, beta: 1, c: gx.ptr + (img * g.cin + gi * g.cg) * g.h * g.w, ldc: hw)
+                                  b: gp, ldb: hw, beta: 1, c: gx.ptr + (img0 * g.cin + gi * g.cg) * g.h * g.w, ldc: hw)
                     } else {
-                        BLAS.gemm(transA: true, transB: false, m: g.kdim, n: hw, k: g.og, a: rw.ptr + gi * g.og * g.kdim, lda: g.kdim,
-                                  b: gp, ldb: hw, c: col.ptr, ldc: hw)
-                        col2im(col.ptr, gx.ptr, g, img: img, group: gi)
+                        BLAS.gemm(transA: true, transB: false, m: g.kdim, n: cnt * hw, k: g.og, a: rw.ptr + gi * g.og * g.kdim, lda: g.kdim,
+                                  b: gp, ldb: ldg, c: col.ptr, ldc: cols)
+                        for j in 0..<cnt { col2im(col.ptr + j * hw, gx.ptr, g, img: img0 + j, group: gi, ld: cols) }
                     }
                 }
             }
+            img0 += cnt
         }
         if let gw = gw { weight.addGrad(gw) }
         if let gx = gx { x.addGrad(gx) }

@@ -92,6 +92,11 @@ final class GradCheckTests: XCTestCase {
         gradCheck("conv 3x3 stride 2 pad 1", [x, w3, b3]) { try Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1), groups: 1) }
         let w1 = rnd([5, 4, 1, 1], seed: 23)
         gradCheck("conv 1x1", [x, w1]) { try Tensor.conv2d($0[0], weight: $0[1], bias: nil, stride: (1, 1), padding: (0, 0), groups: 1) }
+        let x1 = rnd([1, 4, 5, 5], seed: 32)
+        gradCheck("conv 1x1 single image (direct path)", [x1, w1]) { try Tensor.conv2d($0[0], weight: $0[1], bias: nil, stride: (1, 1), padding: (0, 0), groups: 1) }
+        gradCheck("conv 3x3 single image (direct path)", [x1, w3, b3]) { try Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], stride: (1, 1), padding: (1, 1), groups: 1) }
+        let x3 = rnd([3, 4, 5, 5], seed: 33)
+        gradCheck("conv grouped odd batch", [x3, rnd([6, 2, 3, 3], seed: 34)]) { try Tensor.conv2d($0[0], weight: $0[1], bias: nil, stride: (2, 2), padding: (1, 1), groups: 2) }
         let wg = rnd([6, 2, 3, 3], seed: 24)
         gradCheck("conv grouped", [x, wg]) { try Tensor.conv2d($0[0], weight: $0[1], bias: nil, stride: (1, 1), padding: (1, 1), groups: 2) }
         let wd = rnd([4, 1, 3, 3], seed: 25), bd = rnd([4], seed: 26)
