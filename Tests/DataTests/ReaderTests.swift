@@ -128,6 +128,10 @@ final class ReaderTests: XCTestCase {
         XCTAssertEqual(jpg.height, 14)
         // Pillow bundles its own libjpeg-turbo; the IDCT may differ by a level at most
         XCTAssertLessThanOrEqual(byteDiff(jpg.pixels, pj).max, 2)
+        let rgba = try ImageFile.read(try Fixture.path("files/rgba.png"))
+        let er = try NPYArray.read(try Fixture.path("files/rgba_as_rgb.npy"))
+        guard case .bytes(let pr) = er.storage else { return XCTFail("uint8 fixture") }
+        XCTAssertEqual(rgba.pixels, pr) // alpha dropped, colours kept
         let gray = try ImageFile.read(try Fixture.path("files/folder/dog/gray.png"), channels: 3)
         XCTAssertEqual(gray.channels, 3)
         XCTAssertEqual(gray.pixels[0], gray.pixels[1])

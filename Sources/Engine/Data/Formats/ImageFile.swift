@@ -62,20 +62,26 @@ public enum ImageFile {
         let ok = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&img, $0.baseAddress, $0.count) }
         guard ok != 0 else { throw EngineError.io("\(source) is not a valid PNG: \(message())") }
         let colour = img.format & 0x02 != 0 // PNG_FORMAT_FLAG_COLOR
+        let alpha = img.format & 0x01 != 0  // PNG_FORMAT_FLAG_ALPHA
         let c = channels == 0 ? (colour ? 3 : 1) : channels
-        img.format = c == 1 ? 0 : 0x02  // PNG_FORMAT_GRAY / PNG_FORMAT_RGB (alpha dropped onto black)
+        // Read alpha along (libpng would composite it) and drop it afterwards, as Pillow's convert does.
+        let stored = c + (alpha ? 1 : 0)
+        img.format = (c == 1 ? 0 : 0x02) | (alpha ? 0x01 : 0)
         let (w, h) = (Int(img.width), Int(img.height))
         guard w >= 1, h >= 1, w * h <= maxPixels else {
             png_image_free(&img)
             throw EngineError.io("\(source): PNG is \(w)x\(h) pixels, outside 1...\(maxPixels) pixels")
         }
-        var pixels = [UInt8](repeating: 0, count: w * h * c)
-        let done = pixels.withUnsafeMutableBytes { png_image_finish_read(&img, nil, $0.baseAddress, 0, nil) }
+        var raw = [UInt8](repeating: 0, count: w * h * stored)
+        let done = raw.withUnsafeMutableBytes { png_image_finish_read(&img, nil, $0.baseAddress, 0, nil) }
         guard done != 0 else {
             let m = message()
             png_image_free(&img)
             throw EngineError.io("\(source) is not a valid PNG: \(m)")
         }
+        guard alpha else { return PixelImage(width: w, height: h, channels: c, pixels: raw) }
+        var pixels = [UInt8](repeating: 0, count: w * h * c)
+        for i in 0..<(w * h) { for ch in 0..<c { pixels[i * c + ch] = raw[i * stored + ch] } }
         return PixelImage(width: w, height: h, channels: c, pixels: pixels)
     }
 
