@@ -59,19 +59,33 @@ extension Tensor {
         node = Node(inputs: inputs, backward: backward)
     }
 
-    /// Adds `g` (same shape as self) into `self.grad`, allocating it on first use.
+    /// Adds `g` (same shape as self) into `self.grad`, allocating it on first use (a copy of g).
     public func accumulateGrad(_ g: Tensor) {
+        accumulateGrad(g, owned: false)
+    }
+
+    /// As `accumulateGrad(_:)`; when `owned`, g is adopted as the gradient without a copy.
+    func accumulateGrad(_ g: Tensor, owned: Bool) {
         guard requiresGrad else { return }
         if let existing = grad {
-            let n = count, dst = existing.ptr, src = g.ptr
-            for i in 0..<n { dst[i] += src[i] }
+            Tensor.addInPlace(existing, g)
         } else {
-            grad = g.copy()
+            grad = owned ? g : g.copy()
+        }
+    }
+
+    /// dst += src (same count), vectorised and in parallel for large tensors.
+    static func addInPlace(_ dst: Tensor, _ src: Tensor) {
+        let n = Swift.min(dst.count, src.count), d = dst.ptr, s = src.ptr
+        Parallel.forEach((n + 7) / 8, minChunk: 8192) { r in
+            let lo = r.lowerBound * 8, hi = Swift.min(r.upperBound * 8, n)
+            FastMath.zip(d + lo, s + lo, d + lo, hi - lo) { $0 + $1 }
         }
     }
 
     /// Computes gradients of this tensor (a scalar unless `seed` is given) with respect to every
     /// tensor in its graph that requires grad, accumulating into their `grad`. Frees the graph.
+    /// A tensor used several times receives the sum of its gradients.
     public func backward(seed: Tensor? = nil) throws {
         if let s = seed, s.shape != shape {
             throw EngineError.shape("backward seed shape \(s.shape) does not match \(shape)")
@@ -89,61 +103,68 @@ extension Tensor {
             visited.insert(ObjectIdentifier(t))
             stack.append((t, true))
             if let n = t.node {
-                for i in n.inputs where !visited.contains(ObjectIdentifier(i)) { stack.append((i, false)) }
+                for i in n.inputs where i.requiresGrad && !visited.contains(ObjectIdentifier(i)) { stack.append((i, false)) }
             }
         }
-        // Gradients of intermediate tensors are kept in a side table, not in `.grad`,
-        // so only leaves (parameters, inputs) end up holding gradients.
-        var grads: [ObjectIdentifier: Tensor] = [:]
+        // Gradients of intermediate tensors live in a side table (`pending`), not in `.grad`,
+        // so only leaves (parameters, inputs) end up holding gradients. Each entry is dropped
+        // as soon as its tensor's closure has run.
+        let savedPending = Tensor.pending, savedOut = Tensor.currentGradOut
+        Tensor.pending = [ObjectIdentifier(self): seed?.copy() ?? Tensor(shape: shape, repeating: 1)]
         Tensor.captured = [:]
-        grads[ObjectIdentifier(self)] = seed?.copy() ?? Tensor(shape: shape, repeating: 1)
         // Backward closures compute with ordinary ops; they must not record a new graph.
         let savedEnabled = Autograd.isEnabled
         Autograd.isEnabled = false
-        defer { Autograd.isEnabled = savedEnabled }
+        defer {
+            Autograd.isEnabled = savedEnabled
+            Tensor.pending = savedPending
+            Tensor.currentGradOut = savedOut
+            for t in order { t.node = nil }
+        }
         for t in order.reversed() {
-            guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+            guard let g = Tensor.pending.removeValue(forKey: ObjectIdentifier(t)) else { continue }
             if let n = t.node {
-                // Inputs receive their share through `Tensor.pendingGrads`.
-                Tensor.pending = grads
+                Tensor.currentGradOut = g.storage
                 n.backward(g)
-                grads = Tensor.pending
-                Tensor.pending = [:]
+                Tensor.currentGradOut = nil
             } else if Tensor.captureTargets == nil {
-                t.accumulateGrad(g)
+                t.accumulateGrad(g, owned: true)
             } else {
                 Tensor.captured[ObjectIdentifier(t)] = g
             }
         }
-        for t in order { t.node = nil }
     }
 
     /// Gradients collected by the last `backward` under `Autograd.gradients`.
     nonisolated(unsafe) static var captured: [ObjectIdentifier: Tensor] = [:]
-
+    /// Gradients flowing into intermediate tensors during `backward`.
     nonisolated(unsafe) static var pending: [ObjectIdentifier: Tensor] = [:]
+    /// The storage of the gradient the running backward closure received (never adopted).
+    nonisolated(unsafe) static var currentGradOut: Storage? = nil
     /// While `Autograd.gradients` runs: the leaves whose gradients are wanted (others untouched).
     nonisolated(unsafe) static var captureTargets: Set<ObjectIdentifier>? = nil
 
     /// Called from backward closures: adds `g` to the gradient flowing into `self`.
     /// For a leaf this lands in `self.grad`; for an intermediate it is summed for later.
+    /// Ownership: g is adopted without a copy unless it shares storage with the gradient the
+    /// closure received, so a closure must not modify or reuse g after passing it.
     public func addGrad(_ g: Tensor) {
         guard requiresGrad else { return }
+        let owned = g.storage !== Tensor.currentGradOut
         if node == nil {
             if let targets = Tensor.captureTargets {
                 // Leaves' gradients are collected in the side table, not in `.grad`.
                 if !targets.contains(ObjectIdentifier(self)) { return }
             } else {
-                accumulateGrad(g)
+                accumulateGrad(g, owned: owned)
                 return
             }
         }
         let key = ObjectIdentifier(self)
         if let existing = Tensor.pending[key] {
-            let n = count, dst = existing.ptr, src = g.ptr
-            for i in 0..<n { dst[i] += src[i] }
+            Tensor.addInPlace(existing, g)
         } else {
-            Tensor.pending[key] = g.copy()
+            Tensor.pending[key] = owned ? g : g.copy()
         }
     }
 }
