@@ -154,7 +154,15 @@ struct KernelBench: BenchSection {
                 return { try x.softmax(axis: -1) }
             }
         }
+        func add(_ res: String, _ a: [Int], _ b: [Int]) -> MemoryCase {
+            let n = a.reduce(1, *), nb = b.reduce(1, *)
+            return MemoryCase(kernel: "add (broadcast)", res: res, shape: "\(a) + \(b)", bytes: Double((2 * n + nb) * 4), flops: 0) {
+                let x = Tensor.randn(a, rng: RNG(seed: 16)), y = Tensor.randn(b, rng: RNG(seed: 17))
+                return { try x.add(y) }
+            }
+        }
         return [
+            add("224", [8, 96, 56, 56], [8, 96, 56, 56]), add("224", [8, 96, 56, 56], [1, 96, 1, 1]),
             dw("224", n: 8, c: 96, hw: 56), dw("224", n: 8, c: 384, hw: 14), dw("32", n: 64, c: 96, hw: 8),
             ln("224", rows: 8 * 3136, d: 96), ln("224", rows: 8 * 197, d: 384), ln("32", rows: 64 * 64, d: 96),
             gelu("224", count: 8 * 3136 * 384), gelu("32", count: 64 * 64 * 384),
