@@ -33,10 +33,10 @@ extension Tensor {
             bst = Strided.broadcastStrides(b.shape, to: scoreShape)
         }
         let rq = precision.rounded(q), rk = precision.rounded(k), rv = precision.rounded(v)
-        let probs = Tensor(zeros: scoreShape)
+        let probs = Tensor(uninitialized: scoreShape)
         // P rounded for the second product (equal to probs in fp32).
-        let rprobs = precision == .fp32 ? probs : Tensor(zeros: scoreShape)
-        let out = Tensor(zeros: [nb, nh, t, dv])
+        let rprobs = precision == .fp32 ? probs : Tensor(uninitialized: scoreShape)
+        let out = Tensor(uninitialized: [nb, nh, t, dv])
         let pq = rq.ptr, pk = rk.ptr, pv = rv.ptr, pp = probs.ptr, prp = rprobs.ptr, po = out.ptr
         let pb = bias?.ptr
         let heads = nb * nh

@@ -157,12 +157,13 @@ enum Conv {
     }
 
     static func gemmForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
-        let out = Tensor(zeros: [g.n, g.cout, g.ho, g.wo])
+        // Every value is written by the GEMM (beta 0) or the copy from the batched product.
+        let out = Tensor(uninitialized: [g.n, g.cout, g.ho, g.wo])
         let hw = g.hw
         let nb = imagesPerGemm(g)
         let cols = nb * hw
-        let col = (g.isPointwise && nb == 1) ? nil : Tensor(zeros: [g.kdim, cols])
-        let tmp = nb > 1 ? Tensor(zeros: [g.og, cols]) : nil
+        let col = (g.isPointwise && nb == 1) ? nil : Tensor(uninitialized: [g.kdim, cols])
+        let tmp = nb > 1 ? Tensor(uninitialized: [g.og, cols]) : nil
         var img0 = 0
         while img0 < g.n {
             let cnt = Swift.min(nb, g.n - img0)
@@ -276,7 +277,7 @@ enum Conv {
     /// Depthwise, stride 1: each plane is copied into a zero-padded buffer, then every output row
     /// is 8 outputs at a time with kh*kw broadcast multiply-adds (no bounds checks in the loop).
     static func depthwiseForwardS1(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
-        let out = Tensor(zeros: [g.n, g.cout, g.ho, g.wo])
+        let out = Tensor(uninitialized: [g.n, g.cout, g.ho, g.wo])
         let px = x.ptr, pw = w.ptr, po = out.ptr
         let pb = bias?.ptr
         let wp = paddedWidth(g), hp = g.h + 2 * g.ph

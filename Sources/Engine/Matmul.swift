@@ -40,17 +40,17 @@ extension Tensor {
             // Fold a's batch into M: one sgemm.
             let rows = a.count / Swift.max(k, 1)
             let outShape = Array(a.shape.dropLast()) + [n]
-            let out = Tensor(zeros: outShape)
+            let out = Tensor(uninitialized: outShape)
             BLAS.gemm(transA: false, transB: false, m: rows, n: n, k: k, a: ra.ptr, lda: k, b: rb.ptr, ldb: n, c: out.ptr, ldc: n)
             out.record([a, b]) { g in
                 let rg = precision.rounded(g)
                 if a.requiresGrad {
-                    let ga = Tensor(zeros: a.shape)
+                    let ga = Tensor(uninitialized: a.shape)
                     BLAS.gemm(transA: false, transB: true, m: rows, n: k, k: n, a: rg.ptr, lda: n, b: rb.ptr, ldb: n, c: ga.ptr, ldc: k)
                     a.addGrad(ga)
                 }
                 if b.requiresGrad {
-                    let gb = Tensor(zeros: b.shape)
+                    let gb = Tensor(uninitialized: b.shape)
                     BLAS.gemm(transA: true, transB: false, m: k, n: n, k: rows, a: ra.ptr, lda: k, b: rg.ptr, ldb: n, c: gb.ptr, ldc: n)
                     b.addGrad(gb)
                 }
@@ -61,7 +61,7 @@ extension Tensor {
         let batch = try Strided.broadcastShape(batchA, batchB, op: "matmul (batch dims of \(a.shape) and \(b.shape))")
         let ea = ra.expandedRaw(batch + [m, k]), eb = rb.expandedRaw(batch + [k, n])
         let nb = batch.reduce(1, *)
-        let out = Tensor(zeros: batch + [m, n])
+        let out = Tensor(uninitialized: batch + [m, n])
         for i in 0..<nb {
             BLAS.gemm(transA: false, transB: false, m: m, n: n, k: k, a: ea.ptr + i * m * k, lda: k,
                       b: eb.ptr + i * k * n, ldb: n, c: out.ptr + i * m * n, ldc: n)
@@ -69,7 +69,7 @@ extension Tensor {
         out.record([a, b]) { g in
             let rg = precision.rounded(g)
             if a.requiresGrad {
-                let ga = Tensor(zeros: batch + [m, k])
+                let ga = Tensor(uninitialized: batch + [m, k])
                 for i in 0..<nb {
                     BLAS.gemm(transA: false, transB: true, m: m, n: k, k: n, a: rg.ptr + i * m * n, lda: n,
                               b: eb.ptr + i * k * n, ldb: n, c: ga.ptr + i * m * k, ldc: k)
@@ -77,7 +77,7 @@ extension Tensor {
                 a.addGrad(Tensor.reduceTo(ga, a.shape))
             }
             if b.requiresGrad {
-                let gb = Tensor(zeros: batch + [k, n])
+                let gb = Tensor(uninitialized: batch + [k, n])
                 for i in 0..<nb {
                     BLAS.gemm(transA: true, transB: false, m: k, n: n, k: m, a: ea.ptr + i * m * k, lda: k,
                               b: rg.ptr + i * m * n, ldb: n, c: gb.ptr + i * k * n, ldc: n)
@@ -104,7 +104,7 @@ extension Tensor {
         }
         let rows = x.count / Swift.max(inF, 1)
         let rx = precision.rounded(x), rw = precision.rounded(weight)
-        let out = Tensor(zeros: Array(x.shape.dropLast()) + [outF])
+        let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
         let po = out.ptr
         if let b = bias {
             let pb = b.ptr
@@ -117,12 +117,12 @@ extension Tensor {
         out.record(inputs) { g in
             let rg = precision.rounded(g)
             if x.requiresGrad {
-                let gx = Tensor(zeros: x.shape)
+                let gx = Tensor(uninitialized: x.shape)
                 BLAS.gemm(transA: false, transB: false, m: rows, n: inF, k: outF, a: rg.ptr, lda: outF, b: rw.ptr, ldb: inF, c: gx.ptr, ldc: inF)
                 x.addGrad(gx)
             }
             if weight.requiresGrad {
-                let gw = Tensor(zeros: weight.shape)
+                let gw = Tensor(uninitialized: weight.shape)
                 BLAS.gemm(transA: true, transB: false, m: outF, n: inF, k: rows, a: rg.ptr, lda: outF, b: rx.ptr, ldb: inF, c: gw.ptr, ldc: inF)
                 weight.addGrad(gw)
             }

@@ -5,13 +5,13 @@ extension Tensor {
     /// Normalises each row of x viewed as (rows, d) to zero mean and unit variance (biased), then
     /// applies an optional per-column affine. Fused forward and backward.
     static func normRows(_ x: Tensor, rows: Int, d: Int, weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
-        let out = Tensor(zeros: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         var inputs = [x]
         if let w = weight { inputs.append(w) }
         if let b = bias { inputs.append(b) }
         // The normalised values are kept for backward only when a graph is recorded.
         let keep = Tensor.needsGrad(inputs)
-        let xhat = keep ? Tensor(zeros: x.shape) : out
+        let xhat = keep ? Tensor(uninitialized: x.shape) : out
         var rstd = [Float](repeating: 0, count: rows)
         let px = x.ptr, po = out.ptr, phat = xhat.ptr
         let pw = weight?.ptr, pb = bias?.ptr

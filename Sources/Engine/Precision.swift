@@ -61,7 +61,7 @@ public enum Precision: String, CaseIterable {
     /// A copy of `t` with every value rounded to this precision (no graph).
     public func rounded(_ t: Tensor) -> Tensor {
         if self == .fp32 { return t }
-        let out = Tensor(zeros: t.shape)
+        let out = Tensor(uninitialized: t.shape)
         round(t.ptr, out.ptr, t.count)
         return out
     }

@@ -56,7 +56,7 @@ extension Tensor {
     /// Softmax along `axis`.
     public func softmax(axis: Int = -1) throws -> Tensor {
         let ax = try self.axis(axis, "softmax")
-        let out = Tensor(zeros: shape)
+        let out = Tensor(uninitialized: shape)
         let px = ptr, po = out.ptr
         let n = shape[ax]
         let contiguous = ax == rank - 1

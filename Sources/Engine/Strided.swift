@@ -44,7 +44,7 @@ enum Strided {
 
     /// Copies `src` (read with `srcStrides` from `srcBase`) into a contiguous tensor of `shape`.
     static func gather(_ src: UnsafePointer<Float>, _ shape: [Int], _ srcStrides: [Int], base: Int = 0) -> Tensor {
-        let out = Tensor(zeros: shape)
+        let out = Tensor(uninitialized: shape)
         let dst = out.ptr
         walk(shape, srcStrides, strides(shape), baseA: base) { oa, ob, n, sa, _ in
             if sa == 1 {

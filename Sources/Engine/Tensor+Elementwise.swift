@@ -8,7 +8,7 @@ extension Tensor {
     /// out = f(a, b) over the broadcast shape (shapes already checked).
     @inline(__always)
     static func zipRaw(_ a: Tensor, _ b: Tensor, _ shape: [Int], _ f: (Float, Float) -> Float) -> Tensor {
-        let out = Tensor(zeros: shape)
+        let out = Tensor(uninitialized: shape)
         let o = out.ptr
         if a.shape == shape && b.shape == shape {
             let pa = a.ptr, pb = b.ptr
@@ -49,7 +49,7 @@ extension Tensor {
     /// out = f(x) elementwise.
     @inline(__always)
     static func mapRaw(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
-        let out = Tensor(zeros: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         let o = out.ptr, p = x.ptr
         Parallel.forEach(x.count, minChunk: 1 << 16) { r in
             for i in r { o[i] = f(p[i]) }
@@ -245,7 +245,7 @@ extension Tensor {
 
     /// GELU, exact form x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (PyTorch's default).
     public func gelu() -> Tensor {
-        let out = Tensor(zeros: shape)
+        let out = Tensor(uninitialized: shape)
         let px = ptr, po = out.ptr
         Parallel.forEach((count + 7) / 8, minChunk: 4096) { r in
             let lo = r.lowerBound * 8, hi = Swift.min(r.upperBound * 8, self.count)
@@ -253,7 +253,7 @@ extension Tensor {
         }
         let a = self
         out.record([a]) { g in
-            let gx = Tensor(zeros: a.shape)
+            let gx = Tensor(uninitialized: a.shape)
             let pg = g.ptr, pa = a.ptr, pgx = gx.ptr, n = a.count
             Parallel.forEach((n + 7) / 8, minChunk: 2048) { r in
                 let lo = r.lowerBound * 8, hi = Swift.min(r.upperBound * 8, n)

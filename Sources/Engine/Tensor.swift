@@ -3,6 +3,11 @@
 // Storage lives in a final class holding one raw allocation, so hot loops take
 // `t.ptr` once and run without ARC, bounds or exclusivity traffic per element.
 
+#if os(Linux)
+@_silgen_name("mallopt")
+private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
+#endif
+
 /// The raw float32 buffer behind a tensor. Owned by exactly one allocation; freed on deinit.
 public final class Storage {
     public let ptr: UnsafeMutablePointer<Float>
@@ -10,10 +15,28 @@ public final class Storage {
 
     /// Allocates `count` floats, zero-filled.
     public init(count: Int) {
+        _ = Storage.mallocTuned
         self.count = count
         ptr = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
         ptr.initialize(repeating: 0, count: max(count, 1))
     }
+
+    /// Allocates `count` floats without initialising them (for ops that overwrite every value).
+    init(uninitializedCount count: Int) {
+        _ = Storage.mallocTuned
+        self.count = count
+        ptr = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+    }
+
+    /// Keeps freed tensor memory in the heap (up to 32 MB blocks) instead of returning it to the
+    /// kernel, so training steps that allocate the same sizes again do not page-fault every time.
+    static let mallocTuned: Void = {
+        #if os(Linux)
+        // glibc <malloc.h>: M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3 (not in the Glibc module).
+        _ = glibcMallopt(-3, 32 << 20)
+        _ = glibcMallopt(-1, 256 << 20)
+        #endif
+    }()
 
     deinit { ptr.deallocate() }
 }
@@ -42,6 +65,11 @@ public final class Tensor {
     public init(shape: [Int], storage: Storage) {
         self.shape = shape
         self.storage = storage
+    }
+
+    /// A tensor whose values are not initialised (internal: the caller overwrites all of them).
+    convenience init(uninitialized shape: [Int]) {
+        self.init(shape: shape, storage: Storage(uninitializedCount: shape.reduce(1, *)))
     }
 
     /// A zero-filled tensor.
