@@ -11,9 +11,9 @@ func fixturePath(_ name: String) throws -> String {
     return url.path
 }
 
-/// max |a - b| / max(1, max |b|): relative to the scale of the reference.
-func scaledError(_ a: [Float], _ b: [Float]) -> Float {
-    let scale = max(1e-12, b.map { abs($0) }.max() ?? 0)
+/// max |a - b| / max(floor, max |b|): relative to the scale of the reference.
+func scaledError(_ a: [Float], _ b: [Float], floor: Float = 1e-12) -> Float {
+    let scale = max(floor, b.map { abs($0) }.max() ?? 0)
     return zip(a, b).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
 }
 
@@ -39,6 +39,20 @@ final class ModelFixtureTests: XCTestCase {
         let dx = try XCTUnwrap(x.grad)
         let g = scaledError(dx.toArray(), try XCTUnwrap(io["dx"]).toArray())
         XCTAssertLessThan(g, 1e-4, "\(name): input gradient differs from timm (scaled error \(g))", file: file, line: line)
+        // gradients of the small parameters (norms, biases, layer scales, position tables, ...)
+        let params = Dictionary(uniqueKeysWithValues: m.parameters().map { ($0.name, $0.tensor) })
+        var checked = 0
+        for (key, ref) in io where key.hasPrefix("grad.") {
+            let pname = String(key.dropFirst(5))
+            guard let p = params[pname] else { XCTFail("\(name): no parameter \(pname)", file: file, line: line); continue }
+            let pg = try XCTUnwrap(p.grad, "\(name): no gradient reached \(pname)", file: file, line: line)
+            // A gradient that is exactly zero in theory (PoolFormer's norm1.bias: pool(b) - b = 0) is
+            // float noise in both; compare it at the scale of the input gradient instead.
+            let ep = scaledError(pg.toArray(), ref.toArray(), floor: 1e-3)
+            XCTAssertLessThan(ep, 1e-4, "\(name): gradient of \(pname) differs (scaled error \(ep))", file: file, line: line)
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 10, "\(name): too few parameter gradients in the fixture", file: file, line: line)
         if let t = io["logits_train"] {
             m.isTraining = true
             let lt = try Autograd.noGrad { try m.forward(x.detached()) }
