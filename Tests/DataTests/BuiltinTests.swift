@@ -34,7 +34,7 @@ final class BuiltinTests: XCTestCase {
 
     func testEveryDataBuiltinHasDocAndSignature() {
         let t = Registry.standard()
-        for name in ["fashion_mnist", "mnist", "cifar10", "cifar100", "image_folder", "npy", "synthetic", "randaugment", "mixup", "pipeline"] {
+        for name in ["fashion_mnist", "mnist", "cifar10", "cifar100", "image_folder", "npy", "synthetic", "randaugment", "mixup", "pipeline", "augment", "soft_targets"] {
             let b = t.byName[name]
             XCTAssertNotNil(b, name)
             XCTAssertGreaterThan(b?.doc.count ?? 0, 80, name)
@@ -113,8 +113,13 @@ final class BuiltinTests: XCTestCase {
         mx = mixup(alpha: 0.8)
         r = mx(x, [0, 1], classes: 3, seed: 1)
         print(r.images.shape, r.targets.shape, r.lambda > 0, r.lambda < 1)
+        a1 = augment(x, size: 4, crop: "random_resized", flip: true, randaugment: 9, seed: 2)
+        a2 = augment(x[0], size: 4, crop: "random_resized", flip: true, randaugment: 9, seed: 2)
+        print(a1.shape, a2.shape, (a1[0] - a2).abs().sum().item())
+        st = soft_targets([1, 0], classes: 4, smoothing: 0.2)
+        print(st.shape, (st.sum() - 2).abs().item() < 1e-6, abs(st[0][1] - 0.85) < 1e-6, abs(st[1][2] - 0.05) < 1e-6)
         """)
-        XCTAssertEqual(out, "RandAugment(rand-m9-n2-mstd0.5-inc1, p 0.5)\n[2, 3, 6, 6] 0\n[2, 3, 6, 6] [2, 3] true true\n")
+        XCTAssertEqual(out, "RandAugment(rand-m9-n2-mstd0.5-inc1, p 0.5)\n[2, 3, 6, 6] 0\n[2, 3, 6, 6] [2, 3] true true\n[2, 3, 4, 4] [3, 4, 4] 0\n[2, 4] true true true\n")
     }
 
     func testArgumentErrors() {
@@ -128,6 +133,8 @@ final class BuiltinTests: XCTestCase {
         fails("d = synthetic(n: 10)\npipeline(d, batch: 2, randaugment: \"rand-m9-mstd0.5\")", ["inc1"])
         fails("d = synthetic(n: 10)\npipeline(d, batch: 2, crop: \"center\")", ["random_resized"])
         fails("mixup(alpha: 0)", ["must be positive"])
+        fails("augment(zeros(2, 2))", ["(C, H, W)"])
+        fails("soft_targets([1], classes: 0)", ["classes must be >= 1"])
         fails("randaugment(m: -1)", ["magnitude"])
         fails("image_folder(\"/nonexistent/x\")", ["not a folder"])
         fails("d = synthetic(n: 10)\np = pipeline(d, batch: 2)\np.set(erasing: 2)", ["erasing"])

@@ -150,31 +150,15 @@ public final class TrainPipeline: BatchSource {
             filter = p.filter; workers = p.workers
         }
 
-        /// One image through crop, flip, RandAugment, float conversion and erasing.
-        func augment(_ img: PixelImage, rng: RNG, into out: UnsafeMutablePointer<Float>) {
-            var x = img
-            switch crop {
-            case .none:
-                if x.width != size || x.height != size { x = ResizeCenterCrop(size: size, filter: filter).apply(x) }
-            case .randomResized(let a, let b, let r0, let r1):
-                let t = RandomResizedCrop(size: size, scale: (a, b), ratio: (r0, r1), filter: filter)
-                x = t.apply(x, box: t.box(width: x.width, height: x.height, rng: rng))
-            case .pad(let p):
-                if x.width != size || x.height != size { x = x.resized(width: size, height: size, filter: filter) }
-                x = PadCrop(size: size, padding: p).apply(x, rng: rng)
-            }
-            if flip, rng.uniformDouble() < 0.5 { x = x.flippedHorizontally() }
-            if let ra = randAugment { x = ra.apply(x, rng: rng) }
-            x.writeCHW(into: out)
-            if randomErasing > 0 {
-                RandomErasing(probability: randomErasing).apply(out, channels: x.channels, height: size, width: size, rng: rng)
-            }
+        var perImage: ImageTransform {
+            ImageTransform(size: size, crop: crop, flip: flip, randAugment: randAugment, randomErasing: randomErasing, filter: filter)
         }
 
         func makeBatch(dataset: Dataset, seed: UInt64, epoch: Int, step: Int, indices: [Int], batchSize: Int) throws -> Batch {
             let c = dataset.imageShape.channels
             let n = indices.count
             let per = c * size * size
+            let transform = perImage
             let images = Tensor(zeros: [n, c, size, size])
             var labels = [Int](repeating: 0, count: n)
             var errors = [Error?](repeating: nil, count: n)
@@ -187,7 +171,7 @@ public final class TrainPipeline: BatchSource {
                     throw EngineError.io("image \(indices[k]) has \(img.channels) channels, the data set \(c)")
                 }
                 let rng = RNG(seed: mixSeed(seed, e64, UInt64(step * batchSize + k), 0x494D_4147))
-                augment(img, rng: rng, into: base + k * per)
+                transform.apply(img, rng: rng, into: base + k * per)
                 return y
             }
             if workers > 1 && n > 1 {
@@ -212,6 +196,54 @@ public final class TrainPipeline: BatchSource {
             try Mixing.apply(d, to: images)
             let targets = try Mixing.targets(labels: labels, classes: dataset.classes, lambda: d.lambda, smoothing: labelSmoothing)
             return Batch(images: images, labels: labels, targets: targets)
+        }
+    }
+}
+
+/// The per-image part of the training pipeline: crop -> flip -> RandAugment -> float -> random erasing.
+public struct ImageTransform {
+    public var size: Int
+    public var crop: CropMode
+    public var flip: Bool
+    public var randAugment: RandAugmentConfig?
+    public var randomErasing: Double
+    public var filter: ResampleFilter
+
+    /// - Parameters:
+    ///   - size: output side.
+    ///   - crop: crop mode.
+    ///   - flip: horizontal flip with probability 0.5.
+    ///   - randAugment: RandAugment settings or nil.
+    ///   - randomErasing: erasing probability.
+    ///   - filter: resampling filter.
+    public init(size: Int, crop: CropMode = .none, flip: Bool = false, randAugment: RandAugmentConfig? = nil,
+                randomErasing: Double = 0, filter: ResampleFilter = .bicubic) {
+        self.size = size; self.crop = crop; self.flip = flip; self.randAugment = randAugment
+        self.randomErasing = randomErasing; self.filter = filter
+    }
+
+    /// Transforms one image and writes it as (C, size, size) floats in [0, 1].
+    /// - Parameters:
+    ///   - img: the 8-bit image at its stored size.
+    ///   - rng: the image's generator (all of its random choices come from it, in a fixed order).
+    ///   - out: room for C * size * size floats.
+    public func apply(_ img: PixelImage, rng: RNG, into out: UnsafeMutablePointer<Float>) {
+        var x = img
+        switch crop {
+        case .none:
+            if x.width != size || x.height != size { x = ResizeCenterCrop(size: size, filter: filter).apply(x) }
+        case .randomResized(let a, let b, let r0, let r1):
+            let t = RandomResizedCrop(size: size, scale: (a, b), ratio: (r0, r1), filter: filter)
+            x = t.apply(x, box: t.box(width: x.width, height: x.height, rng: rng))
+        case .pad(let p):
+            if x.width != size || x.height != size { x = x.resized(width: size, height: size, filter: filter) }
+            x = PadCrop(size: size, padding: p).apply(x, rng: rng)
+        }
+        if flip, rng.uniformDouble() < 0.5 { x = x.flippedHorizontally() }
+        if let ra = randAugment { x = ra.apply(x, rng: rng) }
+        x.writeCHW(into: out)
+        if randomErasing > 0 {
+            RandomErasing(probability: randomErasing).apply(out, channels: x.channels, height: size, width: size, rng: rng)
         }
     }
 }

@@ -72,6 +72,21 @@ enum DataBuiltins {
         return c
     }
 
+    /// The `crop` argument: "none", "random_resized", "pad4" or a padding in pixels.
+    static func cropMode(_ a: Arguments) throws -> CropMode {
+        guard let v = a.value("crop") else { return .none }
+        if case .number = v {
+            let p = try a.int("crop")
+            guard p >= 0, p <= 1024 else { throw RuntimeError.arguments("\(a.callee): crop padding must be in 0...1024, got \(p)") }
+            return .pad(p)
+        }
+        switch try a.choice("crop", ["none", "random_resized", "pad4"], default: "none") {
+        case "random_resized": return .randomResized()
+        case "pad4": return .pad(4)
+        default: return .none
+        }
+    }
+
     static func register(into t: inout BuiltinTable) {
         t.add("fashion_mnist", "fashion_mnist(size: nil, root: \"/usr/share/datasets/fashion-mnist\", resize: \"bilinear\")",
               doc: "Fashion-MNIST, the default real data set: 60,000 training and 10,000 test images of clothing, 1 x 28 x 28, 10 classes, read from the gzipped IDX files Debian's dataset-fashion-mnist package installs (`make deps`). `size` shows the images at size x size, by bilinear resampling or, with resize: \"pad\", centred zero padding (28 -> 32 adds 2 pixels per side). Returns a record {train, test, classes} of Datasets.") { args, _ in
@@ -193,21 +208,7 @@ enum DataBuiltins {
             let batch = try a.int("batch", default: 128)
             let seed = try seedArgument(a)
             let size = try optionalSize(a)
-            var crop = CropMode.none
-            if let v = a.value("crop") {
-                switch v {
-                case .number:
-                    let p = try a.int("crop")
-                    guard p >= 0 else { throw RuntimeError.arguments("pipeline: crop padding must be >= 0, got \(p)") }
-                    crop = .pad(p)
-                default:
-                    switch try a.choice("crop", ["none", "random_resized", "pad4"], default: "none") {
-                    case "random_resized": crop = .randomResized()
-                    case "pad4": crop = .pad(4)
-                    default: crop = .none
-                    }
-                }
-            }
+            let crop = try cropMode(a)
             let ra = try a.value("randaugment").map { try randAugment($0, callee: "pipeline") } ?? nil
             var mix: MixupObject? = nil
             if let v = a.value("mixup") {
@@ -225,6 +226,42 @@ enum DataBuiltins {
                                   workers: try a.int("workers", default: 1))
             }
             return .object(PipelineObject(p))
+        }
+        t.add("augment", "augment(x, size: nil, crop: \"none\", flip: false, randaugment: nil, erasing: 0, seed: 0)",
+              doc: "Applies the per-image part of the training pipeline to an image (C, H, W) or a batch (N, C, H, W) in [0, 1], for looking at augmentations: `crop` (\"none\", \"random_resized\", \"pad4\" or a padding), horizontal `flip`, `randaugment` (randaugment(...), a timm string or a magnitude; 8-bit Pillow semantics), random `erasing` probability, output side `size` (default: the input's height). Image i of a batch uses a generator seeded from (`seed`, i), so the same call gives the same result.") { args, _ in
+            var a = args; a.callee = "augment"
+            try a.check(allowed: ["x", "size", "crop", "flip", "randaugment", "erasing", "seed"], maxPositional: 1)
+            let x = try TensorObject.tensor(a, "x", at: 0)
+            guard x.rank == 3 || x.rank == 4 else {
+                throw RuntimeError.type("augment: x must be an image (C, H, W) or a batch (N, C, H, W), got shape \(x.shape)")
+            }
+            let s = x.rank == 3 ? [1] + x.shape : x.shape
+            let (n, c, h, w) = (s[0], s[1], s[2], s[3])
+            guard c == 1 || c == 3 else { throw RuntimeError.type("augment: images need 1 or 3 channels, got \(c)") }
+            let size = try optionalSize(a) ?? h
+            let erasing = try a.number("erasing", default: 0)
+            guard (0...1).contains(erasing) else { throw RuntimeError.arguments("augment: erasing must be in [0, 1], got \(formatNumber(erasing))") }
+            let tf = ImageTransform(size: size, crop: try cropMode(a), flip: try a.bool("flip", default: false),
+                                    randAugment: try a.value("randaugment").map { try randAugment($0, callee: "augment") } ?? nil,
+                                    randomErasing: erasing)
+            let seed = try seedArgument(a)
+            let out = Tensor(zeros: x.rank == 3 ? [c, size, size] : [n, c, size, size])
+            for i in 0..<n {
+                let img = PixelImage(chw: x.ptr + i * c * h * w, channels: c, height: h, width: w)
+                tf.apply(img, rng: RNG(seed: mixSeed(seed, UInt64(i))), into: out.ptr + i * c * size * size)
+            }
+            return TensorObject.wrap(out)
+        }
+
+        t.add("soft_targets", "soft_targets(labels, classes:, smoothing: 0.1)",
+              doc: "Label-smoothed one-hot targets (N, classes): 1 - smoothing + smoothing/classes on each true class and smoothing/classes elsewhere (timm's convention); pass them to cross_entropy(logits, targets).") { args, _ in
+            var a = args; a.callee = "soft_targets"
+            try a.check(allowed: ["labels", "classes", "smoothing"], maxPositional: 1)
+            let y = try TensorBuiltins.labels(a, "labels", at: 0)
+            let k = try a.int("classes")
+            guard k >= 1 else { throw RuntimeError.arguments("soft_targets: classes must be >= 1, got \(k)") }
+            let eps = try a.number("smoothing", default: 0.1)
+            return TensorObject.wrap(try dataEngine { try Mixing.targets(labels: y, classes: k, lambda: 1, smoothing: eps) })
         }
     }
 }
