@@ -80,6 +80,20 @@ final class PipelineTests: XCTestCase {
         XCTAssertNil(p.randAugment)
         XCTAssertNil(p.mixup)
         XCTAssertNil(try p.batches(epoch: 0, from: 0).next()?.targets)
+        // a pipeline built with augmentation keeps it where the recipe has none, and takes the recipe's where it has
+        let own = try TrainPipeline(dataset: d, batch: 8, seed: 1, randAugment: RandAugmentConfig(magnitude: 7),
+                                    mixup: MixupConfig(mixupAlpha: 0.4), labelSmoothing: 0.2)
+        try own.configure(AugmentSettings(labelSmoothing: 0.1))
+        XCTAssertEqual(own.randAugment?.magnitude, 7)
+        XCTAssertEqual(own.mixup?.mixupAlpha, 0.4)
+        XCTAssertEqual(own.labelSmoothing, 0.2)
+        try own.configure(AugmentSettings(randAugmentMagnitude: 2, mixupAlpha: 0.8, mixProb: 0.6, labelSmoothing: 0.1))
+        XCTAssertEqual(own.randAugment?.magnitude, 2)
+        XCTAssertEqual(own.mixup?.prob, 0.6)
+        XCTAssertEqual(own.labelSmoothing, 0.1)
+        try own.configure(AugmentSettings())
+        XCTAssertEqual(own.randAugment?.magnitude, 7)
+        XCTAssertEqual(own.mixup?.prob, 1)
     }
 
     func testErrors() throws {

@@ -104,19 +104,37 @@ public final class TrainPipeline: BatchSource {
 
     public var batchesPerEpoch: Int { dataset.count / batchSize }
 
-    /// Applies one epoch's settings from the training recipe (Training's AugmentSettings).
+    /// The pipeline's own augmentation (from init or `keepSettings()`), which `configure` falls back to.
+    var own: (randAugment: RandAugmentConfig?, mixup: MixupConfig?, smoothing: Double, erasing: Double)?
+
+    /// Makes the current augmentation settings the pipeline's own: what `configure` keeps wherever the
+    /// recipe's settings for an epoch leave an augmentation off.
+    public func keepSettings() {
+        own = (randAugment, mixup, labelSmoothing, randomErasing)
+    }
+
+    /// Applies one epoch's settings from the training recipe (Training's AugmentSettings). What the
+    /// recipe turns on (RandAugment magnitude, mixing with its probabilities and smoothing, erasing)
+    /// replaces the pipeline's own setting for that epoch; what the recipe leaves off keeps the
+    /// pipeline's own setting, so a pipeline built with augmentation keeps it under a plain recipe.
     public func configure(_ s: AugmentSettings) throws {
+        if own == nil { keepSettings() }
+        guard let base = own else { return }
         if let m = s.randAugmentMagnitude {
-            var ra = randAugment ?? RandAugmentConfig()
+            var ra = base.randAugment ?? RandAugmentConfig()
             ra.magnitude = m; ra.std = s.randAugmentStd; ra.ops = s.randAugmentOps
             randAugment = ra
         } else {
-            randAugment = nil
+            randAugment = base.randAugment
         }
-        mixup = s.mixes ? MixupConfig(mixupAlpha: s.mixupAlpha, cutmixAlpha: s.cutmixAlpha, prob: s.mixProb,
-                                      switchProb: s.switchProb) : nil
-        labelSmoothing = s.labelSmoothing
-        randomErasing = s.randomErasing
+        if s.mixes {
+            mixup = MixupConfig(mixupAlpha: s.mixupAlpha, cutmixAlpha: s.cutmixAlpha, prob: s.mixProb, switchProb: s.switchProb)
+            labelSmoothing = s.labelSmoothing
+        } else {
+            mixup = base.mixup
+            labelSmoothing = base.smoothing
+        }
+        randomErasing = s.randomErasing > 0 ? s.randomErasing : base.erasing
         try validate()
     }
 

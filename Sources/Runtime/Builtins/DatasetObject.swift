@@ -313,6 +313,7 @@ public final class PipelineObject: HostObject, BatchSourceCarrier {
                 p.randomErasing = try a.number("erasing", default: p.randomErasing)
                 p.flip = try a.bool("flip", default: p.flip)
                 try dataEngine { try p.validate() }
+                p.keepSettings()
                 } catch {
                     (p.randAugment, p.mixup, p.labelSmoothing, p.randomErasing, p.flip) = saved
                     throw error
