@@ -58,6 +58,15 @@ final class ModelFixtureTests: XCTestCase {
             let lt = try Autograd.noGrad { try m.forward(x.detached()) }
             let et = scaledError(lt.toArray(), t.toArray())
             XCTAssertLessThan(et, 1e-4, "\(name): train-mode logits differ (scaled error \(et))", file: file, line: line)
+            // running statistics updated like PyTorch's (momentum 0.1, unbiased variance, count + 1)
+            var buffers = 0
+            for b in m.buffers() {
+                let ref = try XCTUnwrap(io["after_train." + b.name], "\(name): \(b.name) missing in fixture")
+                XCTAssertLessThan(scaledError(b.tensor.toArray(), ref.toArray()), 1e-5, "\(name): \(b.name) after a training batch",
+                                  file: file, line: line)
+                buffers += 1
+            }
+            XCTAssertGreaterThan(buffers, 0)
         }
     }
 
