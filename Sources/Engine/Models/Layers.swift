@@ -123,8 +123,9 @@ public final class ForwardContext {
     func count(_ total: Int) { macs += total / batch }
 
     /// Records a unit's output for `summary`.
-    func traced(_ name: String, _ out: Tensor, params: Int) -> Tensor {
-        trace?.append((name, out.shape, params))
+    /// (`params` is only evaluated while tracing.)
+    func traced(_ name: @autoclosure () -> String, _ out: Tensor, params: @autoclosure () -> Int) -> Tensor {
+        if trace != nil { trace?.append((name(), out.shape, params())) }
         return out
     }
 }
