@@ -132,6 +132,13 @@ final class ReaderTests: XCTestCase {
         let er = try NPYArray.read(try Fixture.path("files/rgba_as_rgb.npy"))
         guard case .bytes(let pr) = er.storage else { return XCTFail("uint8 fixture") }
         XCTAssertEqual(rgba.pixels, pr) // alpha dropped, colours kept
+        let gj = try ImageFile.read(try Fixture.path("files/gray.jpg"), channels: 3)
+        let eg = try NPYArray.read(try Fixture.path("files/gray_jpg_as_rgb.npy"))
+        guard case .bytes(let pg) = eg.storage else { return XCTFail("uint8 fixture") }
+        XCTAssertEqual(gj.channels, 3)
+        XCTAssertLessThanOrEqual(byteDiff(gj.pixels, pg).max, 2)
+        XCTAssertEqual(try ImageFile.read(try Fixture.path("files/gray.jpg"), channels: 0).channels, 1)
+        assertThrows(["cmyk.jpg", "JPEG"]) { _ = try ImageFile.read(try Fixture.path("files/cmyk.jpg")) }
         let gray = try ImageFile.read(try Fixture.path("files/folder/dog/gray.png"), channels: 3)
         XCTAssertEqual(gray.channels, 3)
         XCTAssertEqual(gray.pixels[0], gray.pixels[1])
