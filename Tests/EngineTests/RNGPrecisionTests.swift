@@ -96,3 +96,40 @@ final class RNGPrecisionTests: XCTestCase {
         XCTAssertFalse(z.requiresGrad)
     }
 }
+
+final class PrecisionOpsTests: XCTestCase {
+    /// bf16/fp16 products stay close to fp32 (inputs rounded, fp32 accumulation) but not identical.
+    func testConvAndAttentionUnderReducedPrecision() throws {
+        let x = Tensor.randn([2, 4, 6, 6], rng: RNG(seed: 1)), w = Tensor.randn([5, 4, 3, 3], rng: RNG(seed: 2))
+        let ref = try Tensor.conv2d(x, weight: w, bias: nil, stride: (1, 1), padding: (1, 1), groups: 1, precision: .fp32)
+        for p in [Precision.bf16, .fp16] {
+            let y = try Tensor.conv2d(x, weight: w, bias: nil, stride: (1, 1), padding: (1, 1), groups: 1, precision: p)
+            var maxErr: Float = 0, differs = false
+            for i in 0..<y.count {
+                maxErr = Swift.max(maxErr, Swift.abs(y.ptr[i] - ref.ptr[i]))
+                if y.ptr[i] != ref.ptr[i] { differs = true }
+            }
+            XCTAssertTrue(differs, "\(p) should change the result")
+            XCTAssertLessThan(maxErr, p == .bf16 ? 0.3 : 0.03, "\(p)")
+        }
+        let q = Tensor.randn([1, 2, 5, 8], rng: RNG(seed: 3))
+        let a32 = try Tensor.attention(q: q, k: q, v: q, bias: nil, scale: 0.35, precision: .fp32)
+        let a16 = try Precision.with(.bf16) { try Tensor.attention(q: q, k: q, v: q, bias: nil, scale: 0.35) }
+        var maxErr: Float = 0
+        for i in 0..<a32.count { maxErr = Swift.max(maxErr, Swift.abs(a32.ptr[i] - a16.ptr[i])) }
+        XCTAssertGreaterThan(maxErr, 0)
+        XCTAssertLessThan(maxErr, 0.1)
+        XCTAssertEqual(Precision.current, .fp32, "Precision.with restores the previous value")
+    }
+
+    func testParallelForEachCoversEveryIndexOnce() {
+        let n = 100_003
+        let hits = Tensor(zeros: [n])
+        let p = hits.ptr
+        Parallel.forEach(n, minChunk: 1000) { r in for i in r { p[i] += 1 } }
+        XCTAssertEqual(hits.toArray().allSatisfy { $0 == 1 }, true)
+        var calls = 0
+        Parallel.forEach(10, minChunk: 1000) { r in calls += 1; XCTAssertEqual(r, 0..<10) }
+        XCTAssertEqual(calls, 1)
+    }
+}
