@@ -481,8 +481,8 @@ public struct Parser {
             skipNewlines()
             let e = try expression()
             skipNewlines()
-            try expect(")", "to close the parenthesis")
-            return e
+            let close = try expect(")", "to close the parenthesis")
+            return Expr(e.kind, t.span.to(close.span))
         case .symbol("["):
             p += 1
             var items: [Expr] = []

@@ -74,9 +74,27 @@ public final class REPL {
             let input = pending
             pending = ""
             blankLines = 0
-            remember(input.trimmingCharacters(in: .newlines))
+            remember(REPL.historyEntry(input))
             if let code = evaluate(input, name: "<repl>") { return code }
         }
+    }
+
+    /// One history line for a (possibly multi-line) input: lines joined by "; " or " " so
+    /// that recalling it runs the same code.
+    static func historyEntry(_ input: String) -> String {
+        let lines = input.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var out = ""
+        for (i, l) in lines.enumerated() {
+            if i > 0 {
+                let prev = lines[i - 1]
+                let glue = prev.hasSuffix("{") || prev.hasSuffix("(") || prev.hasSuffix("[") || prev.hasSuffix(",")
+                    || ["+", "-", "*", "/", "=", "and", "or"].contains(where: { prev.hasSuffix($0) })
+                    || l.hasPrefix("}") || l.hasPrefix(")") || l.hasPrefix("]") || l.hasPrefix("else")
+                out += glue ? " " : "; "
+            }
+            out += l
+        }
+        return out
     }
 
     func remember(_ entry: String) {

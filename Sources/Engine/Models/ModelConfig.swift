@@ -150,10 +150,14 @@ extension ModelConfig {
             }
             return prev[b.count]
         }
+        // a family prefix ("convnext", "swin") suggests the study's member first
+        let study = ["convnext_tiny", "swin_tiny", "poolformer_s36", "deit_small", "resnet50_gelu"]
+        let prefixed = word.count >= 3 ? candidates.filter { $0.hasPrefix(word.lowercased()) } : []
+        if let p = prefixed.first(where: { study.contains($0) }) ?? prefixed.first { return p }
         let w = Array(word.lowercased())
         let scored = candidates.map { ($0, distance(w, Array($0))) }.sorted { $0.1 < $1.1 }
         if let best = scored.first, best.1 <= Swift.max(2, w.count / 2) { return best.0 }
-        return candidates.first { $0.hasPrefix(word.lowercased()) }
+        return nil
     }
 }
 

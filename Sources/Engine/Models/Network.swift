@@ -87,6 +87,14 @@ public class Network {
         return ctx.trace ?? []
     }
 
+    /// Parameters timm exempts from weight decay besides 1-D tensors (biases, norms, layer scales):
+    /// DeiT's pos_embed and cls_token, Swin's relative position bias tables (timm's `no_weight_decay()`).
+    public var noWeightDecay: [String] {
+        store.params.map(\.name).filter {
+            $0 == "pos_embed" || $0 == "cls_token" || $0.hasSuffix("relative_position_bias_table")
+        }
+    }
+
     /// Parameters under a name prefix ("stages.1").
     func paramCount(prefix: String) -> Int {
         let p = prefix + "."
