@@ -80,6 +80,24 @@ final class ParamCountTests: XCTestCase {
         XCTAssertTrue(zip(c.dims, c.heads).allSatisfy { $0 % $1 == 0 }, "\(c.dims)")
     }
 
+    func testUnknownNamesSuggest() {
+        for (typo, want) in [("convnxt_tiny", "convnext_tiny"), ("convnext", "convnext_tiny"), ("swin", "swin_tiny"),
+                             ("resnet50gelu", "resnet50_gelu"), ("poolformer", "poolformer_s36")] {
+            XCTAssertThrowsError(try ModelConfig.named(typo)) { e in
+                XCTAssertTrue("\(e)".contains("did you mean '\(want)'"), "\(typo): \(e)")
+            }
+        }
+    }
+
+    func testNoWeightDecayNames() throws {
+        var o = ModelOptions()
+        o.image = 32; o.classes = 10; o.width = 0.125
+        XCTAssertEqual(Set(try Models.make("deit_tiny", o, rng: RNG(seed: 0)).noWeightDecay), ["pos_embed", "cls_token"])
+        let swin = try Models.make("swin_tiny", o, rng: RNG(seed: 0))
+        XCTAssertEqual(swin.noWeightDecay.count, 12)
+        XCTAssertTrue(try Models.make("resnet18", o, rng: RNG(seed: 0)).noWeightDecay.isEmpty)
+    }
+
     func testBudgetErrors() throws {
         var o = ModelOptions()
         o.params = 1e6; o.width = 0.5
