@@ -98,6 +98,15 @@ final class ParamCountTests: XCTestCase {
         XCTAssertTrue(try Models.make("resnet18", o, rng: RNG(seed: 0)).noWeightDecay.isEmpty)
     }
 
+    /// An absurd configuration is refused before anything is allocated.
+    func testHugeModelRefused() {
+        var o = ModelOptions()
+        o.dims = [8192, 8192, 8192, 8192]; o.depths = [20, 20, 20, 20]
+        XCTAssertThrowsError(try Models.make("convnext_tiny", o)) { e in
+            XCTAssertTrue("\(e)".contains("exceeds the limit"), "\(e)")
+        }
+    }
+
     func testBudgetErrors() throws {
         var o = ModelOptions()
         o.params = 1e6; o.width = 0.5

@@ -26,8 +26,15 @@ public enum Models {
     /// A model from a complete configuration.
     public static func build(_ c: ModelConfig, rng: RNG = RNG.global) throws -> Network {
         try c.validate()
+        let n = construct(c, dry: true, rng: rng).store.paramCount
+        guard n <= maxParams else {
+            throw EngineError.invalidArgument("model \(c.name): \(n) parameters (\(n * 4 / (1 << 20)) MiB) exceeds the limit of \(maxParams / 1_000_000)M parameters; reduce dims, depths or params")
+        }
         return construct(c, dry: false, rng: rng)
     }
+
+    /// The largest model `build` allocates (4 GB of weights, before gradients and optimizer state).
+    public static let maxParams = 1_000_000_000
 
     static func construct(_ c: ModelConfig, dry: Bool, rng: RNG) -> Network {
         switch c.arch {
@@ -98,7 +105,7 @@ public enum Models {
             c = scaled(c, w: w, quantum: 1, keepHeads: true)
         }
         if let n = o.params {
-            guard n >= 1000, n <= 2e9 else { throw bad("params must be between 1e3 and 2e9, got \(n)") }
+            guard n >= 1000, n <= Double(maxParams) else { throw bad("params must be between 1e3 and \(maxParams), got \(n)") }
             c = try fitBudget(c, params: Int(n.rounded()), userHeads: o.heads != nil)
         }
         try c.validate()
