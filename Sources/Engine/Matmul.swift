@@ -3,18 +3,92 @@
 import CBLAS
 
 /// Thin wrappers over cblas_sgemm (row-major).
+///
+/// Large products are split across our own threads, each running single-threaded OpenBLAS on
+/// its block of rows or columns (or of the inner dimension, for tall-skinny weight gradients,
+/// with the partial sums added afterwards). On this shared 2-core machine that is faster and
+/// far steadier than OpenBLAS's own threads, whose barriers stall whenever one is descheduled.
 enum BLAS {
     /// C (M x N) = alpha * op(A) op(B) + beta * C, row-major, leading dims given.
-    @inline(__always)
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
                      c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
         if k == 0 {
-            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            for i in 0..<m {
+                let row = c + i * ldc
+                if beta == 0 { row.update(repeating: 0, count: n) } else { for j in 0..<n { row[j] *= beta } }
+            }
             return
         }
+        let t = Parallel.threads
+        let work = Double(m) * Double(n) * Double(k)
+        if t > 1 && work >= 2_000_000 && !Parallel.inParallelRegion {
+            if m >= 16 * t && m >= n / 4 {
+                // Split the rows of C (and of op(A)).
+                split(m, t) { i0, cnt in
+                    let ap = transA ? a + i0 : a + i0 * lda
+                    raw(transA, transB, cnt, n, k, alpha, ap, lda, b, ldb, beta, c + i0 * ldc, ldc)
+                }
+                return
+            }
+            if n >= 16 * t {
+                // Split the columns of C (and of op(B)).
+                split(n, t) { j0, cnt in
+                    let bp = transB ? b + j0 * ldb : b + j0
+                    raw(transA, transB, m, cnt, k, alpha, a, lda, bp, ldb, beta, c + j0, ldc)
+                }
+                return
+            }
+            if k >= 64 * t {
+                // Tall-skinny: split the inner dimension into private partial products.
+                let parts = UnsafeMutablePointer<Float>.allocate(capacity: t * m * n)
+                defer { parts.deallocate() }
+                let per = (k + t - 1) / t
+                Parallel.withSingleThreadedBLAS {
+                    Parallel.forEach(t, minChunk: 1) { r in
+                        for p in r {
+                            let k0 = p * per, kc = Swift.min(per, k - k0)
+                            let dst = parts + p * m * n
+                            if kc <= 0 { dst.update(repeating: 0, count: m * n); continue }
+                            let ap = transA ? a + k0 * lda : a + k0
+                            let bp = transB ? b + k0 : b + k0 * ldb
+                            raw(transA, transB, m, n, kc, alpha, ap, lda, bp, ldb, 0, dst, n)
+                        }
+                    }
+                }
+                for i in 0..<m {
+                    let row = c + i * ldc
+                    for j in 0..<n {
+                        var s: Float = beta == 0 ? 0 : beta * row[j]
+                        for p in 0..<t { s += parts[p * m * n + i * n + j] }
+                        row[j] = s
+                    }
+                }
+                return
+            }
+        }
+        raw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    /// Runs `body(start, count)` over `t` blocks of 0..<total in parallel, OpenBLAS single-threaded.
+    private static func split(_ total: Int, _ t: Int, _ body: (Int, Int) -> Void) {
+        let per = (total + t - 1) / t
+        Parallel.withSingleThreadedBLAS {
+            Parallel.forEach(t, minChunk: 1) { r in
+                for p in r {
+                    let s = p * per, cnt = Swift.min(per, total - s)
+                    if cnt > 0 { body(s, cnt) }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func raw(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                            _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
+                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

@@ -38,6 +38,9 @@ public enum Parallel {
         return try body()
     }
 
+    /// True while a `forEach` runs its chunks on several threads (nested work stays serial).
+    public nonisolated(unsafe) static var inParallelRegion = false
+
     /// Runs `body` over consecutive ranges covering 0..<n, in parallel when there are at least two
     /// chunks of `minChunk` items; otherwise on the calling thread. Bodies must write disjoint data
     /// and must not call sgemm.
@@ -49,11 +52,14 @@ public enum Parallel {
         guard n > 0 else { return }
         let t = threads
         let chunks = min(t, n / max(minChunk, 1))
-        if chunks <= 1 {
+        if chunks <= 1 || inParallelRegion {
             body(0..<n)
             return
         }
         let per = (n + chunks - 1) / chunks
+        let wasInside = inParallelRegion
+        inParallelRegion = true
+        defer { inParallelRegion = wasInside }
         withoutActuallyEscaping(body) { b in
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 let lo = c * per, hi = min(n, lo + per)

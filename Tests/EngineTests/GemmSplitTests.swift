@@ -1,0 +1,52 @@
+// BLAS.gemm splits large products across our threads (rows, columns or the inner dimension);
+// every split and transpose combination must equal a naive product.
+import XCTest
+@testable import Engine
+
+final class GemmSplitTests: XCTestCase {
+    func naive(_ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: [Float], _ b: [Float], alpha: Float, beta: Float, c: [Float]) -> [Float] {
+        var out = c
+        for i in 0..<m {
+            for j in 0..<n {
+                var s: Double = 0
+                for p in 0..<k {
+                    let av = tA ? a[p * m + i] : a[i * k + p]
+                    let bv = tB ? b[j * k + p] : b[p * n + j]
+                    s += Double(av) * Double(bv)
+                }
+                out[i * n + j] = alpha * Float(s) + beta * c[i * n + j]
+            }
+        }
+        return out
+    }
+
+    func testSplitsMatchNaive() {
+        let saved = Parallel.threads
+        Parallel.threads = 2
+        defer { Parallel.threads = saved }
+        // (m, n, k): row split, column split, inner split.
+        for (m, n, k) in [(300, 40, 200), (20, 400, 300), (12, 10, 20000)] {
+            for tA in [false, true] {
+                for tB in [false, true] {
+                    let rng = RNG(seed: UInt64(m + n + k))
+                    let a = (0..<(m * k)).map { _ in rng.uniform() - 0.5 }
+                    let b = (0..<(k * n)).map { _ in rng.uniform() - 0.5 }
+                    let c0 = (0..<(m * n)).map { _ in rng.uniform() }
+                    let want = naive(tA, tB, m, n, k, a, b, alpha: 0.5, beta: 2, c: c0)
+                    var c = c0
+                    a.withUnsafeBufferPointer { pa in
+                        b.withUnsafeBufferPointer { pb in
+                            c.withUnsafeMutableBufferPointer { pc in
+                                BLAS.gemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: 0.5, a: pa.baseAddress!, lda: tA ? m : k,
+                                          b: pb.baseAddress!, ldb: tB ? k : n, beta: 2, c: pc.baseAddress!, ldc: n)
+                            }
+                        }
+                    }
+                    var worst: Float = 0
+                    for i in 0..<(m * n) { worst = Swift.max(worst, Swift.abs(c[i] - want[i])) }
+                    XCTAssertLessThan(worst, 2e-3, "m \(m) n \(n) k \(k) transA \(tA) transB \(tB)")
+                }
+            }
+        }
+    }
+}
