@@ -8,16 +8,24 @@ import Foundation
 struct DataBench: BenchSection {
     let name = "data"
 
-    /// Images per second of `epochs` passes over `steps` batches of a pipeline.
-    func rate(_ p: TrainPipeline, steps: Int) throws -> Double {
-        let t0 = Bench.now()
+    /// CPU seconds used by the whole process so far (all threads).
+    static func cpuTime() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// (images per wall-clock second, images per CPU second) over `steps` batches of epoch 1.
+    /// CPU seconds make runs comparable on a loaded machine.
+    func rate(_ p: TrainPipeline, steps: Int) throws -> (wall: Double, cpu: Double) {
+        let t0 = Bench.now(), c0 = DataBench.cpuTime()
         let s = try p.stream(epoch: 1)
         var n = 0
         for _ in 0..<steps {
             guard let b = try s.next() else { break }
             n += b.labels.count
         }
-        return Double(n) / (Bench.now() - t0)
+        return (Double(n) / (Bench.now() - t0), Double(n) / (DataBench.cpuTime() - c0))
     }
 
     func pipeline(_ d: Dataset, batch: Int, size: Int, workers: Int) throws -> TrainPipeline {
@@ -29,7 +37,7 @@ struct DataBench: BenchSection {
 
     func run(_ ctx: BenchContext) throws {
         print("\n## Data pipeline (images/s; random resized crop, flip, RandAugment m9-mstd0.5, mixup/CutMix, smoothing)\n")
-        var table = Table(["data", "output", "batch", "threads", "images/s", "ms/batch"])
+        var table = Table(["data", "output", "batch", "threads", "images/s", "ms/batch", "images/CPU-s"])
 
         // Fashion-MNIST (the real files when installed; otherwise a synthetic 1x28x28 stand-in)
         var fm: Dataset
@@ -42,7 +50,7 @@ struct DataBench: BenchSection {
         let steps32 = max(4, Int(ctx.budget * 40))
         for w in [1, 2] {
             let r = try rate(try pipeline(fm, batch: 128, size: 32, workers: w), steps: steps32)
-            table.add([label, "1x32x32", "128", "\(w)", fmt(r, 0), fmt(128 / r * 1000, 1)])
+            table.add([label, "1x32x32", "128", "\(w)", fmt(r.wall, 0), fmt(128 / r.wall * 1000, 1), fmt(r.cpu, 0)])
         }
 
         // JPEGs at 224: 48 synthetic 500x375 photo-sized images (texture + noise), quality 90
@@ -66,14 +74,15 @@ struct DataBench: BenchSection {
             try Data(jpg).write(to: cls.appendingPathComponent("\(k).jpg"))
         }
         let folder = try ImageFolderDataset(root: dir.path, size: 224)
-        let t0 = Bench.now()
+        let t0 = Bench.now(), c0 = DataBench.cpuTime()
         for i in 0..<folder.count { _ = try folder.loadPixels(i) }
         let decode = Double(folder.count) / (Bench.now() - t0)
+        let decodeCPU = Double(folder.count) / (DataBench.cpuTime() - c0)
         for w in [1, 2] {
             let r = try rate(try pipeline(folder, batch: 16, size: 224, workers: w), steps: 3)
-            table.add(["JPEG 500x375 (\(bytes / 48 / 1024) KB)", "3x224x224", "16", "\(w)", fmt(r, 0), fmt(16 / r * 1000, 1)])
+            table.add(["JPEG 500x375 (\(bytes / 48 / 1024) KB)", "3x224x224", "16", "\(w)", fmt(r.wall, 0), fmt(16 / r.wall * 1000, 1), fmt(r.cpu, 0)])
         }
-        table.add(["JPEG 500x375 decode only", "-", "-", "1", fmt(decode, 0), "-"])
+        table.add(["JPEG 500x375 decode only", "-", "-", "1", fmt(decode, 0), "-", fmt(decodeCPU, 0)])
         print(table.render())
     }
 }
