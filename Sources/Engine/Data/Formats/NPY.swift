@@ -83,7 +83,8 @@ public struct NPYArray {
             throw EngineError.io("\(source) is \(have < total * size ? "truncated" : "too long"): shape \(shape) of \(descr) needs \(total * size) data bytes, the file has \(have)")
         }
         let storage: Storage = b.withUnsafeBytes { raw in
-            let p = raw.baseAddress! + start
+            guard let base = raw.baseAddress else { return .bytes([]) } // b has at least 10 bytes
+            let p = base + start
             func load<T>(_: T.Type, _ i: Int) -> T { p.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self) }
             switch kind {
             case "u1", "b1": return .bytes(Array(b[start...]))
