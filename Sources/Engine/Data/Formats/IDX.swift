@@ -12,8 +12,9 @@ public struct IDXArray {
     ///   - path: the file.
     ///   - hint: how to get the file when missing (e.g. the apt package).
     public static func read(_ path: String, hint: String? = nil) throws -> IDXArray {
-        // 8 GB cap: far above any IDX data set; the real check is the declared size below.
-        let bytes = try FileBytes.read(path, limit: 1 << 33, hint: hint)
+        // 2 GiB cap on the decompressed size (a gzip bomb stops there): 40 times the largest IDX data
+        // set; memory grows only with data that actually arrives, never with a declared size.
+        let bytes = try FileBytes.read(path, limit: 1 << 31, hint: hint)
         return try parse(bytes, source: path)
     }
 
