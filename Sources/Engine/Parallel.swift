@@ -38,12 +38,24 @@ public enum Parallel {
         return try body()
     }
 
-    /// True while a `forEach` runs its chunks on several threads (nested work stays serial).
-    public nonisolated(unsafe) static var inParallelRegion = false
+    /// Per-thread marker: set while this thread runs a chunk of a parallel `forEach`.
+    private static let regionKey: pthread_key_t = {
+        var k = pthread_key_t()
+        _ = pthread_key_create(&k, nil)
+        return k
+    }()
+
+    /// True on a thread that is running a chunk of a parallel `forEach` (nested loops and
+    /// products then stay serial, so the two thread pools never compete). Thread-local, so a
+    /// data-loading thread's loops do not affect the training thread's.
+    public static var inParallelRegion: Bool {
+        pthread_getspecific(regionKey) != nil
+    }
 
     /// Runs `body` over consecutive ranges covering 0..<n, in parallel when there are at least two
     /// chunks of `minChunk` items; otherwise on the calling thread. Bodies must write disjoint data
-    /// and must not call sgemm.
+    /// and may call sgemm (BLAS.gemm then runs unsplit on the calling thread; wrap the loop in
+    /// `withSingleThreadedBLAS`).
     /// - Parameters:
     ///   - n: the number of items.
     ///   - minChunk: the smallest range worth a thread (pick it so a chunk is ~50k+ flops).
@@ -57,13 +69,14 @@ public enum Parallel {
             return
         }
         let per = (n + chunks - 1) / chunks
-        let wasInside = inParallelRegion
-        inParallelRegion = true
-        defer { inParallelRegion = wasInside }
+        let key = regionKey
         withoutActuallyEscaping(body) { b in
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 let lo = c * per, hi = min(n, lo + per)
+                let outer = pthread_getspecific(key)
+                _ = pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
                 if lo < hi { b(lo..<hi) }
+                _ = pthread_setspecific(key, outer)
             }
         }
     }

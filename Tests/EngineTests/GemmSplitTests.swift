@@ -49,4 +49,21 @@ final class GemmSplitTests: XCTestCase {
             }
         }
     }
+
+    func testNestedLoopsRunSeriallyAndFlagIsPerThread() {
+        let saved = Parallel.threads
+        Parallel.threads = 2
+        defer { Parallel.threads = saved }
+        XCTAssertFalse(Parallel.inParallelRegion)
+        let flags = Tensor(zeros: [2]), innerCalls = Tensor(zeros: [2])
+        let pf = flags.ptr, pc = innerCalls.ptr
+        Parallel.forEach(2, minChunk: 1) { r in
+            let i = r.lowerBound
+            pf[i] = Parallel.inParallelRegion ? 1 : 0
+            Parallel.forEach(1000, minChunk: 1) { _ in pc[i] += 1 }
+        }
+        XCTAssertEqual(flags.toArray(), [1, 1])
+        XCTAssertEqual(innerCalls.toArray(), [1, 1], "a nested loop runs as one serial chunk")
+        XCTAssertFalse(Parallel.inParallelRegion)
+    }
 }
