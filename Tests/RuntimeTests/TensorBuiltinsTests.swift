@@ -88,6 +88,11 @@ final class TensorBuiltinsTests: XCTestCase {
         XCTAssertTrue(errorLine("zeros(2, -1)").contains("negative"))
     }
 
+    func testTensorAgainstNonNumbers() {
+        XCTAssertEqual(output("t = ones(2)\nprint(t == nil, t != nil)"), "false true\n")
+        XCTAssertFalse(errorLine("ones(2) + \"a\"").isEmpty)
+    }
+
     func testThreads() {
         let saved = Parallel.threads
         XCTAssertEqual(output("print(threads(1), threads())"), "1 1\n")

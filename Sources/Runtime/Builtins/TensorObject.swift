@@ -114,6 +114,13 @@ public final class TensorObject: HostObject {
     // MARK: operators
 
     public func binary(_ op: BinaryOp, _ other: Value, selfOnLeft: Bool) throws -> Value? {
+        // Tensors combine with tensors, numbers, booleans and numeric lists; anything else (nil,
+        // strings, models) is left to the interpreter (e.g. `t == nil` is false).
+        switch other {
+        case .number, .bool, .list: break
+        case .object(let o) where o is TensorObject: break
+        default: return nil
+        }
         let o = try TensorObject.from(other, what: "the other operand of \(op.rawValue)")
         let (a, b) = selfOnLeft ? (tensor, o) : (o, tensor)
         switch op {
