@@ -209,9 +209,7 @@ extension ModelConfig {
         case .convnext:
             guard (1...image).contains(patch) else { throw bad("patch must be 1...\(image), got \(patch)") }
         case .poolformer:
-            for i in 1..<dims.count where dims[i] == dims[i - 1] {
-                throw bad("poolformer stage \(i) needs a different width than stage \(i - 1) to downsample (dims: \(dims))")
-            }
+            break  // as in timm's MetaFormer, a stage as wide as the previous one does not downsample
         case .resnet:
             guard stem >= 1 else { throw bad("stem must be >= 1, got \(stem)") }
             guard ["gelu", "relu"].contains(act) else { throw bad("act must be \"gelu\" or \"relu\", got \"\(act)\"") }
