@@ -153,35 +153,131 @@ extension Tensor {
         for (name, t) in [("weight", weight), ("bias", bias), ("runningMean", runningMean), ("runningVar", runningVar)] {
             if let t = t, t.shape != [c] { throw EngineError.shape("batchNorm: \(name) \(t.shape) does not fit input \(x.shape)") }
         }
-        let bshape = [1, c] + [Int](repeating: 1, count: x.rank - 2)
-        let axes = [0] + Array(2..<x.rank)
-        var y: Tensor
+        let n = x.shape[0]
+        let hw = x.count / Swift.max(n * c, 1)
+        let m = n * hw
+        var mean = [Float](repeating: 0, count: c), rstd = [Float](repeating: 0, count: c)
+        let px = x.ptr
         if training {
-            let n = x.count / Swift.max(c, 1)
-            guard n > 1 else {
+            guard m > 1 else {
                 throw EngineError.shape("batchNorm: training needs more than one value per channel, got input \(x.shape)")
             }
-            let mean = try x.mean(axes: axes, keepDims: true)
-            let d = try x.sub(mean)
-            let v = try d.mul(d).mean(axes: axes, keepDims: true)
-            y = try d.div(v.add(scalar: eps).sqrt())
-            if let rm = runningMean, let rv = runningVar {
-                let pm = mean.ptr, pv = v.ptr
-                let unb = Float(n) / Float(n - 1)
-                for i in 0..<c {
-                    rm.ptr[i] = (1 - momentum) * rm.ptr[i] + momentum * pm[i]
-                    rv.ptr[i] = (1 - momentum) * rv.ptr[i] + momentum * pv[i] * unb
+            // Per-channel statistics in double (two passes), channels in parallel.
+            mean.withUnsafeMutableBufferPointer { mb in
+                rstd.withUnsafeMutableBufferPointer { rb in
+                    guard let pm = mb.baseAddress, let pr = rb.baseAddress else { return }
+                    Parallel.forEach(c, minChunk: Swift.max(1, 32768 / Swift.max(m, 1))) { r in
+                        for ch in r {
+                            var s = 0.0
+                            for i in 0..<n { s += Double(Tensor.rowSum(px + (i * c + ch) * hw, hw)) }
+                            let mu = Float(s / Double(m))
+                            var v = 0.0
+                            let muv = F8(repeating: mu)
+                            for i in 0..<n {
+                                let row = px + (i * c + ch) * hw
+                                var v8 = F8()
+                                var j = 0
+                                while j + 8 <= hw { let d = FastMath.load(row + j) - muv; v8 += d * d; j += 8 }
+                                var vs = v8.sum()
+                                while j < hw { let d = row[j] - mu; vs += d * d; j += 1 }
+                                v += Double(vs)
+                            }
+                            let variance = Float(v / Double(m))
+                            pm[ch] = mu
+                            pr[ch] = 1 / (variance + eps).squareRoot()
+                            // Running estimate uses the unbiased variance (PyTorch).
+                            if let rm = runningMean, let rv = runningVar {
+                                rm.ptr[ch] = (1 - momentum) * rm.ptr[ch] + momentum * mu
+                                rv.ptr[ch] = (1 - momentum) * rv.ptr[ch] + momentum * variance * Float(m) / Float(m - 1)
+                            }
+                        }
+                    }
                 }
             }
         } else {
             guard let rm = runningMean, let rv = runningVar else {
                 throw EngineError.invalidArgument("batchNorm: evaluation mode needs running statistics")
             }
-            let inv = Tensor.mapRaw(rv) { 1 / ($0 + eps).squareRoot() }
-            y = try x.sub(rm.detached().reshape(bshape)).mul(inv.reshape(bshape))
+            for ch in 0..<c {
+                mean[ch] = rm.ptr[ch]
+                rstd[ch] = 1 / (rv.ptr[ch] + eps).squareRoot()
+            }
         }
-        if let w = weight { y = try y.mul(w.reshape(bshape)) }
-        if let b = bias { y = try y.add(b.reshape(bshape)) }
-        return y
+        // y = x * scale + shift with scale = w * rstd, shift = b - mean * scale.
+        let out = Tensor(uninitialized: x.shape)
+        let po = out.ptr
+        let pw = weight?.ptr, pb = bias?.ptr
+        let meanC = mean, rstdC = rstd
+        Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+            for plane in r {
+                let ch = plane % c
+                let scale = rstdC[ch] * (pw?[ch] ?? 1)
+                let shift = (pb?[ch] ?? 0) - meanC[ch] * scale
+                let sv = F8(repeating: scale), tv = F8(repeating: shift)
+                FastMath.map(px + plane * hw, po + plane * hw, hw) { $0 * sv + tv }
+            }
+        }
+        var inputs = [x]
+        if let w = weight { inputs.append(w) }
+        if let b = bias { inputs.append(b) }
+        out.record(inputs) { g in
+            let pg = g.ptr, px = x.ptr
+            // Per channel: sum(dy), sum(dy * xhat).
+            var sumG = [Float](repeating: 0, count: c), sumGX = [Float](repeating: 0, count: c)
+            sumG.withUnsafeMutableBufferPointer { gb in
+                sumGX.withUnsafeMutableBufferPointer { xb in
+                    guard let psg = gb.baseAddress, let psx = xb.baseAddress else { return }
+                    Parallel.forEach(c, minChunk: Swift.max(1, 32768 / Swift.max(m, 1))) { r in
+                        for ch in r {
+                            var s1 = 0.0, s2 = 0.0
+                            let muv = F8(repeating: meanC[ch])
+                            for i in 0..<n {
+                                let off = (i * c + ch) * hw
+                                s1 += Double(Tensor.rowSum(pg + off, hw))
+                                var a8 = F8()
+                                var j = 0
+                                while j + 8 <= hw { a8 += FastMath.load(pg + off + j) * (FastMath.load(px + off + j) - muv); j += 8 }
+                                var a = a8.sum()
+                                while j < hw { a += pg[off + j] * (px[off + j] - meanC[ch]); j += 1 }
+                                s2 += Double(a)
+                            }
+                            psg[ch] = Float(s1)
+                            psx[ch] = Float(s2) * rstdC[ch] // sum(dy * xhat)
+                        }
+                    }
+                }
+            }
+            func vector(_ v: [Float]) -> Tensor {
+                let t = Tensor(zeros: [c])
+                for i in 0..<c { t.ptr[i] = v[i] }
+                return t
+            }
+            if let w = weight, w.requiresGrad { w.addGrad(vector(sumGX)) }
+            if let b = bias, b.requiresGrad { b.addGrad(vector(sumG)) }
+            if x.requiresGrad {
+                let gx = Tensor(uninitialized: x.shape)
+                let pgx = gx.ptr
+                let sg = sumG, sgx = sumGX
+                Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+                    for plane in r {
+                        let ch = plane % c
+                        let wv = pw?[ch] ?? 1
+                        let rs = rstdC[ch]
+                        let off = plane * hw
+                        if training {
+                            // dx = w rstd (dy - mean(dy) - xhat mean(dy xhat))
+                            let k1 = F8(repeating: wv * rs), mg = F8(repeating: sg[ch] / Float(m))
+                            let mgx = F8(repeating: sgx[ch] / Float(m) * rs), muv = F8(repeating: meanC[ch])
+                            FastMath.zip(pg + off, px + off, pgx + off, hw) { gy, xv in k1 * (gy - mg - (xv - muv) * mgx) }
+                        } else {
+                            let k1 = F8(repeating: wv * rs)
+                            FastMath.map(pg + off, pgx + off, hw) { $0 * k1 }
+                        }
+                    }
+                }
+                x.addGrad(gx)
+            }
+        }
+        return out
     }
 }
