@@ -5,14 +5,18 @@
 /// Scheduling of restarts.
 public enum RestartMode: String, CaseIterable {
     /// Batched when restarts x batch fits `RestartMode.maxBatchedImages`, else sequential.
+    /// The limit is 0 by default: on this CPU engine the per-image cost of a forward/backward
+    /// grows with the batch (convnext_atto input-gradient pass: 8.1 ms/image at batch 8,
+    /// 11.6 at 32; 6.4 at 32, 9.3 at 128) and sequential restarts skip the examples already
+    /// fooled, so batched restarts measured slower (BENCHMARKS.md, "Attacks").
     case auto
     /// All restarts of a batch as one larger batch (better arithmetic intensity).
     case batched
     /// One restart after another, each only on the examples still not fooled.
     case sequential
 
-    /// Largest restarts x batch that `auto` runs as one batch.
-    public nonisolated(unsafe) static var maxBatchedImages = 512
+    /// Largest restarts x batch that `auto` runs as one batch (0: `auto` is sequential).
+    public nonisolated(unsafe) static var maxBatchedImages = 0
 
     /// True when `restarts` copies of `n` images should run as one batch.
     func batches(restarts: Int, n: Int) -> Bool {
