@@ -126,11 +126,57 @@ extension Tensor {
         if let b = bias, b.shape != [c] { throw EngineError.shape("groupNorm: bias \(b.shape) does not fit input \(x.shape)") }
         let rows = x.shape[0] * groups
         guard rows > 0, x.count > 0 else { return x.copy() }
-        var y = normRows(x, rows: rows, d: x.count / rows, weight: nil, bias: nil, eps: eps)
-        let bshape = [1, c] + [Int](repeating: 1, count: x.rank - 2)
-        if let w = weight { y = try y.mul(w.reshape(bshape)) }
-        if let b = bias { y = try y.add(b.reshape(bshape)) }
-        return y
+        let y = normRows(x, rows: rows, d: x.count / rows, weight: nil, bias: nil, eps: eps)
+        if weight == nil && bias == nil { return y }
+        return channelAffine(y, weight: weight, bias: bias)
+    }
+
+    /// y = x * weight[c] + bias[c] over the channels of (N, C, ...), fused forward and backward.
+    /// - Parameters:
+    ///   - x: (N, C, ...)
+    ///   - weight: (C) or nil (1)
+    ///   - bias: (C) or nil (0)
+    static func channelAffine(_ x: Tensor, weight: Tensor?, bias: Tensor?) -> Tensor {
+        let n = x.shape[0], c = x.shape[1]
+        let hw = x.count / Swift.max(n * c, 1)
+        let out = Tensor(uninitialized: x.shape)
+        let px = x.ptr, po = out.ptr, pw = weight?.ptr, pb = bias?.ptr
+        Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+            for plane in r {
+                let ch = plane % c
+                let sv = F8(repeating: pw?[ch] ?? 1), tv = F8(repeating: pb?[ch] ?? 0)
+                FastMath.map(px + plane * hw, po + plane * hw, hw) { $0 * sv + tv }
+            }
+        }
+        var inputs = [x]
+        if let w = weight { inputs.append(w) }
+        if let b = bias { inputs.append(b) }
+        out.record(inputs) { g in
+            let pg = g.ptr, px = x.ptr
+            if let w = weight, w.requiresGrad {
+                let gw = Tensor(zeros: [c])
+                for plane in 0..<(n * c) { gw.ptr[plane % c] += Tensor.rowDot(pg + plane * hw, px + plane * hw, hw) }
+                w.addGrad(gw)
+            }
+            if let b = bias, b.requiresGrad {
+                let gb = Tensor(zeros: [c])
+                for plane in 0..<(n * c) { gb.ptr[plane % c] += Tensor.rowSum(pg + plane * hw, hw) }
+                b.addGrad(gb)
+            }
+            if x.requiresGrad {
+                if weight == nil { x.addGrad(g); return }
+                let gx = Tensor(uninitialized: x.shape)
+                let pgx = gx.ptr
+                Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+                    for plane in r {
+                        let sv = F8(repeating: pw?[plane % c] ?? 1)
+                        FastMath.map(pg + plane * hw, pgx + plane * hw, hw) { $0 * sv }
+                    }
+                }
+                x.addGrad(gx)
+            }
+        }
+        return out
     }
 
     /// Batch norm over (N, H, W) per channel.

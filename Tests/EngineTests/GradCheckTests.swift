@@ -131,6 +131,12 @@ final class GradCheckTests: XCTestCase {
         let wc = rnd([4], seed: 54, offset: 1), bc = rnd([4], seed: 55)
         gradCheck("layer norm 2d", [x4, wc, bc], rtol: 5e-2) { try Tensor.layerNorm2d($0[0], weight: $0[1], bias: $0[2], eps: 1e-6) }
         gradCheck("group norm", [x4, wc, bc], rtol: 5e-2) { try Tensor.groupNorm($0[0], groups: 2, weight: $0[1], bias: $0[2], eps: 1e-5) }
+        gradCheck("group norm 1 group, weight only", [x4, wc], rtol: 5e-2) { try Tensor.groupNorm($0[0], groups: 1, weight: $0[1], bias: nil, eps: 1e-5) }
+        gradCheck("group norm bias only", [x4, bc], rtol: 5e-2) { try Tensor.groupNorm($0[0], groups: 4, weight: nil, bias: $0[1], eps: 1e-5) }
+        let x2 = rnd([5, 3], seed: 58, offset: 0.5)
+        gradCheck("batch norm (N, C)", [x2, rnd([3], seed: 59, offset: 1)], rtol: 5e-2) {
+            try Tensor.batchNorm($0[0], weight: $0[1], bias: nil, runningMean: nil, runningVar: nil, training: true, momentum: 0.1, eps: 1e-5)
+        }
         gradCheck("batch norm train", [x4, wc, bc], rtol: 5e-2) {
             try Tensor.batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: nil, runningVar: nil, training: true, momentum: 0.1, eps: 1e-5)
         }
