@@ -170,7 +170,13 @@ final class ReaderTests: XCTestCase {
         XCTAssertEqual(x.shape, [3, 8, 8])
         let (raw, _) = try d.loadPixels(0)
         XCTAssertEqual(raw.width, 20)
-        assertThrows(["empty", "has no .jpg"]) { _ = try ImageFolderDataset(root: try Fixture.path("files/folder_empty_class")) }
+        // git keeps no empty folders, so the empty class folder is made here
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("adv-empty-class-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        try FileManager.default.createDirectory(at: tmp.appendingPathComponent("empty"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: tmp.appendingPathComponent("full"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try Fixture.path("files/folder/cat/b.png"), toPath: tmp.appendingPathComponent("full/b.png").path)
+        assertThrows(["empty", "has no .jpg"]) { _ = try ImageFolderDataset(root: tmp.path) }
         assertThrows(["not a folder"]) { _ = try ImageFolderDataset(root: "/nonexistent/folder") }
     }
 
