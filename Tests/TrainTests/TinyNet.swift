@@ -16,6 +16,9 @@ final class TinyNet: Model {
     var poison: (Int) -> Bool = { _ in false }
     /// Called with the number of training-mode forwards (to raise Interrupt.requested in tests).
     var onTrainForward: (Int) -> Void = { _ in }
+    /// Forward calls made by attacks (evaluation mode, graph recorded), and a hook on them.
+    var attackCalls = 0
+    var onAttackForward: (Int) -> Void = { _ in }
 
     init(channels: Int, image: Int, hidden: Int, classes: Int, seed: UInt64) {
         self.classes = classes
@@ -39,6 +42,10 @@ final class TinyNet: Model {
         var h = try Tensor.linear(x.reshape([n, -1]), weight: fc1w, bias: fc1b, precision: precision).gelu()
         h = try h.dropout(p: dropout, rng: RNG.global, training: isTraining)
         let out = try Tensor.linear(h, weight: fc2w, bias: fc2b, precision: precision)
+        if !isTraining && Autograd.isEnabled {
+            attackCalls += 1
+            onAttackForward(attackCalls)
+        }
         if isTraining && Autograd.isEnabled {
             trainCalls += 1
             onTrainForward(trainCalls)

@@ -136,6 +136,37 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(a.weights() == b.weights(), "resumed weights differ")
     }
 
+    func testInterruptInsideTheAttackUndoesTheStep() throws {
+        // PGD-2 checks for Ctrl-C before its second gradient: the flag raised during the first one
+        // interrupts step 4 half-way; the checkpoint must hold the state after step 3 exactly.
+        let d = try data()
+        let rc = recipe(epochs: 1)
+        let attack = try PGD(eps: 4 / 255, step: 2 / 255, steps: 2)
+        RNG.global.reseed(4)
+        let a = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        _ = try Trainer(model: a, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: rc,
+                        attack: attack, options: options()).run()
+
+        RNG.global.reseed(4)
+        let b = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        var fired = false
+        b.onAttackForward = { _ in   // first PGD gradient of the step after 3 complete steps
+            if b.trainCalls == 3 && !fired { fired = true; Interrupt.requested = true }
+        }
+        let ck = dir + "/mid.safetensors"
+        XCTAssertThrowsError(try Trainer(model: b, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: rc,
+                                         attack: attack, options: options { $0.checkpoint = ck }).run()) { e in
+            XCTAssertEqual(e as? EngineError, .interrupted)
+        }
+        let meta = try Safetensors.read(ck).metadata
+        XCTAssertEqual(meta["global_step"], "3")
+        XCTAssertEqual(meta["batch_in_epoch"], "3")
+        b.onAttackForward = { _ in }
+        _ = try Trainer(model: b, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: rc,
+                        attack: attack, options: options { $0.resume = ck }).run()
+        XCTAssertTrue(a.weights() == b.weights(), "resumed weights differ")
+    }
+
     func testSingleNaNIsSkipped() throws {
         let d = try data()
         let m = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)

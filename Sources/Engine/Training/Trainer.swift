@@ -167,6 +167,11 @@ public final class Trainer {
                 let scale = fp16 ? position.lossScaler.scale : 1
                 optimizer.zeroGrad()
                 var stepLoss = 0.0, badLoss = false, stepImages = 0
+                // What an interruption inside the step (the attack checks for Ctrl-C) rolls back to,
+                // so the checkpoint equals the state between steps and resuming stays bit-identical.
+                let before = (position: position, attack: attackRNG.state, global: RNG.global.state,
+                              buffers: model.buffers().map { $0.tensor.copy() })
+                do {
                 for _ in 0..<accumulation {
                     guard let batch = try stream.next() else {
                         throw EngineError.io("fit: the data ended after \(position.batchInEpoch) batches of epoch \(epoch + 1), expected \(source.batchesPerEpoch)")
@@ -193,6 +198,19 @@ public final class Trainer {
                     }
                     stepLoss += value / Double(accumulation)
                     try loss.backward(seed: Tensor(shape: loss.shape, repeating: Float(scale / Double(accumulation))))
+                }
+                } catch EngineError.interrupted {
+                    position = before.position
+                    attackRNG.state = before.attack
+                    RNG.global.state = before.global
+                    for (b, saved) in zip(model.buffers(), before.buffers) where b.tensor.count == saved.count {
+                        b.tensor.ptr.update(from: saved.ptr, count: saved.count)
+                    }
+                    optimizer.zeroGrad()
+                    let saved = try saveCheckpoint(reason: "interrupt")
+                    progress.note("training interrupted during epoch \(epoch + 1), step \(position.globalStep) (the step was undone)"
+                                  + (saved.map { "; checkpoint \($0) (continue with resume:)" } ?? ""))
+                    throw EngineError.interrupted
                 }
                 // Decide whether to step.
                 var stepped = false
