@@ -7,6 +7,7 @@ import Lang
 enum Completion {
     nonisolated(unsafe) static var candidates: [String] = []
     nonisolated(unsafe) static var next = 0
+    nonisolated(unsafe) static var pathBreaks: UnsafeMutablePointer<CChar>?
 
     /// Words completing `text` (the word before the cursor; may contain dots).
     static func complete(_ text: String, interp: Interpreter) -> [String] {
@@ -38,6 +39,18 @@ enum Completion {
 extension REPL {
     func installCompletion() {
         rl_completer_word_break_characters = UnsafePointer(strdup(" \t\n\"\\'`@$><=;|&{(+-*/%,[]:)"))
+        // Inside a string only quotes and blanks break words, so a whole path is completed.
+        Completion.pathBreaks = strdup(" \t\n\"")
+        rl_completion_word_break_hook = {
+            guard let buf = rl_line_buffer else { return nil }
+            let before = String(cString: buf).utf8.prefix(Int(rl_point))
+            var quotes = 0, escaped = false
+            for c in before {
+                if escaped { escaped = false; continue }
+                if c == 92 { escaped = true } else if c == 34 { quotes += 1 }
+            }
+            return quotes % 2 == 1 ? Completion.pathBreaks : nil
+        }
         rl_attempted_completion_function = { text, start, _ in
             // Inside a string: let readline complete file names.
             guard let buf = rl_line_buffer else { return nil }
