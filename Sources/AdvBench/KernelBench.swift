@@ -126,6 +126,7 @@ struct KernelBench: BenchSection {
             attention("attention (DeiT-S)", "224", b: 8, h: 6, t: 197, d: 64, bias: false, target: 0.6),
             attention("attention (Swin-T win 7x7)", "224", b: 8 * 64, h: 3, t: 49, d: 32, bias: true, target: 0.6),
             attention("attention (ViT 4x4 patches)", "32", b: 64, h: 6, t: 65, d: 64, bias: false),
+            attention("attention (Swin win 4x4)", "32", b: 64 * 16, h: 2, t: 16, d: 32, bias: true),
         ]
     }
 
