@@ -19,8 +19,9 @@ enum FastMath {
     /// 1.5 * 2^23 trick and plain lane arithmetic: the generic SIMD `rounded` and Int32
     /// conversions are scalar loops and many times slower.
     @inline(__always) static func exp(_ x0: F8) -> F8 {
-        var x = pointwiseMin(x0, F8(repeating: 88.7))
-        x = pointwiseMax(x, F8(repeating: -87.3))
+        // Clamp with masks: the generic pointwiseMin/Max are not inlined (a call per vector).
+        var x = x0.replacing(with: 88.7, where: x0 .> 88.7)
+        x = x.replacing(with: -87.3, where: x .< -87.3)
         let magic = F8(repeating: 12582912.0)
         let tt = x * 1.442695040888963 + magic
         let n = tt - magic

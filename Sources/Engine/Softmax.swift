@@ -18,7 +18,7 @@ extension Tensor {
     @inline(__always) static func rowMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         var m8 = F8(repeating: -.infinity)
         var i = 0
-        while i + 8 <= n { m8 = pointwiseMax(m8, FastMath.load(p + i)); i += 8 }
+        while i + 8 <= n { let v = FastMath.load(p + i); m8 = m8.replacing(with: v, where: v .> m8); i += 8 }
         var m = m8.max()
         while i < n { m = Swift.max(m, p[i]); i += 1 }
         return m
