@@ -27,7 +27,10 @@ text 'unique_var'; keys Tab; sleep 0.3; keys Enter; waitfor 'adv> unique_variabl
 text "path = \"$H/completion_tar"; keys Tab; sleep 0.3; keys Enter; waitfor 'completion_target_file.adv'
 text 'suppressed = 99'; keys Enter
 text 'suppressed + 1\;'; keys Enter
-text 'while true { y = y + 0 }'; keys Enter; sleep 0.7; keys C-c; waitfor 'interrupted (variables are kept)'
+text 'while true { y = y + 0 }'; keys Enter
+k=0  # Ctrl-C until the loop reports the interruption (a slow machine may start it late)
+while [ "$(screen | grep -cF 'interrupted (variables are kept)')" -lt 1 ] && [ $k -lt 20 ]; do sleep 0.5; keys C-c; k=$((k + 1)); done
+waitfor 'interrupted (variables are kept)'
 text 'y * 2'; keys Enter; waitfor '32'
 text 'this is not code'; sleep 0.2; keys C-c; sleep 0.2
 text '[1,'; keys Enter; waitfor '...>' 3; keys C-c; sleep 0.2
