@@ -7,7 +7,7 @@ screen() { $T capture-pane -p -J -S -500 -t repl; }
 waitfor() {  # waitfor TEXT [COUNT]
   n=0
   while [ "$(screen | grep -cF -- "$1")" -lt "${2:-1}" ]; do
-    n=$((n + 1)); if [ $n -gt 300 ]; then echo "TIMEOUT waiting for: $1"; screen; $T kill-server; exit 1; fi
+    n=$((n + 1)); if [ $n -gt 300 ]; then echo "TIMEOUT waiting for: $1"; screen; $T kill-server; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$S"; exit 1; fi
     sleep 0.1
   done
 }
@@ -40,4 +40,5 @@ text ":save $H/session.adv"; keys Enter; waitfor 'saved '
 screen
 keys C-d; sleep 0.5
 $T kill-server 2>/dev/null
+rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$S"
 exit 0
