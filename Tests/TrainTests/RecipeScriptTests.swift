@@ -141,4 +141,25 @@ final class RecipeScriptTests: XCTestCase {
         XCTAssertTrue(o.contains("| cutmix alpha                   | 0-1.0 at 6th e"), o)
         XCTAssertTrue(err("recipe_table([1])").contains("must be a Recipe"))
     }
+    func testFitArgumentErrors() {
+        let setup = "d = synthetic(n: 64, classes: 4, image: 8, channels: 1, test: 16)\nm = model(\"resnet50_gelu\", params: 2e4, image: 8, channels: 1, classes: 4)\n"
+        XCTAssertTrue(err(setup + "fit(m, d)").contains("missing argument 'recipe'"))
+        XCTAssertTrue(err(setup + "fit(m, 3, recipe: recipe(batch: 16))").contains("argument 'data' must be"))
+        XCTAssertTrue(err(setup + "fit(m, d, recipe: recipe(batch: 16), attack: 3)").contains("must be an attack"))
+        XCTAssertTrue(err(setup + "fit(m, d, recipe: recipe(batch: 16), checkpoint_every: 2)").contains("checkpoint_every needs checkpoint"))
+        XCTAssertTrue(err(setup + "fit(m, d, recipe: recipe(batch: 16), epochz: 2)").contains("did you mean 'epochs'"))
+        XCTAssertTrue(err(setup + "fit(m, d, recipe: recipe(batch: 16), resume: \"/nonexistent/x.safetensors\")").contains("/nonexistent/x.safetensors"))
+        XCTAssertTrue(err(setup + "fit(m, d.train, recipe: recipe(batch: 16), validate: true)").contains("test split"))
+    }
+
+    func testFitReturnsARecord() {
+        let o = out("""
+        seed(1)
+        d = synthetic(n: 64, classes: 4, image: 8, channels: 1, test: 16)
+        m = model("resnet50_gelu", params: 2e4, image: 8, channels: 1, classes: 4)
+        res = fit(m, d, recipe: recipe(batch: 16, epochs: 1, lr: 0.01, lr_batch: 16), attack: pgd(eps: 4/255, step: 4/255, steps: 1), validate: true, progress: false)
+        print(res.steps, len(res.epochs), res.stopped_early, has(res.validation, "val_clean"), res.adv >= 0)
+        """)
+        XCTAssertEqual(o, "4 1 false true true\n")
+    }
 }

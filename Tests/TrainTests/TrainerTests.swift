@@ -167,6 +167,34 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(a.weights() == b.weights(), "resumed weights differ")
     }
 
+    func testValidationRunsEachEpochWithoutTouchingTheRun() throws {
+        let d = try data()
+        let attack = try PGD(eps: 4 / 255, step: 4 / 255, steps: 1)
+        let eval = try PGD(eps: 4 / 255, step: 1 / 255, steps: 2)
+        RNG.global.reseed(8)
+        let a = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        _ = try Trainer(model: a, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: recipe(),
+                        attack: attack, options: options()).run()
+        RNG.global.reseed(8)
+        let b = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        let log = dir + "/val.jsonl"
+        let r = try Trainer(model: b, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: recipe(),
+                            attack: attack, options: options {
+                                $0.log = log
+                                $0.validate = { m in try Validation.run(m, d.test, attack: eval, limit: 64, seed: 1) }
+                            }).run()
+        XCTAssertEqual(r.epochs.count, 2)
+        for e in r.epochs {
+            XCTAssertEqual(e.validation.map(\.0), ["val_clean", "val_robust"])
+            XCTAssertLessThanOrEqual(e.validation[1].1, e.validation[0].1)
+        }
+        let clean = try Validation.run(b, d.test, attack: nil, limit: 64, seed: 1)
+        XCTAssertEqual(clean[0].1, r.epochs[1].validation[0].1, accuracy: 1e-12, "clean accuracy agrees with the evaluation code")
+        XCTAssertTrue(a.weights() == b.weights(), "validation must not change training")
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.filter { $0.contains("\"event\": \"validation\"") }.count, 2)
+    }
+
     func testSingleNaNIsSkipped() throws {
         let d = try data()
         let m = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
