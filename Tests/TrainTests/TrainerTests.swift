@@ -64,6 +64,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(r.epochs.count, 4)
         XCTAssertEqual(r.steps, 4 * 16)
         XCTAssertLessThan(r.epochs[3].loss, r.epochs[0].loss)
+        print("synthetic PGD-5 robust accuracy: untrained \(before), after PGD-1 training \(after)")
         XCTAssertLessThan(before, 0.45, "untrained baseline should be near chance (0.25)")
         XCTAssertGreaterThan(after, before + 0.3, "robust accuracy \(before) -> \(after)")
     }
