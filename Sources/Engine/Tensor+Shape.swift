@@ -11,13 +11,13 @@ extension Tensor {
             throw EngineError.shape("reshape: bad target shape \(newShape) for \(shape)")
         }
         if let u = unknown.first {
-            let known = s.enumerated().filter { $0.offset != u }.reduce(1) { $0 * $1.element }
+            let known = Tensor.elementCount(s.enumerated().filter { $0.offset != u }.map(\.element)) ?? 0
             guard known > 0, count % known == 0 else {
                 throw EngineError.shape("reshape: cannot reshape \(shape) (\(count) values) to \(newShape)")
             }
             s[u] = count / known
         }
-        guard s.reduce(1, *) == count else {
+        guard Tensor.elementCount(s) == count else {
             throw EngineError.shape("reshape: cannot reshape \(shape) (\(count) values) to \(newShape)")
         }
         let out = Tensor(shape: s, storage: storage)

@@ -85,9 +85,11 @@ public final class Tensor {
 
     /// A tensor copied from `data`; throws when `data.count` does not match the shape.
     public convenience init(shape: [Int], data: [Float]) throws {
-        let n = shape.reduce(1, *)
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw EngineError.shape("negative dimension in shape \(shape)")
+        }
+        guard let n = Tensor.elementCount(shape) else {
+            throw EngineError.shape("shape \(shape) has too many elements")
         }
         guard n == data.count else {
             throw EngineError.shape("shape \(shape) needs \(n) values, got \(data.count)")
@@ -102,6 +104,30 @@ public final class Tensor {
     public convenience init(scalar: Float) {
         self.init(zeros: [])
         ptr[0] = scalar
+    }
+
+    /// The largest tensor a script may ask for directly (2^28 floats, 1 GiB): shapes from user
+    /// input are checked against it so a typo like `zeros(1e8, 1e8)` is an error, not a crash.
+    public static let maxElements = 1 << 28
+
+    /// The number of elements of `shape`, or nil when a dimension is negative or the product
+    /// overflows `Int` (shapes from user input must be checked with this before allocating).
+    public static func elementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            n = p
+        }
+        return n
+    }
+
+    /// Throws when `shape` (derived from user input) is negative, overflows or exceeds `maxElements`.
+    public static func checkSize(_ shape: [Int], _ what: String) throws {
+        guard let n = elementCount(shape), n <= maxElements else {
+            throw EngineError.invalidArgument("\(what): shape \(shape) has too many elements (a tensor holds at most \(maxElements))")
+        }
     }
 
     /// The values as a Swift array (a copy).

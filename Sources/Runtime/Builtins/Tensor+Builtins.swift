@@ -9,15 +9,24 @@ enum TensorBuiltins {
     static func shapeArgs(_ a: Arguments, allowMinusOne: Bool = false) throws -> [Int] {
         var items: [Value] = a.positional
         if items.count == 1, case .list(let l) = items[0] { items = l.items }
-        return try items.enumerated().map { i, v in
-            guard case .number(let d) = v, d == d.rounded(), Swift.abs(d) < 1e9 else {
-                throw RuntimeError.type("\(a.callee): dimension \(i) must be a whole number, got \(v.typeName)")
+        let dims = try items.enumerated().map { i, v in
+            guard case .number(let d) = v, d == d.rounded() else {
+                let got = { if case .number(let d) = v { return formatNumber(d) }; return v.typeName }()
+                throw RuntimeError.type("\(a.callee): dimension \(i) must be a whole number, got \(got)")
             }
             guard d >= 0 || (allowMinusOne && d == -1) else {
-                throw RuntimeError.arguments("\(a.callee): dimension \(i) must not be negative, got \(Int(d))")
+                throw RuntimeError.arguments("\(a.callee): dimension \(i) must not be negative, got \(formatNumber(d))")
+            }
+            guard d <= Double(Tensor.maxElements) else {
+                throw RuntimeError.arguments("\(a.callee): dimension \(i) is too large, got \(formatNumber(d)) (a tensor holds at most \(Tensor.maxElements) elements)")
             }
             return Int(d)
         }
+        // -1 (inferred) counts as 1 here; reshape checks the rest against the tensor.
+        guard let n = Tensor.elementCount(dims.map { Swift.max($0, 1) }), n <= Tensor.maxElements else {
+            throw RuntimeError.arguments("\(a.callee): shape \(dims) has too many elements (a tensor holds at most \(Tensor.maxElements))")
+        }
+        return dims
     }
 
     /// Class labels from a list of whole numbers or a 1-D tensor of them.
@@ -75,8 +84,11 @@ enum TensorBuiltins {
             }
             let step = try a.number("step", at: 2, default: 1)
             guard step != 0 else { throw RuntimeError.arguments("arange: step must not be 0") }
-            let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
-            guard n <= 100_000_000 else { throw RuntimeError.arguments("arange: \(n) elements is too many") }
+            let count = Swift.max(0, ((end - start) / step).rounded(.up))
+            guard count <= 100_000_000 else {
+                throw RuntimeError.arguments("arange: \(formatNumber(count)) elements is too many (at most 100000000)")
+            }
+            let n = Int(count)
             return wrap(try Tensor(shape: [n], data: (0..<n).map { Float(start + Double($0) * step) }))
         }
         t.add("onehot", "onehot(labels, classes)",
@@ -85,6 +97,7 @@ enum TensorBuiltins {
             let l = try labels(a, "labels", at: 0)
             let c = try a.int("classes", at: 1)
             guard c >= 1 else { throw RuntimeError.arguments("onehot: classes must be at least 1, got \(c)") }
+            do { try Tensor.checkSize([l.count, c], "onehot") } catch let e as EngineError { throw RuntimeError.engine(e) }
             let out = Tensor(zeros: [l.count, c])
             for (i, k) in l.enumerated() {
                 guard k < c else { throw RuntimeError.value("onehot: label \(k) is out of range for \(c) classes") }

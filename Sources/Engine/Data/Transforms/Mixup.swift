@@ -143,6 +143,7 @@ public enum Mixing {
             throw EngineError.invalidArgument("label \(bad) is outside 0..<\(classes)")
         }
         let n = labels.count
+        try Tensor.checkSize([n, classes], "targets for \(classes) classes")
         let off = Float(smoothing / Double(classes))
         let on = Float(1 - smoothing) + off
         let t = Tensor(zeros: [n, classes])
