@@ -53,7 +53,10 @@ public final class DatasetObject: HostObject {
     /// `d[i]`: [image (C, H, W), label]; negative indices count from the end.
     public func index(_ i: Value) throws -> Value? {
         guard case .number(let d) = i, d == d.rounded() else {
-            throw RuntimeError.type("a Dataset is indexed by a whole number, got \(i.typeName)")
+            throw RuntimeError.type("a Dataset is indexed by a whole number, got \(i.typeName == "number" ? i.display() : i.typeName)")
+        }
+        guard abs(d) < 1e15 else {
+            throw RuntimeError.value("index \(formatNumber(d)) is out of range for a Dataset of \(dataset.count) images")
         }
         var k = Int(d)
         if k < 0 { k += dataset.count }
@@ -140,7 +143,9 @@ public final class BatchesObject: HostObject {
 
     /// Batch `i`: sequential access reads the open stream; any other index reopens it there.
     public func index(_ i: Value) throws -> Value? {
-        guard case .number(let d) = i, d == d.rounded() else { throw RuntimeError.type("Batches are indexed by a whole number") }
+        guard case .number(let d) = i, d == d.rounded(), abs(d) < 1e15 else {
+            throw RuntimeError.type("Batches are indexed by a whole number, got \(i.typeName == "number" ? i.display() : i.typeName)")
+        }
         let k = Int(d)
         guard k >= 0, k < count else { throw RuntimeError.value("batch \(k) is out of range (\(count) batches)") }
         if stream == nil || k != next {

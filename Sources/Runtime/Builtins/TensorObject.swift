@@ -156,7 +156,10 @@ public final class TensorObject: HostObject {
 
     public func index(_ i: Value) throws -> Value? {
         guard case .number(let d) = i, d == d.rounded() else {
-            throw RuntimeError.type("a tensor index must be a whole number, got \(i.typeName)")
+            throw RuntimeError.type("a tensor index must be a whole number, got \(i.typeName == "number" ? i.display() : i.typeName)")
+        }
+        guard Swift.abs(d) < 1e15 else {
+            throw RuntimeError.value("index \(formatNumber(d)) out of range for a tensor of shape \(tensor.shape)")
         }
         guard tensor.rank >= 1 else { throw RuntimeError.value("cannot index a scalar tensor") }
         let n = tensor.shape[0]
