@@ -223,7 +223,11 @@ enum AttackBuiltins {
         if robust.isEmpty, let rb = try num("robust") { robust = [(str("attack") ?? "PGD-5", rb)] }
         let worst = try num("robust") ?? robust.map(\.value).min() ?? clean
         let drop = try num("drop") ?? EvalRecord.relativeDrop(clean: clean, robust: worst)
+        let params = try num("params")
+        if let p = params, !(p >= 0 && p < 1e15) {
+            throw RuntimeError.value("table: row \(i + 1): field 'params' must be a count >= 0, got \(formatNumber(p))")
+        }
         return ResultsTable.Row(model: str("model") ?? str("name") ?? "?", precision: str("precision") ?? "fp32",
-                                params: try num("params").map { Int($0) }, clean: clean, robust: robust, drop: drop)
+                                params: params.map { Int($0) }, clean: clean, robust: robust, drop: drop)
     }
 }
