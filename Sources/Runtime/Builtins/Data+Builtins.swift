@@ -61,7 +61,13 @@ enum DataBuiltins {
             if p.hasPrefix("mstd") { c.std = try num("mstd") }
             else if p.hasPrefix("inc") { inc = try num("inc") != 0 }
             else if p.hasPrefix("m") { c.magnitude = try num("m") }
-            else if p.hasPrefix("n") { c.ops = Int(try num("n")) }
+            else if p.hasPrefix("n") {
+                let n = try num("n")
+                guard n == n.rounded(), n >= 0, n <= 16 else {
+                    throw RuntimeError.arguments("\(callee): the number of ops in \"\(s)\" must be a whole number in 0...16, got \(p.dropFirst())")
+                }
+                c.ops = Int(n)
+            }
             else if p.hasPrefix("p") { c.prob = try num("p") }
             else { throw RuntimeError.arguments("\(callee): unsupported field \"\(p)\" in \"\(s)\" (supported: m, n, mstd, p, inc)") }
         }
