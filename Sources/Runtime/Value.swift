@@ -37,6 +37,34 @@ public enum Value {
 public final class ListBox {
     public var items: [Value]
     public init(_ items: [Value]) { self.items = items }
+    deinit { releaseNested(&items) }
+}
+
+/// Releases the lists and records inside `values` without recursion: a list nested 100,000
+/// deep (`for i in range(100000) { xs = [xs] }`) would otherwise free itself through 100,000
+/// nested deinit calls and overflow the native stack. Children that nothing else references
+/// are emptied into a work list first, so every deinit only sees shallow containers.
+func releaseNested(_ values: inout [Value]) {
+    guard values.contains(where: { if case .list = $0 { return true }; if case .record = $0 { return true }; return false }) else { return }
+    var pending = values
+    values = []
+    while var v = pending.popLast() {
+        var list: ListBox?
+        var record: RecordBox?
+        switch v {
+        case .list(let l): list = l
+        case .record(let r): record = r
+        default: continue
+        }
+        v = .nil_
+        if isKnownUniquelyReferenced(&list), let l = list {
+            pending.append(contentsOf: l.items)
+            l.items = []
+        }
+        if isKnownUniquelyReferenced(&record), let r = record {
+            pending.append(contentsOf: r.takeAll())
+        }
+    }
 }
 
 /// A mutable, shared record with fields kept in insertion order.
@@ -45,6 +73,17 @@ public final class RecordBox {
     public private(set) var fields: [String: Value] = [:]
     public init(_ pairs: [(String, Value)] = []) {
         for (k, v) in pairs { self[k] = v }
+    }
+    deinit {
+        var values = takeAll()
+        releaseNested(&values)
+    }
+    /// Empties the record, returning its values (for non-recursive release).
+    func takeAll() -> [Value] {
+        let values = Array(fields.values)
+        fields = [:]
+        keys = []
+        return values
     }
     public subscript(key: String) -> Value? {
         get { fields[key] }
