@@ -58,6 +58,8 @@ public enum Models {
         func bad(_ m: String) -> EngineError { EngineError.invalidArgument("model \(name): \(m)") }
         if let v = o.image { c.image = v }
         if let v = o.channels {
+            // Checked before the per-channel normalisation arrays are sized from it.
+            guard (1...64).contains(v) else { throw bad("channels must be 1...64, got \(v)") }
             c.channels = v
             (c.mean, c.std) = ModelConfig.defaultNormalisation(channels: v)
         }
