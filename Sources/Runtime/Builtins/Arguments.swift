@@ -63,8 +63,11 @@ public struct Arguments {
 
     public func int(_ name: String, at index: Int? = nil) throws -> Int {
         let d = try number(name, at: index)
-        guard d == d.rounded(), abs(d) < 1e15 else {
+        guard d == d.rounded() else {
             throw RuntimeError.type("\(callee): argument '\(name)' must be a whole number, got \(d)")
+        }
+        guard abs(d) < 1e15 else {
+            throw RuntimeError.arguments("\(callee): argument '\(name)' is too large in magnitude (at most 1e15), got \(d)")
         }
         return Int(d)
     }
