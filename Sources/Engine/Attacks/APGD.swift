@@ -102,6 +102,7 @@ public final class APGD: Attack {
         // Random starts, drawn per restart for the whole batch (same draws in both modes).
         let starts = { () -> Tensor in self.randomStart(x, rng: rng) }
         if !toAttack.isEmpty && restartMode.batches(restarts: restarts, n: toAttack.count) {
+            try Tensor.checkSize([restarts, x.count], "apgd: \(restarts) batched restarts of \(x.shape)")
             let ss = try (0..<restarts).map { _ in try AttackOps.rows(starts(), toAttack) }
             let xs = try AttackOps.rows(x, toAttack)
             let sub = try goal.subset(toAttack)
@@ -164,6 +165,8 @@ public final class APGD: Attack {
         do { let p = xadv0.ptr; for k in 0..<xadv0.count { p[k] = min(max(p[k], 0), 1) } }
         var xadv = xadv0
         let xBest = xadv.copy(), xBestAdv = xadv.copy()
+        // The per-step loss history is steps x batch floats: refuse what cannot be allocated.
+        try Tensor.checkSize([nIter, n], "apgd: loss history of \(nIter) steps for \(n) images")
         var lossSteps = [[Float]](repeating: [Float](repeating: 0, count: n), count: nIter)
 
         var (logits, lossIndiv, grad) = try AttackOps.lossAndGradient(model, xadv, kind: loss, goal: goal)

@@ -86,6 +86,8 @@ public final class PGD: Attack {
         var worst = WorstCase(x)
         let all = Array(0..<n)
         if restartMode.batches(restarts: restarts, n: n) {
+            // restarts copies of the batch at once: refuse a size that cannot be allocated.
+            try Tensor.checkSize([restarts, x.count], "pgd: \(restarts) batched restarts of \(x.shape)")
             let starts = (0..<restarts).map { _ in start() }
             let big = try Tensor.concatRows(starts)
             let clean = try Tensor.concatRows([Tensor](repeating: x, count: restarts))

@@ -23,7 +23,9 @@ public enum RestartMode: String, CaseIterable {
         switch self {
         case .batched: return restarts > 1
         case .sequential: return false
-        case .auto: return restarts > 1 && restarts * n <= RestartMode.maxBatchedImages
+        case .auto:
+            let (total, overflow) = restarts.multipliedReportingOverflow(by: n)
+            return restarts > 1 && !overflow && total <= RestartMode.maxBatchedImages
         }
     }
 }
