@@ -32,7 +32,7 @@ public struct RandAugmentSpec: Equatable, CustomStringConvertible {
             else if p.hasPrefix("m") { spec.magnitude = try num("m") }
             else if p.hasPrefix("n") {
                 let n = try num("n")
-                guard n >= 1, n == n.rounded() else { throw EngineError.invalidArgument("randaugment: n must be a whole number >= 1 in \"\(text)\"") }
+                guard n >= 1, n <= 16, n == n.rounded() else { throw EngineError.invalidArgument("randaugment: n must be a whole number in 1...16 in \"\(text)\"") }
                 spec.ops = Int(n)
             } else {
                 throw EngineError.invalidArgument("randaugment: unknown section \"\(p)\" in \"\(text)\" (known: m, mstd, n, inc)")

@@ -90,6 +90,11 @@ public struct Recipe: Equatable {
         guard batch >= 1 else { throw bad("batch", "must be >= 1, got \(batch)") }
         guard workers >= 1 else { throw bad("workers", "must be >= 1, got \(workers)") }
         guard accumulation >= 1 else { throw bad("accumulation", "must be >= 1, got \(accumulation)") }
+        // Bounds that keep the global batch and step counts far from Int overflow.
+        for (f, v) in [("epochs", epochs), ("batch", batch), ("workers", workers), ("accumulation", accumulation),
+                       ("lr_batch", lrBatch)] where v > 1_000_000 {
+            throw bad(f, "must be at most 1000000, got \(v)")
+        }
         guard ["adamw", "sgd"].contains(optimizer) else { throw bad("optimizer", "must be \"adamw\" or \"sgd\", got \"\(optimizer)\"") }
         guard ["cosine", "step"].contains(schedule) else { throw bad("schedule", "must be \"cosine\" or \"step\", got \"\(schedule)\"") }
         guard Precision(rawValue: precision) != nil else { throw bad("precision", "must be \"bf16\", \"fp16\" or \"fp32\", got \"\(precision)\"") }
@@ -120,8 +125,11 @@ public struct Recipe: Equatable {
     /// Warmup length is `warmupEpochs * stepsPerEpoch` steps, rounded.
     public func lrSchedule(stepsPerEpoch: Int, epochs: Int? = nil) throws -> LRSchedule {
         let e = epochs ?? self.epochs
-        let total = stepsPerEpoch * e
-        let warm = min(total, Int((warmupEpochs * Double(stepsPerEpoch)).rounded()))
+        let (total, overflow) = stepsPerEpoch.multipliedReportingOverflow(by: e)
+        guard !overflow, stepsPerEpoch >= 0 else {
+            throw EngineError.invalidArgument("schedule: \(stepsPerEpoch) steps per epoch for \(e) epochs is too many steps")
+        }
+        let warm = Int(min(Double(total), max(0, (warmupEpochs * Double(stepsPerEpoch)).rounded())))
         return try LRSchedule(decay: schedule == "step" ? .step(every: decayEpochs, rate: decayRate) : .cosine,
                               baseLR: scaledLR, minLR: minLR, warmupLR: warmupLR,
                               warmupSteps: warm, totalSteps: total, stepsPerEpoch: stepsPerEpoch)
