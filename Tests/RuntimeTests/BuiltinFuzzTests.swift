@@ -278,6 +278,17 @@ final class BuiltinFuzzTests: XCTestCase {
         XCTAssertTrue(errorLine("augment(rand(1, 4, 4), randaugment: \"rand-m9-n1e300-inc1\")").contains("number of ops"))
     }
 
+    func testAttacksRefuseUnallocatableWork() {
+        let pre = "m = model(\"resnet18\", image: 8, channels: 1, classes: 3, params: 3000)\nx = rand(2, 1, 8, 8)\n"
+        XCTAssertTrue(errorLine(pre + "pgd(eps: 0.1, steps: 1, restarts: 1e9, batched: \"batched\")(m, x, [0, 1])").contains("too many elements"))
+    }
+
+    func testRecipeCountsCannotOverflow() {
+        XCTAssertTrue(errorLine("recipe(epochs: 1e14, batch: 1e14, workers: 1e14, accumulation: 1e14).global_batch").contains("at most 1000000"))
+        XCTAssertTrue(errorLine("recipe(epochs: 1e6, batch: 4).lr_at(1, steps_per_epoch: 1e14)").contains("too many steps"))
+        XCTAssertTrue(errorLine("recipe(randaugment: \"rand-n1e19-inc1\")").contains("1...16"))
+    }
+
     func testWholeNumberArgumentsTooLargeSayWhy() {
         XCTAssertTrue(errorLine("seed(1e30)").contains("too large"))
     }
