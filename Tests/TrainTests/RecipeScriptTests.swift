@@ -150,6 +150,8 @@ final class RecipeScriptTests: XCTestCase {
         XCTAssertTrue(err(setup + "fit(m, d, recipe: recipe(batch: 16), epochz: 2)").contains("did you mean 'epochs'"))
         XCTAssertTrue(err(setup + "fit(m, d, recipe: recipe(batch: 16), resume: \"/nonexistent/x.safetensors\")").contains("/nonexistent/x.safetensors"))
         XCTAssertTrue(err(setup + "fit(m, d.train, recipe: recipe(batch: 16), validate: true)").contains("test split"))
+        let three = "m3 = model(\"resnet50_gelu\", params: 2e4, image: 8, channels: 1, classes: 3)\n"
+        XCTAssertTrue(err(setup + three + "fit(m3, d, recipe: recipe(batch: 16))").contains("the data has 4 classes but the model resnet50_gelu predicts 3"))
     }
 
     func testFitReturnsARecord() {

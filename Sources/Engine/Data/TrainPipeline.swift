@@ -19,6 +19,7 @@ public enum CropMode: Equatable {
 /// The training pipeline (see docs/data-api.md). Settings are plain properties, settable between epochs.
 public final class TrainPipeline: BatchSource {
     public let dataset: Dataset
+    public var labelClasses: Int? { dataset.classes }
     public let batchSize: Int
     public let seed: UInt64
     /// Output side (images are size x size).

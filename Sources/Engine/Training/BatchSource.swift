@@ -19,12 +19,19 @@ public protocol BatchSource: AnyObject {
     /// The batches of `epoch`, starting at batch `from`; identical whether or not earlier
     /// batches were read (that is what makes resuming bit-identical).
     func batches(epoch: Int, from: Int) throws -> BatchStream
+    /// Number of classes of the labels it yields, when known (checked against the model's).
+    var labelClasses: Int? { get }
+}
+
+extension BatchSource {
+    public var labelClasses: Int? { nil }
 }
 
 /// Shuffled batches of a data set without augmentation (hard labels, label smoothing applied by
 /// the loss). The order of epoch e is a permutation drawn from RNG(seed ^ e-mix).
 public final class ShuffledBatches: BatchSource {
     public let dataset: Dataset
+    public var labelClasses: Int? { dataset.classes }
     public let batchSize: Int
     public let seed: UInt64
 

@@ -82,6 +82,9 @@ public final class Trainer {
         guard source.batchSize == recipe.batch else {
             throw EngineError.invalidArgument("fit: the data gives batches of \(source.batchSize), the recipe says batch \(recipe.batch)")
         }
+        if let c = source.labelClasses, c > model.classes {
+            throw EngineError.invalidArgument("fit: the data has \(c) classes but the model \(model.name) predicts \(model.classes); build it with classes: \(c)")
+        }
         if let e = options.epochs, e < 1 { throw EngineError.invalidArgument("fit: epochs must be >= 1, got \(e)") }
         guard source.batchesPerEpoch >= recipe.accumulation else {
             throw EngineError.invalidArgument("fit: an epoch has \(source.batchesPerEpoch) batches, fewer than accumulation = \(recipe.accumulation)")

@@ -350,7 +350,7 @@ enum CoreBuiltins {
             if let f = failure { throw f }
             return .list(ListBox(idx.map { items[$0] }))
         }
-        t.add("sum", "sum(list)", doc: "The sum of a list of numbers (0 for an empty list). For a tensor, use `t.sum()`.") { args, ctx in
+        t.add("sum", "sum(list)", doc: "The sum of a list of numbers (0 for an empty list).") { args, ctx in
             try args.check(allowed: ["list"], maxPositional: 1)
             if case .object(let o)? = args.value("list", at: 0), let m = try o.member("sum") {
                 return try ctx.call(m, Arguments([]))
@@ -374,11 +374,10 @@ enum CoreBuiltins {
             ("tanh", "The hyperbolic tangent.", { Foundation.tanh($0) }),
         ]
         for (name, doc, f) in unary {
-            t.add(name, "\(name)(x)",
-                  doc: "\(doc) For an object with a method of the same name (a tensor), calls it: `\(name)(t)` is `t.\(name)()`.") { args, ctx in
+            t.add(name, "\(name)(x)", doc: "\(doc) `x` is a number.") { args, ctx in
                 try args.check(allowed: ["x"], maxPositional: 1)
                 if case .object(let o)? = args.value("x", at: 0) {
-                    guard let m = try o.member(name) else { throw RuntimeError.type("\(name): a \(o.typeName) has no '\(name)'") }
+                    guard let m = try o.member(name) else { throw RuntimeError.type("\(name): argument 'x' must be a number, got a \(o.typeName)") }
                     return try ctx.call(m, Arguments([]))
                 }
                 return .number(f(try args.number("x", at: 0)))

@@ -48,7 +48,7 @@ public final class DatasetObject: HostObject {
 
     public var length: Int? { dataset.count }
 
-    public var memberNames: [String] { ["classes", "class_names", "shape", "count", "subset", "split", "batches", "image", "label"] }
+    public var memberNames: [String] { ["classes", "class_names", "shape", "count", "subset", "split", "batches"] }
 
     /// `d[i]`: [image (C, H, W), label]; negative indices count from the end.
     public func index(_ i: Value) throws -> Value? {

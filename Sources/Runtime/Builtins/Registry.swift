@@ -17,7 +17,7 @@ public enum Registry {
         // plain numbers, strings and lists still get the core behaviour (numbers stay numbers).
         for (name, c) in core.byName {
             guard let d = t.byName[name], d !== c else { continue }
-            t.add(Builtin(name, d.signature, doc: d.doc + " On plain numbers and lists: " + c.doc) { args, ctx in
+            t.add(Builtin(name, d.signature, doc: d.doc + " Given plain numbers or a list instead (numbers stay numbers): " + c.doc) { args, ctx in
                 let hasObject = args.positional.contains { if case .object = $0 { return true }; return false }
                     || args.named.contains { if case .object = $0.value { return true }; return false }
                 return try (hasObject ? d.fn : c.fn)(args, ctx)

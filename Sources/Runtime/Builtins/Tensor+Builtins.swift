@@ -137,7 +137,7 @@ enum TensorBuiltins {
             ("gelu", "GELU, exact erf form, of each element.", { $0.gelu() }),
         ]
         for (name, doc, f) in unary {
-            t.add(name, "\(name)(x)", doc: doc + " `x` is a tensor (or a number, giving a scalar tensor). Differentiable.") { a, _ in
+            t.add(name, "\(name)(x)", doc: doc + " `x` is a tensor; differentiable.") { a, _ in
                 try a.check(allowed: ["x"], maxPositional: 1)
                 return wrap(f(try TensorObject.tensor(a, "x", at: 0)))
             }
