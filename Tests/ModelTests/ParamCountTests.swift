@@ -116,5 +116,10 @@ final class ParamCountTests: XCTestCase {
         o.width = nil
         o.params = 10
         XCTAssertThrowsError(try Models.configure("convnext_tiny", o))
+        // When no width can work, the real cause is reported, not the budget.
+        o.params = 3e5; o.image = 16
+        XCTAssertThrowsError(try Models.configure("convnext_tiny", o)) { e in
+            XCTAssertTrue("\(e)".contains("image 16 is too small"), "\(e)")
+        }
     }
 }

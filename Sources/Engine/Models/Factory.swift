@@ -189,6 +189,9 @@ public enum Models {
             if let b = best, abs(Double(b.1 - n)) <= 0.01 * Double(n) { return b.0 }
         }
         guard let b = best, abs(Double(b.1 - n)) <= budgetTolerance * Double(n) else {
+            // No width gave a valid model at all: the cause is elsewhere (e.g. an image too small
+            // for the architecture), and the unscaled configuration's own error says what it is.
+            if best == nil { try base.validate() }
             let got = best.map { " (closest: \($0.1) parameters with dims \($0.0.dims))" } ?? ""
             throw EngineError.invalidArgument("model \(base.name): cannot reach \(n) parameters within 3% by scaling the widths\(got); adjust depths: or heads:")
         }
