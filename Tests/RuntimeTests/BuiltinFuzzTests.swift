@@ -252,6 +252,16 @@ final class BuiltinFuzzTests: XCTestCase {
         XCTAssertEqual(output("print(zeros(0, 3).shape, zeros(2, 3).reshape(-1, 2).shape)"), "[0, 3] [3, 2]\n")
     }
 
+    func testTargetErrorsNameTheBuiltin() {
+        // The size check used to come from the engine as "targets for ... classes: ...", without the builtin's name.
+        XCTAssertTrue(errorLine("soft_targets([1], classes: 1e12)").contains("error: soft_targets: targets for 1000000000000 classes"))
+        XCTAssertTrue(errorLine("soft_targets([0, 5], classes: 3)").contains("error: soft_targets: label 5 is out of range for 3 classes"))
+        XCTAssertTrue(errorLine("soft_targets([0, 1], classes: 3, smoothing: 2)").contains("error: soft_targets: smoothing must be in [0, 1), got 2"))
+        XCTAssertTrue(errorLine("mixup()(rand(2, 1, 4, 4), [0, 1], classes: 1e12)").contains("error: Mixup: targets for"))
+        XCTAssertTrue(errorLine("mixup()(rand(2, 1, 4, 4), [0, 7], classes: 3)").contains("error: Mixup: label 7 is out of range"))
+        XCTAssertEqual(output("print(soft_targets([1], classes: 2, smoothing: 0.5))"), output("print(tensor([[0.25, 0.75]]))"))
+    }
+
     func testHugeIndicesAreErrors() {
         XCTAssertTrue(errorLine("t = zeros(2, 3)\nt[1e300]").contains("out of range"))
         XCTAssertTrue(errorLine("t = zeros(2, 3)\nt[-1e300]").contains("out of range"))

@@ -265,9 +265,8 @@ enum DataBuiltins {
             try a.check(allowed: ["labels", "classes", "smoothing"], maxPositional: 1)
             let y = try TensorBuiltins.labels(a, "labels", at: 0)
             let k = try a.int("classes")
-            guard k >= 1 else { throw RuntimeError.arguments("soft_targets: classes must be >= 1, got \(k)") }
             let eps = try a.number("smoothing", default: 0.1)
-            return TensorObject.wrap(try dataEngine { try Mixing.targets(labels: y, classes: k, lambda: 1, smoothing: eps) })
+            return TensorObject.wrap(try checkedTargets("soft_targets", labels: y, classes: k, lambda: 1, smoothing: eps))
         }
     }
 }

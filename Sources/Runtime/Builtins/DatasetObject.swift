@@ -9,6 +9,28 @@ func dataEngine<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as EngineError { throw RuntimeError.engine(e) }
 }
 
+/// Label-smoothed (and, with lambda < 1, mixed) targets (N, classes) for the builtin `callee`.
+/// The arguments are checked here, before the engine sizes anything, so every error names the builtin.
+/// - Parameters:
+///   - callee: the builtin's name, the prefix of every error.
+///   - labels: class indices, one per image.
+///   - classes: the number of classes (columns).
+///   - lambda: the mixing weight of each label against its partner (1: no mixing).
+///   - smoothing: label smoothing in [0, 1).
+func checkedTargets(_ callee: String, labels: [Int], classes: Int, lambda: Double, smoothing: Double) throws -> Tensor {
+    guard classes >= 1 else { throw RuntimeError.arguments("\(callee): classes must be >= 1, got \(classes)") }
+    guard smoothing >= 0, smoothing < 1 else {
+        throw RuntimeError.arguments("\(callee): smoothing must be in [0, 1), got \(formatNumber(smoothing))")
+    }
+    if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
+        throw RuntimeError.value("\(callee): label \(bad) is out of range for \(classes) classes")
+    }
+    return try dataEngine {
+        try Tensor.checkSize([labels.count, classes], "\(callee): targets for \(classes) classes")
+        return try Mixing.targets(labels: labels, classes: classes, lambda: lambda, smoothing: smoothing)
+    }
+}
+
 /// A method value bound to `callee`.
 func dataMethod(_ callee: String, _ sig: String, _ doc: String,
                 _ fn: @escaping (Arguments, CallContext) throws -> Value) -> Value {
@@ -238,7 +260,7 @@ public final class MixupObject: HostObject {
         let out = x.copy()
         let d = MixupDecision.draw(config, height: x.shape[2], width: x.shape[3], rng: RNG(seed: try seedArgument(a)))
         try dataEngine { try Mixing.apply(d, to: out) }
-        let t = try dataEngine { try Mixing.targets(labels: y, classes: classes, lambda: d.lambda, smoothing: smoothing) }
+        let t = try checkedTargets("Mixup", labels: y, classes: classes, lambda: d.lambda, smoothing: smoothing)
         return .record(RecordBox([("images", TensorObject.wrap(out)), ("targets", TensorObject.wrap(t)),
                                   ("lambda", .number(d.lambda))]))
     }
