@@ -60,6 +60,28 @@ final class ScriptTests: XCTestCase {
         XCTAssertEqual(tensor(i, "adv")?.toArray(), ref.toArray())
     }
 
+    func testAttackRadiiPrintInTheirNormsUnits() throws {
+        // An L2 radius is a length: 0.5 printed as "128/256" before; L-inf shows k/255 only when it is one.
+        let (_, out, err) = try run("""
+        print(pgd(eps: 0.5, step: 0.125, steps: 2, norm: "l2"))
+        print(apgd(eps: 0.5, steps: 5, norm: "l2"))
+        print(pgd(eps: 4/255, step: 0.5, steps: 1, norm: "l2"))
+        print(pgd(eps: 0.5, step: 2/255, steps: 1))
+        print(apgd(eps: 8/255, steps: 5))
+        print(fgsm(eps: 0.1), fgsm(eps: 1), fgsm(eps: 3/255))
+        """)
+        XCTAssertNil(err)
+        XCTAssertEqual(out, """
+        pgd(eps: 0.5, step: 0.125, steps: 2, restarts: 1, random_start: true, norm: "l2", loss: "ce")
+        apgd(eps: 0.5, steps: 5, restarts: 1, loss: "ce", norm: "l2")
+        pgd(eps: 0.0156863, step: 0.5, steps: 1, restarts: 1, random_start: true, norm: "l2", loss: "ce")
+        pgd(eps: 0.5, step: 2/255, steps: 1, restarts: 1, random_start: true, norm: "linf", loss: "ce")
+        apgd(eps: 8/255, steps: 5, restarts: 1, loss: "ce", norm: "linf")
+        fgsm(eps: 0.1) fgsm(eps: 1) fgsm(eps: 3/255)
+
+        """)
+    }
+
     func testEvaluateSweepAndTableFromAScript() throws {
         let (_, out, err) = try run("""
         r = evaluate(m, d, attack: pgd(eps: 4/255, step: 1/255, steps: 5), batch: 16, sanity: false, progress: false)

@@ -57,7 +57,7 @@ public final class APGD: Attack {
     }
 
     public var description: String {
-        "apgd(eps: \(fmt(eps)), steps: \(iterations), restarts: \(restarts), loss: \"\(loss.rawValue)\", norm: \"\(norm.rawValue)\"\(targetClass.map { ", target: \($0)" } ?? ""))"
+        "apgd(eps: \(fmt(eps, norm: norm)), steps: \(iterations), restarts: \(restarts), loss: \"\(loss.rawValue)\", norm: \"\(norm.rawValue)\"\(targetClass.map { ", target: \($0)" } ?? ""))"
     }
 
     public func with(eps: Float) -> Attack {

@@ -57,7 +57,7 @@ public final class PGD: Attack {
     }
 
     public var description: String {
-        "pgd(eps: \(fmt(eps)), step: \(fmt(step)), steps: \(stepCount), restarts: \(restarts), random_start: \(randomStart), norm: \"\(norm.rawValue)\", loss: \"\(loss.rawValue)\"\(targetClass.map { ", target: \($0)" } ?? ""))"
+        "pgd(eps: \(fmt(eps, norm: norm)), step: \(fmt(step, norm: norm)), steps: \(stepCount), restarts: \(restarts), random_start: \(randomStart), norm: \"\(norm.rawValue)\", loss: \"\(loss.rawValue)\"\(targetClass.map { ", target: \($0)" } ?? ""))"
     }
 
     public func with(eps: Float) -> Attack {
@@ -131,14 +131,18 @@ public final class PGD: Attack {
     }
 }
 
-/// Short decimal form of a pixel-space value ("0.0157 (4/255)" style kept simple).
-func fmt(_ v: Float) -> String {
-    for d in [255, 256, 1] where v > 0 {
-        let k = Double(v) * Double(d)
-        if abs(k - k.rounded()) < 1e-4 && k.rounded() >= 1 && d != 1 { return "\(Int(k.rounded()))/\(d)" }
+/// How an attack prints a pixel-space radius or step. Under L-inf a whole number k >= 1 of 8-bit
+/// levels (1 <= k < 255) prints as "k/255" (4/255 reads better than 0.0156863); every other value, and every L2
+/// value (an L2 radius is a length, not a count of pixel levels), prints as a plain number.
+/// - Parameters:
+///   - v: the value in pixel units.
+///   - norm: the attack's threat model.
+func fmt(_ v: Float, norm: AttackNorm = .linf) -> String {
+    if norm == .linf && v > 0 {
+        let k = Double(v) * 255
+        if abs(k - k.rounded()) < 1e-4 && k.rounded() >= 1 && k.rounded() < 255 { return "\(Int(k.rounded()))/255" }
     }
-    let s = String(format: "%.6g", Double(v))
-    return s
+    return String(format: "%.6g", Double(v))
 }
 
 extension Tensor {
