@@ -164,4 +164,20 @@ final class RecipeScriptTests: XCTestCase {
         """)
         XCTAssertEqual(o, "4 1 false true true\n")
     }
+
+    func testFitStoppedByMaxStepsReportsTheStepsItRan() {
+        // max_steps inside the first epoch used to return loss, clean and adv as nil (no epoch had finished).
+        let o = out("""
+        seed(1)
+        d = synthetic(n: 64, classes: 4, image: 8, channels: 1, test: 16)
+        m = model("resnet50_gelu", params: 2e4, image: 8, channels: 1, classes: 4)
+        res = fit(m, d, recipe: recipe(batch: 16, epochs: 2, lr: 0.01, lr_batch: 16), attack: pgd(eps: 4/255, step: 4/255, steps: 1), validate: true, max_steps: 2, progress: false)
+        e = res.epochs[0]
+        print(res.steps, res.stopped_early, len(res.epochs), e.epoch, e.complete, e.skipped, has(e, "val_clean"))
+        print(type(res.loss), res.loss > 0, res.loss == e.loss, res.clean == e.clean, res.adv == e.adv, res.clean >= 0, res.adv >= 0, res.clean <= 100, len(keys(res.validation)))
+        full = fit(m, d, recipe: recipe(batch: 16, epochs: 2, lr: 0.01, lr_batch: 16), validate: true, max_steps: 6, progress: false)
+        print(full.steps, len(full.epochs), full.epochs[0].complete, full.epochs[1].complete, has(full.epochs[0], "val_clean"), has(full.validation, "val_clean"), full.loss == full.epochs[1].loss)
+        """)
+        XCTAssertEqual(o, "2 true 1 1 false 0 false\nnumber true true true true true true true 0\n6 2 true false true true true\n")
+    }
 }

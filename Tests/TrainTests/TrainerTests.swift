@@ -110,6 +110,39 @@ final class TrainerTests: XCTestCase {
         }, stopAt: 8)
     }
 
+    func testMaxStepsReportsTheStepsThatRan() throws {
+        // 256 images / batch 32 = 8 steps per epoch. Stopping inside an epoch used to return no epoch
+        // at all; stopping on its last step skipped its summary and validation.
+        let d = try data()
+        let attack = try PGD(eps: 4 / 255, step: 4 / 255, steps: 1)
+        var validations = 0
+        func run(_ k: Int) throws -> FitResult {
+            RNG.global.reseed(3)
+            return try Trainer(model: TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2),
+                               source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: recipe(epochs: 2),
+                               attack: attack, options: options {
+                                   $0.maxSteps = k
+                                   $0.validate = { _ in validations += 1; return [("val_clean", 0.5)] }
+                               }).run()
+        }
+        let mid = try run(3)
+        XCTAssertEqual(mid.steps, 3)
+        XCTAssertTrue(mid.stoppedEarly)
+        XCTAssertEqual(mid.epochs.count, 1)
+        XCTAssertEqual(mid.epochs[0].complete, false)
+        XCTAssertTrue(mid.epochs[0].loss.isFinite && mid.epochs[0].loss > 0)
+        XCTAssertNotNil(mid.epochs[0].cleanAccuracy)
+        XCTAssertTrue(mid.epochs[0].validation.isEmpty)
+        XCTAssertEqual(validations, 0)
+
+        let boundary = try run(8)
+        XCTAssertTrue(boundary.stoppedEarly)
+        XCTAssertEqual(boundary.epochs.count, 1)
+        XCTAssertEqual(boundary.epochs[0].complete, true)
+        XCTAssertEqual(boundary.epochs[0].validation.map(\.0), ["val_clean"])
+        XCTAssertEqual(validations, 1)
+    }
+
     func testInterruptSavesAndResumesBitIdentical() throws {
         let d = try data()
         let rc = recipe(epochs: 1)

@@ -32,7 +32,8 @@ public struct FitOptions {
     public init() {}
 }
 
-/// Per-epoch summary of a run.
+/// Per-epoch summary of a run: the metrics of the steps this run took in that epoch (a resumed
+/// run's first epoch and a run stopped by `maxSteps` inside an epoch cover only part of it).
 public struct EpochSummary {
     public var epoch: Int
     public var loss: Double
@@ -41,6 +42,8 @@ public struct EpochSummary {
     public var skippedSteps: Int
     public var seconds: Double
     public var validation: [(String, Double)]
+    /// False when `maxSteps` stopped the run inside this epoch (no validation ran then).
+    public var complete: Bool = true
 }
 
 /// What `fit` returns.
@@ -157,6 +160,16 @@ public final class Trainer {
             let stream = try source.batches(epoch: epoch, from: position.batchInEpoch)
             let epochStart = Date()
             var lossSum = 0.0, lossCount = 0, seen = 0, advCorrect = 0, cleanSeen = 0, cleanCorrect = 0, skipped = 0
+            /// The metrics of the steps taken so far in this epoch.
+            func summary(validation: [(String, Double)], complete: Bool) -> EpochSummary {
+                EpochSummary(epoch: epoch, loss: lossCount > 0 ? lossSum / Double(lossCount) : .nan,
+                             cleanAccuracy: cleanSeen > 0 ? Double(cleanCorrect) / Double(cleanSeen) : nil,
+                             adversarialAccuracy: seen > 0 ? Double(advCorrect) / Double(seen) : 0,
+                             skippedSteps: skipped, seconds: Date().timeIntervalSince(epochStart),
+                             validation: validation, complete: complete)
+            }
+            // Set when maxSteps falls on this epoch's last step: the epoch ends normally, then the run stops.
+            var stopAfterEpoch = false
 
             while position.batchInEpoch + accumulation <= stepsPerEpoch * accumulation {
                 do { try Interrupt.check() } catch {
@@ -280,7 +293,9 @@ public final class Trainer {
                     _ = try saveCheckpoint(reason: "every")
                 }
                 if let m = options.maxSteps, position.globalStep >= m, position.globalStep < totalSteps {
-                    if position.batchInEpoch >= stepsPerEpoch * accumulation { position.epoch += 1; position.batchInEpoch = 0 }
+                    if position.batchInEpoch >= stepsPerEpoch * accumulation { stopAfterEpoch = true; break }
+                    // Stopped inside the epoch: report the steps it did run.
+                    result.epochs.append(summary(validation: [], complete: false))
                     result.checkpoint = try saveCheckpoint(reason: "max_steps")
                     result.steps = position.globalStep
                     result.stoppedEarly = true
@@ -296,15 +311,19 @@ public final class Trainer {
                 validation = try Autograd.noGrad { try v(model) }
                 log?.write([("event", .string("validation")), ("epoch", .int(epoch))] + validation.map { ($0.0, LogValue.double($0.1)) })
             }
-            let summary = EpochSummary(epoch: epoch, loss: lossCount > 0 ? lossSum / Double(lossCount) : .nan,
-                                       cleanAccuracy: cleanSeen > 0 ? Double(cleanCorrect) / Double(cleanSeen) : nil,
-                                       adversarialAccuracy: seen > 0 ? Double(advCorrect) / Double(seen) : 0,
-                                       skippedSteps: skipped, seconds: Date().timeIntervalSince(epochStart), validation: validation)
-            result.epochs.append(summary)
+            let done = summary(validation: validation, complete: true)
+            result.epochs.append(done)
             let vtext = validation.map { String(format: " %@ %.2f%%", $0.0, 100 * $0.1) }.joined()
-            progress.note(String(format: "epoch %d/%d done: loss %.4f clean %@ adv %.1f%%%@ (%@)", epoch + 1, epochs, summary.loss,
-                                 summary.cleanAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
-                                 100 * summary.adversarialAccuracy, vtext, formatDuration(summary.seconds)))
+            progress.note(String(format: "epoch %d/%d done: loss %.4f clean %@ adv %.1f%%%@ (%@)", epoch + 1, epochs, done.loss,
+                                 done.cleanAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
+                                 100 * done.adversarialAccuracy, vtext, formatDuration(done.seconds)))
+            if stopAfterEpoch {
+                result.checkpoint = try saveCheckpoint(reason: "max_steps")
+                result.steps = position.globalStep
+                result.stoppedEarly = true
+                progress.note("stopped after \(position.globalStep) steps (max_steps)")
+                return result
+            }
             if position.epoch < epochs { _ = try saveCheckpoint(reason: "epoch") }
         }
         if let e = ema { try e.copy(into: model) }
