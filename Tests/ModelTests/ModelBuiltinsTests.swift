@@ -67,6 +67,75 @@ final class ModelBuiltinsTests: XCTestCase {
         XCTAssertTrue(out.hasSuffix("true\n"), out)
     }
 
+    /// The summary's rows of `out` as (name, params, MACs), and the total multiply-adds of its last line.
+    func summaryTable(_ out: String) throws -> (rows: [(String, Int, Int)], total: Int) {
+        var rows: [(String, Int, Int)] = []
+        var total = -1
+        for l in out.split(separator: "\n").map(String.init) {
+            if l.hasPrefix("total: ") {
+                let parts = l.split(separator: ",")[1].split(separator: " ")
+                total = try XCTUnwrap(Int(parts[0]), l)
+                continue
+            }
+            // name  [shape]  params  macs
+            guard let open = l.firstIndex(of: "["), let close = l.firstIndex(of: "]"), !l.hasPrefix(" ") else { continue }
+            let name = l[..<open].trimmingCharacters(in: .whitespaces)
+            let nums = l[l.index(after: close)...].split(separator: " ").compactMap { Int($0) }
+            guard !name.contains(":"), nums.count == 2 else { continue }
+            rows.append((name, nums[0], nums[1]))
+        }
+        return (rows, total)
+    }
+
+    func testSummaryPrintsMultiplyAddsPerLayer() throws {
+        // The doc promised multiply-adds; the table printed none.
+        let out = run("""
+        m = model("resnet18", image: 32, classes: 10, width: 0.25)
+        m.summary()
+        print(flops(m))
+        m.summary(64)
+        """)
+        let parts = out.components(separatedBy: "resnet18: input")
+        XCTAssertEqual(parts.count, 3, out)
+        let at32 = try summaryTable(parts[1]), at64 = try summaryTable(parts[2])
+        XCTAssertTrue(out.contains("params    MACs"), out)
+        // The rows partition the pass: they sum to flops(m) at the built size.
+        let flops = try XCTUnwrap(Int(parts[1].split(separator: "\n").last ?? ""))
+        XCTAssertEqual(at32.total, flops)
+        XCTAssertEqual(at32.rows.reduce(0) { $0 + $1.2 }, flops)
+        // Closed forms: stem conv 7x7/2 3->16 on 32x32 gives 16x16 outputs; fc 128 -> 10.
+        XCTAssertEqual(at32.rows.first?.0, "stem")
+        XCTAssertEqual(at32.rows.first?.2, 16 * 16 * 16 * 3 * 49)
+        XCTAssertEqual(at32.rows.last?.0, "fc")
+        XCTAssertEqual(at32.rows.last?.2, 128 * 10)
+        XCTAssertTrue(out.contains("multiply-adds (2.77M) for one 32x32 image"), out)
+        // At side 64 every convolution does 4x the work; the classifier the same.
+        XCTAssertEqual(at64.total, (flops - 1280) * 4 + 1280)
+    }
+
+    func testTransformerSummariesShowTheFinalNormAsItsOwnRow() throws {
+        // timm's SwinTransformer and VisionTransformer have `norm` as a top-level module beside `head`;
+        // the summary counted it under head.
+        for (arch, last) in [("swin_tiny", "layers.3.blocks.1"), ("deit_small", "blocks.11")] {
+            let out = run("""
+            m = model("\(arch)", image: 32, channels: 1, classes: 10, params: 1e5)
+            m.summary()
+            print(params(m))
+            """)
+            let t = try summaryTable(out)
+            let names = t.rows.map(\.0)
+            XCTAssertEqual(Array(names.suffix(3)), [last, "norm", "head"], out)
+            let norm = t.rows[t.rows.count - 2], head = t.rows[t.rows.count - 1]
+            // LayerNorm(C): weight and bias; head Linear(C, 10); no multiply-adds counted for a norm.
+            XCTAssertEqual(norm.1 % 2, 0)
+            let c = norm.1 / 2
+            XCTAssertEqual(head.1, c * 10 + 10, out)
+            XCTAssertEqual(head.2, c * 10, out)
+            XCTAssertEqual(norm.2, 0)
+            XCTAssertEqual(t.rows.reduce(0) { $0 + $1.1 }, Int(out.split(separator: "\n").last ?? "") ?? -1, "rows cover every parameter")
+        }
+    }
+
     /// flops counts multiply-adds: a closed form for a ResNet-18 at 224 (1.81 G as in the literature).
     func testFlopsResNet18() throws {
         let m = try Models.make("resnet18", rng: RNG(seed: 0))

@@ -73,8 +73,10 @@ final class DeiT: Network {
             h = try blk(h, ctx)
             h = ctx.traced("blocks.\(i)", h, params: paramCount(prefix: "blocks.\(i)"))
         }
-        h = try norm(h, ctx).slice(axis: 1, start: 0, end: 1).reshape([b, d])
-        h = try head(h, ctx)
-        return ctx.traced("head", h, params: paramCount(prefix: "norm") + paramCount(prefix: "head"))
+        // timm: `norm` is a top-level module after the blocks; the head classifies the class token.
+        h = try norm(h, ctx)
+        h = ctx.traced("norm", h, params: paramCount(prefix: "norm"))
+        h = try head(h.slice(axis: 1, start: 0, end: 1).reshape([b, d]), ctx)
+        return ctx.traced("head", h, params: paramCount(prefix: "head"))
     }
 }

@@ -99,6 +99,10 @@ public struct Scope {
     }
 }
 
+/// One row of a model summary: a traced unit's name, its output shape for one image, its parameter
+/// count and the multiply-adds it did (those counted since the previous traced unit).
+public typealias SummaryRow = (name: String, shape: [Int], params: Int, macs: Int)
+
 /// State of one forward pass: mode, randomness, the multiply-add counter and the optional trace.
 public final class ForwardContext {
     /// Training mode: BatchNorm batch statistics and drop path on.
@@ -109,8 +113,10 @@ public final class ForwardContext {
     public let batch: Int
     /// Multiply-adds of convolutions, linear layers and attention products for ONE image.
     public var macs = 0
-    /// When set, each traced unit appends (name, output shape, parameter count).
-    public var trace: [(name: String, shape: [Int], params: Int)]?
+    /// When set, each traced unit appends (name, output shape, parameter count, multiply-adds).
+    public var trace: [SummaryRow]?
+    /// `macs` when the previous unit was traced: a unit's multiply-adds are the difference.
+    private var macsAtLastTrace = 0
 
     public init(training: Bool, rng: RNG, batch: Int, tracing: Bool = false) {
         self.training = training
@@ -125,7 +131,10 @@ public final class ForwardContext {
     /// Records a unit's output for `summary`.
     /// (`params` is only evaluated while tracing.)
     func traced(_ name: @autoclosure () -> String, _ out: Tensor, params: @autoclosure () -> Int) -> Tensor {
-        if trace != nil { trace?.append((name(), out.shape, params())) }
+        if trace != nil {
+            trace?.append((name(), out.shape, params(), macs - macsAtLastTrace))
+            macsAtLastTrace = macs
+        }
         return out
     }
 }

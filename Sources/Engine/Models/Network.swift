@@ -74,8 +74,10 @@ public class Network {
         return ctx.macs
     }
 
-    /// Each traced unit's output shape and parameter count for one image of side `image`.
-    public func summaryRows(image: Int? = nil) throws -> [(name: String, shape: [Int], params: Int)] {
+    /// Each traced unit's output shape, parameter count and multiply-adds (convolutions, linear
+    /// layers and attention products, as `macs()` counts them) for one image of side `image`.
+    /// The units partition the forward pass, so the rows' multiply-adds sum to the pass's total.
+    public func summaryRows(image: Int? = nil) throws -> [SummaryRow] {
         let side = image ?? config.image
         if fixedInputSize, side != config.image {
             throw EngineError.invalidArgument("\(config.name): summary image must be the built size \(config.image) (got \(side))")

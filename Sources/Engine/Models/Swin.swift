@@ -214,8 +214,10 @@ final class Swin: Network {
                 h = ctx.traced("layers.\(i).blocks.\(j)", h, params: paramCount(prefix: "layers.\(i).blocks.\(j)"))
             }
         }
-        h = try norm(h, ctx).mean(axes: [1, 2])
-        h = try fc(h, ctx)
-        return ctx.traced("head", h, params: paramCount(prefix: "norm") + paramCount(prefix: "head"))
+        // timm: `norm` is a top-level module after the stages; `head` pools (NHWC) and classifies.
+        h = try norm(h, ctx)
+        h = ctx.traced("norm", h, params: paramCount(prefix: "norm"))
+        h = try fc(h.mean(axes: [1, 2]), ctx)
+        return ctx.traced("head", h, params: paramCount(prefix: "head"))
     }
 }

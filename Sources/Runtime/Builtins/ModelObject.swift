@@ -66,7 +66,7 @@ public final class ModelObject: HostObject {
                 return .object(self)
             }
         case "summary":
-            return method("m.summary(image: built size)", "Prints each layer's (block's) output shape for one image of side `image` and its parameter count, then the total and the multiply-adds.") { a, ctx in
+            return method("m.summary(image: built size)", "Prints one row per layer (block) as in timm's module tree: its output shape for one image of side `image`, its parameter count and its multiply-adds (convolutions, linear layers and attention products, counted on a forward pass at that side, as flops(m) counts them); then the totals.") { a, ctx in
                 try a.check(allowed: ["image"], maxPositional: 1)
                 guard let n = m as? Network else { throw RuntimeError.type("summary: only for models built by model()") }
                 let side = try a.int("image", at: 0, default: n.config.image)
@@ -97,16 +97,26 @@ public final class ModelObject: HostObject {
         return .object(TensorObject(try ModelObject.engine { try m.forward(input) }))
     }
 
-    static func formatSummary(_ n: Network, _ rows: [(name: String, shape: [Int], params: Int)], side: Int) -> String {
+    /// The summary table: one row per traced unit (name, output shape, parameters, multiply-adds), then the totals.
+    static func formatSummary(_ n: Network, _ rows: [SummaryRow], side: Int) -> String {
         let c = n.config
         var lines = ["\(c.name): input [1, \(c.channels), \(side), \(side)]"]
         let w = max(12, rows.map { $0.name.count }.max() ?? 0) + 2
-        lines.append("layer".padding(toLength: w, withPad: " ", startingAt: 0) + "output".padding(toLength: 22, withPad: " ", startingAt: 0) + "params")
+        let pw = max(8, rows.map { "\($0.params)".count }.max() ?? 0) + 2
+        func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+        lines.append(pad("layer", w) + pad("output", 22) + pad("params", pw) + "MACs")
         for r in rows {
-            lines.append(r.name.padding(toLength: w, withPad: " ", startingAt: 0)
-                         + "\(r.shape)".padding(toLength: 22, withPad: " ", startingAt: 0) + "\(r.params)")
+            lines.append(pad(r.name, w) + pad("\(r.shape)", 22) + pad("\(r.params)", pw) + "\(r.macs)")
         }
-        lines.append("total: \(n.store.paramCount) params (\(Network.formatCount(n.store.paramCount)))")
+        let macs = rows.reduce(0) { $0 + $1.macs }
+        lines.append("total: \(n.store.paramCount) params (\(Network.formatCount(n.store.paramCount))), "
+                     + "\(macs) multiply-adds (\(formatMACs(macs))) for one \(side)x\(side) image")
         return lines.joined(separator: "\n")
+    }
+
+    /// A multiply-add count with a unit: 4.49G, 12.30M, 45.10K.
+    static func formatMACs(_ n: Int) -> String {
+        if n >= 1_000_000_000 { return String(format: "%.2fG", Double(n) / 1e9) }
+        return Network.formatCount(n)
     }
 }
