@@ -30,8 +30,11 @@ let package = Package(
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg62-turbo-dev"])]),
 
+        // Hot kernels in C, compiled for AVX-512, AVX2 and baseline x86-64 (picked at load time).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
+
         .target(name: "Lang", swiftSettings: optimize),
-        .target(name: "Engine", dependencies: ["CBLAS", "CZlib", "CPNG", "CJPEG"], swiftSettings: optimize),
+        .target(name: "Engine", dependencies: ["CBLAS", "CZlib", "CPNG", "CJPEG", "CKernels"], swiftSettings: optimize),
         .target(name: "Runtime", dependencies: ["Lang", "Engine", "CReadline"], swiftSettings: optimize),
         .executableTarget(name: "adv", dependencies: [
             "Runtime",

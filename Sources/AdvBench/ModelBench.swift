@@ -14,13 +14,17 @@ enum BenchModels {
             edit(&o)
             return try Models.configure(name, o)
         }
-        return [
+        let all: [(label: String, config: ModelConfig)] = [
             ("convnext_atto", try cfg("convnext_atto") { _ in }),
             ("swin_tiny p2 w4 dims64 heads(2,4,8,16)", try cfg("swin_tiny") { $0.patch = 2; $0.window = 4; $0.dims = [64]; $0.heads = [2, 4, 8, 16] }),
             ("poolformer_s12", try cfg("poolformer_s12") { _ in }),
             ("deit_tiny p4", try cfg("deit_tiny") { $0.patch = 4 }),
             ("resnet50_gelu", try cfg("resnet50_gelu") { _ in }),
         ]
+        // ADV_BENCH_MODELS=convnext,swin keeps only the rows whose label contains one of the words.
+        guard let only = ProcessInfo.processInfo.environment["ADV_BENCH_MODELS"], !only.isEmpty else { return all }
+        let words = only.split(separator: ",").map(String.init)
+        return all.filter { row in words.contains { row.label.contains($0) } }
     }
 
     /// One training-style step: forward in training mode, mean cross entropy, backward.

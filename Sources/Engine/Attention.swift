@@ -4,6 +4,7 @@
 // Fused: per (batch, head), in parallel with OpenBLAS single-threaded: scores = scale q k^T by
 // sgemm (no transposed copy), bias added and softmax taken in place, then P v by sgemm.
 // Backward reuses the saved probabilities P.
+import CKernels
 
 extension Tensor {
     /// softmax(q k^T * scale + bias) v.
@@ -54,7 +55,7 @@ extension Tensor {
                             if bst[3] == 1 { for j in 0..<s { row[j] += brow[j] } } else { for j in 0..<s { row[j] += brow[j * bst[3]] } }
                         }
                     }
-                    for i in 0..<t { Tensor.softmaxRow(sp + i * s, sp + i * s, s) }
+                    adv_softmax_rows(sp, sp, t, s)
                     if precision != .fp32 { precision.round(sp, prp + bh * t * s, t * s) }
                     BLAS.gemm(transA: false, transB: false, m: t, n: dv, k: s, a: prp + bh * t * s, lda: s,
                               b: pv + bh * s * dv, ldb: dv, c: po + bh * t * dv, ldc: dv)
@@ -82,11 +83,7 @@ extension Tensor {
                         BLAS.gemm(transA: false, transB: true, m: t, n: s, k: dv, a: dO, lda: dv, b: pv + bh * s * dv, ldb: dv,
                                   c: dS, ldc: s)
                         // dS = P * (dP - rowsum(dP * P))
-                        for i in 0..<t {
-                            let prow = P + i * s, drow = dS + i * s
-                            let dot = F8(repeating: Tensor.rowDot(drow, prow, s))
-                            FastMath.zip(drow, prow, drow, s) { dp, p in p * (dp - dot) }
-                        }
+                        adv_softmax_rows_backward(dS, P, dS, t, s)
                         if precision != .fp32 { precision.round(dS, dS, t * s) }
                         // dQ = scale dS K ; dK = scale dS^T Q
                         BLAS.gemm(transA: false, transB: false, m: t, n: d, k: s, alpha: scale, a: dS, lda: s,

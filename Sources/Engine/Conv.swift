@@ -1,5 +1,6 @@
 // 2-D convolution: im2col + sgemm for the general case, a direct fast path for depthwise.
 // x: (N, Cin, H, W), weight: (Cout, Cin/groups, kh, kw), bias: (Cout) -> (N, Cout, Ho, Wo)
+import CKernels
 
 /// The geometry of one convolution, shared by forward and backward.
 struct ConvGeometry {
@@ -265,114 +266,53 @@ enum Conv {
 
     // MARK: depthwise (groups == Cin == Cout)
 
-    /// Row length of the zero-padded plane copy used by the SIMD depthwise path (8 floats of slack).
-    static func paddedWidth(_ g: ConvGeometry) -> Int { g.w + 2 * g.pw + 8 }
-
-    /// Copies plane `src` (h x w) into the zeroed padded buffer `dst` ((h + 2ph) x paddedWidth).
-    @inline(__always) static func padPlane(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
-        let wp = paddedWidth(g)
-        for r in 0..<g.h { (dst + (r + g.ph) * wp + g.pw).update(from: src + r * g.w, count: g.w) }
-    }
-
-    /// Depthwise, stride 1: each plane is copied into a zero-padded buffer, then every output row
-    /// is 8 outputs at a time with kh*kw broadcast multiply-adds (no bounds checks in the loop).
+    /// Depthwise, stride 1, in the C kernel (CKernels/depthwise.c): each plane copied into a
+    /// zero-padded buffer, 16 outputs at a time with the accumulator in registers, taps that see
+    /// only padding skipped.
     static func depthwiseForwardS1(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
         let out = Tensor(uninitialized: [g.n, g.cout, g.ho, g.wo])
         let px = x.ptr, pw = w.ptr, po = out.ptr
-        let pb = bias?.ptr
-        let wp = paddedWidth(g), hp = g.h + 2 * g.ph
+        let pb = bias.map { UnsafePointer($0.ptr) }
+        let scratch = adv_dw_scratch(g.h, g.w, g.kh, g.kw, g.ph, g.pw)
         Parallel.forEach(g.n * g.cin, minChunk: Swift.max(1, 32768 / Swift.max(g.hw * g.kh * g.kw, 1))) { r in
-            let pad = UnsafeMutablePointer<Float>.allocate(capacity: hp * wp + 8)
-            pad.initialize(repeating: 0, count: hp * wp + 8)
-            defer { pad.deallocate() }
-            for p in r {
-                let c = p % g.cin
-                padPlane(px + p * g.h * g.w, pad, g)
-                let k = pw + c * g.kh * g.kw
-                let b0 = F8(repeating: pb.map { $0[c] } ?? 0)
-                let dst = po + p * g.hw
-                for oh in 0..<g.ho {
-                    var ow0 = 0
-                    while ow0 < g.wo {
-                        var acc = b0
-                        for i in 0..<g.kh {
-                            let row = pad + (oh + i) * wp + ow0
-                            for j in 0..<g.kw { acc += k[i * g.kw + j] * FastMath.load(row + j) }
-                        }
-                        let drow = dst + oh * g.wo + ow0
-                        if ow0 + 8 <= g.wo {
-                            FastMath.store(acc, drow)
-                        } else {
-                            for q in 0..<(g.wo - ow0) { drow[q] = acc[q] }
-                        }
-                        ow0 += 8
-                    }
-                }
-            }
+            let buf = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+            defer { buf.deallocate() }
+            adv_dw_forward_s1(px, pw, pb, po, r.lowerBound, r.upperBound, g.cin, g.h, g.w, g.kh, g.kw, g.ph, g.pw, buf)
         }
         return out
     }
 
-    /// Backward of `depthwiseForwardS1` (same padded layout; g rows copied into a zero-tailed buffer).
+    /// Backward of `depthwiseForwardS1`: the input gradient is the same kernel over the padded
+    /// output gradient with the kernel flipped, the weight gradient one dot product per tap and
+    /// plane (planes summed over the batch afterwards, so threads never share a sum).
     static func depthwiseBackwardS1(_ gout: Tensor, _ rx: Tensor, _ rw: Tensor, _ x: Tensor, _ weight: Tensor, _ g: ConvGeometry) {
         let needX = x.requiresGrad, needW = weight.requiresGrad
         guard needX || needW else { return }
-        let gx = Tensor(zeros: x.shape)
         let kk = g.kh * g.kw
-        let gwPlanes = Tensor(zeros: [g.n * g.cin, kk])
-        let px = rx.ptr, pw = rw.ptr, pg = gout.ptr, pgx = gx.ptr, pgw = gwPlanes.ptr
-        let wp = paddedWidth(g), hp = g.h + 2 * g.ph
-        let wo8 = (g.wo + 7) / 8 * 8
+        let gx = needX ? Tensor(uninitialized: x.shape) : nil
+        let gwPlanes = needW ? Tensor(zeros: [g.n * g.cin, kk]) : nil
+        let px = rx.ptr, pw = rw.ptr, pg = gout.ptr
+        let pgx = gx?.ptr, pgw = gwPlanes?.ptr
+        let scratch = adv_dw_scratch(g.h, g.w, g.kh, g.kw, g.ph, g.pw)
         Parallel.forEach(g.n * g.cin, minChunk: Swift.max(1, 16384 / Swift.max(g.hw * kk, 1))) { r in
-            let pad = UnsafeMutablePointer<Float>.allocate(capacity: hp * wp + 8)
-            let dpad = UnsafeMutablePointer<Float>.allocate(capacity: hp * wp + 8)
-            let grow = UnsafeMutablePointer<Float>.allocate(capacity: wo8)
-            pad.initialize(repeating: 0, count: hp * wp + 8)
-            grow.initialize(repeating: 0, count: wo8)
-            defer { pad.deallocate(); dpad.deallocate(); grow.deallocate() }
-            for p in r {
-                let c = p % g.cin
-                padPlane(px + p * g.h * g.w, pad, g)
-                dpad.initialize(repeating: 0, count: hp * wp + 8)
-                let k = pw + c * kk
-                let dk = pgw + p * kk
-                for oh in 0..<g.ho {
-                    grow.update(from: pg + p * g.hw + oh * g.wo, count: g.wo)
-                    for i in 0..<g.kh {
-                        let xrow = pad + (oh + i) * wp, drow = dpad + (oh + i) * wp
-                        for j in 0..<g.kw {
-                            let kv = F8(repeating: k[i * g.kw + j])
-                            var acc = F8()
-                            var ow0 = 0
-                            while ow0 < wo8 {
-                                let gv = FastMath.load(grow + ow0)
-                                acc += gv * FastMath.load(xrow + ow0 + j)
-                                FastMath.store(FastMath.load(drow + ow0 + j) + kv * gv, drow + ow0 + j)
-                                ow0 += 8
-                            }
-                            dk[i * g.kw + j] += acc.sum()
-                        }
-                    }
-                }
-                if needX {
-                    let dst = pgx + p * g.h * g.w
-                    for r2 in 0..<g.h { (dst + r2 * g.w).update(from: dpad + (r2 + g.ph) * wp + g.pw, count: g.w) }
-                }
-            }
+            let buf = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+            defer { buf.deallocate() }
+            adv_dw_backward_s1(px, pw, pg, pgx, pgw, r.lowerBound, r.upperBound, g.cin, g.h, g.w, g.kh, g.kw, g.ph, g.pw, buf)
         }
-        if needX { x.addGrad(gx) }
-        if needW {
+        if let gx = gx { x.addGrad(gx) }
+        if let planes = gwPlanes {
             let gw = Tensor(zeros: weight.shape)
+            let pgw = gw.ptr, pp = planes.ptr
             for p in 0..<(g.n * g.cin) {
                 let c = p % g.cin
-                for t in 0..<kk { gw.ptr[c * kk + t] += pgw[p * kk + t] }
+                for t in 0..<kk { pgw[c * kk + t] += pp[p * kk + t] }
             }
             weight.addGrad(gw)
         }
     }
 
     static func depthwiseForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
-        if g.sh == 1 && g.sw == 1 { return depthwiseForwardS1(x, w, bias, g) }
+        if g.sh == 1 && g.sw == 1 && g.ph < g.kh && g.pw < g.kw { return depthwiseForwardS1(x, w, bias, g) }
         let out = Tensor(zeros: [g.n, g.cout, g.ho, g.wo])
         let px = x.ptr, pw = w.ptr, po = out.ptr
         let pb = bias?.ptr
@@ -412,7 +352,7 @@ enum Conv {
     }
 
     static func depthwiseBackward(_ gout: Tensor, _ rx: Tensor, _ rw: Tensor, _ x: Tensor, _ weight: Tensor, _ g: ConvGeometry) {
-        if g.sh == 1 && g.sw == 1 { depthwiseBackwardS1(gout, rx, rw, x, weight, g); return }
+        if g.sh == 1 && g.sw == 1 && g.ph < g.kh && g.pw < g.kw { depthwiseBackwardS1(gout, rx, rw, x, weight, g); return }
         let needX = x.requiresGrad, needW = weight.requiresGrad
         guard needX || needW else { return }
         let gx = Tensor(zeros: x.shape)

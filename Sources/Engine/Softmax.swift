@@ -1,5 +1,6 @@
 // Softmax and log-softmax along one axis (numerically stable: max subtracted).
 // x: any shape -> same shape. The last axis (contiguous rows) takes a SIMD path.
+import CKernels
 import Foundation
 
 extension Tensor {
@@ -44,13 +45,9 @@ extension Tensor {
         return s
     }
 
-    /// In-place softmax of a contiguous row.
+    /// Softmax of a contiguous row (src and dst may be the same row).
     @inline(__always) static func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-        let m = rowMax(src, n)
-        let mv = F8(repeating: m)
-        FastMath.map(src, dst, n) { FastMath.exp($0 - mv) }
-        let iz = F8(repeating: 1 / rowSum(dst, n))
-        FastMath.map(dst, dst, n) { $0 * iz }
+        adv_softmax_rows(src, dst, 1, n)
     }
 
     /// Softmax along `axis`.
@@ -62,7 +59,7 @@ extension Tensor {
         let contiguous = ax == rank - 1
         if contiguous {
             Parallel.forEach(count / Swift.max(n, 1), minChunk: Swift.max(1, 16384 / Swift.max(n, 1))) { r in
-                for row in r { Tensor.softmaxRow(px + row * n, po + row * n, n) }
+                adv_softmax_rows(px + r.lowerBound * n, po + r.lowerBound * n, r.count, n)
             }
         } else {
             forEachLine(ax, Swift.max(1, 8192 / Swift.max(n, 1))) { b, n, s in
@@ -81,11 +78,8 @@ extension Tensor {
             let pg = g.ptr, pgx = gx.ptr
             if contiguous {
                 Parallel.forEach(a.count / Swift.max(n, 1), minChunk: Swift.max(1, 16384 / Swift.max(n, 1))) { r in
-                    for row in r {
-                        let o = row * n
-                        let d = F8(repeating: Tensor.rowDot(pg + o, po + o, n))
-                        FastMath.zip(pg + o, po + o, pgx + o, n) { gv, y in y * (gv - d) }
-                    }
+                    let o = r.lowerBound * n
+                    adv_softmax_rows_backward(pg + o, po + o, pgx + o, r.count, n)
                 }
             } else {
                 a.forEachLine(ax, Swift.max(1, 8192 / Swift.max(n, 1))) { b, n, s in

@@ -1,5 +1,6 @@
 // Elementwise ops with NumPy broadcasting, each with its backward.
 // a: any shape, b: broadcastable to a common shape -> (broadcast shape)
+import CKernels
 import Foundation
 
 extension Tensor {
@@ -249,7 +250,7 @@ extension Tensor {
         let px = ptr, po = out.ptr
         Parallel.forEach((count + 7) / 8, minChunk: 4096) { r in
             let lo = r.lowerBound * 8, hi = Swift.min(r.upperBound * 8, self.count)
-            FastMath.map(px + lo, po + lo, hi - lo) { x in x * FastMath.phi(x) }
+            adv_gelu_forward(px + lo, po + lo, hi - lo)
         }
         let a = self
         out.record([a]) { g in
@@ -257,10 +258,7 @@ extension Tensor {
             let pg = g.ptr, pa = a.ptr, pgx = gx.ptr, n = a.count
             Parallel.forEach((n + 7) / 8, minChunk: 2048) { r in
                 let lo = r.lowerBound * 8, hi = Swift.min(r.upperBound * 8, n)
-                FastMath.zip(pg + lo, pa + lo, pgx + lo, hi - lo) { gv, x in
-                    let pdf = 0.3989422804014327 * FastMath.exp(-0.5 * x * x)
-                    return gv * (FastMath.phi(x) + x * pdf)
-                }
+                adv_gelu_backward(pg + lo, pa + lo, pgx + lo, hi - lo)
             }
             a.addGrad(gx)
         }

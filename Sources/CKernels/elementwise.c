@@ -1,0 +1,121 @@
+// exp, GELU and softmax over contiguous floats. Scalar code written so that clang vectorises
+// every loop (no branches in the loop bodies: selects only); see adv_kernels.h for the contract.
+#include "adv_kernels.h"
+#include "dispatch.h"
+
+/// e^x: Cephes range reduction x = n ln2 + r (n rounded with the 1.5 * 2^23 trick), degree-6
+/// polynomial, 2^n from the exponent bits. Inputs are clamped to [-87.3, 88.7]; NaN stays NaN.
+static inline float exp_poly(float x0) {
+    float x = x0 > 88.7f ? 88.7f : x0;
+    x = x < -87.3f ? -87.3f : x;
+    const float magic = 12582912.0f;
+    float tt = x * 1.442695040888963f + magic;
+    float n = tt - magic;
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t bits;
+    memcpy(&bits, &tt, 4);
+    int32_t e = ((bits - 0x4B400000) + 127) << 23;
+    float scale;
+    memcpy(&scale, &e, 4);
+    float y = p * scale;
+    return x0 != x0 ? x0 : y;
+}
+
+/// Phi(x), the standard normal CDF: 0.5 erfc(|x| / sqrt 2) by Abramowitz-Stegun 7.1.26.
+static inline float phi(float x) {
+    float z = (x < 0 ? -x : x) * 0.7071067811865476f;
+    float t = 1.0f / (1.0f + 0.3275911f * z);
+    float p = 1.061405429f;
+    p = p * t - 1.453152027f;
+    p = p * t + 1.421413741f;
+    p = p * t - 0.284496736f;
+    p = p * t + 0.254829592f;
+    float half = 0.5f * p * t * exp_poly(-(z * z));
+    return x >= 0 ? 1.0f - half : half;
+}
+
+ADV_CLONES void adv_exp(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = exp_poly(x[i]);
+}
+
+ADV_CLONES void adv_gelu_forward(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = x[i] * phi(x[i]);
+}
+
+ADV_CLONES void adv_gelu_backward(const float *g, const float *x, float *dx, long n) {
+    for (long i = 0; i < n; i++) {
+        float v = x[i];
+        float pdf = 0.3989422804014327f * exp_poly(-0.5f * v * v);
+        dx[i] = g[i] * (phi(v) + v * pdf);
+    }
+}
+
+/// Max of n floats (NaNs are skipped here; they still propagate through exp).
+static inline float row_max(const float *x, long n) {
+    long i = 0;
+    float m = -__builtin_inff();
+    if (n >= 16) {
+        v16 mv = v16_load(x);
+        for (i = 16; i + 16 <= n; i += 16) mv = __builtin_elementwise_max(mv, v16_load(x + i));
+        for (int q = 0; q < 16; q++) m = mv[q] > m ? mv[q] : m;
+    }
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+static inline float row_sum(const float *x, long n) {
+    long i = 0;
+    v16 s = v16_splat(0);
+    for (; i + 16 <= n; i += 16) s += v16_load(x + i);
+    float t = v16_sum(s);
+    for (; i < n; i++) t += x[i];
+    return t;
+}
+
+static inline float row_dot(const float *a, const float *b, long n) {
+    long i = 0;
+    v16 s = v16_splat(0);
+    for (; i + 16 <= n; i += 16) s += v16_load(a + i) * v16_load(b + i);
+    float t = v16_sum(s);
+    for (; i < n; i++) t += a[i] * b[i];
+    return t;
+}
+
+ADV_CLONES void adv_softmax_rows(const float *x, float *y, long rows, long n) {
+    for (long r = 0; r < rows; r++) {
+        const float *src = x + r * n;
+        float *dst = y + r * n;
+        float m = row_max(src, n);
+        for (long i = 0; i < n; i++) dst[i] = exp_poly(src[i] - m);
+        float iz = 1.0f / row_sum(dst, n);
+        for (long i = 0; i < n; i++) dst[i] *= iz;
+    }
+}
+
+ADV_CLONES void adv_softmax_rows_backward(const float *g, const float *y, float *dx, long rows, long n) {
+    for (long r = 0; r < rows; r++) {
+        const float *gr = g + r * n, *yr = y + r * n;
+        float *d = dx + r * n;
+        float s = row_dot(gr, yr, n);
+        for (long i = 0; i < n; i++) d[i] = yr[i] * (gr[i] - s);
+    }
+}
+
+ADV_CLONES void adv_log_softmax_rows(const float *x, float *y, long rows, long n) {
+    for (long r = 0; r < rows; r++) {
+        const float *src = x + r * n;
+        float *dst = y + r * n;
+        float m = row_max(src, n);
+        for (long i = 0; i < n; i++) dst[i] = exp_poly(src[i] - m);
+        float lz = m + __builtin_logf(row_sum(dst, n));
+        for (long i = 0; i < n; i++) dst[i] = src[i] - lz;
+    }
+}

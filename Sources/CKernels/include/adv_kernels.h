@@ -1,0 +1,48 @@
+// Hot CPU kernels of the engine, in C so that clang can compile each one three times (AVX-512,
+// AVX2+FMA, baseline x86-64) and pick the best at load time (target_clones / ifunc). Swift's own
+// SIMD code is compiled for baseline x86-64 only (4-lane SSE, no FMA).
+//
+// Every function works on a contiguous range the caller chose (Swift splits work over threads
+// with Parallel.forEach and calls these per chunk); none allocates, none keeps state.
+#ifndef ADV_KERNELS_H
+#define ADV_KERNELS_H
+
+// MARK: elementwise (elementwise.c)
+
+/// y[i] = e^x[i] (Cephes polynomial, relative error ~1e-7; NaN stays NaN).
+void adv_exp(const float *x, float *y, long n);
+/// y[i] = x[i] * Phi(x[i]) (exact-erf GELU; Phi via Abramowitz-Stegun 7.1.26, abs. error < 2e-7).
+void adv_gelu_forward(const float *x, float *y, long n);
+/// dx[i] = g[i] * (Phi(x[i]) + x[i] * pdf(x[i])).
+void adv_gelu_backward(const float *g, const float *x, float *dx, long n);
+/// Softmax of `rows` contiguous rows of length n (max subtracted).
+void adv_softmax_rows(const float *x, float *y, long rows, long n);
+/// dx = y * (g - sum(g * y)) per row.
+void adv_softmax_rows_backward(const float *g, const float *y, float *dx, long rows, long n);
+/// Log-softmax of `rows` contiguous rows of length n (x and y must not overlap).
+void adv_log_softmax_rows(const float *x, float *y, long rows, long n);
+
+// MARK: optimizer (optim.c)
+
+/// One AdamW update of n parameters in place, with PyTorch's operation order:
+/// p *= decay (when apply_decay); m += w1 (g - m); v = v b2 + w2 g^2;
+/// p -= step * m / (sqrt(v) / bc2_sqrt + eps).
+void adv_adamw(float *p, const float *g, float *m, float *v, long n, float decay, int apply_decay,
+               float w1, float b2, float w2, float bc2_sqrt, float eps, float step);
+
+// MARK: depthwise convolution, stride 1 (depthwise.c)
+// Planes are (h, w) images; plane p uses kernel k + (p % c) * kh * kw. Padding (ph, pw) must be
+// at most (kh - 1, kw - 1) for the input-gradient kernel.
+
+/// Floats of scratch one thread needs for the stride-1 depthwise kernels.
+long adv_dw_scratch(long h, long w, long kh, long kw, long ph, long pw);
+/// out (planes, ho, wo) for planes [p0, p1), bias may be NULL.
+void adv_dw_forward_s1(const float *x, const float *k, const float *bias, float *out, long p0, long p1,
+                       long c, long h, long w, long kh, long kw, long ph, long pw, float *scratch);
+/// Gradients for planes [p0, p1): dx (planes, h, w) is overwritten when not NULL; dk_planes
+/// (planes, kh*kw) receives each plane's own weight gradient (+=) when not NULL.
+void adv_dw_backward_s1(const float *x, const float *k, const float *g, float *dx, float *dk_planes,
+                        long p0, long p1, long c, long h, long w, long kh, long kw, long ph, long pw,
+                        float *scratch);
+
+#endif

@@ -1,0 +1,152 @@
+// The C kernels (CKernels: AVX-512 / AVX2 / baseline clones) against plain float64 loops, over
+// the geometries that exercise their edge cases: planes narrower and wider than one 16-lane
+// vector, kernels falling mostly on padding, padding at its limit, and the fallback paths.
+import XCTest
+@testable import Engine
+
+final class KernelReferenceTests: XCTestCase {
+    /// Depthwise conv forward and both gradients (for upstream gradient `r`) in float64 loops.
+    /// x: (N, C, H, W), w: (C, 1, kh, kw) -> out (N, C, Ho, Wo), dx, dw
+    static func depthwiseReference(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ r: Tensor, stride: Int, pad: (Int, Int))
+        -> (out: [Double], dx: [Double], dw: [Double], db: [Double]) {
+        let n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3]
+        let kh = w.shape[2], kw = w.shape[3]
+        let ho = (h + 2 * pad.0 - kh) / stride + 1, wo = (wd + 2 * pad.1 - kw) / stride + 1
+        var out = [Double](repeating: 0, count: n * c * ho * wo)
+        var dx = [Double](repeating: 0, count: x.count), dw = [Double](repeating: 0, count: w.count)
+        var db = [Double](repeating: 0, count: c)
+        for i in 0..<n {
+            for ch in 0..<c {
+                for oh in 0..<ho {
+                    for ow in 0..<wo {
+                        let o = ((i * c + ch) * ho + oh) * wo + ow
+                        var s = bias.map { Double($0.ptr[ch]) } ?? 0
+                        let gv = Double(r.ptr[o])
+                        db[ch] += gv
+                        for a in 0..<kh {
+                            for b in 0..<kw {
+                                let ih = oh * stride - pad.0 + a, iw = ow * stride - pad.1 + b
+                                guard ih >= 0, ih < h, iw >= 0, iw < wd else { continue }
+                                let xi = ((i * c + ch) * h + ih) * wd + iw, wi = (ch * kh + a) * kw + b
+                                s += Double(x.ptr[xi]) * Double(w.ptr[wi])
+                                dx[xi] += gv * Double(w.ptr[wi])
+                                dw[wi] += gv * Double(x.ptr[xi])
+                            }
+                        }
+                        out[o] = s
+                    }
+                }
+            }
+        }
+        return (out, dx, dw, db)
+    }
+
+    func assertClose(_ a: [Float], _ b: [Double], _ what: String, tol: Double = 1e-4, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, "\(what): count", line: line)
+        var worst = 0.0
+        for (u, v) in zip(a, b) { worst = max(worst, abs(Double(u) - v) / (1 + abs(v))) }
+        XCTAssertLessThanOrEqual(worst, tol, "\(what): worst relative error \(worst)", line: line)
+    }
+
+    func testDepthwiseMatchesLoopsOnEveryGeometry() throws {
+        // (N, C, H, W, kh, kw, stride, ph, pw, bias)
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int, Bool)] = [
+            (2, 3, 1, 1, 7, 7, 1, 3, 3, true),    // 1x1 maps: only the centre tap is real
+            (2, 3, 2, 2, 7, 7, 1, 3, 3, false),
+            (3, 2, 8, 8, 7, 7, 1, 3, 3, true),    // ConvNeXt stage 1 at 32x32
+            (1, 2, 3, 5, 7, 7, 1, 3, 3, true),    // rectangular, narrower than the kernel
+            (1, 2, 17, 37, 7, 7, 1, 3, 3, true),  // wider than two 16-lane vectors, with a tail
+            (2, 3, 6, 6, 3, 3, 1, 1, 1, true),
+            (1, 2, 9, 9, 5, 5, 1, 0, 0, false),   // no padding
+            (1, 2, 5, 4, 3, 3, 1, 2, 2, false),   // padding == k - 1 (largest for the fast path)
+            (1, 2, 4, 4, 3, 3, 1, 3, 3, true),    // padding >= k: general path
+            (1, 2, 6, 7, 3, 5, 1, 1, 2, true),    // rectangular kernel
+            (2, 2, 9, 9, 3, 3, 2, 1, 1, true),    // stride 2: general path
+        ]
+        for (k, cfg) in cases.enumerated() {
+            let (n, c, h, w, kh, kw, s, ph, pw, hasBias) = cfg
+            let x = rnd([n, c, h, w], seed: UInt64(100 + k))
+            let wt = rnd([c, 1, kh, kw], seed: UInt64(200 + k))
+            let b = hasBias ? rnd([c], seed: UInt64(300 + k)) : nil
+            let out = try Tensor.conv2d(x, weight: wt, bias: b, stride: (s, s), padding: (ph, pw), groups: c)
+            let r = rnd(out.shape, seed: UInt64(400 + k), requiresGrad: false)
+            try out.backward(seed: r)
+            let ref = Self.depthwiseReference(x, wt, b, r, stride: s, pad: (ph, pw))
+            let what = "depthwise \(cfg)"
+            assertClose(out.toArray(), ref.out, "\(what) forward")
+            assertClose(x.grad?.toArray() ?? [], ref.dx, "\(what) dx")
+            assertClose(wt.grad?.toArray() ?? [], ref.dw, "\(what) dw")
+            if let b = b { assertClose(b.grad?.toArray() ?? [], ref.db, "\(what) db") }
+        }
+    }
+
+    func testDepthwiseWeightGradientOnlyAndInputGradientOnly() throws {
+        // The attack needs only the input gradient; a frozen input needs only the weight one.
+        let x = rnd([2, 3, 8, 8], seed: 1), w = rnd([3, 1, 7, 7], seed: 2)
+        w.requiresGrad = false
+        let o1 = try Tensor.conv2d(x, weight: w, bias: nil, padding: (3, 3), groups: 3)
+        let r = rnd(o1.shape, seed: 3, requiresGrad: false)
+        try o1.backward(seed: r)
+        let ref = Self.depthwiseReference(x, w, nil, r, stride: 1, pad: (3, 3))
+        assertClose(x.grad?.toArray() ?? [], ref.dx, "dx only")
+        XCTAssertNil(w.grad)
+        x.grad = nil; x.requiresGrad = false; w.requiresGrad = true
+        let o2 = try Tensor.conv2d(x, weight: w, bias: nil, padding: (3, 3), groups: 3)
+        try o2.backward(seed: r)
+        assertClose(w.grad?.toArray() ?? [], ref.dw, "dw only")
+        XCTAssertNil(x.grad)
+    }
+
+    func testGeluMatchesErfFormula() throws {
+        // Lengths around the vector width (tails), values over the range that matters.
+        for n in [1, 15, 16, 17, 100, 1000] {
+            let x = Tensor.uniform([n], low: -9, high: 9, rng: RNG(seed: UInt64(n)))
+            x.requiresGrad = true
+            let y = x.gelu()
+            let r = rnd([n], seed: 7, requiresGrad: false)
+            try y.backward(seed: r)
+            var want: [Double] = [], dwant: [Double] = []
+            for i in 0..<n {
+                let v = Double(x.ptr[i])
+                let cdf = 0.5 * (1 + erf(v / 2.0.squareRoot()))
+                let pdf = exp(-0.5 * v * v) / (2 * Double.pi).squareRoot()
+                want.append(v * cdf)
+                dwant.append(Double(r.ptr[i]) * (cdf + v * pdf))
+            }
+            assertClose(y.toArray(), want, "gelu n=\(n)", tol: 2e-6)
+            assertClose(x.grad?.toArray() ?? [], dwant, "gelu grad n=\(n)", tol: 2e-6)
+        }
+        // NaN stays NaN; huge finite values saturate like PyTorch (x and -0).
+        let special = try Tensor(shape: [4], data: [.nan, 1e30, -1e30, 0]).gelu().toArray()
+        XCTAssertTrue(special[0].isNaN)
+        XCTAssertEqual(special[1], 1e30)
+        XCTAssertEqual(special[2], 0)
+        XCTAssertEqual(special[3], 0)
+    }
+
+    func testSoftmaxMatchesDoubleOnRowLengthsAroundTheVectorWidth() throws {
+        for n in [1, 5, 16, 17, 49, 65, 197] {
+            let rows = 3
+            let x = Tensor.uniform([rows, n], low: -30, high: 30, rng: RNG(seed: UInt64(n)))
+            x.requiresGrad = true
+            let y = try x.softmax(axis: -1)
+            let r = rnd([rows, n], seed: 9, requiresGrad: false)
+            try y.backward(seed: r)
+            var want: [Double] = [], dwant: [Double] = []
+            for i in 0..<rows {
+                let row = (0..<n).map { Double(x.ptr[i * n + $0]) }
+                let m = row.max() ?? 0
+                let e = row.map { exp($0 - m) }
+                let z = e.reduce(0, +)
+                let p = e.map { $0 / z }
+                let dot = (0..<n).reduce(0.0) { $0 + Double(r.ptr[i * n + $1]) * p[$1] }
+                want += p
+                dwant += (0..<n).map { p[$0] * (Double(r.ptr[i * n + $0]) - dot) }
+            }
+            assertClose(y.toArray(), want, "softmax n=\(n)", tol: 1e-6)
+            assertClose(x.grad?.toArray() ?? [], dwant, "softmax grad n=\(n)", tol: 1e-6)
+        }
+        let withNaN = try Tensor(shape: [1, 20], data: [Float](repeating: 1, count: 19) + [.nan]).softmax(axis: -1).toArray()
+        XCTAssertTrue(withNaN.allSatisfy { $0.isNaN }, "a NaN in a row makes the whole row NaN, as in PyTorch")
+    }
+}
