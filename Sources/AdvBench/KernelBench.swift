@@ -127,7 +127,18 @@ struct KernelBench: BenchSection {
             attention("attention (Swin-T win 7x7)", "224", b: 8 * 64, h: 3, t: 49, d: 32, bias: true, target: 0.6),
             attention("attention (ViT 4x4 patches)", "32", b: 64, h: 6, t: 65, d: 64, bias: false),
             attention("attention (Swin win 4x4)", "32", b: 64 * 16, h: 2, t: 16, d: 32, bias: true),
-        ]
+            // ConvNeXt-atto's depthwise convs at 32x32 (stages 1-4: 8x8 to 1x1 maps); FLOPs count all 49 taps.
+            conv("depthwise 7x7 (ConvNeXt st1)", "32", n: 64, cin: 40, hw: 8, cout: 40, k: 7, s: 1, p: 3, groups: 40),
+            conv("depthwise 7x7 (ConvNeXt st2)", "32", n: 64, cin: 80, hw: 4, cout: 80, k: 7, s: 1, p: 3, groups: 80),
+            conv("depthwise 7x7 (ConvNeXt st3)", "32", n: 64, cin: 160, hw: 2, cout: 160, k: 7, s: 1, p: 3, groups: 160),
+            conv("depthwise 7x7 (ConvNeXt st4)", "32", n: 64, cin: 320, hw: 1, cout: 320, k: 7, s: 1, p: 3, groups: 320),
+        ].filter { Self.wanted($0.kernel) }
+    }
+
+    /// ADV_BENCH_KERNELS=depthwise,softmax keeps only the rows whose kernel name contains one of the words.
+    static func wanted(_ kernel: String) -> Bool {
+        guard let only = ProcessInfo.processInfo.environment["ADV_BENCH_KERNELS"], !only.isEmpty else { return true }
+        return only.split(separator: ",").contains { kernel.contains($0) }
     }
 
     func memoryCases() -> [MemoryCase] {
@@ -172,6 +183,6 @@ struct KernelBench: BenchSection {
             ln("224", rows: 8 * 3136, d: 96), ln("224", rows: 8 * 197, d: 384), ln("32", rows: 64 * 64, d: 96),
             gelu("224", count: 8 * 3136 * 384), gelu("32", count: 64 * 64 * 384),
             softmax("224", rows: 8 * 6 * 197, d: 197), softmax("224", rows: 8 * 64 * 3 * 49, d: 49), softmax("32", rows: 64 * 6 * 65, d: 65),
-        ]
+        ].filter { Self.wanted($0.kernel) }
     }
 }

@@ -26,17 +26,21 @@ static inline void conv_plane(const float *pad, long wp, long rlo, long rhi, lon
         for (long ow0 = 0; ow0 < wo; ow0 += 16) {
             long last = lmin(ow0 + 16, wo) - 1;
             long j0 = lmax(0, clo - last), j1 = lmin(kw, chi - ow0);
-            v16 acc = v16_splat(bias);
+            // Four accumulators (tap rows i mod 4) so the multiply-adds are not one long chain.
+            v16 acc[4] = {v16_splat(bias), v16_splat(0), v16_splat(0), v16_splat(0)};
             for (long i = i0; i < i1; i++) {
                 const float *row = pad + (oh + i) * wp + ow0;
                 const float *kr = k + i * kw;
-                for (long j = j0; j < j1; j++) acc += v16_splat(kr[j]) * v16_load(row + j);
+                v16 a = acc[i & 3];
+                for (long j = j0; j < j1; j++) a += v16_splat(kr[j]) * v16_load(row + j);
+                acc[i & 3] = a;
             }
+            v16 sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
             float *dst = out + oh * wo + ow0;
             if (ow0 + 16 <= wo) {
-                v16_store(dst, acc);
+                v16_store(dst, sum);
             } else {
-                for (long q = 0; q < wo - ow0; q++) dst[q] = acc[q];
+                for (long q = 0; q < wo - ow0; q++) dst[q] = sum[q];
             }
         }
     }
@@ -101,14 +105,22 @@ ADV_CLONES void adv_dw_backward_s1(const float *x, const float *k, const float *
             for (long i = 0; i < kh; i++) {
                 // output rows whose tap row i lands on a real input row
                 long oh0 = lmax(0, ph - i), oh1 = lmin(ho, ph + h - i);
-                for (long j = 0; j < kw; j++) {
-                    if (oh0 >= oh1 || j + wo <= pw || j >= pw + w) continue;
-                    v16 acc = v16_splat(0);
+                if (oh0 >= oh1) continue;
+                // up to 8 taps of this row at once: one g load feeds 8 independent accumulators
+                for (long jb = 0; jb < kw; jb += 8) {
+                    long nj = lmin(8, kw - jb);
+                    v16 acc[8];
+                    for (int q = 0; q < 8; q++) acc[q] = v16_splat(0);
                     for (long oh = oh0; oh < oh1; oh++) {
-                        const float *gr = gz + oh * wo16, *xr = xpad + (oh + i) * wp + j;
-                        for (long ow0 = 0; ow0 < wo16; ow0 += 16) acc += v16_load(gr + ow0) * v16_load(xr + ow0);
+                        const float *gr = gz + oh * wo16, *xr = xpad + (oh + i) * wp + jb;
+                        for (long ow0 = 0; ow0 < wo16; ow0 += 16) {
+                            v16 gv = v16_load(gr + ow0);
+                            for (int q = 0; q < 8; q++) {
+                                if (q < nj) acc[q] += gv * v16_load(xr + ow0 + q);
+                            }
+                        }
                     }
-                    dk[i * kw + j] += v16_sum(acc);
+                    for (long q = 0; q < nj; q++) dk[i * kw + jb + q] += v16_sum(acc[q]);
                 }
             }
         }

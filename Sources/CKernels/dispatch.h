@@ -21,8 +21,16 @@ typedef float v16 __attribute__((vector_size(64)));
 // would change the calling convention between the clones.
 #define v16_load(p) ({ v16 v16_tmp_; memcpy(&v16_tmp_, (p), sizeof v16_tmp_); v16_tmp_; })
 #define v16_store(p, v) ({ v16 v16_val_ = (v); memcpy((p), &v16_val_, sizeof v16_val_); })
-#define v16_splat(x) ((v16){0} + (float)(x))
-#define v16_sum(v) ({ v16 v16_s_ = (v); float v16_t_ = 0; for (int v16_i_ = 0; v16_i_ < 16; v16_i_++) v16_t_ += v16_s_[v16_i_]; v16_t_; })
+#define v16_splat(x) ({ float v16_x_ = (x); (v16){v16_x_, v16_x_, v16_x_, v16_x_, v16_x_, v16_x_, v16_x_, v16_x_, \
+                                                v16_x_, v16_x_, v16_x_, v16_x_, v16_x_, v16_x_, v16_x_, v16_x_}; })
+typedef float adv_v8 __attribute__((vector_size(32)));
+typedef float adv_v4 __attribute__((vector_size(16)));
+/// Sum of the 16 lanes as a tree (halves added), not a 16-long chain of dependent adds.
+#define v16_sum(v) ({ v16 v16_s_ = (v); \
+    adv_v8 v16_8_ = __builtin_shufflevector(v16_s_, v16_s_, 0, 1, 2, 3, 4, 5, 6, 7) + \
+                    __builtin_shufflevector(v16_s_, v16_s_, 8, 9, 10, 11, 12, 13, 14, 15); \
+    adv_v4 v16_4_ = __builtin_shufflevector(v16_8_, v16_8_, 0, 1, 2, 3) + __builtin_shufflevector(v16_8_, v16_8_, 4, 5, 6, 7); \
+    (v16_4_[0] + v16_4_[2]) + (v16_4_[1] + v16_4_[3]); })
 
 
 #endif

@@ -84,66 +84,36 @@ extension Tensor {
 
 /// Convolution kernels (no graph).
 enum Conv {
-    /// col (kdim, Ho*Wo) for image `img`, group `gi`.
-    static func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img: Int, group gi: Int,
-                       ld: Int? = nil) {
-        let ldc = ld ?? g.hw
-        let hw = g.hw
-        let base = x + (img * g.cin + gi * g.cg) * g.h * g.w
-        Parallel.forEach(g.kdim, minChunk: Swift.max(1, 16384 / Swift.max(hw, 1))) { rows in
-            for row in rows {
-                let c = row / (g.kh * g.kw), r = row % (g.kh * g.kw)
-                let i = r / g.kw, j = r % g.kw
-                let plane = base + c * g.h * g.w
-                let dst = col + row * ldc
-                for oh in 0..<g.ho {
-                    let ih = oh * g.sh - g.ph + i
-                    let drow = dst + oh * g.wo
-                    if ih < 0 || ih >= g.h {
-                        drow.update(repeating: 0, count: g.wo)
-                        continue
-                    }
-                    let srow = plane + ih * g.w
-                    if g.sw == 1 {
-                        for ow in 0..<g.wo {
-                            let iw = ow - g.pw + j
-                            drow[ow] = (iw >= 0 && iw < g.w) ? srow[iw] : 0
-                        }
-                    } else {
-                        for ow in 0..<g.wo {
-                            let iw = ow * g.sw - g.pw + j
-                            drow[ow] = (iw >= 0 && iw < g.w) ? srow[iw] : 0
-                        }
-                    }
-                }
+    /// col (kdim, cnt * Ho*Wo) for images [img0, img0 + cnt), group `gi`: image j's columns start
+    /// at j * Ho*Wo, rows are ld apart (CKernels/im2col.c does the copying).
+    static func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img0: Int, count cnt: Int,
+                       group gi: Int, ld: Int) {
+        let kdim = g.kdim, hw = g.hw
+        Parallel.forEach(cnt * kdim, minChunk: Swift.max(1, 16384 / Swift.max(hw, 1))) { r in
+            var item = r.lowerBound
+            while item < r.upperBound {
+                let j = item / kdim, row = item % kdim
+                let end = Swift.min(r.upperBound - item, kdim - row) + row
+                let base = x + ((img0 + j) * g.cin + gi * g.cg) * g.h * g.w
+                adv_im2col(base, col + j * hw, ld, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.ho, g.wo, row, end)
+                item += end - row
             }
         }
     }
 
-    /// Adds col (kdim, Ho*Wo) back into dx for image `img`, group `gi`.
-    static func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img: Int, group gi: Int,
-                       ld: Int? = nil) {
-        let ldc = ld ?? g.hw
-        let hw = g.hw
-        let base = dx + (img * g.cin + gi * g.cg) * g.h * g.w
-        // Parallel over input channels: each channel's rows touch only its own plane.
-        Parallel.forEach(g.cg, minChunk: Swift.max(1, 16384 / Swift.max(hw * g.kh * g.kw, 1))) { chans in
-            for c in chans {
-                let plane = base + c * g.h * g.w
-                for r in 0..<(g.kh * g.kw) {
-                    let i = r / g.kw, j = r % g.kw
-                    let src = col + (c * g.kh * g.kw + r) * ldc
-                    for oh in 0..<g.ho {
-                        let ih = oh * g.sh - g.ph + i
-                        if ih < 0 || ih >= g.h { continue }
-                        let srow = src + oh * g.wo
-                        let drow = plane + ih * g.w
-                        for ow in 0..<g.wo {
-                            let iw = ow * g.sw - g.pw + j
-                            if iw >= 0 && iw < g.w { drow[iw] += srow[ow] }
-                        }
-                    }
-                }
+    /// Adds col (kdim, cnt * Ho*Wo), laid out as `im2col` writes it, back into dx.
+    static func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img0: Int, count cnt: Int,
+                       group gi: Int, ld: Int) {
+        let cg = g.cg, hw = g.hw
+        // Parallel over (image, input channel) planes: each touches only its own plane.
+        Parallel.forEach(cnt * cg, minChunk: Swift.max(1, 16384 / Swift.max(hw * g.kh * g.kw, 1))) { r in
+            var item = r.lowerBound
+            while item < r.upperBound {
+                let j = item / cg, c = item % cg
+                let end = Swift.min(r.upperBound - item, cg - c) + c
+                let base = dx + ((img0 + j) * g.cin + gi * g.cg) * g.h * g.w
+                adv_col2im(col + j * hw, base, ld, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.ho, g.wo, c, end)
+                item += end - c
             }
         }
     }
@@ -171,7 +141,7 @@ enum Conv {
             for gi in 0..<g.groups {
                 let b: UnsafePointer<Float>
                 if let c = col {
-                    for j in 0..<cnt { im2col(x.ptr, c.ptr + j * hw, g, img: img0 + j, group: gi, ld: cols) }
+                    im2col(x.ptr, c.ptr, g, img0: img0, count: cnt, group: gi, ld: cols)
                     b = UnsafePointer(c.ptr)
                 } else {
                     b = UnsafePointer(x.ptr + (img0 * g.cin + gi * g.cg) * g.h * g.w)
@@ -239,7 +209,7 @@ enum Conv {
                     if g.isPointwise && nb == 1 {
                         b = UnsafePointer(rx.ptr + (img0 * g.cin + gi * g.cg) * g.h * g.w); ldb = hw
                     } else {
-                        for j in 0..<cnt { im2col(rx.ptr, col.ptr + j * hw, g, img: img0 + j, group: gi, ld: cols) }
+                        im2col(rx.ptr, col.ptr, g, img0: img0, count: cnt, group: gi, ld: cols)
                         b = UnsafePointer(col.ptr); ldb = cols
                     }
                     // dW_g (og, kdim) += G (og, n) x col^T (n, kdim)
@@ -254,7 +224,7 @@ enum Conv {
                     } else {
                         BLAS.gemm(transA: true, transB: false, m: g.kdim, n: cnt * hw, k: g.og, a: rw.ptr + gi * g.og * g.kdim, lda: g.kdim,
                                   b: gp, ldb: ldg, c: col.ptr, ldc: cols)
-                        for j in 0..<cnt { col2im(col.ptr + j * hw, gx.ptr, g, img: img0 + j, group: gi, ld: cols) }
+                        col2im(col.ptr, gx.ptr, g, img0: img0, count: cnt, group: gi, ld: cols)
                     }
                 }
             }

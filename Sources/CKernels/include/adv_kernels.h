@@ -45,4 +45,15 @@ void adv_dw_backward_s1(const float *x, const float *k, const float *g, float *d
                         long p0, long p1, long c, long h, long w, long kh, long kw, long ph, long pw,
                         float *scratch);
 
+// MARK: im2col / col2im (im2col.c)
+// One image's group of cg channels (h, w) <-> col (cg * kh * kw, ho * wo) with row stride ldc.
+
+/// Writes col rows [r0, r1) (row = (c * kh + i) * kw + j) from the planes at x (zeros where the
+/// tap falls on padding).
+void adv_im2col(const float *x, float *col, long ldc, long h, long w, long kh, long kw, long sh, long sw,
+                long ph, long pw, long ho, long wo, long r0, long r1);
+/// Adds col back into the planes of channels [c0, c1) at dx (the adjoint of adv_im2col).
+void adv_col2im(const float *col, float *dx, long ldc, long h, long w, long kh, long kw, long sh, long sw,
+                long ph, long pw, long ho, long wo, long c0, long c1);
+
 #endif
