@@ -2,6 +2,7 @@
 //   p <- p * (1 - lr*wd)                      (decoupled weight decay)
 //   m <- m + (1-b1)(g - m);  v <- b2 v + (1-b2) g^2
 //   p <- p - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+import CKernels
 import Foundation
 
 /// AdamW (Loshchilov & Hutter) exactly as PyTorch computes it, in float32.
@@ -52,15 +53,11 @@ public final class AdamW: Optimizer {
                 let w1 = Float(1 - beta1), b2 = Float(beta2), w2 = Float(1 - beta2), e = Float(eps)
                 let pp = p.tensor.ptr, gp = grad.ptr, mp = m.ptr, vp = v.ptr
                 let n = p.tensor.count
-                let applyDecay = g.weightDecay != 0
-                for i in 0..<n {
-                    if applyDecay { pp[i] *= decay }
-                    let gi = gp[i]
-                    // torch lerp with weight < 0.5: m + w * (g - m)
-                    mp[i] = mp[i] + w1 * (gi - mp[i])
-                    vp[i] = vp[i] * b2 + w2 * (gi * gi)
-                    let denom = vp[i].squareRoot() / bc2Sqrt + e
-                    pp[i] = pp[i] + (-stepSize) * (mp[i] / denom)
+                let applyDecay: Int32 = g.weightDecay != 0 ? 1 : 0
+                // CKernels/optim.c: the same operations in the same order, vectorised.
+                Parallel.forEach(n, minChunk: 1 << 16) { r in
+                    let o = r.lowerBound
+                    adv_adamw(pp + o, gp + o, mp + o, vp + o, r.count, decay, applyDecay, w1, b2, w2, bc2Sqrt, e, stepSize)
                 }
             }
         }
