@@ -161,6 +161,7 @@ public final class BatchesObject: HostObject {
     public var typeName: String { "Batches" }
     public func describe(depth: Int) -> String { "Batches(\(count) batches)" }
     public var length: Int? { count }
+    public var memberNames: [String] { ["count"] }
     public func member(_ name: String) throws -> Value? { name == "count" ? .number(Double(count)) : nil }
 
     /// Batch `i`: sequential access reads the open stream; any other index reopens it there.
