@@ -1,6 +1,7 @@
 // 2-D convolution: im2col + sgemm for the general case, a direct fast path for depthwise.
 // x: (N, Cin, H, W), weight: (Cout, Cin/groups, kh, kw), bias: (Cout) -> (N, Cout, Ho, Wo)
 import CKernels
+import Foundation
 
 /// The geometry of one convolution, shared by forward and backward.
 struct ConvGeometry {
@@ -120,9 +121,10 @@ enum Conv {
 
     /// Images per GEMM: small feature maps are batched so the product has >= ~2048 columns
     /// (one im2col matrix (kdim, nb * Ho * Wo), at most ~32 MB).
+    static let gemmColumns = Int(ProcessInfo.processInfo.environment["ADV_GEMM_COLS"] ?? "") ?? 2048
     static func imagesPerGemm(_ g: ConvGeometry) -> Int {
-        if g.hw >= 2048 { return 1 }
-        let want = (2048 + g.hw - 1) / g.hw
+        if g.hw >= gemmColumns { return 1 }
+        let want = (gemmColumns + g.hw - 1) / g.hw
         let cap = Swift.max(1, (8 << 20) / Swift.max(g.kdim * g.hw, 1))
         return Swift.max(1, Swift.min(g.n, want, cap))
     }

@@ -1,5 +1,6 @@
 // Normalisation: layer norm (last dim, and over channels), group norm, batch norm.
 // layerNorm x: (..., D); layerNorm2d/groupNorm/batchNorm x: (N, C, H, W)
+import CKernels
 
 extension Tensor {
     /// Normalises each row of x viewed as (rows, d) to zero mean and unit variance (biased), then
@@ -12,73 +13,41 @@ extension Tensor {
         // The normalised values are kept for backward only when a graph is recorded.
         let keep = Tensor.needsGrad(inputs)
         let xhat = keep ? Tensor(uninitialized: x.shape) : out
-        var rstd = [Float](repeating: 0, count: rows)
-        let px = x.ptr, po = out.ptr, phat = xhat.ptr
-        let pw = weight?.ptr, pb = bias?.ptr
-        rstd.withUnsafeMutableBufferPointer { rb in
-            guard let pr = rb.baseAddress else { return }
-            Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / Swift.max(d, 1))) { r in
-                for i in r {
-                    let src = px + i * d, hrow = phat + i * d, orow = po + i * d
-                    let mu = Tensor.rowSum(src, d) / Float(d)
-                    let muv = F8(repeating: mu)
-                    var v8 = F8()
-                    var j = 0
-                    while j + 8 <= d { let t = FastMath.load(src + j) - muv; v8 += t * t; j += 8 }
-                    var v = v8.sum()
-                    while j < d { let t = src[j] - mu; v += t * t; j += 1 }
-                    let rs = 1 / (v / Float(d) + eps).squareRoot()
-                    pr[i] = rs
-                    let rsv = F8(repeating: rs)
-                    FastMath.map(src, hrow, d) { ($0 - muv) * rsv }
-                    if let pw = pw {
-                        if let pb = pb {
-                            FastMath.zip(hrow, pw, orow, d) { $0 * $1 }
-                            FastMath.zip(orow, pb, orow, d) { $0 + $1 }
-                        } else {
-                            FastMath.zip(hrow, pw, orow, d) { $0 * $1 }
-                        }
-                    } else if let pb = pb {
-                        FastMath.zip(hrow, pb, orow, d) { $0 + $1 }
-                    } else if hrow != orow {
-                        orow.update(from: hrow, count: d)
-                    }
-                }
-            }
+        let rstd = Tensor(uninitialized: [rows])
+        let px = x.ptr, po = out.ptr, phat = keep ? xhat.ptr : nil, pr = rstd.ptr
+        let pw = weight.map { UnsafePointer($0.ptr) }, pb = bias.map { UnsafePointer($0.ptr) }
+        // CKernels/norm.c, rows split over threads.
+        Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / Swift.max(d, 1))) { r in
+            adv_layernorm_forward(px, po, phat, pr, pw, pb, r.lowerBound, r.upperBound, d, eps)
         }
         out.record(inputs) { g in
-            let pg = g.ptr, ph = xhat.ptr
-            if let w = weight, w.requiresGrad {
+            let pg = g.ptr, ph = xhat.ptr, pr = rstd.ptr // (captures the tensors, not just their memory)
+            let needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
+            let gx = x.requiresGrad ? Tensor(uninitialized: x.shape) : nil
+            let pgx = gx?.ptr
+            // Each chunk of rows sums its own weight/bias gradients; the chunks are added after.
+            let chunks = Swift.max(1, Swift.min(Parallel.threads, rows * d / 16384))
+            let per = (rows + chunks - 1) / chunks
+            let partW = needW ? Tensor(zeros: [chunks, d]) : nil, partB = needB ? Tensor(zeros: [chunks, d]) : nil
+            let ppw = partW?.ptr, ppb = partB?.ptr
+            Parallel.forEach(chunks, minChunk: 1) { cr in
+                for c in cr {
+                    let r0 = c * per, r1 = Swift.min(rows, r0 + per)
+                    if r0 >= r1 { continue }
+                    adv_layernorm_backward(pg, ph, pr, weight.map { UnsafePointer($0.ptr) }, pgx, ppw.map { $0 + c * d }, ppb.map { $0 + c * d }, r0, r1, d)
+                }
+            }
+            if let w = weight, let part = partW {
                 let gw = Tensor(zeros: [d])
-                for i in 0..<rows { for j in 0..<d { gw.ptr[j] += pg[i * d + j] * ph[i * d + j] } }
+                for c in 0..<chunks { for j in 0..<d { gw.ptr[j] += part.ptr[c * d + j] } }
                 w.addGrad(gw)
             }
-            if let b = bias, b.requiresGrad {
+            if let b = bias, let part = partB {
                 let gb = Tensor(zeros: [d])
-                for i in 0..<rows { for j in 0..<d { gb.ptr[j] += pg[i * d + j] } }
+                for c in 0..<chunks { for j in 0..<d { gb.ptr[j] += part.ptr[c * d + j] } }
                 b.addGrad(gb)
             }
-            if x.requiresGrad {
-                let gx = Tensor(zeros: x.shape)
-                let pgx = gx.ptr
-                Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / Swift.max(d, 1))) { r in
-                    for i in r {
-                        let grow = pg + i * d, hrow = ph + i * d, drow = pgx + i * d
-                        var m1: Float = 0, m2: Float = 0
-                        for j in 0..<d {
-                            let gh = pw.map { grow[j] * $0[j] } ?? grow[j]
-                            m1 += gh; m2 += gh * hrow[j]
-                        }
-                        m1 /= Float(d); m2 /= Float(d)
-                        let rs = rstd[i]
-                        for j in 0..<d {
-                            let gh = pw.map { grow[j] * $0[j] } ?? grow[j]
-                            drow[j] = rs * (gh - m1 - hrow[j] * m2)
-                        }
-                    }
-                }
-                x.addGrad(gx)
-            }
+            if let gx = gx { x.addGrad(gx) }
         }
         return out
     }

@@ -22,6 +22,17 @@ void adv_softmax_rows_backward(const float *g, const float *y, float *dx, long r
 /// Log-softmax of `rows` contiguous rows of length n (x and y must not overlap).
 void adv_log_softmax_rows(const float *x, float *y, long rows, long n);
 
+// MARK: normalisation (norm.c)
+
+/// Layer norm of rows [r0, r1) of x (rows, d): xhat = (x - mean) * rstd, out = xhat * w + b
+/// (w, b may be NULL). xhat may be NULL (not kept) or equal to out; rstd[r] receives 1/sqrt(var + eps).
+void adv_layernorm_forward(const float *x, float *out, float *xhat, float *rstd, const float *w, const float *b,
+                           long r0, long r1, long d, float eps);
+/// Backward of adv_layernorm_forward for rows [r0, r1): gx (when not NULL) is overwritten;
+/// gw and gb (when not NULL, length d) receive this range's sums (+=).
+void adv_layernorm_backward(const float *g, const float *xhat, const float *rstd, const float *w, float *gx,
+                            float *gw, float *gb, long r0, long r1, long d);
+
 // MARK: optimizer (optim.c)
 
 /// One AdamW update of n parameters in place, with PyTorch's operation order:

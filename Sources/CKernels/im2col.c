@@ -1,0 +1,69 @@
+// im2col and its adjoint col2im for convolution as a matrix product (see adv_kernels.h).
+// For each (channel, tap) row and output row, the range of output columns whose tap lands inside
+// the image is computed once, so the inner loops are plain copies/adds without bounds checks.
+#include "adv_kernels.h"
+#include "dispatch.h"
+
+/// Output columns [lo, hi) whose input column ow * sw - pw + j lies in [0, w).
+static inline void valid_cols(long j, long w, long sw, long pw, long wo, long *lo, long *hi) {
+    long a = pw - j;                         // need ow * sw >= a
+    long l = a <= 0 ? 0 : (a + sw - 1) / sw;
+    long b = w - 1 + pw - j;                 // need ow * sw <= b
+    long u = b < 0 ? 0 : b / sw + 1;
+    if (u > wo) u = wo;
+    if (l > u) l = u;
+    *lo = l;
+    *hi = u;
+}
+
+ADV_CLONES void adv_im2col(const float *x, float *col, long ldc, long h, long w, long kh, long kw, long sh, long sw,
+                           long ph, long pw, long ho, long wo, long r0, long r1) {
+    for (long row = r0; row < r1; row++) {
+        long c = row / (kh * kw), r = row % (kh * kw);
+        long i = r / kw, j = r % kw;
+        const float *plane = x + c * h * w;
+        float *dst = col + row * ldc;
+        long lo, hi;
+        valid_cols(j, w, sw, pw, wo, &lo, &hi);
+        for (long oh = 0; oh < ho; oh++) {
+            long ih = oh * sh - ph + i;
+            float *drow = dst + oh * wo;
+            if (ih < 0 || ih >= h) {
+                memset(drow, 0, (size_t)wo * sizeof(float));
+                continue;
+            }
+            const float *srow = plane + ih * w - pw + j;
+            for (long ow = 0; ow < lo; ow++) drow[ow] = 0;
+            if (sw == 1) {
+                memcpy(drow + lo, srow + lo, (size_t)(hi - lo) * sizeof(float));
+            } else {
+                for (long ow = lo; ow < hi; ow++) drow[ow] = srow[ow * sw];
+            }
+            for (long ow = hi; ow < wo; ow++) drow[ow] = 0;
+        }
+    }
+}
+
+ADV_CLONES void adv_col2im(const float *col, float *dx, long ldc, long h, long w, long kh, long kw, long sh, long sw,
+                           long ph, long pw, long ho, long wo, long c0, long c1) {
+    for (long c = c0; c < c1; c++) {
+        float *plane = dx + c * h * w;
+        for (long r = 0; r < kh * kw; r++) {
+            long i = r / kw, j = r % kw;
+            const float *src = col + (c * kh * kw + r) * ldc;
+            long lo, hi;
+            valid_cols(j, w, sw, pw, wo, &lo, &hi);
+            for (long oh = 0; oh < ho; oh++) {
+                long ih = oh * sh - ph + i;
+                if (ih < 0 || ih >= h) continue;
+                const float *srow = src + oh * wo;
+                float *drow = plane + ih * w - pw + j;
+                if (sw == 1) {
+                    for (long ow = lo; ow < hi; ow++) drow[ow] += srow[ow];
+                } else {
+                    for (long ow = lo; ow < hi; ow++) drow[ow * sw] += srow[ow];
+                }
+            }
+        }
+    }
+}
