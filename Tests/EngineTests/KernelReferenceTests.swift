@@ -149,4 +149,36 @@ final class KernelReferenceTests: XCTestCase {
         let withNaN = try Tensor(shape: [1, 20], data: [Float](repeating: 1, count: 19) + [.nan]).softmax(axis: -1).toArray()
         XCTAssertTrue(withNaN.allSatisfy { $0.isNaN }, "a NaN in a row makes the whole row NaN, as in PyTorch")
     }
+
+    func testPackedAttentionEqualsPermutedAttention() throws {
+        // B = 4 sequences, T = 5 tokens, 2 heads of 3 dims; bias groups G = 2 (Swin: windows).
+        let b = 4, t = 5, heads = 2, d = 3, c = heads * d
+        for groups in [0, 1, 2] {
+            let qkv = rnd([b, t, 3 * c], seed: 50)
+            let bias = groups > 0 ? rnd([groups, heads, t, t], seed: 51) : nil
+            let out = try Tensor.attentionPacked(qkv: qkv, heads: heads, bias: bias, scale: 0.4)
+            let r = rnd(out.shape, seed: 52, requiresGrad: false)
+            try out.backward(seed: r)
+            let gPacked = qkv.grad?.toArray() ?? [], gbPacked = bias?.grad?.toArray() ?? []
+            qkv.grad = nil; bias?.grad = nil
+
+            // Reference: the permute/split route, the bias expanded to every sequence.
+            let p = try qkv.reshape([b, t, 3, heads, d]).permute([2, 0, 3, 1, 4]).split(sizes: [1, 1, 1], axis: 0)
+                .map { try $0.reshape([b, heads, t, d]) }
+            var full: Tensor? = nil
+            if let bias = bias {
+                full = try bias.reshape([1, groups, heads, t, t]).expand(to: [b / groups, groups, heads, t, t]).reshape([b, heads, t, t])
+            }
+            let ref = try Tensor.attention(q: p[0], k: p[1], v: p[2], bias: full, scale: 0.4).permute([0, 2, 1, 3]).reshape([b, t, c])
+            try ref.backward(seed: r)
+            assertClose(out.toArray(), ref.toArray().map(Double.init), "packed attention G=\(groups)", tol: 1e-6)
+            assertClose(gPacked, (qkv.grad?.toArray() ?? []).map(Double.init), "packed attention dqkv G=\(groups)", tol: 1e-6)
+            if let bias = bias { assertClose(gbPacked, (bias.grad?.toArray() ?? []).map(Double.init), "packed attention dbias G=\(groups)", tol: 1e-6) }
+        }
+        gradCheck("attention packed with grouped bias", [rnd([4, 3, 12], seed: 53), rnd([2, 2, 3, 3], seed: 54)]) {
+            try Tensor.attentionPacked(qkv: $0[0], heads: 2, bias: $0[1], scale: 0.5)
+        }
+        XCTAssertThrowsError(try Tensor.attentionPacked(qkv: rnd([2, 3, 10], seed: 1), heads: 2, bias: nil, scale: 1))
+        XCTAssertThrowsError(try Tensor.attentionPacked(qkv: rnd([3, 3, 12], seed: 1), heads: 2, bias: rnd([2, 2, 3, 3], seed: 2), scale: 1))
+    }
 }

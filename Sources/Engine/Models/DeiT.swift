@@ -26,11 +26,10 @@ final class ViTBlock {
     // x: (B, T, D) -> (B, T, D)
     func callAsFunction(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
         let b = x.shape[0], t = x.shape[1], hd = dim / heads
-        let q3 = try qkv(norm1(x, ctx), ctx).reshape([b, t, 3, heads, hd]).permute([2, 0, 3, 1, 4])
-        let p = try q3.split(sizes: [1, 1, 1], axis: 0).map { try $0.reshape([b, heads, t, hd]) }
-        let a = try Tensor.attention(q: p[0], k: p[1], v: p[2], bias: nil, scale: 1 / Float(hd).squareRoot())
+        // qkv (B, T, 3 * dim) read in place by the attention (no reshape/permute/split copies)
+        let a = try Tensor.attentionPacked(qkv: qkv(norm1(x, ctx), ctx), heads: heads, bias: nil, scale: 1 / Float(hd).squareRoot())
         ctx.count(2 * b * heads * t * t * hd)
-        let o = try proj(a.permute([0, 2, 1, 3]).reshape([b, t, dim]), ctx)
+        let o = try proj(a, ctx)
         let h = try dropPath(o, dropRate, ctx).add(x)
         let m = try fc2(fc1(norm2(h, ctx), ctx).gelu(), ctx)
         return try dropPath(m, dropRate, ctx).add(h)

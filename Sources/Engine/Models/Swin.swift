@@ -102,20 +102,14 @@ final class SwinBlock {
         // window partition: (B, hp/w, w, hp/w, w, C) -> (B * nW, N, C)
         h = try h.reshape([b, nw1, w, nw1, w, c]).permute([0, 1, 3, 2, 4, 5]).reshape([b * nw, n, c])
         let hd = c / heads
-        let q3 = try qkv(h, ctx).reshape([b * nw, n, 3, heads, hd]).permute([2, 0, 3, 1, 4])
-        // (3, B*nW, heads, N, hd) -> q, k, v as (B, nW*heads, N, hd) so the bias broadcasts over B
-        let parts = try q3.split(sizes: [1, 1, 1], axis: 0).map { try $0.reshape([b, nw * heads, n, hd]) }
+        // bias (nW, heads, N, N): relative position bias, plus the shift mask of each window
+        // position; window b of the (B * nW) batch uses bias[b % nW].
         var bias = try gatherRelativeBias(table, index, n: n)  // (1, heads, N, N)
         if let m = mask {
-            bias = try bias.expand(to: [nw, heads, n, n]).reshape([1, nw * heads, n, n]).add(m)
-        } else if nw > 1 {
-            bias = try bias.expand(to: [nw, heads, n, n]).reshape([1, nw * heads, n, n])
+            bias = try bias.expand(to: [nw, heads, n, n]).reshape([1, nw * heads, n, n]).add(m).reshape([nw, heads, n, n])
         }
-        let a = try Tensor.attention(q: parts[0], k: parts[1], v: parts[2], bias: bias,
-                                     scale: 1 / Float(hd).squareRoot())
+        var o = try Tensor.attentionPacked(qkv: qkv(h, ctx), heads: heads, bias: bias, scale: 1 / Float(hd).squareRoot())
         ctx.count(2 * b * nw * heads * n * n * hd)
-        // (B, nW*heads, N, hd) -> (B*nW, N, C)
-        var o = try a.reshape([b * nw, heads, n, hd]).permute([0, 2, 1, 3]).reshape([b * nw, n, c])
         o = try proj(o, ctx)
         // window reverse -> (B, hp, hp, C), crop, roll back
         o = try o.reshape([b, nw1, nw1, w, w, c]).permute([0, 1, 3, 2, 4, 5]).reshape([b, hp, hp, c])

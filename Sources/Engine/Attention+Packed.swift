@@ -1,0 +1,108 @@
+// Multi-head self-attention straight from a packed qkv projection, as ViT and Swin blocks use it.
+// qkv: (B, T, 3 * H * D) laid out as (B, T, 3, H, D); bias: (G, H, T, T) with B % G == 0 or nil
+//   -> (B, T, H * D) laid out as (B, T, H, D)
+//
+// The same computation as `attention(q:k:v:)` after reshape/permute/split, but every product reads
+// q, k and v in place with a row stride of 3 H D and writes its head's output columns in place, so
+// neither direction copies q, k, v or the output through permutes (ViT: 4 copies of (B, T, 3C)
+// per block and direction).
+import CKernels
+
+extension Tensor {
+    /// softmax(q k^T * scale + bias) v per head, with q, k, v read from a packed projection.
+    /// - Parameters:
+    ///   - qkv: (B, T, 3 * heads * D): for each token, all heads' queries, then keys, then values.
+    ///   - heads: number of heads H.
+    ///   - bias: (G, H, T, T) added to the scores, sequence b using bias[b % G] (G = 1 for one
+    ///     shared bias; Swin's windows use G = windows per image, so each window position keeps its
+    ///     own mask); nil for none.
+    ///   - scale: multiplies q k^T (usually 1/sqrt(D)).
+    ///   - precision: rounding of the inputs of both products.
+    /// - Returns: (B, T, heads * D), heads side by side as `permute([0, 2, 1, 3])` would give them.
+    public static func attentionPacked(qkv: Tensor, heads: Int, bias: Tensor?, scale: Float,
+                                       precision: Precision = .current) throws -> Tensor {
+        guard qkv.rank == 3, heads >= 1, qkv.shape[2] % (3 * heads) == 0, qkv.shape[2] > 0 else {
+            throw EngineError.shape("attentionPacked: qkv must be (B, T, 3 * heads * D) for \(heads) heads, got \(qkv.shape)")
+        }
+        let nb = qkv.shape[0], t = qkv.shape[1], c = qkv.shape[2] / 3, d = c / heads
+        var groups = 1
+        if let b = bias {
+            guard b.rank == 4, b.shape[0] >= 1, nb % b.shape[0] == 0, b.shape[1] == heads, b.shape[2] == t, b.shape[3] == t else {
+                throw EngineError.shape("attentionPacked: bias \(b.shape) must be (G, \(heads), \(t), \(t)) with \(nb) divisible by G")
+            }
+            groups = b.shape[0]
+        }
+        let ld = 3 * c
+        let rqkv = precision.rounded(qkv)
+        let scoreShape = [nb, heads, t, t]
+        let probs = Tensor(uninitialized: scoreShape)
+        let rprobs = precision == .fp32 ? probs : Tensor(uninitialized: scoreShape)
+        let out = Tensor(uninitialized: [nb, t, c])
+        let px = rqkv.ptr, pp = probs.ptr, prp = rprobs.ptr, po = out.ptr
+        let pb = bias?.ptr
+        let perHead = 4 * t * t * d
+        Parallel.withSingleThreadedBLAS {
+            Parallel.forEach(nb * heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
+                for bh in r {
+                    let b = bh / heads, h = bh % heads
+                    let q = px + b * t * ld + h * d, k = q + c, v = q + 2 * c
+                    let sp = pp + bh * t * t
+                    // scores (T, T) = scale q k^T
+                    BLAS.gemm(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: sp, ldc: t)
+                    if let pb = pb {
+                        let brow = pb + ((b % groups) * heads + h) * t * t
+                        for i in 0..<(t * t) { sp[i] += brow[i] }
+                    }
+                    adv_softmax_rows(sp, sp, t, t)
+                    if precision != .fp32 { precision.round(sp, prp + bh * t * t, t * t) }
+                    // out (T, D) = P v, written into this head's columns
+                    BLAS.gemm(transA: false, transB: false, m: t, n: d, k: t, a: prp + bh * t * t, lda: t, b: v, ldb: ld,
+                              c: po + b * t * c + h * d, ldc: c)
+                }
+            }
+        }
+        var inputs = [qkv]
+        if let b = bias { inputs.append(b) }
+        out.record(inputs) { g in
+            let rg = precision.rounded(g)
+            // Every element of gqkv is written by exactly one head's product (beta 0).
+            let gqkv = Tensor(uninitialized: qkv.shape)
+            let ds = Tensor(uninitialized: scoreShape)
+            let pg = rg.ptr, pgx = gqkv.ptr, pds = ds.ptr
+            let px = rqkv.ptr, pp = probs.ptr, prp = rprobs.ptr
+            Parallel.withSingleThreadedBLAS {
+                Parallel.forEach(nb * heads, minChunk: Swift.max(1, 300_000 / Swift.max(perHead, 1))) { r in
+                    for bh in r {
+                        let b = bh / heads, h = bh % heads
+                        let off = b * t * ld + h * d
+                        let q = px + off, k = q + c, v = q + 2 * c
+                        let gq = pgx + off, gk = gq + c, gv = gq + 2 * c
+                        let P = pp + bh * t * t, RP = prp + bh * t * t, dS = pds + bh * t * t
+                        let dO = pg + b * t * c + h * d
+                        // dV = P^T dO
+                        BLAS.gemm(transA: true, transB: false, m: t, n: d, k: t, a: RP, lda: t, b: dO, ldb: c, c: gv, ldc: ld)
+                        // dP = dO V^T, then dS = P * (dP - rowsum(dP * P))
+                        BLAS.gemm(transA: false, transB: true, m: t, n: t, k: d, a: dO, lda: c, b: v, ldb: ld, c: dS, ldc: t)
+                        adv_softmax_rows_backward(dS, P, dS, t, t)
+                        if precision != .fp32 { precision.round(dS, dS, t * t) }
+                        // dQ = scale dS K ; dK = scale dS^T Q
+                        BLAS.gemm(transA: false, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: k, ldb: ld, c: gq, ldc: ld)
+                        BLAS.gemm(transA: true, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: q, ldb: ld, c: gk, ldc: ld)
+                    }
+                }
+            }
+            if qkv.requiresGrad { qkv.addGrad(gqkv) }
+            if let bias = bias, bias.requiresGrad {
+                // Sum the score gradients of the sequences sharing each bias group.
+                let gb = Tensor(zeros: bias.shape)
+                let per = heads * t * t, pgb = gb.ptr
+                for b in 0..<nb {
+                    let src = pds + b * per, dst = pgb + (b % groups) * per
+                    for i in 0..<per { dst[i] += src[i] }
+                }
+                bias.addGrad(gb)
+            }
+        }
+        return out
+    }
+}
