@@ -67,3 +67,32 @@ ADV_CLONES void adv_col2im(const float *col, float *dx, long ldc, long h, long w
         }
     }
 }
+
+ADV_CLONES void adv_pack_images(const float *src, float *dst, long cnt, long hw, long image_stride, long ld, long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+        float *d = dst + r * ld;
+        const float *s = src + r * hw;
+        for (long j = 0; j < cnt; j++) {
+            const float *sj = s + j * image_stride;
+            float *dj = d + j * hw;
+            for (long p = 0; p < hw; p++) dj[p] = sj[p];
+        }
+    }
+}
+
+ADV_CLONES void adv_unpack_images(const float *src, float *dst, long cnt, long hw, long image_stride, long ld, long r0, long r1,
+                                  int accumulate) {
+    for (long r = r0; r < r1; r++) {
+        const float *s = src + r * ld;
+        float *d = dst + r * hw;
+        for (long j = 0; j < cnt; j++) {
+            const float *sj = s + j * hw;
+            float *dj = d + j * image_stride;
+            if (accumulate) {
+                for (long p = 0; p < hw; p++) dj[p] += sj[p];
+            } else {
+                for (long p = 0; p < hw; p++) dj[p] = sj[p];
+            }
+        }
+    }
+}

@@ -90,6 +90,11 @@ enum Conv {
     static func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img0: Int, count cnt: Int,
                        group gi: Int, ld: Int) {
         let kdim = g.kdim, hw = g.hw
+        if g.isPointwise {
+            // A 1x1 convolution's im2col is a batch gather of the group's channel planes.
+            pack(x + (img0 * g.cin + gi * g.cg) * hw, col, count: cnt, rows: g.cg, hw: hw, imageStride: g.cin * hw, ld: ld)
+            return
+        }
         Parallel.forEach(cnt * kdim, minChunk: Swift.max(1, 16384 / Swift.max(hw, 1))) { r in
             var item = r.lowerBound
             while item < r.upperBound {
@@ -106,6 +111,10 @@ enum Conv {
     static func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img0: Int, count cnt: Int,
                        group gi: Int, ld: Int) {
         let cg = g.cg, hw = g.hw
+        if g.isPointwise {
+            unpack(col, dx + (img0 * g.cin + gi * g.cg) * hw, count: cnt, rows: cg, hw: hw, imageStride: g.cin * hw, ld: ld, accumulate: true)
+            return
+        }
         // Parallel over (image, input channel) planes: each touches only its own plane.
         Parallel.forEach(cnt * cg, minChunk: Swift.max(1, 16384 / Swift.max(hw * g.kh * g.kw, 1))) { r in
             var item = r.lowerBound
@@ -116,6 +125,23 @@ enum Conv {
                 adv_col2im(col + j * hw, base, ld, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.ho, g.wo, c, end)
                 item += end - c
             }
+        }
+    }
+
+    /// dst (rows, ld): row r holds row r of each of `cnt` images (hw floats each, images
+    /// imageStride apart in src) side by side.
+    static func pack(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count cnt: Int, rows: Int, hw: Int,
+                     imageStride: Int, ld: Int) {
+        Parallel.forEach(rows, minChunk: Swift.max(1, 32768 / Swift.max(cnt * hw, 1))) { r in
+            adv_pack_images(src, dst, cnt, hw, imageStride, ld, r.lowerBound, r.upperBound)
+        }
+    }
+
+    /// The inverse of `pack` (or its adjoint with `accumulate`).
+    static func unpack(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count cnt: Int, rows: Int, hw: Int,
+                       imageStride: Int, ld: Int, accumulate: Bool) {
+        Parallel.forEach(rows, minChunk: Swift.max(1, 32768 / Swift.max(cnt * hw, 1))) { r in
+            adv_unpack_images(src, dst, cnt, hw, imageStride, ld, r.lowerBound, r.upperBound, accumulate ? 1 : 0)
         }
     }
 
@@ -151,11 +177,8 @@ enum Conv {
                 if let t = tmp {
                     BLAS.gemm(transA: false, transB: false, m: g.og, n: cnt * hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
                               b: b, ldb: cols, c: t.ptr, ldc: cols)
-                    for j in 0..<cnt {
-                        for o in 0..<g.og {
-                            (out.ptr + ((img0 + j) * g.cout + gi * g.og + o) * hw).update(from: t.ptr + o * cols + j * hw, count: hw)
-                        }
-                    }
+                    unpack(t.ptr, out.ptr + (img0 * g.cout + gi * g.og) * hw, count: cnt, rows: g.og, hw: hw,
+                           imageStride: g.cout * hw, ld: cols, accumulate: false)
                 } else {
                     BLAS.gemm(transA: false, transB: false, m: g.og, n: hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
                               b: b, ldb: hw, c: out.ptr + (img0 * g.cout + gi * g.og) * hw, ldc: hw)
@@ -196,11 +219,8 @@ enum Conv {
                 let gp: UnsafePointer<Float>
                 let ldg: Int
                 if let gc = gcat {
-                    for j in 0..<cnt {
-                        for o in 0..<g.og {
-                            (gc.ptr + o * cols + j * hw).update(from: gout.ptr + ((img0 + j) * g.cout + gi * g.og + o) * hw, count: hw)
-                        }
-                    }
+                    pack(gout.ptr + (img0 * g.cout + gi * g.og) * hw, gc.ptr, count: cnt, rows: g.og, hw: hw,
+                         imageStride: g.cout * hw, ld: cols)
                     gp = UnsafePointer(gc.ptr); ldg = cols
                 } else {
                     gp = UnsafePointer(gout.ptr + (img0 * g.cout + gi * g.og) * hw); ldg = hw

@@ -67,4 +67,12 @@ void adv_im2col(const float *x, float *col, long ldc, long h, long w, long kh, l
 void adv_col2im(const float *col, float *dx, long ldc, long h, long w, long kh, long kw, long sh, long sw,
                 long ph, long pw, long ho, long wo, long c0, long c1);
 
+/// Gathers rows [r0, r1) of cnt images into one matrix: dst[r * ld + j * hw + p] =
+/// src[j * image_stride + r * hw + p] (the im2col of a 1x1 convolution over a batch of images).
+void adv_pack_images(const float *src, float *dst, long cnt, long hw, long image_stride, long ld, long r0, long r1);
+/// The inverse scatter: dst[j * image_stride + r * hw + p] = (or += when accumulate)
+/// src[r * ld + j * hw + p] for rows [r0, r1).
+void adv_unpack_images(const float *src, float *dst, long cnt, long hw, long image_stride, long ld, long r0, long r1,
+                       int accumulate);
+
 #endif
