@@ -1,40 +1,42 @@
-// Parallel: our own parallel loops over large chunks, and the OpenBLAS thread count.
+// Parallel: our own parallel loops over large chunks, on one thread pool for the whole engine.
 //
-// Rule: the two pools are never busy at once. Parallel.forEach bodies call sgemm only inside
-// `withSingleThreadedBLAS` (many small products, e.g. attention per head); otherwise sgemm is
-// called from the calling thread, so at any moment either OpenBLAS's threads or ours work.
+// Rule: OpenBLAS always runs single-threaded. Large products are split over our pool by
+// BLAS.gemm (Matmul.swift), many small ones run in parallel loops (attention heads), so only one
+// set of threads ever exists: OpenBLAS's own workers spin for a long time after each threaded
+// call and competed with ours for the two cores (steps took 1.5x longer at random).
 import CBLAS
+import CKernels
 import Dispatch
 import Foundation
 
 public enum Parallel {
     nonisolated(unsafe) static var _threads: Int = {
         if let s = ProcessInfo.processInfo.environment["ADV_THREADS"], let n = Int(s), n >= 1 {
-            openblas_set_num_threads(Int32(n))
+            openblas_set_num_threads(1)
+            adv_pool_set_threads(n)
             return n
         }
         let n = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        openblas_set_num_threads(Int32(n))
+        openblas_set_num_threads(1)
+        adv_pool_set_threads(n)
         return n
     }()
 
-    /// The number of threads used by our loops and by OpenBLAS (default: ADV_THREADS or the
-    /// number of cores). Setting it also sets OpenBLAS's thread count. Values below 1 become 1.
+    /// The number of threads used by our loops and split products (default: ADV_THREADS or the
+    /// number of cores); OpenBLAS itself stays single-threaded. Values below 1 become 1.
     public static var threads: Int {
         get { _threads }
         set {
             let n = max(1, newValue)
             _threads = n
-            openblas_set_num_threads(Int32(n))
+            adv_pool_set_threads(n)
         }
     }
 
-    /// Runs `body` with OpenBLAS limited to one thread (restored afterwards), so sgemm may be
-    /// called from inside our own parallel loops without the two pools competing.
+    /// Runs `body`, in which sgemm may be called from inside our own parallel loops (OpenBLAS is
+    /// always single-threaded, so this only documents the intent at the call site).
     public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
-        let t = threads
-        if t > 1 { openblas_set_num_threads(1) }
-        defer { if t > 1 { openblas_set_num_threads(Int32(t)) } }
+        _ = threads // makes sure OpenBLAS has been set to one thread
         return try body()
     }
 
@@ -71,13 +73,32 @@ public enum Parallel {
         let per = (n + chunks - 1) / chunks
         let key = regionKey
         withoutActuallyEscaping(body) { b in
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = c * per, hi = min(n, lo + per)
-                let outer = pthread_getspecific(key)
-                _ = pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
-                if lo < hi { b(lo..<hi) }
-                _ = pthread_setspecific(key, outer)
+            // The spinning pool (CKernels/pool.c) first; GCD when another thread is using it.
+            var job = PoolJob(body: b, n: n, per: per, key: key)
+            let ran = withUnsafeMutablePointer(to: &job) { jp in
+                adv_pool_run(chunks, { ctx, c in
+                    guard let ctx = ctx else { return }
+                    ctx.assumingMemoryBound(to: PoolJob.self).pointee.run(c)
+                }, UnsafeMutableRawPointer(jp))
             }
+            if ran == 0 { return }
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in job.run(c) }
         }
+    }
+}
+
+/// One parallel loop as the pool runs it: chunk c covers [c * per, min(n, (c + 1) * per)) and
+/// runs with the thread marked as inside a parallel region.
+private struct PoolJob {
+    let body: (Range<Int>) -> Void
+    let n: Int, per: Int
+    let key: pthread_key_t
+
+    func run(_ c: Int) {
+        let lo = c * per, hi = min(n, lo + per)
+        let outer = pthread_getspecific(key)
+        _ = pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+        if lo < hi { body(lo..<hi) }
+        _ = pthread_setspecific(key, outer)
     }
 }

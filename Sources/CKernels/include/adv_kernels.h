@@ -7,6 +7,17 @@
 #ifndef ADV_KERNELS_H
 #define ADV_KERNELS_H
 
+// MARK: thread pool (pool.c)
+
+/// A chunk of a parallel loop: called with the caller's context and the chunk index.
+typedef void (*adv_chunk_fn)(void *ctx, long chunk);
+/// Makes threads - 1 pool workers available (created on first need, never destroyed).
+void adv_pool_set_threads(long threads);
+/// Runs fn(ctx, c) for every c in [0, chunks): chunk 0 on the calling thread, the others on pool
+/// workers; returns when all are done (0). Returns -1 without running anything when another
+/// thread is using the pool or there are fewer than chunks - 1 workers.
+int adv_pool_run(long chunks, adv_chunk_fn fn, void *ctx);
+
 // MARK: elementwise (elementwise.c)
 
 /// y[i] = e^x[i] (Cephes polynomial, relative error ~1e-7; NaN stays NaN).
