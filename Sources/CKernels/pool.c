@@ -8,6 +8,7 @@
 // -1 and runs its loop some other way.
 #include "adv_kernels.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -31,7 +32,13 @@ static long started = 0;                 // workers created so far (never destro
 static long active = 0;                  // workers the pool may use (threads - 1)
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static inline void cpu_relax(void) {
+/// One step of a spin-wait. Every 256th step yields the CPU, so that a spinning thread that the
+/// scheduler put on the same core as the thread it waits for does not hold that core.
+static inline void spin_step(long i) {
+    if ((i & 255) == 255) {
+        sched_yield();
+        return;
+    }
 #if defined(__x86_64__)
     __builtin_ia32_pause();
 #endif
@@ -44,7 +51,7 @@ static void *worker_main(void *arg) {
         uint64_t s;
         long spins = 0;
         while ((s = atomic_load_explicit(&m->seq, memory_order_acquire)) == seen) {
-            if (++spins < SPIN_ROUNDS) { cpu_relax(); continue; }
+            if (++spins < SPIN_ROUNDS) { spin_step(spins); continue; }
             pthread_mutex_lock(&m->mu);
             atomic_store(&m->sleeping, 1);
             while ((s = atomic_load(&m->seq)) == seen) pthread_cond_wait(&m->cv, &m->mu);
@@ -101,7 +108,8 @@ int adv_pool_run(long chunks, adv_chunk_fn fn, void *ctx) {
     }
     fn(ctx, 0);
     for (long w = 0; w < chunks - 1; w++) {
-        while (atomic_load_explicit(&boxes[w].done, memory_order_acquire) != seqs[w]) cpu_relax();
+        long i = 0;
+        while (atomic_load_explicit(&boxes[w].done, memory_order_acquire) != seqs[w]) spin_step(i++);
     }
     pthread_mutex_unlock(&pool_lock);
     return 0;

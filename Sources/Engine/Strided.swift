@@ -46,7 +46,7 @@ enum Strided {
     static func gather(_ src: UnsafePointer<Float>, _ shape: [Int], _ srcStrides: [Int], base: Int = 0) -> Tensor {
         let out = Tensor(uninitialized: shape)
         let dst = out.ptr
-        walk(shape, srcStrides, strides(shape), baseA: base) { oa, ob, n, sa, _ in
+        walkOuter(shape, srcStrides, strides(shape), baseA: base) { oa, ob, n, sa, _ in
             if sa == 1 {
                 (dst + ob).update(from: src + oa, count: n)
             } else {
@@ -55,6 +55,23 @@ enum Strided {
             }
         }
         return out
+    }
+
+    /// `walk`, with the indices of the first axis split over threads when the tensor is large.
+    /// Only for bodies whose rows write disjoint memory (B must not broadcast over axis 0).
+    static func walkOuter(_ shape: [Int], _ stridesA: [Int], _ stridesB: [Int], baseA: Int = 0, baseB: Int = 0,
+                          _ body: (_ offA: Int, _ offB: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
+        guard shape.count >= 2, shape[0] >= 2 else {
+            walk(shape, stridesA, stridesB, baseA: baseA, baseB: baseB, body)
+            return
+        }
+        let inner = shape.dropFirst().reduce(1, *)
+        let sub = Array(shape.dropFirst()), subA = Array(stridesA.dropFirst()), subB = Array(stridesB.dropFirst())
+        Parallel.forEach(shape[0], minChunk: Swift.max(1, 65536 / Swift.max(inner, 1))) { r in
+            for i in r {
+                walk(sub, subA, subB, baseA: baseA + i * stridesA[0], baseB: baseB + i * stridesB[0], body)
+            }
+        }
     }
 
     /// Adds a contiguous `src` of `shape` into `dst` at offsets given by `dstStrides` from `base`
@@ -111,7 +128,28 @@ extension Tensor {
     static func reduceTo(_ g: Tensor, _ shape: [Int]) -> Tensor {
         if g.shape == shape { return g }
         let out = Tensor(zeros: shape)
-        Strided.scatterAdd(g.ptr, g.shape, into: out.ptr, Strided.broadcastStrides(shape, to: g.shape))
+        let dstStrides = Strided.broadcastStrides(shape, to: g.shape)
+        let t = Parallel.threads
+        if t > 1, g.rank >= 2, g.shape[0] >= t, g.count >= 1 << 16 {
+            // Split the first axis; each part sums into its own copy (axis 0 may be reduced).
+            let parts = Tensor(zeros: [t, out.count])
+            let per = (g.shape[0] + t - 1) / t, inner = g.count / g.shape[0]
+            let sub = [per] + Array(g.shape.dropFirst())
+            let pg = g.ptr, pp = parts.ptr, n0 = g.shape[0], m = out.count
+            Parallel.forEach(t, minChunk: 1) { r in
+                for p in r {
+                    let lo = p * per, cnt = Swift.min(per, n0 - lo)
+                    if cnt <= 0 { continue }
+                    var shapeP = sub
+                    shapeP[0] = cnt
+                    Strided.scatterAdd(pg + lo * inner, shapeP, into: pp + p * m, dstStrides, base: lo * dstStrides[0])
+                }
+            }
+            let po = out.ptr
+            for p in 0..<t { for j in 0..<m { po[j] += pp[p * m + j] } }
+            return out
+        }
+        Strided.scatterAdd(g.ptr, g.shape, into: out.ptr, dstStrides)
         return out
     }
 

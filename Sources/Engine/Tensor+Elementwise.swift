@@ -36,6 +36,24 @@ extension Tensor {
         let sa = Strided.broadcastStrides(a.shape, to: shape)
         let sb = Strided.broadcastStrides(b.shape, to: shape)
         let pa = a.ptr, pb = b.ptr
+        if shape.count >= 2 && shape[0] >= 2 {
+            // Rows of the first axis in parallel; each writes its own contiguous block of out.
+            let inner = out.count / shape[0]
+            let sub = Array(shape.dropFirst()), subA = Array(sa.dropFirst()), subB = Array(sb.dropFirst())
+            Parallel.forEach(shape[0], minChunk: Swift.max(1, 65536 / Swift.max(inner, 1))) { r in
+                for i in r {
+                    var k = i * inner
+                    Strided.walk(sub, subA, subB, baseA: i * sa[0], baseB: i * sb[0]) { oa, ob, n, ia, ib in
+                        var ja = oa, jb = ob
+                        for _ in 0..<n {
+                            o[k] = f(pa[ja], pb[jb])
+                            k += 1; ja += ia; jb += ib
+                        }
+                    }
+                }
+            }
+            return out
+        }
         var k = 0
         Strided.walk(shape, sa, sb) { oa, ob, n, ia, ib in
             var ja = oa, jb = ob

@@ -181,4 +181,37 @@ final class KernelReferenceTests: XCTestCase {
         XCTAssertThrowsError(try Tensor.attentionPacked(qkv: rnd([2, 3, 10], seed: 1), heads: 2, bias: nil, scale: 1))
         XCTAssertThrowsError(try Tensor.attentionPacked(qkv: rnd([3, 3, 12], seed: 1), heads: 2, bias: rnd([2, 2, 3, 3], seed: 2), scale: 1))
     }
+
+    func testLargeBroadcastProductsAndTheirReductionsMatchLoops() throws {
+        // Large enough for the threaded paths (first axis split, per-thread partial sums).
+        for (xs, ws) in [([8, 64, 16, 16], [1, 64, 1, 1]), ([8, 16, 16, 64], [64]), ([9, 3, 50, 50], [9, 1, 1, 50])] {
+            let x = rnd(xs, seed: 60), w = rnd(ws, seed: 61)
+            let y = try x.mul(w)
+            let r = rnd(y.shape, seed: 62, requiresGrad: false)
+            try y.backward(seed: r)
+            let shape = y.shape
+            let sx = Strided.broadcastStrides(xs, to: shape), sw = Strided.broadcastStrides(ws, to: shape)
+            var want = [Double](repeating: 0, count: y.count), gw = [Double](repeating: 0, count: w.count)
+            var gx = [Double](repeating: 0, count: x.count)
+            var k = 0
+            Strided.walk(shape, sx, sw) { oa, ob, n, ia, ib in
+                var ja = oa, jb = ob
+                for _ in 0..<n {
+                    want[k] = Double(x.ptr[ja]) * Double(w.ptr[jb])
+                    gw[jb] += Double(r.ptr[k]) * Double(x.ptr[ja])
+                    gx[ja] += Double(r.ptr[k]) * Double(w.ptr[jb])
+                    k += 1; ja += ia; jb += ib
+                }
+            }
+            assertClose(y.toArray(), want, "broadcast mul \(xs) x \(ws)", tol: 1e-6)
+            assertClose(w.grad?.toArray() ?? [], gw, "broadcast mul grad of \(ws)", tol: 1e-4)
+            assertClose(x.grad?.toArray() ?? [], gx, "broadcast mul grad of \(xs)", tol: 1e-6)
+            let p = try x.permute([0, 2, 3, 1]).toArray()
+            var ref: [Float] = []
+            for a in 0..<xs[0] { for b in 0..<xs[2] { for c in 0..<xs[3] { for d in 0..<xs[1] {
+                ref.append(x.ptr[((a * xs[1] + d) * xs[2] + b) * xs[3] + c])
+            } } } }
+            XCTAssertEqual(p, ref, "permute of \(xs)")
+        }
+    }
 }
