@@ -67,13 +67,13 @@ extension Tensor {
             if let b = bias, b.requiresGrad {
                 let gb = Tensor(zeros: [cout])
                 let pg = g.ptr, pb = gb.ptr
-                let hw = geo.hw
-                for i in 0..<geo.n {
-                    for c in 0..<cout {
+                let hw = geo.hw, n = geo.n
+                // Channels in parallel; each sums its planes over the batch.
+                Parallel.forEach(cout, minChunk: Swift.max(1, 65536 / Swift.max(n * hw, 1))) { r in
+                    for c in r {
                         var s: Float = 0
-                        let base = pg + (i * cout + c) * hw
-                        for j in 0..<hw { s += base[j] }
-                        pb[c] += s
+                        for i in 0..<n { s += Tensor.rowSum(pg + (i * cout + c) * hw, hw) }
+                        pb[c] = s
                     }
                 }
                 b.addGrad(gb)
@@ -207,8 +207,9 @@ enum Conv {
         guard needX || needW else { return }
         let nb = imagesPerGemm(g)
         let cols = nb * hw
-        let col = Tensor(zeros: [g.kdim, cols])
-        let gcat = nb > 1 ? Tensor(zeros: [g.og, cols]) : nil
+        // Both are fully overwritten (im2col/pack or a beta-0 product) before every read.
+        let col = Tensor(uninitialized: [g.kdim, cols])
+        let gcat = nb > 1 ? Tensor(uninitialized: [g.og, cols]) : nil
         let gw = needW ? Tensor(zeros: weight.shape) : nil
         let gx = needX ? Tensor(zeros: x.shape) : nil
         var img0 = 0

@@ -59,15 +59,18 @@ extension Tensor {
         out.record([a]) { g in
             let gx = Tensor(zeros: a.shape)
             let pg = g.ptr, pgx = gx.ptr
-            for p in 0..<(n * c) {
-                let src = pg + p * ho * wo, dst = pgx + p * h * w
-                for oh in 0..<ho {
-                    let h0 = oh * s - padding
-                    for ow in 0..<wo {
-                        let w0 = ow * s - padding
-                        let v = src[oh * wo + ow] * div[oh * wo + ow]
-                        for ih in Swift.max(h0, 0)..<Swift.min(h0 + kernel, h) {
-                            for iw in Swift.max(w0, 0)..<Swift.min(w0 + kernel, w) { dst[ih * w + iw] += v }
+            // Planes in parallel: each writes only its own plane of gx.
+            Parallel.forEach(n * c, minChunk: Swift.max(1, 32768 / Swift.max(h * w, 1))) { r in
+                for p in r {
+                    let src = pg + p * ho * wo, dst = pgx + p * h * w
+                    for oh in 0..<ho {
+                        let h0 = oh * s - padding
+                        for ow in 0..<wo {
+                            let w0 = ow * s - padding
+                            let v = src[oh * wo + ow] * div[oh * wo + ow]
+                            for ih in Swift.max(h0, 0)..<Swift.min(h0 + kernel, h) {
+                                for iw in Swift.max(w0, 0)..<Swift.min(w0 + kernel, w) { dst[ih * w + iw] += v }
+                            }
                         }
                     }
                 }
