@@ -29,12 +29,12 @@ struct AttackBench: BenchSection {
         }
         print(table.render())
 
-        print("\n## Restarts: PGD-5 x 4 restarts, batch 32, batched (one batch of 128) vs sequential\n")
+        print("\n## Restarts: PGD-5 x 4 restarts at batch 8 and 32, batched (one batch of 32 or 128) vs sequential\n")
         print("Labels are the model's own predictions and eps is 0.25/255, so most examples stay robust")
         print("through every restart (the costly case); both modes give identical results.\n")
-        var rt = Table(["model", "robust after", "batched (s)", "sequential (s)", "speed-up"])
-        let n = 32
-        for (label, m) in built {
+        var rt = Table(["model", "batch", "robust after", "batched (s)", "sequential (s)", "speed-up"])
+        for n in [8, 32] {
+          for (label, m) in built {
             let x = Tensor.rand([n, 3, 32, 32], rng: rng)
             let labels = AttackOps.predictions(try AttackMode.evaluating(m) { try Autograd.noGrad { try m.forward(x) } })
             let batched = try PGD(eps: 0.25 / 255, step: 0.0625 / 255, steps: 5, restarts: 4, restartMode: .batched)
@@ -46,7 +46,8 @@ struct AttackBench: BenchSection {
             let ts = try Bench.time(budget: ctx.budget) {
                 _ = try sequential.run(m, x, goal: AttackGoal(labels: labels), rng: RNG(seed: 1))
             }
-            rt.add([label, "\(robust)/\(n)", fmt(tb, 3), fmt(ts, 3), fmt(ts / tb, 2) + "x"])
+            rt.add([label, "\(n)", "\(robust)/\(n)", fmt(tb, 3), fmt(ts, 3), fmt(ts / tb, 2) + "x"])
+          }
         }
         print(rt.render())
     }

@@ -28,13 +28,16 @@ public final class Storage {
         ptr = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
     }
 
-    /// Keeps freed tensor memory in the heap (up to 32 MB blocks) instead of returning it to the
-    /// kernel, so training steps that allocate the same sizes again do not page-fault every time.
+    /// Keeps freed tensor memory in the heap (blocks up to 32 MB, glibc's largest non-mmap size)
+    /// and never trims the heap top, so training steps and attacks that allocate the same sizes
+    /// again do not page-fault on every step (with a 256 MB trim threshold, PGD on DeiT at batch
+    /// 128 spent ~9% of its time in page faults). Like PyTorch's caching allocator, the process
+    /// keeps its peak heap.
     static let mallocTuned: Void = {
         #if os(Linux)
         // glibc <malloc.h>: M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3 (not in the Glibc module).
         _ = glibcMallopt(-3, 32 << 20)
-        _ = glibcMallopt(-1, 256 << 20)
+        _ = glibcMallopt(-1, Int32.max)
         #endif
     }()
 
