@@ -48,11 +48,13 @@ extension Tensor {
                                sh: stride.0, sw: stride.1, ph: padding.0, pw: padding.1, groups: groups, ho: ho, wo: wo)
         let rx = precision.rounded(x), rw = precision.rounded(weight)
         let out: Tensor
+        let kept: [Tensor]  // im2col matrices of the forward pass, reused by the weight gradient
         let depthwise = groups == cin && groups == cout
         if depthwise {
             out = Conv.depthwiseForward(rx, rw, bias, geo)
+            kept = []
         } else {
-            out = Conv.gemmForward(rx, rw, bias, geo)
+            (out, kept) = Conv.gemmForward(rx, rw, bias, geo, keep: Conv.keepsColumns(geo, weight: weight))
         }
         var inputs = [x, weight]
         if let b = bias { inputs.append(b) }
@@ -61,7 +63,7 @@ extension Tensor {
             if depthwise {
                 Conv.depthwiseBackward(rg, rx, rw, x, weight, geo)
             } else {
-                Conv.gemmBackward(rg, rx, rw, x, weight, geo)
+                Conv.gemmBackward(rg, rx, rw, x, weight, geo, kept: kept)
             }
             if let b = bias, b.requiresGrad {
                 let gb = Tensor(zeros: [cout])
@@ -155,20 +157,36 @@ enum Conv {
         return Swift.max(1, Swift.min(g.n, want, cap))
     }
 
-    static func gemmForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
+    /// Largest im2col matrix (floats, all chunks) that the forward pass keeps for the weight
+    /// gradient instead of rebuilding it in backward (64 MB).
+    static let keptColumnsLimit = 16 << 20
+
+    /// True when a forward pass should keep its im2col matrices for backward: the weight needs
+    /// a gradient, there is an im2col at all, and it is small enough.
+    static func keepsColumns(_ g: ConvGeometry, weight: Tensor) -> Bool {
+        guard Tensor.needsGrad([weight]), !(g.isPointwise && imagesPerGemm(g) == 1) else { return false }
+        let (total, overflow) = g.kdim.multipliedReportingOverflow(by: g.groups * g.n * g.hw)
+        return !overflow && total <= keptColumnsLimit
+    }
+
+    /// - Returns: the output and, when `keep`, the im2col matrix of every (chunk, group) in order.
+    static func gemmForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry, keep: Bool = false) -> (Tensor, [Tensor]) {
         // Every value is written by the GEMM (beta 0) or the copy from the batched product.
         let out = Tensor(uninitialized: [g.n, g.cout, g.ho, g.wo])
         let hw = g.hw
         let nb = imagesPerGemm(g)
         let cols = nb * hw
-        let col = (g.isPointwise && nb == 1) ? nil : Tensor(uninitialized: [g.kdim, cols])
+        var col = (g.isPointwise && nb == 1) ? nil : Tensor(uninitialized: [g.kdim, cols])
         let tmp = nb > 1 ? Tensor(uninitialized: [g.og, cols]) : nil
+        var kept: [Tensor] = []
         var img0 = 0
         while img0 < g.n {
             let cnt = Swift.min(nb, g.n - img0)
             for gi in 0..<g.groups {
                 let b: UnsafePointer<Float>
+                if keep, col != nil { col = Tensor(uninitialized: [g.kdim, cols]) }
                 if let c = col {
+                    if keep { kept.append(c) }
                     im2col(x.ptr, c.ptr, g, img0: img0, count: cnt, group: gi, ld: cols)
                     b = UnsafePointer(c.ptr)
                 } else {
@@ -187,7 +205,7 @@ enum Conv {
             img0 += cnt
         }
         if let bias = bias { addBias(out, bias, g) }
-        return out
+        return (out, kept)
     }
 
     static func addBias(_ out: Tensor, _ bias: Tensor, _ g: ConvGeometry) {
@@ -201,7 +219,9 @@ enum Conv {
         }
     }
 
-    static func gemmBackward(_ gout: Tensor, _ rx: Tensor, _ rw: Tensor, _ x: Tensor, _ weight: Tensor, _ g: ConvGeometry) {
+    /// - Parameter kept: the forward pass's im2col matrices (see `gemmForward`), or empty.
+    static func gemmBackward(_ gout: Tensor, _ rx: Tensor, _ rw: Tensor, _ x: Tensor, _ weight: Tensor, _ g: ConvGeometry,
+                             kept: [Tensor] = []) {
         let hw = g.hw
         let needX = x.requiresGrad, needW = weight.requiresGrad
         guard needX || needW else { return }
@@ -212,10 +232,11 @@ enum Conv {
         let gcat = nb > 1 ? Tensor(uninitialized: [g.og, cols]) : nil
         let gw = needW ? Tensor(zeros: weight.shape) : nil
         let gx = needX ? Tensor(zeros: x.shape) : nil
-        var img0 = 0
+        var img0 = 0, piece = 0
         while img0 < g.n {
             let cnt = Swift.min(nb, g.n - img0)
             for gi in 0..<g.groups {
+                defer { piece += 1 }
                 // G for this chunk as (og, cnt * hw).
                 let gp: UnsafePointer<Float>
                 let ldg: Int
@@ -231,6 +252,8 @@ enum Conv {
                     let ldb: Int
                     if g.isPointwise && nb == 1 {
                         b = UnsafePointer(rx.ptr + (img0 * g.cin + gi * g.cg) * g.h * g.w); ldb = hw
+                    } else if piece < kept.count {
+                        b = UnsafePointer(kept[piece].ptr); ldb = cols
                     } else {
                         im2col(rx.ptr, col.ptr, g, img0: img0, count: cnt, group: gi, ld: cols)
                         b = UnsafePointer(col.ptr); ldb = cols
