@@ -74,3 +74,86 @@ ADV_CLONES void adv_layernorm_backward(const float *g, const float *xhat, const 
         }
     }
 }
+
+/// sum(p[j]) over n floats, 16 lanes at a time.
+static inline float plane_sum(const float *p, long n) {
+    v16 s = v16_splat(0);
+    long j = 0;
+    for (; j + 16 <= n; j += 16) s += v16_load(p + j);
+    float t = v16_sum(s);
+    for (; j < n; j++) t += p[j];
+    return t;
+}
+
+/// sum((p[j] - mu)^2) over n floats.
+static inline float plane_sq_dev(const float *p, long n, float mu) {
+    v16 s = v16_splat(0), m = v16_splat(mu);
+    long j = 0;
+    for (; j + 16 <= n; j += 16) { v16 d = v16_load(p + j) - m; s += d * d; }
+    float t = v16_sum(s);
+    for (; j < n; j++) { float d = p[j] - mu; t += d * d; }
+    return t;
+}
+
+/// sum(g[j] * (x[j] - mu)) over n floats.
+static inline float plane_dot_dev(const float *g, const float *x, long n, float mu) {
+    v16 s = v16_splat(0), m = v16_splat(mu);
+    long j = 0;
+    for (; j + 16 <= n; j += 16) s += v16_load(g + j) * (v16_load(x + j) - m);
+    float t = v16_sum(s);
+    for (; j < n; j++) t += g[j] * (x[j] - mu);
+    return t;
+}
+
+ADV_CLONES void adv_bn_stats(const float *x, long n, long c, long hw, long c0, long c1, float *mean, float *var) {
+    for (long ch = c0; ch < c1; ch++) {
+        double s = 0;
+        for (long i = 0; i < n; i++) {
+            s += plane_sum(x + (i * c + ch) * hw, hw);
+        }
+        double m = (double)n * (double)hw;
+        float mu = (float)(s / m);
+        double v = 0;
+        for (long i = 0; i < n; i++) {
+            v += plane_sq_dev(x + (i * c + ch) * hw, hw, mu);
+        }
+        mean[ch] = mu;
+        var[ch] = (float)(v / m);
+    }
+}
+
+ADV_CLONES void adv_bn_apply(const float *x, float *out, long c, long hw, long p0, long p1, const float *scale, const float *shift) {
+    for (long p = p0; p < p1; p++) {
+        long ch = p % c;
+        float a = scale[ch], b = shift[ch];
+        const float *src = x + p * hw;
+        float *dst = out + p * hw;
+        for (long j = 0; j < hw; j++) dst[j] = src[j] * a + b;
+    }
+}
+
+ADV_CLONES void adv_bn_grad_sums(const float *g, const float *x, const float *mean, long n, long c, long hw, long c0, long c1,
+                                 float *sum_g, float *sum_gx) {
+    for (long ch = c0; ch < c1; ch++) {
+        double s1 = 0, s2 = 0;
+        float mu = mean[ch];
+        for (long i = 0; i < n; i++) {
+            const float *gr = g + (i * c + ch) * hw, *xr = x + (i * c + ch) * hw;
+            s1 += plane_sum(gr, hw);
+            s2 += plane_dot_dev(gr, xr, hw, mu);
+        }
+        sum_g[ch] = (float)s1;
+        sum_gx[ch] = (float)s2;
+    }
+}
+
+ADV_CLONES void adv_bn_input_grad(const float *g, const float *x, float *dx, long c, long hw, long p0, long p1,
+                                  const float *a, const float *b, const float *d) {
+    for (long p = p0; p < p1; p++) {
+        long ch = p % c;
+        float ka = a[ch], kb = b[ch], kd = d[ch];
+        const float *gr = g + p * hw, *xr = x + p * hw;
+        float *dr = dx + p * hw;
+        for (long j = 0; j < hw; j++) dr[j] = ka * gr[j] + kb * xr[j] + kd;
+    }
+}

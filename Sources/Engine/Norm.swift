@@ -182,23 +182,15 @@ extension Tensor {
                 rstd.withUnsafeMutableBufferPointer { rb in
                     guard let pm = mb.baseAddress, let pr = rb.baseAddress else { return }
                     Parallel.forEach(c, minChunk: Swift.max(1, 32768 / Swift.max(m, 1))) { r in
+                        // mean and biased variance of these channels (CKernels/norm.c)
+                        var vars = [Float](repeating: 0, count: r.count)
+                        vars.withUnsafeMutableBufferPointer { vb in
+                            guard let pv = vb.baseAddress else { return }
+                            adv_bn_stats(px, n, c, hw, r.lowerBound, r.upperBound, pm, pv - r.lowerBound)
+                        }
                         for ch in r {
-                            var s = 0.0
-                            for i in 0..<n { s += Double(Tensor.rowSum(px + (i * c + ch) * hw, hw)) }
-                            let mu = Float(s / Double(m))
-                            var v = 0.0
-                            let muv = F8(repeating: mu)
-                            for i in 0..<n {
-                                let row = px + (i * c + ch) * hw
-                                var v8 = F8()
-                                var j = 0
-                                while j + 8 <= hw { let d = FastMath.load(row + j) - muv; v8 += d * d; j += 8 }
-                                var vs = v8.sum()
-                                while j < hw { let d = row[j] - mu; vs += d * d; j += 1 }
-                                v += Double(vs)
-                            }
-                            let variance = Float(v / Double(m))
-                            pm[ch] = mu
+                            let mu = pm[ch]
+                            let variance = vars[ch - r.lowerBound]
                             pr[ch] = 1 / (variance + eps).squareRoot()
                             // Running estimate uses the unbiased variance (PyTorch).
                             if let rm = runningMean, let rv = runningVar {
@@ -223,13 +215,17 @@ extension Tensor {
         let po = out.ptr
         let pw = weight?.ptr, pb = bias?.ptr
         let meanC = mean, rstdC = rstd
-        Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
-            for plane in r {
-                let ch = plane % c
-                let scale = rstdC[ch] * (pw?[ch] ?? 1)
-                let shift = (pb?[ch] ?? 0) - meanC[ch] * scale
-                let sv = F8(repeating: scale), tv = F8(repeating: shift)
-                FastMath.map(px + plane * hw, po + plane * hw, hw) { $0 * sv + tv }
+        var scale = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
+        for ch in 0..<c {
+            scale[ch] = rstdC[ch] * (pw?[ch] ?? 1)
+            shift[ch] = (pb?[ch] ?? 0) - meanC[ch] * scale[ch]
+        }
+        scale.withUnsafeBufferPointer { sb in
+            shift.withUnsafeBufferPointer { tb in
+                guard let ps = sb.baseAddress, let pt = tb.baseAddress else { return }
+                Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+                    adv_bn_apply(px, po, c, hw, r.lowerBound, r.upperBound, ps, pt)
+                }
             }
         }
         var inputs = [x]
@@ -242,22 +238,11 @@ extension Tensor {
             sumG.withUnsafeMutableBufferPointer { gb in
                 sumGX.withUnsafeMutableBufferPointer { xb in
                     guard let psg = gb.baseAddress, let psx = xb.baseAddress else { return }
-                    Parallel.forEach(c, minChunk: Swift.max(1, 32768 / Swift.max(m, 1))) { r in
-                        for ch in r {
-                            var s1 = 0.0, s2 = 0.0
-                            let muv = F8(repeating: meanC[ch])
-                            for i in 0..<n {
-                                let off = (i * c + ch) * hw
-                                s1 += Double(Tensor.rowSum(pg + off, hw))
-                                var a8 = F8()
-                                var j = 0
-                                while j + 8 <= hw { a8 += FastMath.load(pg + off + j) * (FastMath.load(px + off + j) - muv); j += 8 }
-                                var a = a8.sum()
-                                while j < hw { a += pg[off + j] * (px[off + j] - meanC[ch]); j += 1 }
-                                s2 += Double(a)
-                            }
-                            psg[ch] = Float(s1)
-                            psx[ch] = Float(s2) * rstdC[ch] // sum(dy * xhat)
+                    meanC.withUnsafeBufferPointer { mb in
+                        guard let pmean = mb.baseAddress else { return }
+                        Parallel.forEach(c, minChunk: Swift.max(1, 32768 / Swift.max(m, 1))) { r in
+                            adv_bn_grad_sums(pg, px, pmean, n, c, hw, r.lowerBound, r.upperBound, psg, psx)
+                            for ch in r { psx[ch] *= rstdC[ch] } // sum(dy * xhat)
                         }
                     }
                 }
@@ -273,20 +258,25 @@ extension Tensor {
                 let gx = Tensor(uninitialized: x.shape)
                 let pgx = gx.ptr
                 let sg = sumG, sgx = sumGX
-                Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
-                    for plane in r {
-                        let ch = plane % c
-                        let wv = pw?[ch] ?? 1
-                        let rs = rstdC[ch]
-                        let off = plane * hw
-                        if training {
-                            // dx = w rstd (dy - mean(dy) - xhat mean(dy xhat))
-                            let k1 = F8(repeating: wv * rs), mg = F8(repeating: sg[ch] / Float(m))
-                            let mgx = F8(repeating: sgx[ch] / Float(m) * rs), muv = F8(repeating: meanC[ch])
-                            FastMath.zip(pg + off, px + off, pgx + off, hw) { gy, xv in k1 * (gy - mg - (xv - muv) * mgx) }
-                        } else {
-                            let k1 = F8(repeating: wv * rs)
-                            FastMath.map(pg + off, pgx + off, hw) { $0 * k1 }
+                // dx = a g + b x + d per channel: training, w rstd (dy - mean(dy) - xhat mean(dy xhat));
+                // evaluation, w rstd dy.
+                var ka = [Float](repeating: 0, count: c), kb = ka, kd = ka
+                for ch in 0..<c {
+                    let k1 = (pw?[ch] ?? 1) * rstdC[ch]
+                    ka[ch] = k1
+                    if training {
+                        let mg = sg[ch] / Float(m), mgx = sgx[ch] / Float(m) * rstdC[ch]
+                        kb[ch] = -k1 * mgx
+                        kd[ch] = k1 * (mgx * meanC[ch] - mg)
+                    }
+                }
+                ka.withUnsafeBufferPointer { ab in
+                    kb.withUnsafeBufferPointer { bb in
+                        kd.withUnsafeBufferPointer { db in
+                            guard let pa = ab.baseAddress, let pbb = bb.baseAddress, let pd = db.baseAddress else { return }
+                            Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+                                adv_bn_input_grad(pg, px, pgx, c, hw, r.lowerBound, r.upperBound, pa, pbb, pd)
+                            }
                         }
                     }
                 }

@@ -44,6 +44,18 @@ void adv_layernorm_forward(const float *x, float *out, float *xhat, float *rstd,
 void adv_layernorm_backward(const float *g, const float *xhat, const float *rstd, const float *w, float *gx,
                             float *gw, float *gb, long r0, long r1, long d);
 
+/// Batch-norm statistics of channels [c0, c1) of x (n, c, hw): mean and biased variance
+/// (two passes, sums in double).
+void adv_bn_stats(const float *x, long n, long c, long hw, long c0, long c1, float *mean, float *var);
+/// out = x * scale[ch] + shift[ch] for planes [p0, p1) of (n * c) planes of hw floats.
+void adv_bn_apply(const float *x, float *out, long c, long hw, long p0, long p1, const float *scale, const float *shift);
+/// Per channel in [c0, c1): sum_g[ch] = sum(g), sum_gx[ch] = sum(g * (x - mean[ch])) (double sums).
+void adv_bn_grad_sums(const float *g, const float *x, const float *mean, long n, long c, long hw, long c0, long c1,
+                      float *sum_g, float *sum_gx);
+/// dx = a[ch] * g + b[ch] * x + d[ch] for planes [p0, p1) (batch norm's input gradient, folded).
+void adv_bn_input_grad(const float *g, const float *x, float *dx, long c, long hw, long p0, long p1,
+                       const float *a, const float *b, const float *d);
+
 // MARK: optimizer (optim.c)
 
 /// One AdamW update of n parameters in place, with PyTorch's operation order:
