@@ -26,16 +26,21 @@ static inline void conv_plane(const float *pad, long wp, long rlo, long rhi, lon
         for (long ow0 = 0; ow0 < wo; ow0 += 16) {
             long last = lmin(ow0 + 16, wo) - 1;
             long j0 = lmax(0, clo - last), j1 = lmin(kw, chi - ow0);
-            // Four accumulators (tap rows i mod 4) so the multiply-adds are not one long chain.
-            v16 acc[4] = {v16_splat(bias), v16_splat(0), v16_splat(0), v16_splat(0)};
+            // Four accumulators (taps j mod 4) so the multiply-adds are not one long chain.
+            v16 a0 = v16_splat(bias), a1 = v16_splat(0), a2 = v16_splat(0), a3 = v16_splat(0);
             for (long i = i0; i < i1; i++) {
                 const float *row = pad + (oh + i) * wp + ow0;
                 const float *kr = k + i * kw;
-                v16 a = acc[i & 3];
-                for (long j = j0; j < j1; j++) a += v16_splat(kr[j]) * v16_load(row + j);
-                acc[i & 3] = a;
+                long j = j0;
+                for (; j + 4 <= j1; j += 4) {
+                    a0 += v16_splat(kr[j]) * v16_load(row + j);
+                    a1 += v16_splat(kr[j + 1]) * v16_load(row + j + 1);
+                    a2 += v16_splat(kr[j + 2]) * v16_load(row + j + 2);
+                    a3 += v16_splat(kr[j + 3]) * v16_load(row + j + 3);
+                }
+                for (; j < j1; j++) a0 += v16_splat(kr[j]) * v16_load(row + j);
             }
-            v16 sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+            v16 sum = (a0 + a1) + (a2 + a3);
             float *dst = out + oh * wo + ow0;
             if (ow0 + 16 <= wo) {
                 v16_store(dst, sum);
