@@ -42,6 +42,23 @@ enum Strided {
         }
     }
 
+    /// Merges adjacent dimensions d, d+1 wherever both stride lists step over them as one
+    /// (stride[d] == stride[d+1] * shape[d+1]), so a walk visits fewer, longer rows. The visiting
+    /// order and every offset stay the same.
+    static func coalesced(_ shape: [Int], _ sa: [Int], _ sb: [Int]) -> ([Int], [Int], [Int]) {
+        guard shape.count >= 2 else { return (shape, sa, sb) }
+        var rs = [shape[shape.count - 1]], ra = [sa[sa.count - 1]], rb = [sb[sb.count - 1]]
+        for d in stride(from: shape.count - 2, through: 0, by: -1) {
+            let n = rs[0]
+            if sa[d] == ra[0] * n && sb[d] == rb[0] * n {
+                rs[0] = n * shape[d]
+            } else {
+                rs.insert(shape[d], at: 0); ra.insert(sa[d], at: 0); rb.insert(sb[d], at: 0)
+            }
+        }
+        return (rs, ra, rb)
+    }
+
     /// Copies `src` (read with `srcStrides` from `srcBase`) into a contiguous tensor of `shape`.
     static func gather(_ src: UnsafePointer<Float>, _ shape: [Int], _ srcStrides: [Int], base: Int = 0) -> Tensor {
         let out = Tensor(uninitialized: shape)
@@ -80,9 +97,7 @@ enum Strided {
                            _ dstStrides: [Int], base: Int = 0) {
         walk(shape, strides(shape), dstStrides, baseB: base) { oa, ob, n, _, sb in
             if sb == 0 {
-                var s: Float = 0
-                for i in 0..<n { s += src[oa + i] }
-                dst[ob] += s
+                dst[ob] += Tensor.rowSum(src + oa, n)
             } else {
                 var j = ob
                 for i in 0..<n { dst[j] += src[oa + i]; j += sb }

@@ -33,8 +33,10 @@ extension Tensor {
             }
             return out
         }
-        let sa = Strided.broadcastStrides(a.shape, to: shape)
-        let sb = Strided.broadcastStrides(b.shape, to: shape)
+        // Adjacent dims that both operands step through as one (e.g. H and W of a per-channel
+        // scale) are merged, so rows are whole planes rather than single image rows.
+        let (shape, sa, sb) = Strided.coalesced(shape, Strided.broadcastStrides(a.shape, to: shape),
+                                                Strided.broadcastStrides(b.shape, to: shape))
         let pa = a.ptr, pb = b.ptr
         if shape.count >= 2 && shape[0] >= 2 {
             // Rows of the first axis in parallel; each writes its own contiguous block of out.
@@ -44,11 +46,25 @@ extension Tensor {
                 for i in r {
                     var k = i * inner
                     Strided.walk(sub, subA, subB, baseA: i * sa[0], baseB: i * sb[0]) { oa, ob, n, ia, ib in
-                        var ja = oa, jb = ob
-                        for _ in 0..<n {
-                            o[k] = f(pa[ja], pb[jb])
-                            k += 1; ja += ia; jb += ib
+                        // Contiguous rows against a broadcast scalar or another contiguous row are
+                        // the common cases (per-channel scales and biases): plain loops vectorise.
+                        if ia == 1 && ib == 0 {
+                            let s = pb[ob], src = pa + oa, dst = o + k
+                            for t in 0..<n { dst[t] = f(src[t], s) }
+                        } else if ia == 0 && ib == 1 {
+                            let s = pa[oa], src = pb + ob, dst = o + k
+                            for t in 0..<n { dst[t] = f(s, src[t]) }
+                        } else if ia == 1 && ib == 1 {
+                            let s1 = pa + oa, s2 = pb + ob, dst = o + k
+                            for t in 0..<n { dst[t] = f(s1[t], s2[t]) }
+                        } else {
+                            var ja = oa, jb = ob
+                            for t in 0..<n {
+                                o[k + t] = f(pa[ja], pb[jb])
+                                ja += ia; jb += ib
+                            }
                         }
+                        k += n
                     }
                 }
             }

@@ -214,4 +214,16 @@ final class KernelReferenceTests: XCTestCase {
             XCTAssertEqual(p, ref, "permute of \(xs)")
         }
     }
+
+    func testCoalescedMergesOnlyDimsBothOperandsStepThroughAsOne() {
+        // (N, C, H, W) against a per-channel (1, C, 1, 1): H and W merge, N and C do not.
+        let (shape, sa, sb) = Strided.coalesced([2, 3, 4, 5], [60, 20, 5, 1], [0, 1, 0, 0])
+        XCTAssertEqual(shape, [2, 3, 20])
+        XCTAssertEqual(sa, [60, 20, 1])
+        XCTAssertEqual(sb, [0, 1, 0])
+        // Both contiguous: one row.
+        XCTAssertEqual(Strided.coalesced([2, 3, 4], [12, 4, 1], [12, 4, 1]).0, [24])
+        // A permuted operand breaks the merge.
+        XCTAssertEqual(Strided.coalesced([2, 3, 4], [12, 4, 1], [1, 8, 2]).0, [2, 3, 4])
+    }
 }
