@@ -224,6 +224,8 @@ final class KernelReferenceTests: XCTestCase {
         // Both contiguous: one row.
         XCTAssertEqual(Strided.coalesced([2, 3, 4], [12, 4, 1], [12, 4, 1]).0, [24])
         // A permuted operand breaks the merge.
-        XCTAssertEqual(Strided.coalesced([2, 3, 4], [12, 4, 1], [1, 8, 2]).0, [2, 3, 4])
+        XCTAssertEqual(Strided.coalesced([2, 3, 4], [12, 4, 1], [1, 2, 6]).0, [2, 3, 4])
+        // A uniform stride over two dims is still one run of offsets.
+        XCTAssertEqual(Strided.coalesced([2, 3, 4], [12, 4, 1], [1, 8, 2]).0, [2, 12])
     }
 }
