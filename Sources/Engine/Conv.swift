@@ -158,8 +158,9 @@ enum Conv {
     }
 
     /// Largest im2col matrix (floats, all chunks) that the forward pass keeps for the weight
-    /// gradient instead of rebuilding it in backward (64 MB).
-    static let keptColumnsLimit = 16 << 20
+    /// gradient instead of rebuilding it in backward (32 MB; at 32x32 every conv of the five
+    /// models fits, at 224 only the small late-stage ones do, so the graph's memory stays bounded).
+    static let keptColumnsLimit = 8 << 20
 
     /// True when a forward pass should keep its im2col matrices for backward: the weight needs
     /// a gradient, there is an im2col at all, and it is small enough.
