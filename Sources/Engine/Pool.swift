@@ -1,5 +1,6 @@
 // Pooling: average (count_include_pad true/false), max, global average.
 // x: (N, C, H, W) -> (N, C, Ho, Wo); globalAvgPool -> (N, C)
+import CKernels
 
 extension Tensor {
     private func poolGeometry(_ op: String, _ k: Int, _ s: Int, _ p: Int) throws -> (Int, Int) {
@@ -24,9 +25,10 @@ extension Tensor {
         let s = stride ?? kernel
         let (ho, wo) = try poolGeometry("avgPool2d", kernel, s, padding)
         let n = shape[0], c = shape[1], h = shape[2], w = shape[3]
-        let out = Tensor(zeros: [n, c, ho, wo])
-        // Divisor per output position (same for every plane).
-        var div = [Float](repeating: 0, count: ho * wo)
+        let out = Tensor(uninitialized: [n, c, ho, wo])  // every output is written
+        // 1 / divisor per output position (same for every plane).
+        let inv = Tensor(uninitialized: [ho * wo])
+        let pinv = inv.ptr
         for oh in 0..<ho {
             for ow in 0..<wo {
                 let h0 = oh * s - padding, w0 = ow * s - padding
@@ -35,45 +37,21 @@ extension Tensor {
                 let cnt = countIncludePad
                     ? (Swift.min(h0 + kernel, h + padding) - h0) * (Swift.min(w0 + kernel, w + padding) - w0)
                     : (he - hs) * (we - ws)
-                div[oh * wo + ow] = 1 / Float(Swift.max(cnt, 1))
+                pinv[oh * wo + ow] = 1 / Float(Swift.max(cnt, 1))
             }
         }
         let px = ptr, po = out.ptr
+        // CKernels/pool2d.c, planes split over threads.
         Parallel.forEach(n * c, minChunk: Swift.max(1, 32768 / Swift.max(h * w, 1))) { r in
-            for p in r {
-                let src = px + p * h * w, dst = po + p * ho * wo
-                for oh in 0..<ho {
-                    let h0 = oh * s - padding
-                    for ow in 0..<wo {
-                        let w0 = ow * s - padding
-                        var acc: Float = 0
-                        for ih in Swift.max(h0, 0)..<Swift.min(h0 + kernel, h) {
-                            for iw in Swift.max(w0, 0)..<Swift.min(w0 + kernel, w) { acc += src[ih * w + iw] }
-                        }
-                        dst[oh * wo + ow] = acc * div[oh * wo + ow]
-                    }
-                }
-            }
+            adv_avgpool_forward(px, po, r.lowerBound, r.upperBound, h, w, ho, wo, kernel, s, padding, pinv)
         }
         let a = self
         out.record([a]) { g in
             let gx = Tensor(zeros: a.shape)
-            let pg = g.ptr, pgx = gx.ptr
+            let pg = g.ptr, pgx = gx.ptr, pinv = inv.ptr // (captures inv, not just its memory)
             // Planes in parallel: each writes only its own plane of gx.
             Parallel.forEach(n * c, minChunk: Swift.max(1, 32768 / Swift.max(h * w, 1))) { r in
-                for p in r {
-                    let src = pg + p * ho * wo, dst = pgx + p * h * w
-                    for oh in 0..<ho {
-                        let h0 = oh * s - padding
-                        for ow in 0..<wo {
-                            let w0 = ow * s - padding
-                            let v = src[oh * wo + ow] * div[oh * wo + ow]
-                            for ih in Swift.max(h0, 0)..<Swift.min(h0 + kernel, h) {
-                                for iw in Swift.max(w0, 0)..<Swift.min(w0 + kernel, w) { dst[ih * w + iw] += v }
-                            }
-                        }
-                    }
-                }
+                adv_avgpool_backward(pg, pgx, r.lowerBound, r.upperBound, h, w, ho, wo, kernel, s, padding, pinv)
             }
             a.addGrad(gx)
         }

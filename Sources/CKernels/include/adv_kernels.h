@@ -56,6 +56,16 @@ void adv_bn_grad_sums(const float *g, const float *x, const float *mean, long n,
 void adv_bn_input_grad(const float *g, const float *x, float *dx, long c, long hw, long p0, long p1,
                        const float *a, const float *b, const float *d);
 
+// MARK: pooling (pool2d.c)
+
+/// Average pooling of planes [p0, p1) (h, w) -> (ho, wo) with a k x k window, stride s, zero
+/// padding pad; inv_count[oh * wo + ow] is 1 / (the divisor of that output position).
+void adv_avgpool_forward(const float *x, float *out, long p0, long p1, long h, long w, long ho, long wo,
+                         long k, long s, long pad, const float *inv_count);
+/// Its adjoint: gx (planes, h, w) += the output gradient spread back over each window.
+void adv_avgpool_backward(const float *g, float *gx, long p0, long p1, long h, long w, long ho, long wo,
+                          long k, long s, long pad, const float *inv_count);
+
 // MARK: optimizer (optim.c)
 
 /// One AdamW update of n parameters in place, with PyTorch's operation order:

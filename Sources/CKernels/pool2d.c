@@ -1,0 +1,46 @@
+// Average pooling over (h, w) planes, forward and backward (see adv_kernels.h). Each output's
+// window is clipped to the image once per row and column, so the inner loops have no branches.
+#include "adv_kernels.h"
+#include "dispatch.h"
+
+static inline long lmax2(long a, long b) { return a > b ? a : b; }
+static inline long lmin2(long a, long b) { return a < b ? a : b; }
+
+ADV_CLONES void adv_avgpool_forward(const float *x, float *out, long p0, long p1, long h, long w, long ho, long wo,
+                                    long k, long s, long pad, const float *inv_count) {
+    for (long p = p0; p < p1; p++) {
+        const float *src = x + p * h * w;
+        float *dst = out + p * ho * wo;
+        for (long oh = 0; oh < ho; oh++) {
+            long h0 = oh * s - pad, hs = lmax2(h0, 0), he = lmin2(h0 + k, h);
+            for (long ow = 0; ow < wo; ow++) {
+                long w0 = ow * s - pad, ws = lmax2(w0, 0), we = lmin2(w0 + k, w);
+                float acc = 0;
+                for (long ih = hs; ih < he; ih++) {
+                    const float *row = src + ih * w;
+                    for (long iw = ws; iw < we; iw++) acc += row[iw];
+                }
+                dst[oh * wo + ow] = acc * inv_count[oh * wo + ow];
+            }
+        }
+    }
+}
+
+ADV_CLONES void adv_avgpool_backward(const float *g, float *gx, long p0, long p1, long h, long w, long ho, long wo,
+                                     long k, long s, long pad, const float *inv_count) {
+    for (long p = p0; p < p1; p++) {
+        const float *src = g + p * ho * wo;
+        float *dst = gx + p * h * w;
+        for (long oh = 0; oh < ho; oh++) {
+            long h0 = oh * s - pad, hs = lmax2(h0, 0), he = lmin2(h0 + k, h);
+            for (long ow = 0; ow < wo; ow++) {
+                long w0 = ow * s - pad, ws = lmax2(w0, 0), we = lmin2(w0 + k, w);
+                float v = src[oh * wo + ow] * inv_count[oh * wo + ow];
+                for (long ih = hs; ih < he; ih++) {
+                    float *row = dst + ih * w;
+                    for (long iw = ws; iw < we; iw++) row[iw] += v;
+                }
+            }
+        }
+    }
+}
