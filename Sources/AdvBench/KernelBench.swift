@@ -55,7 +55,7 @@ struct KernelBench: BenchSection {
         print("\nGB/s counts one read of each input and one write of the output (the minimum traffic).")
     }
 
-    /// Best sgemm GFLOP/s (square 1536: OpenBLAS threaded, or the engine's split product) and
+    /// Best sgemm GFLOP/s (square 1536: one OpenBLAS call, or the engine's product split over its pool) and
     /// copy bandwidth (256 MB, all threads).
     func measureReferences(_ ctx: BenchContext) {
         let n = 1536

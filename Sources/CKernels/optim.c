@@ -8,26 +8,15 @@
 ADV_CLONES void adv_adamw(float *p, const float *g, float *m, float *v, long n, float decay, int apply_decay,
                           float w1, float b2, float w2, float bc2_sqrt, float eps, float step) {
     // One pass over the parameters; per element the order is PyTorch's: decay, moments, update.
-    if (apply_decay) {
-        for (long i = 0; i < n; i++) {
-            float pi = p[i] * decay;
-            float gi = g[i];
-            float mi = m[i] + w1 * (gi - m[i]);
-            float vi = v[i] * b2 + w2 * (gi * gi);
-            m[i] = mi;
-            v[i] = vi;
-            float denom = __builtin_sqrtf(vi) / bc2_sqrt + eps;
-            p[i] = pi + (-step) * (mi / denom);
-        }
-    } else {
-        for (long i = 0; i < n; i++) {
-            float gi = g[i];
-            float mi = m[i] + w1 * (gi - m[i]);
-            float vi = v[i] * b2 + w2 * (gi * gi);
-            m[i] = mi;
-            v[i] = vi;
-            float denom = __builtin_sqrtf(vi) / bc2_sqrt + eps;
-            p[i] = p[i] + (-step) * (mi / denom);
-        }
+    // (The apply_decay test is loop-invariant: the compiler hoists it out of the loop.)
+    for (long i = 0; i < n; i++) {
+        float pi = apply_decay ? p[i] * decay : p[i];
+        float gi = g[i];
+        float mi = m[i] + w1 * (gi - m[i]);
+        float vi = v[i] * b2 + w2 * (gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        float denom = __builtin_sqrtf(vi) / bc2_sqrt + eps;
+        p[i] = pi + (-step) * (mi / denom);
     }
 }

@@ -6,8 +6,8 @@ import CBLAS
 ///
 /// Large products are split across our own threads, each running single-threaded OpenBLAS on
 /// its block of rows or columns (or of the inner dimension, for tall-skinny weight gradients,
-/// with the partial sums added afterwards). On this shared 2-core machine that is faster and
-/// far steadier than OpenBLAS's own threads, whose barriers stall whenever one is descheduled.
+/// with the partial sums added afterwards). OpenBLAS's own threads are never used (see
+/// Parallel.swift): they spin long after each call and competed with ours for the cores.
 enum BLAS {
     /// C (M x N) = alpha * op(A) op(B) + beta * C, row-major, leading dims given.
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
@@ -46,16 +46,14 @@ enum BLAS {
                 let parts = UnsafeMutablePointer<Float>.allocate(capacity: t * m * n)
                 defer { parts.deallocate() }
                 let per = (k + t - 1) / t
-                Parallel.withSingleThreadedBLAS {
-                    Parallel.forEach(t, minChunk: 1) { r in
-                        for p in r {
-                            let k0 = p * per, kc = Swift.min(per, k - k0)
-                            let dst = parts + p * m * n
-                            if kc <= 0 { dst.update(repeating: 0, count: m * n); continue }
-                            let ap = transA ? a + k0 * lda : a + k0
-                            let bp = transB ? b + k0 : b + k0 * ldb
-                            raw(transA, transB, m, n, kc, alpha, ap, lda, bp, ldb, 0, dst, n)
-                        }
+                Parallel.forEach(t, minChunk: 1) { r in
+                    for p in r {
+                        let k0 = p * per, kc = Swift.min(per, k - k0)
+                        let dst = parts + p * m * n
+                        if kc <= 0 { dst.update(repeating: 0, count: m * n); continue }
+                        let ap = transA ? a + k0 * lda : a + k0
+                        let bp = transB ? b + k0 : b + k0 * ldb
+                        raw(transA, transB, m, n, kc, alpha, ap, lda, bp, ldb, 0, dst, n)
                     }
                 }
                 for i in 0..<m {
@@ -72,15 +70,13 @@ enum BLAS {
         raw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
-    /// Runs `body(start, count)` over `t` blocks of 0..<total in parallel, OpenBLAS single-threaded.
+    /// Runs `body(start, count)` over `t` blocks of 0..<total on the pool (one single-threaded sgemm per block).
     private static func split(_ total: Int, _ t: Int, _ body: (Int, Int) -> Void) {
         let per = (total + t - 1) / t
-        Parallel.withSingleThreadedBLAS {
-            Parallel.forEach(t, minChunk: 1) { r in
-                for p in r {
-                    let s = p * per, cnt = Swift.min(per, total - s)
-                    if cnt > 0 { body(s, cnt) }
-                }
+        Parallel.forEach(t, minChunk: 1) { r in
+            for p in r {
+                let s = p * per, cnt = Swift.min(per, total - s)
+                if cnt > 0 { body(s, cnt) }
             }
         }
     }

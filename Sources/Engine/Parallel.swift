@@ -33,13 +33,6 @@ public enum Parallel {
         }
     }
 
-    /// Runs `body`, in which sgemm may be called from inside our own parallel loops (OpenBLAS is
-    /// always single-threaded, so this only documents the intent at the call site).
-    public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
-        _ = threads // makes sure OpenBLAS has been set to one thread
-        return try body()
-    }
-
     /// Per-thread marker: set while this thread runs a chunk of a parallel `forEach`.
     private static let regionKey: pthread_key_t = {
         var k = pthread_key_t()
@@ -56,8 +49,7 @@ public enum Parallel {
 
     /// Runs `body` over consecutive ranges covering 0..<n, in parallel when there are at least two
     /// chunks of `minChunk` items; otherwise on the calling thread. Bodies must write disjoint data
-    /// and may call sgemm (BLAS.gemm then runs unsplit on the calling thread; wrap the loop in
-    /// `withSingleThreadedBLAS`).
+    /// and may call sgemm (BLAS.gemm then runs unsplit, single-threaded, on the calling thread).
     /// - Parameters:
     ///   - n: the number of items.
     ///   - minChunk: the smallest range worth a thread (pick it so a chunk is ~50k+ flops).

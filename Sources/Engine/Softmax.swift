@@ -15,16 +15,6 @@ extension Tensor {
         }
     }
 
-    /// Max of n contiguous floats.
-    @inline(__always) static func rowMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-        var m8 = F8(repeating: -.infinity)
-        var i = 0
-        while i + 8 <= n { let v = FastMath.load(p + i); m8 = m8.replacing(with: v, where: v .> m8); i += 8 }
-        var m = m8.max()
-        while i < n { m = Swift.max(m, p[i]); i += 1 }
-        return m
-    }
-
     /// Sum of n contiguous floats.
     @inline(__always) static func rowSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         var s8 = F8()
@@ -43,11 +33,6 @@ extension Tensor {
         var s = s8.sum()
         while i < n { s += a[i] * b[i]; i += 1 }
         return s
-    }
-
-    /// Softmax of a contiguous row (src and dst may be the same row).
-    @inline(__always) static func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-        adv_softmax_rows(src, dst, 1, n)
     }
 
     /// Softmax along `axis`.

@@ -113,7 +113,7 @@ enum TensorBuiltins {
             return .nil_
         }
         t.add("threads", "threads(n: nil)",
-              doc: "Sets the number of CPU threads the engine uses (our parallel loops and OpenBLAS) and returns the number in use; without an argument only returns it. The default comes from the ADV_THREADS environment variable or the number of cores.") { a, _ in
+              doc: "Sets the number of CPU threads the engine uses (its thread pool, which also splits the matrix products; OpenBLAS itself runs single-threaded) and returns the number in use; without an argument only returns it. The default comes from the ADV_THREADS environment variable or the number of cores.") { a, _ in
             try a.check(allowed: ["n"], maxPositional: 1)
             if a.has("n", at: 0) {
                 let n = try a.int("n", at: 0)
