@@ -115,6 +115,11 @@ struct KernelBench: BenchSection {
             conv("conv 3x3 (ResNet)", "224", n: 8, cin: 64, hw: 56, cout: 64, k: 3, s: 1, p: 1, target: 0.7),
             conv("conv 3x3 (ResNet)", "224", n: 8, cin: 256, hw: 14, cout: 256, k: 3, s: 1, p: 1, target: 0.7),
             conv("conv 3x3 (ResNet)", "32", n: 64, cin: 64, hw: 32, cout: 64, k: 3, s: 1, p: 1),
+            // ResNet-50's 3x3 convs at 32x32 on 4x4, 2x2 and 1x1 maps; FLOPs count all 9 taps.
+            conv("conv 3x3 (ResNet st2, 4x4 map)", "32", n: 64, cin: 128, hw: 4, cout: 128, k: 3, s: 1, p: 1),
+            conv("conv 3x3 (ResNet st3, 2x2 map)", "32", n: 64, cin: 256, hw: 2, cout: 256, k: 3, s: 1, p: 1),
+            conv("conv 3x3 (ResNet st4, 1x1 map)", "32", n: 64, cin: 512, hw: 1, cout: 512, k: 3, s: 1, p: 1),
+            conv("conv 3x3/s2 (ResNet st4, 2x2 map)", "32", n: 64, cin: 512, hw: 2, cout: 512, k: 3, s: 2, p: 1),
             conv("conv 1x1 (ResNet)", "224", n: 8, cin: 256, hw: 56, cout: 64, k: 1, s: 1, p: 0, target: 0.7),
             conv("conv 1x1 (PoolFormer)", "32", n: 64, cin: 64, hw: 8, cout: 256, k: 1, s: 1, p: 0),
             conv("conv 4x4/s4 stem (ConvNeXt/Swin)", "224", n: 8, cin: 3, hw: 224, cout: 96, k: 4, s: 4, p: 0, target: 0.7),

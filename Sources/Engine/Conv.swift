@@ -1,6 +1,7 @@
 // 2-D convolution: im2col + sgemm for the general case, a direct fast path for depthwise.
 // x: (N, Cin, H, W), weight: (Cout, Cin/groups, kh, kw), bias: (Cout) -> (N, Cout, Ho, Wo)
 import CKernels
+import Foundation
 
 /// The geometry of one convolution, shared by forward and backward.
 struct ConvGeometry {
@@ -50,8 +51,14 @@ extension Tensor {
         let out: Tensor
         let kept: [Tensor]  // im2col matrices of the forward pass, reused by the weight gradient
         let depthwise = groups == cin && groups == cout
+        // Small maps with many taps in the padding: only the in-image taps (Conv+SmallMap.swift).
+        let plan = depthwise || !Conv.smallMapEnabled ? nil : SmallMapPlan.make(geo)
+        let tapMajor = plan.map { _ in Conv.tapMajor(rw, geo) }
         if depthwise {
             out = Conv.depthwiseForward(rx, rw, bias, geo)
+            kept = []
+        } else if let plan = plan, let wt = tapMajor {
+            out = Conv.smallMapForward(rx, wt, bias, geo, plan)
             kept = []
         } else {
             (out, kept) = Conv.gemmForward(rx, rw, bias, geo, keep: Conv.keepsColumns(geo, weight: weight))
@@ -62,6 +69,8 @@ extension Tensor {
             let rg = precision.rounded(g)
             if depthwise {
                 Conv.depthwiseBackward(rg, rx, rw, x, weight, geo)
+            } else if let plan = plan, let wt = tapMajor {
+                Conv.smallMapBackward(rg, rx, wt, x, weight, geo, plan)
             } else {
                 Conv.gemmBackward(rg, rx, rw, x, weight, geo, kept: kept)
             }
@@ -86,6 +95,11 @@ extension Tensor {
 
 /// Convolution kernels (no graph).
 enum Conv {
+    /// Whether convolutions on small maps skip the taps that see only padding
+    /// (Conv+SmallMap.swift); tests turn it off to compare with plain im2col + sgemm, and
+    /// ADV_SMALLMAP=0 turns it off for a before/after benchmark.
+    nonisolated(unsafe) static var smallMapEnabled = ProcessInfo.processInfo.environment["ADV_SMALLMAP"] != "0"
+
     /// col (kdim, cnt * Ho*Wo) for images [img0, img0 + cnt), group `gi`: image j's columns start
     /// at j * Ho*Wo, rows are ld apart (CKernels/im2col.c does the copying).
     static func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img0: Int, count cnt: Int,

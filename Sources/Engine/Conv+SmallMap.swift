@@ -1,0 +1,238 @@
+// Convolution on small feature maps, computing only the taps that see the image.
+//
+// At 32x32 input the late stages of a CNN run 3x3 convolutions on 4x4, 2x2 and 1x1 maps with
+// padding 1: on a 2x2 map each output sees 4 of its 9 taps, on a 1x1 map 1 of 9, so im2col +
+// sgemm spends half to 8/9 of its multiply-adds on zeros (ResNet-50 at 32x32: 20% of all its
+// conv work). Here output positions are grouped by the rectangle of taps that lands inside the
+// image; each group is a product over just those taps, with the weight in tap-major order
+// (Cout, kh, kw, Cin) so a row of taps is one contiguous slice of it. Images are split over the
+// threads (forward outputs and input gradients are disjoint per image; each thread sums its own
+// weight gradient).
+//
+// x: (N, Cin, H, W), weight: (Cout, Cin, kh, kw) -> (N, Cout, Ho, Wo); groups == 1.
+import CKernels
+
+/// The output positions of a convolution grouped by the taps they use.
+struct SmallMapPlan {
+    /// Output positions whose in-image taps are rows ky0..<ky1 and columns kx0..<kx1.
+    struct TapClass {
+        let ky0, ky1, kx0, kx1: Int
+        /// Output positions (oy * wo + ox).
+        var positions: [Int] = []
+        /// For each position, the offset in an input plane of its (ky, kx) = (0, 0) tap.
+        var origins: [Int] = []
+        var nky: Int { ky1 - ky0 }
+        var nkx: Int { kx1 - kx0 }
+        var taps: Int { nky * nkx }
+    }
+
+    let classes: [TapClass]
+
+    /// Largest output map (positions) the plan is used for: beyond that the per-group products
+    /// get many and small, and the im2col waste is small anyway.
+    static let maxPositions = 64
+    /// The plan is used when at most this share of the kernel's taps lands inside the image.
+    static let maxValidShare = 0.75
+
+    /// The plan for `g`, or nil when plain im2col + sgemm is the better path (grouped
+    /// convolutions, large maps, or few taps in the padding).
+    static func make(_ g: ConvGeometry) -> SmallMapPlan? {
+        guard g.groups == 1, g.hw <= maxPositions, g.kh * g.kw > 1, g.ph > 0 || g.pw > 0 else { return nil }
+        var classes: [TapClass] = []
+        var index: [[Int]: Int] = [:]
+        var valid = 0
+        for oy in 0..<g.ho {
+            let top = oy * g.sh - g.ph
+            let ky0 = Swift.max(0, -top), ky1 = Swift.min(g.kh, g.h - top)
+            for ox in 0..<g.wo {
+                let left = ox * g.sw - g.pw
+                let kx0 = Swift.max(0, -left), kx1 = Swift.min(g.kw, g.w - left)
+                let key = [ky0, ky1, kx0, kx1]
+                let ci: Int
+                if let i = index[key] {
+                    ci = i
+                } else {
+                    ci = classes.count
+                    index[key] = ci
+                    classes.append(TapClass(ky0: ky0, ky1: Swift.max(ky0, ky1), kx0: kx0, kx1: Swift.max(kx0, kx1)))
+                }
+                classes[ci].positions.append(oy * g.wo + ox)
+                classes[ci].origins.append(top * g.w + left)
+                valid += classes[ci].taps
+            }
+        }
+        guard Double(valid) <= maxValidShare * Double(g.hw * g.kh * g.kw) else { return nil }
+        return SmallMapPlan(classes: classes)
+    }
+}
+
+extension Conv {
+    /// The weight (Cout, Cin, kh, kw) in tap-major order (Cout, kh * kw * Cin).
+    static func tapMajor(_ w: Tensor, _ g: ConvGeometry) -> Tensor {
+        let taps = g.kh * g.kw, c = g.cin
+        let out = Tensor(uninitialized: [g.cout, taps * c])
+        let src = w.ptr, dst = out.ptr
+        Parallel.forEach(g.cout, minChunk: Swift.max(1, 16384 / Swift.max(taps * c, 1))) { r in
+            for o in r {
+                let s = src + o * c * taps, d = dst + o * taps * c
+                for ch in 0..<c {
+                    for t in 0..<taps { d[t * c + ch] = s[ch * taps + t] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// cols (taps * Cin, nb * np) for one class and images b0..<b0+nb: row (tap, ch), column
+    /// (image, position) holds the input pixel that tap sees.
+    private static func gatherColumns(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
+                                      _ tc: SmallMapPlan.TapClass, b0: Int, nb: Int) {
+        let np = tc.positions.count, ncol = nb * np, plane = g.h * g.w
+        tc.origins.withUnsafeBufferPointer { org in
+            for kyi in 0..<tc.nky {
+                for kxi in 0..<tc.nkx {
+                    let shift = (tc.ky0 + kyi) * g.w + tc.kx0 + kxi
+                    for ch in 0..<g.cin {
+                        let row = cols + ((kyi * tc.nkx + kxi) * g.cin + ch) * ncol
+                        for b in 0..<nb {
+                            let src = x + ((b0 + b) * g.cin + ch) * plane + shift
+                            let dst = row + b * np
+                            for j in 0..<np { dst[j] = src[org[j]] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forward through the plan: out (N, Cout, Ho, Wo), every position written by its class.
+    static func smallMapForward(_ x: Tensor, _ wt: Tensor, _ bias: Tensor?, _ g: ConvGeometry, _ plan: SmallMapPlan) -> Tensor {
+        let out = Tensor(uninitialized: [g.n, g.cout, g.ho, g.wo])
+        let px = UnsafePointer(x.ptr), pw = UnsafePointer(wt.ptr), po = out.ptr
+        let ldw = g.kh * g.kw * g.cin, hw = g.hw
+        Parallel.forEach(g.n, minChunk: 1) { r in
+            let b0 = r.lowerBound, nb = r.count
+            for tc in plan.classes {
+                let np = tc.positions.count, ncol = nb * np
+                let res = UnsafeMutablePointer<Float>.allocate(capacity: g.cout * ncol)
+                defer { res.deallocate() }
+                if tc.taps == 0 {
+                    res.update(repeating: 0, count: g.cout * ncol)
+                } else {
+                    let cols = UnsafeMutablePointer<Float>.allocate(capacity: tc.taps * g.cin * ncol)
+                    defer { cols.deallocate() }
+                    gatherColumns(px, cols, g, tc, b0: b0, nb: nb)
+                    let k = tc.nkx * g.cin
+                    for kyi in 0..<tc.nky {
+                        // res (Cout, ncol) += W[:, row ky, kx0..<kx1, :] (Cout, k) x cols rows of ky (k, ncol)
+                        BLAS.gemm(transA: false, transB: false, m: g.cout, n: ncol, k: k,
+                                  a: pw + ((tc.ky0 + kyi) * g.kw + tc.kx0) * g.cin, lda: ldw,
+                                  b: cols + kyi * k * ncol, ldb: ncol, beta: kyi == 0 ? 0 : 1, c: res, ldc: ncol)
+                    }
+                }
+                tc.positions.withUnsafeBufferPointer { pos in
+                    for o in 0..<g.cout {
+                        let src = res + o * ncol
+                        for b in 0..<nb {
+                            let dst = po + ((b0 + b) * g.cout + o) * hw
+                            for j in 0..<np { dst[pos[j]] = src[b * np + j] }
+                        }
+                    }
+                }
+            }
+        }
+        if let bias = bias { addBias(out, bias, g) }
+        return out
+    }
+
+    /// Backward through the plan: input gradient per image (threads own disjoint images), weight
+    /// gradient summed per thread in tap-major order, then added up and put back in
+    /// (Cout, Cin, kh, kw) order.
+    static func smallMapBackward(_ gout: Tensor, _ rx: Tensor, _ wt: Tensor, _ x: Tensor, _ weight: Tensor,
+                                 _ g: ConvGeometry, _ plan: SmallMapPlan) {
+        let needX = x.requiresGrad, needW = weight.requiresGrad
+        guard needX || needW else { return }
+        let taps = g.kh * g.kw, ldw = taps * g.cin, hw = g.hw, plane = g.h * g.w
+        let gx = needX ? Tensor(zeros: x.shape) : nil
+        let threads = Swift.max(1, Swift.min(Parallel.threads, g.n))
+        let per = (g.n + threads - 1) / threads
+        // One tap-major weight-gradient buffer per image chunk.
+        let partial = needW ? Tensor(zeros: [threads, g.cout, ldw]) : nil
+        let pg = UnsafePointer(gout.ptr), px = UnsafePointer(rx.ptr), pw = UnsafePointer(wt.ptr)
+        let pgx = gx?.ptr, ppart = partial?.ptr
+        Parallel.forEach(threads, minChunk: 1) { chunks in
+            for chunk in chunks {
+                let b0 = chunk * per, nb = Swift.min(g.n, b0 + per) - b0
+                if nb <= 0 { continue }
+                for tc in plan.classes where tc.taps > 0 {
+                    let np = tc.positions.count, ncol = nb * np, k = tc.nkx * g.cin
+                    // G (Cout, ncol): this class's output gradient.
+                    let gc = UnsafeMutablePointer<Float>.allocate(capacity: g.cout * ncol)
+                    defer { gc.deallocate() }
+                    tc.positions.withUnsafeBufferPointer { pos in
+                        for o in 0..<g.cout {
+                            let dst = gc + o * ncol
+                            for b in 0..<nb {
+                                let src = pg + ((b0 + b) * g.cout + o) * hw
+                                for j in 0..<np { dst[b * np + j] = src[pos[j]] }
+                            }
+                        }
+                    }
+                    let cols = UnsafeMutablePointer<Float>.allocate(capacity: tc.taps * g.cin * ncol)
+                    defer { cols.deallocate() }
+                    if let part = ppart {
+                        gatherColumns(px, cols, g, tc, b0: b0, nb: nb)
+                        for kyi in 0..<tc.nky {
+                            // dW[:, row ky, kx0..<kx1, :] (Cout, k) += G (Cout, ncol) x cols_ky^T (ncol, k)
+                            BLAS.gemm(transA: false, transB: true, m: g.cout, n: k, k: ncol, a: gc, lda: ncol,
+                                      b: cols + kyi * k * ncol, ldb: ncol, beta: 1,
+                                      c: part + chunk * g.cout * ldw + ((tc.ky0 + kyi) * g.kw + tc.kx0) * g.cin, ldc: ldw)
+                        }
+                    }
+                    if let dx = pgx {
+                        // dcols rows of ky (k, ncol) = W[:, row ky, kx0..<kx1, :]^T (k, Cout) x G (Cout, ncol)
+                        for kyi in 0..<tc.nky {
+                            BLAS.gemm(transA: true, transB: false, m: k, n: ncol, k: g.cout,
+                                      a: pw + ((tc.ky0 + kyi) * g.kw + tc.kx0) * g.cin, lda: ldw,
+                                      b: gc, ldb: ncol, c: cols + kyi * k * ncol, ldc: ncol)
+                        }
+                        tc.origins.withUnsafeBufferPointer { org in
+                            for kyi in 0..<tc.nky {
+                                for kxi in 0..<tc.nkx {
+                                    let shift = (tc.ky0 + kyi) * g.w + tc.kx0 + kxi
+                                    for ch in 0..<g.cin {
+                                        let row = cols + ((kyi * tc.nkx + kxi) * g.cin + ch) * ncol
+                                        for b in 0..<nb {
+                                            let dst = dx + ((b0 + b) * g.cin + ch) * plane + shift
+                                            let src = row + b * np
+                                            for j in 0..<np { dst[org[j]] += src[j] }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let part = ppart {
+            // Sum the chunks' tap-major gradients into (Cout, Cin, kh, kw).
+            let gw = Tensor(uninitialized: weight.shape)
+            let pgw = gw.ptr, c = g.cin
+            Parallel.forEach(g.cout, minChunk: Swift.max(1, 16384 / Swift.max(ldw, 1))) { r in
+                for o in r {
+                    let d = pgw + o * ldw
+                    for ch in 0..<c {
+                        for t in 0..<taps {
+                            var s: Float = 0
+                            for chunk in 0..<threads { s += part[(chunk * g.cout + o) * ldw + t * c + ch] }
+                            d[ch * taps + t] = s
+                        }
+                    }
+                }
+            }
+            weight.addGrad(gw)
+        }
+        if let gx = gx { x.addGrad(gx) }
+    }
+}

@@ -1,0 +1,146 @@
+// The small-map convolution path (Conv+SmallMap.swift: only the taps inside the image) against
+// float64 loops, on the geometries where it is chosen: 1x1 to 5x5 maps, kernels 3 to 7, strides
+// 1 and 2, padding on one or both axes, outputs that see only padding, and one-sided gradients.
+import XCTest
+@testable import Engine
+
+final class SmallMapConvTests: XCTestCase {
+    /// Plain convolution (groups 1) forward and gradients for upstream gradient `r`, in float64.
+    static func reference(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ r: Tensor, stride: (Int, Int), pad: (Int, Int))
+        -> (out: [Double], dx: [Double], dw: [Double], db: [Double]) {
+        let n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3]
+        let co = w.shape[0], kh = w.shape[2], kw = w.shape[3]
+        let ho = (h + 2 * pad.0 - kh) / stride.0 + 1, wo = (wd + 2 * pad.1 - kw) / stride.1 + 1
+        var out = [Double](repeating: 0, count: n * co * ho * wo)
+        var dx = [Double](repeating: 0, count: x.count), dw = [Double](repeating: 0, count: w.count)
+        var db = [Double](repeating: 0, count: co)
+        for b in 0..<n {
+            for o in 0..<co {
+                for oy in 0..<ho {
+                    for ox in 0..<wo {
+                        let oi = ((b * co + o) * ho + oy) * wo + ox
+                        let g = Double(r.ptr[oi])
+                        var s = Double(bias?.ptr[o] ?? 0)
+                        db[o] += g
+                        for ch in 0..<c {
+                            for ky in 0..<kh {
+                                let iy = oy * stride.0 - pad.0 + ky
+                                if iy < 0 || iy >= h { continue }
+                                for kx in 0..<kw {
+                                    let ix = ox * stride.1 - pad.1 + kx
+                                    if ix < 0 || ix >= wd { continue }
+                                    let xi = ((b * c + ch) * h + iy) * wd + ix
+                                    let wi = ((o * c + ch) * kh + ky) * kw + kx
+                                    s += Double(x.ptr[xi]) * Double(w.ptr[wi])
+                                    dx[xi] += g * Double(w.ptr[wi])
+                                    dw[wi] += g * Double(x.ptr[xi])
+                                }
+                            }
+                        }
+                        out[oi] = s
+                    }
+                }
+            }
+        }
+        return (out, dx, dw, db)
+    }
+
+    func assertClose(_ a: [Float], _ b: [Double], _ what: String, tol: Double = 1e-4, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, "\(what): count", line: line)
+        var worst = 0.0
+        for (u, v) in zip(a, b) { worst = max(worst, abs(Double(u) - v) / (1 + abs(v))) }
+        XCTAssertLessThanOrEqual(worst, tol, "\(what): worst relative error \(worst)", line: line)
+    }
+
+    func geometry(_ x: [Int], _ w: [Int], stride: (Int, Int), pad: (Int, Int)) -> ConvGeometry {
+        let ho = (x[2] + 2 * pad.0 - w[2]) / stride.0 + 1, wo = (x[3] + 2 * pad.1 - w[3]) / stride.1 + 1
+        return ConvGeometry(n: x[0], cin: x[1], h: x[2], w: x[3], cout: w[0], kh: w[2], kw: w[3],
+                            sh: stride.0, sw: stride.1, ph: pad.0, pw: pad.1, groups: 1, ho: ho, wo: wo)
+    }
+
+    func testMatchesLoopsOnSmallMaps() throws {
+        // (N, Cin, H, W, Cout, kh, kw, sh, sw, ph, pw, bias)
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Bool)] = [
+            (3, 5, 1, 1, 4, 3, 3, 1, 1, 1, 1, true),   // ResNet stage 4: only the centre tap
+            (3, 6, 2, 2, 5, 3, 3, 1, 1, 1, 1, true),   // stage 3: four tap rectangles
+            (2, 4, 4, 4, 3, 3, 3, 1, 1, 1, 1, false),  // stage 2: nine classes
+            (3, 4, 2, 2, 6, 3, 3, 2, 2, 1, 1, true),   // stride 2 onto a 1x1 map
+            (2, 3, 5, 3, 4, 3, 3, 2, 1, 1, 1, true),   // odd, rectangular map, mixed strides
+            (2, 3, 3, 3, 2, 7, 7, 1, 1, 3, 3, true),   // 7x7 on a 3x3 map
+            (2, 3, 4, 4, 5, 7, 7, 4, 4, 2, 2, false),  // PoolFormer-style 7x7/s4 stem on a tiny image
+            (1, 3, 2, 3, 2, 3, 5, 1, 1, 1, 2, true),   // rectangular kernel, different paddings
+            (2, 2, 1, 1, 3, 3, 3, 1, 1, 3, 3, true),   // padding >= kernel: outputs that see only padding
+            (1, 2, 2, 1, 2, 3, 1, 1, 1, 1, 0, true),   // padding on one axis only (3x1 kernel)
+        ]
+        for (k, cfg) in cases.enumerated() {
+            let (n, c, h, w, co, kh, kw, sh, sw, ph, pw, hasBias) = cfg
+            let geo = geometry([n, c, h, w], [co, c, kh, kw], stride: (sh, sw), pad: (ph, pw))
+            XCTAssertNotNil(SmallMapPlan.make(geo), "case \(cfg) should take the small-map path")
+            let x = rnd([n, c, h, w], seed: UInt64(10 + k))
+            let wt = rnd([co, c, kh, kw], seed: UInt64(20 + k))
+            let b = hasBias ? rnd([co], seed: UInt64(30 + k)) : nil
+            let out = try Tensor.conv2d(x, weight: wt, bias: b, stride: (sh, sw), padding: (ph, pw))
+            let r = rnd(out.shape, seed: UInt64(40 + k), requiresGrad: false)
+            try out.backward(seed: r)
+            let ref = Self.reference(x, wt, b, r, stride: (sh, sw), pad: (ph, pw))
+            let what = "small-map conv \(cfg)"
+            assertClose(out.toArray(), ref.out, "\(what) forward")
+            assertClose(x.grad?.toArray() ?? [], ref.dx, "\(what) dx")
+            assertClose(wt.grad?.toArray() ?? [], ref.dw, "\(what) dw")
+            if let b = b { assertClose(b.grad?.toArray() ?? [], ref.db, "\(what) db") }
+        }
+    }
+
+    func testSameResultAsIm2colPath() throws {
+        // The batch is split over the threads: 7 images, so the chunks are uneven.
+        let x = rnd([7, 16, 2, 2], seed: 1), w = rnd([24, 16, 3, 3], seed: 2)
+        let r = rnd([7, 24, 2, 2], seed: 3, requiresGrad: false)
+        func run(_ small: Bool) throws -> (Tensor, [Float], [Float]) {
+            let saved = Conv.smallMapEnabled
+            Conv.smallMapEnabled = small
+            defer { Conv.smallMapEnabled = saved }
+            x.grad = nil; w.grad = nil
+            let o = try Tensor.conv2d(x, weight: w, bias: nil, padding: (1, 1))
+            try o.backward(seed: r)
+            return (o, x.grad?.toArray() ?? [], w.grad?.toArray() ?? [])
+        }
+        let (a, adx, adw) = try run(true), (b, bdx, bdw) = try run(false)
+        assertClose(a.toArray(), b.toArray().map(Double.init), "forward")
+        assertClose(adx, bdx.map(Double.init), "dx")
+        assertClose(adw, bdw.map(Double.init), "dw")
+    }
+
+    func testOneSidedGradients() throws {
+        // The attack needs only the input gradient; frozen inputs need only the weight one.
+        let x = rnd([2, 3, 2, 2], seed: 5), w = rnd([4, 3, 3, 3], seed: 6)
+        w.requiresGrad = false
+        let o1 = try Tensor.conv2d(x, weight: w, bias: nil, padding: (1, 1))
+        let r = rnd(o1.shape, seed: 7, requiresGrad: false)
+        try o1.backward(seed: r)
+        let ref = Self.reference(x, w, nil, r, stride: (1, 1), pad: (1, 1))
+        assertClose(x.grad?.toArray() ?? [], ref.dx, "dx only")
+        XCTAssertNil(w.grad)
+        x.grad = nil; x.requiresGrad = false; w.requiresGrad = true
+        let o2 = try Tensor.conv2d(x, weight: w, bias: nil, padding: (1, 1))
+        try o2.backward(seed: r)
+        assertClose(w.grad?.toArray() ?? [], ref.dw, "dw only")
+        XCTAssertNil(x.grad)
+    }
+
+    func testGradCheck() {
+        gradCheck("conv2d small map 2x3, 3x3 pad 1, stride 2", [rnd([2, 3, 2, 3], seed: 8), rnd([2, 3, 3, 3], seed: 9), rnd([2], seed: 10)]) {
+            try Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1))
+        }
+        gradCheck("conv2d small map 1x1, 3x3 pad 1", [rnd([3, 4, 1, 1], seed: 11), rnd([5, 4, 3, 3], seed: 12)]) {
+            try Tensor.conv2d($0[0], weight: $0[1], bias: nil, padding: (1, 1))
+        }
+    }
+
+    func testPlanIsNotUsedWhereItDoesNotPay() {
+        // Large maps, no padding, 1x1 kernels and grouped convolutions keep im2col + sgemm.
+        XCTAssertNil(SmallMapPlan.make(geometry([1, 8, 16, 16], [8, 8, 3, 3], stride: (1, 1), pad: (1, 1))))
+        XCTAssertNil(SmallMapPlan.make(geometry([1, 8, 4, 4], [8, 8, 2, 2], stride: (2, 2), pad: (0, 0))))
+        XCTAssertNil(SmallMapPlan.make(geometry([1, 8, 4, 4], [8, 8, 1, 1], stride: (1, 1), pad: (0, 0))))
+        XCTAssertNil(SmallMapPlan.make(geometry([1, 8, 8, 8], [8, 8, 3, 3], stride: (2, 2), pad: (1, 1))))  // 17% waste
+    }
+}
