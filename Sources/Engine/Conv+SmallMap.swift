@@ -5,9 +5,9 @@
 // sgemm spends half to 8/9 of its multiply-adds on zeros (ResNet-50 at 32x32: 20% of all its
 // conv work). Here output positions are grouped by the rectangle of taps that lands inside the
 // image; each group is a product over just those taps, with the weight in tap-major order
-// (Cout, kh, kw, Cin) so a row of taps is one contiguous slice of it. Images are split over the
-// threads (forward outputs and input gradients are disjoint per image; each thread sums its own
-// weight gradient).
+// (Cout, kh, kw, Cin) so a row of taps is one contiguous slice of it. The forward pass splits
+// images over the threads; the backward pass runs each class over the whole batch, its products
+// split by BLAS.gemm.
 //
 // x: (N, Cin, H, W), weight: (Cout, Cin, kh, kw) -> (N, Cout, Ho, Wo); groups == 1.
 import CKernels
@@ -145,68 +145,77 @@ extension Conv {
         return out
     }
 
-    /// Backward through the plan: input gradient per image (threads own disjoint images), weight
-    /// gradient summed per thread in tap-major order, then added up and put back in
-    /// (Cout, Cin, kh, kw) order.
+    /// Backward through the plan, one tap class at a time over the whole batch (products large
+    /// enough for BLAS.gemm to split over the threads): the weight gradient accumulates in
+    /// tap-major order (taps no class uses stay zero without being written twice), the input
+    /// gradient is scattered back with threads owning disjoint channels.
     static func smallMapBackward(_ gout: Tensor, _ rx: Tensor, _ wt: Tensor, _ x: Tensor, _ weight: Tensor,
                                  _ g: ConvGeometry, _ plan: SmallMapPlan) {
         let needX = x.requiresGrad, needW = weight.requiresGrad
         guard needX || needW else { return }
-        let taps = g.kh * g.kw, ldw = taps * g.cin, hw = g.hw, plane = g.h * g.w
+        let taps = g.kh * g.kw, ldw = taps * g.cin, hw = g.hw, plane = g.h * g.w, cin = g.cin, n = g.n
         let gx = needX ? Tensor(zeros: x.shape) : nil
-        let threads = Swift.max(1, Swift.min(Parallel.threads, g.n))
-        let per = (g.n + threads - 1) / threads
-        // One tap-major weight-gradient buffer per image chunk.
-        let partial = needW ? Tensor(zeros: [threads, g.cout, ldw]) : nil
+        let dwt = needW ? Tensor(uninitialized: [g.cout, ldw]) : nil
+        var touched = [Bool](repeating: false, count: taps)
         let pg = UnsafePointer(gout.ptr), px = UnsafePointer(rx.ptr), pw = UnsafePointer(wt.ptr)
-        let pgx = gx?.ptr, ppart = partial?.ptr
-        Parallel.forEach(threads, minChunk: 1) { chunks in
-            for chunk in chunks {
-                let b0 = chunk * per, nb = Swift.min(g.n, b0 + per) - b0
-                if nb <= 0 { continue }
-                for tc in plan.classes where tc.taps > 0 {
-                    let np = tc.positions.count, ncol = nb * np, k = tc.nkx * g.cin
-                    // G (Cout, ncol): this class's output gradient.
-                    let gc = UnsafeMutablePointer<Float>.allocate(capacity: g.cout * ncol)
-                    defer { gc.deallocate() }
-                    tc.positions.withUnsafeBufferPointer { pos in
-                        for o in 0..<g.cout {
-                            let dst = gc + o * ncol
-                            for b in 0..<nb {
-                                let src = pg + ((b0 + b) * g.cout + o) * hw
-                                for j in 0..<np { dst[b * np + j] = src[pos[j]] }
-                            }
+        for tc in plan.classes where tc.taps > 0 {
+            let np = tc.positions.count, ncol = n * np, k = tc.nkx * cin
+            // G (Cout, N * np): this class's output gradient.
+            let gc = UnsafeMutablePointer<Float>.allocate(capacity: g.cout * ncol)
+            defer { gc.deallocate() }
+            tc.positions.withUnsafeBufferPointer { pos in
+                guard let pp = pos.baseAddress else { return }
+                Parallel.forEach(g.cout, minChunk: Swift.max(1, 8192 / Swift.max(ncol, 1))) { r in
+                    for o in r {
+                        let dst = gc + o * ncol
+                        for b in 0..<n {
+                            let src = pg + (b * g.cout + o) * hw
+                            for j in 0..<np { dst[b * np + j] = src[pp[j]] }
                         }
                     }
-                    let cols = UnsafeMutablePointer<Float>.allocate(capacity: tc.taps * g.cin * ncol)
-                    defer { cols.deallocate() }
-                    if let part = ppart {
-                        gatherColumns(px, cols, g, tc, b0: b0, nb: nb)
-                        for kyi in 0..<tc.nky {
-                            // dW[:, row ky, kx0..<kx1, :] (Cout, k) += G (Cout, ncol) x cols_ky^T (ncol, k)
-                            BLAS.gemm(transA: false, transB: true, m: g.cout, n: k, k: ncol, a: gc, lda: ncol,
-                                      b: cols + kyi * k * ncol, ldb: ncol, beta: 1,
-                                      c: part + chunk * g.cout * ldw + ((tc.ky0 + kyi) * g.kw + tc.kx0) * g.cin, ldc: ldw)
-                        }
+                }
+            }
+            let cols = UnsafeMutablePointer<Float>.allocate(capacity: tc.taps * cin * ncol)
+            defer { cols.deallocate() }
+            if let dw = dwt?.ptr {
+                gatherColumnsParallel(px, cols, g, tc)
+                for kyi in 0..<tc.nky {
+                    let t0 = (tc.ky0 + kyi) * g.kw + tc.kx0
+                    // Taps of this row written for the first time start from zero.
+                    let fresh = (t0..<t0 + tc.nkx).filter { !touched[$0] }
+                    if fresh.count == tc.nkx {
+                        for t in fresh { touched[t] = true }
+                    } else if !fresh.isEmpty {
+                        for o in 0..<g.cout { for t in fresh { (dw + o * ldw + t * cin).update(repeating: 0, count: cin) } }
+                        for t in fresh { touched[t] = true }
                     }
-                    if let dx = pgx {
-                        // dcols rows of ky (k, ncol) = W[:, row ky, kx0..<kx1, :]^T (k, Cout) x G (Cout, ncol)
-                        for kyi in 0..<tc.nky {
-                            BLAS.gemm(transA: true, transB: false, m: k, n: ncol, k: g.cout,
-                                      a: pw + ((tc.ky0 + kyi) * g.kw + tc.kx0) * g.cin, lda: ldw,
-                                      b: gc, ldb: ncol, c: cols + kyi * k * ncol, ldc: ncol)
-                        }
-                        tc.origins.withUnsafeBufferPointer { org in
+                    // dW[:, row ky, kx0..<kx1, :] (Cout, k) (+)= G (Cout, ncol) x cols_ky^T (ncol, k)
+                    BLAS.gemm(transA: false, transB: true, m: g.cout, n: k, k: ncol, a: gc, lda: ncol,
+                              b: cols + kyi * k * ncol, ldb: ncol, beta: fresh.count == tc.nkx ? 0 : 1,
+                              c: dw + t0 * cin, ldc: ldw)
+                }
+            }
+            if let dx = gx?.ptr {
+                for kyi in 0..<tc.nky {
+                    // dcols rows of ky (k, ncol) = W[:, row ky, kx0..<kx1, :]^T (k, Cout) x G (Cout, ncol)
+                    BLAS.gemm(transA: true, transB: false, m: k, n: ncol, k: g.cout,
+                              a: pw + ((tc.ky0 + kyi) * g.kw + tc.kx0) * cin, lda: ldw,
+                              b: gc, ldb: ncol, c: cols + kyi * k * ncol, ldc: ncol)
+                }
+                let dcols = UnsafePointer(cols)
+                tc.origins.withUnsafeBufferPointer { org in
+                    guard let po = org.baseAddress else { return }
+                    // Channels over threads: each adds only into its own input planes.
+                    Parallel.forEach(cin, minChunk: Swift.max(1, 8192 / Swift.max(tc.taps * ncol, 1))) { r in
+                        for ch in r {
                             for kyi in 0..<tc.nky {
                                 for kxi in 0..<tc.nkx {
                                     let shift = (tc.ky0 + kyi) * g.w + tc.kx0 + kxi
-                                    for ch in 0..<g.cin {
-                                        let row = cols + ((kyi * tc.nkx + kxi) * g.cin + ch) * ncol
-                                        for b in 0..<nb {
-                                            let dst = dx + ((b0 + b) * g.cin + ch) * plane + shift
-                                            let src = row + b * np
-                                            for j in 0..<np { dst[org[j]] += src[j] }
-                                        }
+                                    let row = dcols + ((kyi * tc.nkx + kxi) * cin + ch) * ncol
+                                    for b in 0..<n {
+                                        let dst = dx + (b * cin + ch) * plane + shift
+                                        let src = row + b * np
+                                        for j in 0..<np { dst[po[j]] += src[j] }
                                     }
                                 }
                             }
@@ -215,18 +224,21 @@ extension Conv {
                 }
             }
         }
-        if let part = ppart {
-            // Sum the chunks' tap-major gradients into (Cout, Cin, kh, kw).
+        if let dwt = dwt {
+            // Back to (Cout, Cin, kh, kw); taps no class used are zero.
             let gw = Tensor(uninitialized: weight.shape)
-            let pgw = gw.ptr, c = g.cin
-            Parallel.forEach(g.cout, minChunk: Swift.max(1, 16384 / Swift.max(ldw, 1))) { r in
-                for o in r {
-                    let d = pgw + o * ldw
-                    for ch in 0..<c {
+            let src = UnsafePointer(dwt.ptr), dst = gw.ptr
+            touched.withUnsafeBufferPointer { tb in
+                guard let used = tb.baseAddress else { return }
+                Parallel.forEach(g.cout, minChunk: Swift.max(1, 16384 / Swift.max(ldw, 1))) { r in
+                    for o in r {
+                        let s = src + o * ldw, d = dst + o * ldw
                         for t in 0..<taps {
-                            var s: Float = 0
-                            for chunk in 0..<threads { s += part[(chunk * g.cout + o) * ldw + t * c + ch] }
-                            d[ch * taps + t] = s
+                            if used[t] {
+                                for ch in 0..<cin { d[ch * taps + t] = s[t * cin + ch] }
+                            } else {
+                                for ch in 0..<cin { d[ch * taps + t] = 0 }
+                            }
                         }
                     }
                 }
@@ -234,5 +246,26 @@ extension Conv {
             weight.addGrad(gw)
         }
         if let gx = gx { x.addGrad(gx) }
+    }
+
+    /// `gatherColumns` for the whole batch, rows (tap, channel) over threads.
+    private static func gatherColumnsParallel(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
+                                              _ tc: SmallMapPlan.TapClass) {
+        let np = tc.positions.count, ncol = g.n * np, plane = g.h * g.w, cin = g.cin
+        tc.origins.withUnsafeBufferPointer { org in
+            guard let po = org.baseAddress else { return }
+            Parallel.forEach(tc.taps * cin, minChunk: Swift.max(1, 8192 / Swift.max(ncol, 1))) { r in
+                for rowIndex in r {
+                    let tap = rowIndex / cin, ch = rowIndex % cin
+                    let shift = (tc.ky0 + tap / tc.nkx) * g.w + tc.kx0 + tap % tc.nkx
+                    let row = cols + rowIndex * ncol
+                    for b in 0..<g.n {
+                        let src = x + (b * cin + ch) * plane + shift
+                        let dst = row + b * np
+                        for j in 0..<np { dst[j] = src[po[j]] }
+                    }
+                }
+            }
+        }
     }
 }

@@ -143,7 +143,7 @@ public final class Tensor {
 
     /// A deep copy of the data, detached from the graph.
     public func copy() -> Tensor {
-        let t = Tensor(zeros: shape)
+        let t = Tensor(uninitialized: shape)  // every element is written by the copy
         t.ptr.update(from: ptr, count: count)
         return t
     }
