@@ -29,16 +29,19 @@ struct AttackBench: BenchSection {
         }
         print(table.render())
 
-        print("\n## Restarts: PGD-5 x 4 restarts at batch 8 and 32, batched (one batch of 32 or 128) vs sequential\n")
+        print("\n## Restarts: PGD-5 x 4 restarts at batch 8 and 32: batched (one batch of 32 or 128), sequential, auto\n")
         print("Labels are the model's own predictions and eps is 0.25/255, so most examples stay robust")
-        print("through every restart (the costly case); both modes give identical results.\n")
-        var rt = Table(["model", "batch", "robust after", "batched (s)", "sequential (s)", "speed-up"])
+        print("through every restart (the costly case); all modes give identical results. auto runs restart 1")
+        print("alone, then restarts 2-4 as one batch when 3 x the survivors <= \(RestartMode.maxBatchedImages) images.\n")
+        var rt = Table(["model", "batch", "robust after", "batched (s)", "sequential (s)", "auto (s)", "batched speed-up", "auto speed-up"])
         for n in [8, 32] {
           for (label, m) in built {
             let x = Tensor.rand([n, 3, 32, 32], rng: rng)
             let labels = AttackOps.predictions(try AttackMode.evaluating(m) { try Autograd.noGrad { try m.forward(x) } })
-            let batched = try PGD(eps: 0.25 / 255, step: 0.0625 / 255, steps: 5, restarts: 4, restartMode: .batched)
-            let sequential = try PGD(eps: 0.25 / 255, step: 0.0625 / 255, steps: 5, restarts: 4, restartMode: .sequential)
+            func pgd(_ mode: RestartMode) throws -> PGD {
+                try PGD(eps: 0.25 / 255, step: 0.0625 / 255, steps: 5, restarts: 4, restartMode: mode)
+            }
+            let batched = try pgd(.batched), sequential = try pgd(.sequential), auto = try pgd(.auto)
             var robust = 0
             let tb = try Bench.time(budget: ctx.budget) {
                 robust = try batched.run(m, x, goal: AttackGoal(labels: labels), rng: RNG(seed: 1)).fooled.filter { !$0 }.count
@@ -46,7 +49,10 @@ struct AttackBench: BenchSection {
             let ts = try Bench.time(budget: ctx.budget) {
                 _ = try sequential.run(m, x, goal: AttackGoal(labels: labels), rng: RNG(seed: 1))
             }
-            rt.add([label, "\(n)", "\(robust)/\(n)", fmt(tb, 3), fmt(ts, 3), fmt(ts / tb, 2) + "x"])
+            let ta = try Bench.time(budget: ctx.budget) {
+                _ = try auto.run(m, x, goal: AttackGoal(labels: labels), rng: RNG(seed: 1))
+            }
+            rt.add([label, "\(n)", "\(robust)/\(n)", fmt(tb, 3), fmt(ts, 3), fmt(ta, 3), fmt(ts / tb, 2) + "x", fmt(ts / ta, 2) + "x"])
           }
         }
         print(rt.render())

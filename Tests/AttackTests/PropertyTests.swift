@@ -114,6 +114,34 @@ final class PropertyTests: XCTestCase {
         }
     }
 
+    func testAutoRestartsBatchTheSurvivorsWithIdenticalResults() throws {
+        // auto: restart 1 alone, then restarts 2-4 as one batch over the examples still robust.
+        let m = TinyMLP(seed: 6)
+        let (x, y) = try data(m, n: 40)
+        let saved = RestartMode.maxBatchedImages
+        defer { RestartMode.maxBatchedImages = saved }
+        let seq = try PGD(eps: eps, step: eps / 4, steps: 3, restarts: 4, restartMode: .sequential)
+        m.forwardCalls = 0
+        let rs = try seq.run(m, x, goal: AttackGoal(labels: y), rng: RNG(seed: 3))
+        let sequentialCalls = m.forwardCalls
+        XCTAssertTrue(rs.fooled.contains(true) && rs.fooled.contains(false), "test needs some examples fooled and some robust")
+        for (limit, batches) in [(1000, true), (0, false)] {
+            RestartMode.maxBatchedImages = limit
+            let auto = try PGD(eps: eps, step: eps / 4, steps: 3, restarts: 4, restartMode: .auto)
+            m.forwardCalls = 0
+            let ra = try auto.run(m, x, goal: AttackGoal(labels: y), rng: RNG(seed: 3))
+            XCTAssertEqual(ra.fooled, rs.fooled, "limit \(limit)")
+            XCTAssertEqual(ra.adversarial.toArray(), rs.adversarial.toArray(), "limit \(limit)")
+            if batches {
+                // 4 forward calls for restart 1 (3 steps + final logits), 4 for the other three together.
+                XCTAssertEqual(m.forwardCalls, 8, "restarts 2-4 run as one batch")
+                XCTAssertLessThan(m.forwardCalls, sequentialCalls)
+            } else {
+                XCTAssertEqual(m.forwardCalls, sequentialCalls, "limit 0: one restart after another")
+            }
+        }
+    }
+
     func testModeAndParameterFlagsRestoredEvenOnError() throws {
         let m = TinyMLP(seed: 1)
         let (x, y) = try data(m, n: 8)

@@ -105,6 +105,25 @@ public final class PGD: Attack {
             for r in 0..<restarts {
                 let s = start()
                 let active = r == 0 ? all : all.filter { !worst.fooled[$0] }
+                if r == 1, !active.isEmpty, restartMode.batchesRest(restarts: restarts - 1, survivors: active.count) {
+                    // auto: the remaining restarts as one batch over the examples restart 1 did
+                    // not fool (starts drawn in the same order; offers in restart order).
+                    let more = [s] + (2..<restarts).map { _ in start() }
+                    let cleanA = try AttackOps.rows(x, active), goalA = try goal.subset(active)
+                    let k = more.count, m = active.count
+                    var bigGoal = goalA
+                    bigGoal.labels = Array([[Int]](repeating: goalA.labels, count: k).joined())
+                    bigGoal.targetLabels = goalA.targetLabels.map { t in Array([[Int]](repeating: t, count: k).joined()) }
+                    bigGoal.softTargets = try goalA.softTargets.map { try Tensor.concatRows([Tensor](repeating: $0, count: k)) }
+                    let (adv, fooled, loss) = try single(model, clean: try Tensor.concatRows([Tensor](repeating: cleanA, count: k)),
+                                                         start: try Tensor.concatRows(more.map { try AttackOps.rows($0, active) }),
+                                                         goal: bigGoal)
+                    for q in 0..<k {
+                        worst.offer(active, adv: try AttackOps.rows(adv, Array((q * m)..<((q + 1) * m))),
+                                    fooled: Array(fooled[(q * m)..<((q + 1) * m)]), loss: Array(loss[(q * m)..<((q + 1) * m)]))
+                    }
+                    break
+                }
                 if active.isEmpty { continue }
                 let sub = active.count == n
                 let (adv, fooled, loss) = try single(model, clean: sub ? x : try AttackOps.rows(x, active),

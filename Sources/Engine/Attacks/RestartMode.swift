@@ -4,29 +4,34 @@
 
 /// Scheduling of restarts.
 public enum RestartMode: String, CaseIterable {
-    /// Batched when restarts x batch fits `RestartMode.maxBatchedImages`, else sequential.
-    /// The limit is 0 by default: on this CPU engine the per-image cost of a forward/backward
-    /// grows with the batch (convnext_atto input-gradient pass: 8.1 ms/image at batch 8,
-    /// 11.6 at 32; 6.4 at 32, 9.3 at 128) and sequential restarts skip the examples already
-    /// fooled, so batched restarts measured slower (BENCHMARKS.md, "Attacks").
+    /// PGD: the first restart on the whole batch, then, when (restarts - 1) x the examples it
+    /// did not fool fits `RestartMode.maxBatchedImages`, the remaining restarts as one batch
+    /// over those examples; otherwise one restart after another. (APGD: sequential.) On this
+    /// CPU engine the per-image cost of a forward/backward falls with the batch only up to about
+    /// 32 images at 32x32 (convnext_atto input-gradient pass: 1.38 ms/image at batch 8, 1.01 at
+    /// 32, 0.98 at 128; swin and deit flat), while sequential restarts skip the examples already
+    /// fooled (BENCHMARKS.md, "Attacks").
     case auto
     /// All restarts of a batch as one larger batch (better arithmetic intensity).
     case batched
     /// One restart after another, each only on the examples still not fooled.
     case sequential
 
-    /// Largest restarts x batch that `auto` runs as one batch (0: `auto` is sequential).
-    public nonisolated(unsafe) static var maxBatchedImages = 0
+    /// Largest (restarts - 1) x surviving examples that `auto` runs as one batch.
+    public nonisolated(unsafe) static var maxBatchedImages = 32
 
-    /// True when `restarts` copies of `n` images should run as one batch.
+    /// True when `restarts` copies of `n` images should run as one batch from the start
+    /// (only `batched` does: `auto` first runs one restart alone).
     func batches(restarts: Int, n: Int) -> Bool {
-        switch self {
-        case .batched: return restarts > 1
-        case .sequential: return false
-        case .auto:
-            let (total, overflow) = restarts.multipliedReportingOverflow(by: n)
-            return restarts > 1 && !overflow && total <= RestartMode.maxBatchedImages
-        }
+        self == .batched && restarts > 1
+    }
+
+    /// True when `auto` should run `restarts` remaining restarts over `survivors` examples as
+    /// one batch.
+    func batchesRest(restarts: Int, survivors: Int) -> Bool {
+        guard self == .auto, restarts > 1 else { return false }
+        let (total, overflow) = restarts.multipliedReportingOverflow(by: survivors)
+        return !overflow && total <= RestartMode.maxBatchedImages
     }
 }
 
