@@ -33,6 +33,10 @@ public final class AdamW: Optimizer {
 
     public func step(lr: Double) throws {
         stepCount += 1
+        // One update per parameter, all run as a single parallel loop over the concatenated
+        // elements (most tensors are too small for a thread of their own; elementwise, so the
+        // split does not change any value).
+        var jobs: [AdamWJob] = []
         for g in groups {
             let glr = lr * g.lrScale
             for p in g.parameters {
@@ -45,19 +49,39 @@ public final class AdamW: Optimizer {
                 expAvg[p.name] = m; expAvgSq[p.name] = v
                 let t = (steps[p.name] ?? 0) + 1
                 steps[p.name] = t
-                let decay = Float(1 - glr * g.weightDecay)
                 let bc1 = 1 - pow(beta1, Double(t))
                 let bc2 = 1 - pow(beta2, Double(t))
-                let stepSize = Float(glr / bc1)
-                let bc2Sqrt = Float(bc2.squareRoot())
-                let w1 = Float(1 - beta1), b2 = Float(beta2), w2 = Float(1 - beta2), e = Float(eps)
-                let pp = p.tensor.ptr, gp = grad.ptr, mp = m.ptr, vp = v.ptr
-                let n = p.tensor.count
-                let applyDecay: Int32 = g.weightDecay != 0 ? 1 : 0
-                // CKernels/optim.c: the same operations in the same order, vectorised.
-                Parallel.forEach(n, minChunk: 1 << 16) { r in
-                    let o = r.lowerBound
-                    adv_adamw(pp + o, gp + o, mp + o, vp + o, r.count, decay, applyDecay, w1, b2, w2, bc2Sqrt, e, stepSize)
+                jobs.append(AdamWJob(p: p.tensor.ptr, g: grad.ptr, m: m.ptr, v: v.ptr, n: p.tensor.count,
+                                     decay: Float(1 - glr * g.weightDecay), applyDecay: g.weightDecay != 0 ? 1 : 0,
+                                     stepSize: Float(glr / bc1), bc2Sqrt: Float(bc2.squareRoot()),
+                                     keep: [p.tensor, grad, m, v]))
+            }
+        }
+        var starts: [Int] = []
+        var total = 0
+        for j in jobs { starts.append(total); total += j.n }
+        let w1 = Float(1 - beta1), b2 = Float(beta2), w2 = Float(1 - beta2), e = Float(eps)
+        jobs.withUnsafeBufferPointer { jb in
+            starts.withUnsafeBufferPointer { sb in
+                guard let js = jb.baseAddress, let ss = sb.baseAddress else { return }
+                let count = jb.count
+                Parallel.forEach(total, minChunk: 1 << 15) { r in
+                    // The first job overlapping r, then every job until r ends.
+                    var lo = 0, hi = count
+                    while hi - lo > 1 {
+                        let mid = (lo + hi) / 2
+                        if ss[mid] <= r.lowerBound { lo = mid } else { hi = mid }
+                    }
+                    var k = lo
+                    while k < count && ss[k] < r.upperBound {
+                        let j = js[k]
+                        let a = Swift.max(r.lowerBound, ss[k]) - ss[k], b = Swift.min(r.upperBound, ss[k] + j.n) - ss[k]
+                        if b > a {
+                            // CKernels/optim.c: the same operations in the same order, vectorised.
+                            adv_adamw(j.p + a, j.g + a, j.m + a, j.v + a, b - a, j.decay, j.applyDecay, w1, b2, w2, j.bc2Sqrt, e, j.stepSize)
+                        }
+                        k += 1
+                    }
                 }
             }
         }
@@ -98,4 +122,15 @@ func checkUniqueNames(_ groups: [ParameterGroup]) throws {
             throw EngineError.invalidArgument("optimizer: parameter name '\(p.name)' appears twice")
         }
     }
+}
+
+/// One parameter's AdamW update: its buffers and the step's per-parameter constants.
+private struct AdamWJob {
+    let p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>
+    let m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
+    let n: Int
+    let decay: Float, applyDecay: Int32
+    let stepSize: Float, bc2Sqrt: Float
+    /// Keeps the tensors (and so the buffers above) alive until the update has run.
+    let keep: [Tensor]
 }
