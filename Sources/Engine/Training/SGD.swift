@@ -44,19 +44,25 @@ public final class SGD: Optimizer {
                 }
                 let n = p.tensor.count
                 let pp = p.tensor.ptr, gp = grad.ptr
+                // Elementwise, so splitting over the threads changes no value.
                 if momentum == 0 {
-                    for i in 0..<n { pp[i] = pp[i] + negLr * (gp[i] + wd * pp[i]) }
+                    Parallel.forEach(n, minChunk: 1 << 15) { r in
+                        for i in r { pp[i] = pp[i] + negLr * (gp[i] + wd * pp[i]) }
+                    }
                     continue
                 }
                 let first = buffers[p.name] == nil
                 let buf = buffers[p.name] ?? Tensor(zeros: p.tensor.shape)
                 buffers[p.name] = buf
                 let bp = buf.ptr
-                for i in 0..<n {
-                    let d = wd != 0 ? gp[i] + wd * pp[i] : gp[i]
-                    bp[i] = first ? d : bp[i] * mom + d
-                    let u = nesterov ? d + mom * bp[i] : bp[i]
-                    pp[i] = pp[i] + negLr * u
+                let nest = nesterov
+                Parallel.forEach(n, minChunk: 1 << 15) { r in
+                    for i in r {
+                        let d = wd != 0 ? gp[i] + wd * pp[i] : gp[i]
+                        bp[i] = first ? d : bp[i] * mom + d
+                        let u = nest ? d + mom * bp[i] : bp[i]
+                        pp[i] = pp[i] + negLr * u
+                    }
                 }
             }
         }
