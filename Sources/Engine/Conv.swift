@@ -333,10 +333,16 @@ enum Conv {
         if let gx = gx { x.addGrad(gx) }
         if let planes = gwPlanes {
             let gw = Tensor(zeros: weight.shape)
-            let pgw = gw.ptr, pp = planes.ptr
-            for p in 0..<(g.n * g.cin) {
-                let c = p % g.cin
-                for t in 0..<kk { pgw[c * kk + t] += pp[p * kk + t] }
+            let pgw = gw.ptr, pp = planes.ptr, n = g.n, cin = g.cin
+            // Channels over threads; each channel sums its planes in batch order.
+            Parallel.forEach(cin, minChunk: Swift.max(1, 16384 / Swift.max(n * kk, 1))) { r in
+                for c in r {
+                    let d = pgw + c * kk
+                    for b in 0..<n {
+                        let s = pp + (b * cin + c) * kk
+                        for t in 0..<kk { d[t] += s[t] }
+                    }
+                }
             }
             weight.addGrad(gw)
         }
