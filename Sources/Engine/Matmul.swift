@@ -177,8 +177,11 @@ extension Tensor {
         let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
         let po = out.ptr
         if let b = bias {
+            // The bias in every row, then the product added on top (beta 1); rows over threads.
             let pb = b.ptr
-            for r in 0..<rows { (po + r * outF).update(from: pb, count: outF) }
+            Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / Swift.max(outF, 1))) { r in
+                for i in r { (po + i * outF).update(from: pb, count: outF) }
+            }
         }
         BLAS.gemm(transA: false, transB: true, m: rows, n: outF, k: inF, a: rx.ptr, lda: inF, b: rw.ptr, ldb: inF,
                   beta: bias == nil ? 0 : 1, c: po, ldc: outF)
@@ -199,7 +202,16 @@ extension Tensor {
             if let b = bias, b.requiresGrad {
                 let gb = Tensor(zeros: [outF])
                 let pg = g.ptr, pgb = gb.ptr
-                for r in 0..<rows { for j in 0..<outF { pgb[j] += pg[r * outF + j] } }
+                // Column blocks over threads, each summing its columns over the rows in order
+                // (the same order as one thread would).
+                let blocks = (outF + 15) / 16
+                Parallel.forEach(blocks, minChunk: Swift.max(1, blocks * 16384 / Swift.max(rows * outF, 1))) { r in
+                    let j0 = r.lowerBound * 16, j1 = Swift.min(outF, r.upperBound * 16)
+                    for i in 0..<rows {
+                        let row = pg + i * outF
+                        for j in j0..<j1 { pgb[j] += row[j] }
+                    }
+                }
                 b.addGrad(gb)
             }
         }
