@@ -18,8 +18,17 @@ public final class Storage {
         _ = Storage.mallocTuned
         self.count = count
         ptr = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-        ptr.initialize(repeating: 0, count: max(count, 1))
+        let p = ptr
+        if count >= Storage.parallelFill {
+            Parallel.forEach(count, minChunk: Storage.parallelFill / 2) { r in (p + r.lowerBound).initialize(repeating: 0, count: r.count) }
+        } else {
+            p.initialize(repeating: 0, count: max(count, 1))
+        }
     }
+
+    /// From this many floats (1 MB) zero fills and copies run on both threads (serial memsets and
+    /// copies of gradients were the largest serial part of a ResNet training step).
+    static let parallelFill = 1 << 18
 
     /// Allocates `count` floats without initialising them (for ops that overwrite every value).
     init(uninitializedCount count: Int) {
@@ -144,7 +153,12 @@ public final class Tensor {
     /// A deep copy of the data, detached from the graph.
     public func copy() -> Tensor {
         let t = Tensor(uninitialized: shape)  // every element is written by the copy
-        t.ptr.update(from: ptr, count: count)
+        let src = ptr, dst = t.ptr
+        if count >= Storage.parallelFill {
+            Parallel.forEach(count, minChunk: Storage.parallelFill / 2) { r in (dst + r.lowerBound).update(from: src + r.lowerBound, count: r.count) }
+        } else {
+            dst.update(from: src, count: count)
+        }
         return t
     }
 
