@@ -122,14 +122,26 @@ extension Tensor {
         if let b = bias { inputs.append(b) }
         out.record(inputs) { g in
             let pg = g.ptr, px = x.ptr
+            // Per-channel sums over the batch: channels over threads, each in batch order.
+            let sumChunk = Swift.max(1, 65536 / Swift.max(n * hw, 1))
             if let w = weight, w.requiresGrad {
                 let gw = Tensor(zeros: [c])
-                for plane in 0..<(n * c) { gw.ptr[plane % c] += Tensor.rowDot(pg + plane * hw, px + plane * hw, hw) }
+                let pgw = gw.ptr
+                Parallel.forEach(c, minChunk: sumChunk) { r in
+                    for ch in r {
+                        for b in 0..<n { pgw[ch] += Tensor.rowDot(pg + (b * c + ch) * hw, px + (b * c + ch) * hw, hw) }
+                    }
+                }
                 w.addGrad(gw)
             }
             if let b = bias, b.requiresGrad {
                 let gb = Tensor(zeros: [c])
-                for plane in 0..<(n * c) { gb.ptr[plane % c] += Tensor.rowSum(pg + plane * hw, hw) }
+                let pgb = gb.ptr
+                Parallel.forEach(c, minChunk: sumChunk) { r in
+                    for ch in r {
+                        for i in 0..<n { pgb[ch] += Tensor.rowSum(pg + (i * c + ch) * hw, hw) }
+                    }
+                }
                 b.addGrad(gb)
             }
             if x.requiresGrad {
