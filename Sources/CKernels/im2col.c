@@ -68,7 +68,27 @@ ADV_CLONES void adv_col2im(const float *col, float *dx, long ldc, long h, long w
     }
 }
 
+// Small planes (hw < 16: 4x4, 2x2, 1x1 maps) make each row of the copy a run of a few floats
+// scattered across images, i.e. a transpose: there rows go in blocks of 16, images in the
+// middle loop, so the 16 source (or destination) lines of a block stay in L1 while every line
+// is used in full.
+#define ADV_PACK_BLOCK 16
+
 ADV_CLONES void adv_pack_images(const float *src, float *dst, long cnt, long hw, long image_stride, long ld, long r0, long r1) {
+    if (hw < 16) {
+        for (long b0 = r0; b0 < r1; b0 += ADV_PACK_BLOCK) {
+            long b1 = b0 + ADV_PACK_BLOCK < r1 ? b0 + ADV_PACK_BLOCK : r1;
+            for (long j = 0; j < cnt; j++) {
+                const float *sj = src + j * image_stride;
+                for (long r = b0; r < b1; r++) {
+                    const float *s = sj + r * hw;
+                    float *d = dst + r * ld + j * hw;
+                    for (long p = 0; p < hw; p++) d[p] = s[p];
+                }
+            }
+        }
+        return;
+    }
     for (long r = r0; r < r1; r++) {
         float *d = dst + r * ld;
         const float *s = src + r * hw;
@@ -82,6 +102,24 @@ ADV_CLONES void adv_pack_images(const float *src, float *dst, long cnt, long hw,
 
 ADV_CLONES void adv_unpack_images(const float *src, float *dst, long cnt, long hw, long image_stride, long ld, long r0, long r1,
                                   int accumulate) {
+    if (hw < 16) {
+        for (long b0 = r0; b0 < r1; b0 += ADV_PACK_BLOCK) {
+            long b1 = b0 + ADV_PACK_BLOCK < r1 ? b0 + ADV_PACK_BLOCK : r1;
+            for (long j = 0; j < cnt; j++) {
+                float *dj = dst + j * image_stride;
+                for (long r = b0; r < b1; r++) {
+                    const float *s = src + r * ld + j * hw;
+                    float *d = dj + r * hw;
+                    if (accumulate) {
+                        for (long p = 0; p < hw; p++) d[p] += s[p];
+                    } else {
+                        for (long p = 0; p < hw; p++) d[p] = s[p];
+                    }
+                }
+            }
+        }
+        return;
+    }
     for (long r = r0; r < r1; r++) {
         const float *s = src + r * ld;
         float *d = dst + r * hw;

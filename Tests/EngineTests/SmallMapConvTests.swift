@@ -91,6 +91,25 @@ final class SmallMapConvTests: XCTestCase {
         }
     }
 
+    func testPointwiseOnSmallMapsMatchesLoops() throws {
+        // 1x1 convolutions batch images through CKernels' pack/unpack, which take a blocked
+        // transpose path for planes under 16 floats (and a row path from 16): both sides of it,
+        // channel counts that are not a multiple of the 16-row block, more than one image.
+        for (k, (n, c, h, w, co)) in [(5, 20, 1, 1, 37), (3, 17, 2, 2, 18), (4, 33, 3, 3, 5), (2, 6, 4, 4, 7), (3, 5, 1, 3, 40)].enumerated() {
+            let x = rnd([n, c, h, w], seed: UInt64(50 + k)), wt = rnd([co, c, 1, 1], seed: UInt64(60 + k))
+            let b = rnd([co], seed: UInt64(70 + k))
+            let out = try Tensor.conv2d(x, weight: wt, bias: b)
+            let r = rnd(out.shape, seed: UInt64(80 + k), requiresGrad: false)
+            try out.backward(seed: r)
+            let ref = Self.reference(x, wt, b, r, stride: (1, 1), pad: (0, 0))
+            let what = "1x1 conv \((n, c, h, w, co))"
+            assertClose(out.toArray(), ref.out, "\(what) forward")
+            assertClose(x.grad?.toArray() ?? [], ref.dx, "\(what) dx")
+            assertClose(wt.grad?.toArray() ?? [], ref.dw, "\(what) dw")
+            assertClose(b.grad?.toArray() ?? [], ref.db, "\(what) db")
+        }
+    }
+
     func testSameResultAsIm2colPath() throws {
         // The batch is split over the threads: 7 images, so the chunks are uneven.
         let x = rnd([7, 16, 2, 2], seed: 1), w = rnd([24, 16, 3, 3], seed: 2)
