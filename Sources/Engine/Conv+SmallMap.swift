@@ -6,7 +6,7 @@
 // conv work). Here output positions are grouped by the rectangle of taps that lands inside the
 // image; each group is a product over just those taps, with the weight in tap-major order
 // (Cout, kh, kw, Cin) so a row of taps is one contiguous slice of it. The forward pass splits
-// images over the threads; the backward pass runs each class over the whole batch, its products
+// images over the threads; the backward pass runs each class over chunks of the batch, its products
 // split by BLAS.gemm.
 //
 // x: (N, Cin, H, W), weight: (Cout, Cin, kh, kw) -> (N, Cout, Ho, Wo); groups == 1.
@@ -47,6 +47,7 @@ struct SmallMapPlan {
             for ox in 0..<g.wo {
                 let left = ox * g.sw - g.pw
                 let kx0 = Swift.max(0, -left), kx1 = Swift.min(g.kw, g.w - left)
+                // (Unclamped ends: outputs that see only padding may form several zero-tap classes.)
                 let key = [ky0, ky1, kx0, kx1]
                 let ci: Int
                 if let i = index[key] {
@@ -95,9 +96,10 @@ extension Conv {
                     for ch in 0..<g.cin {
                         let row = cols + ((kyi * tc.nkx + kxi) * g.cin + ch) * ncol
                         for b in 0..<nb {
-                            let src = x + ((b0 + b) * g.cin + ch) * plane + shift
+                            // Indices, not shifted pointers: plane + shift can pass the buffer's end.
+                            let src = x + ((b0 + b) * g.cin + ch) * plane
                             let dst = row + b * np
-                            for j in 0..<np { dst[j] = src[org[j]] }
+                            for j in 0..<np { dst[j] = src[org[j] + shift] }
                         }
                     }
                 }
@@ -108,34 +110,41 @@ extension Conv {
     /// Forward through the plan: out (N, Cout, Ho, Wo), every position written by its class.
     static func smallMapForward(_ x: Tensor, _ wt: Tensor, _ bias: Tensor?, _ g: ConvGeometry, _ plan: SmallMapPlan) -> Tensor {
         let out = Tensor(uninitialized: [g.n, g.cout, g.ho, g.wo])
-        let px = UnsafePointer(x.ptr), pw = UnsafePointer(wt.ptr), po = out.ptr
+        let px = UnsafePointer(x.ptr), pwt = UnsafePointer(wt.ptr), pout = out.ptr
         let ldw = g.kh * g.kw * g.cin, hw = g.hw
         Parallel.forEach(g.n, minChunk: 1) { r in
-            let b0 = r.lowerBound, nb = r.count
             for tc in plan.classes {
-                let np = tc.positions.count, ncol = nb * np
-                let res = UnsafeMutablePointer<Float>.allocate(capacity: g.cout * ncol)
-                defer { res.deallocate() }
-                if tc.taps == 0 {
-                    res.update(repeating: 0, count: g.cout * ncol)
-                } else {
-                    let cols = UnsafeMutablePointer<Float>.allocate(capacity: tc.taps * g.cin * ncol)
-                    defer { cols.deallocate() }
-                    gatherColumns(px, cols, g, tc, b0: b0, nb: nb)
-                    let k = tc.nkx * g.cin
-                    for kyi in 0..<tc.nky {
-                        // res (Cout, ncol) += W[:, row ky, kx0..<kx1, :] (Cout, k) x cols rows of ky (k, ncol)
-                        BLAS.gemm(transA: false, transB: false, m: g.cout, n: ncol, k: k,
-                                  a: pw + ((tc.ky0 + kyi) * g.kw + tc.kx0) * g.cin, lda: ldw,
-                                  b: cols + kyi * k * ncol, ldb: ncol, beta: kyi == 0 ? 0 : 1, c: res, ldc: ncol)
+                let np = tc.positions.count
+                // This thread's images in chunks whose column matrix stays under maxColumnFloats.
+                let perImage = Swift.max(tc.taps * g.cin, g.cout) * np
+                let chunk = Swift.max(1, Swift.min(r.count, maxColumnFloats / Swift.max(perImage, 1)))
+                var b0 = r.lowerBound
+                while b0 < r.upperBound {
+                    let nb = Swift.min(chunk, r.upperBound - b0), ncol = nb * np
+                    defer { b0 += nb }
+                    let res = UnsafeMutablePointer<Float>.allocate(capacity: g.cout * ncol)
+                    defer { res.deallocate() }
+                    if tc.taps == 0 {
+                        res.update(repeating: 0, count: g.cout * ncol)
+                    } else {
+                        let cols = UnsafeMutablePointer<Float>.allocate(capacity: tc.taps * g.cin * ncol)
+                        defer { cols.deallocate() }
+                        gatherColumns(px, cols, g, tc, b0: b0, nb: nb)
+                        let k = tc.nkx * g.cin
+                        for kyi in 0..<tc.nky {
+                            // res (Cout, ncol) += W[:, row ky, kx0..<kx1, :] (Cout, k) x cols rows of ky (k, ncol)
+                            BLAS.gemm(transA: false, transB: false, m: g.cout, n: ncol, k: k,
+                                      a: pwt + ((tc.ky0 + kyi) * g.kw + tc.kx0) * g.cin, lda: ldw,
+                                      b: cols + kyi * k * ncol, ldb: ncol, beta: kyi == 0 ? 0 : 1, c: res, ldc: ncol)
+                        }
                     }
-                }
-                tc.positions.withUnsafeBufferPointer { pos in
-                    for o in 0..<g.cout {
-                        let src = res + o * ncol
-                        for b in 0..<nb {
-                            let dst = po + ((b0 + b) * g.cout + o) * hw
-                            for j in 0..<np { dst[pos[j]] = src[b * np + j] }
+                    tc.positions.withUnsafeBufferPointer { pos in
+                        for o in 0..<g.cout {
+                            let src = res + o * ncol
+                            for b in 0..<nb {
+                                let dst = pout + ((b0 + b) * g.cout + o) * hw
+                                for j in 0..<np { dst[pos[j]] = src[b * np + j] }
+                            }
                         }
                     }
                 }
@@ -145,77 +154,85 @@ extension Conv {
         return out
     }
 
-    /// Backward through the plan, one tap class at a time over the whole batch (products large
-    /// enough for BLAS.gemm to split over the threads): the weight gradient accumulates in
-    /// tap-major order (taps no class uses stay zero without being written twice), the input
-    /// gradient is scattered back with threads owning disjoint channels.
+    /// Backward through the plan, one tap class at a time over chunks of the batch (products
+    /// large enough for BLAS.gemm to split over the threads; a chunk's column matrix stays under
+    /// `maxColumnFloats`): the weight gradient accumulates in tap-major order (taps no class uses
+    /// stay zero without being written twice), the input gradient is scattered back with
+    /// threads owning disjoint channels.
     static func smallMapBackward(_ gout: Tensor, _ rx: Tensor, _ wt: Tensor, _ x: Tensor, _ weight: Tensor,
                                  _ g: ConvGeometry, _ plan: SmallMapPlan) {
         let needX = x.requiresGrad, needW = weight.requiresGrad
         guard needX || needW else { return }
-        let taps = g.kh * g.kw, ldw = taps * g.cin, hw = g.hw, plane = g.h * g.w, cin = g.cin, n = g.n
+        let taps = g.kh * g.kw, ldw = taps * g.cin, hw = g.hw, plane = g.h * g.w, cin = g.cin
         let gx = needX ? Tensor(zeros: x.shape) : nil
         let dwt = needW ? Tensor(uninitialized: [g.cout, ldw]) : nil
         var touched = [Bool](repeating: false, count: taps)
-        let pg = UnsafePointer(gout.ptr), px = UnsafePointer(rx.ptr), pw = UnsafePointer(wt.ptr)
+        let pgout = UnsafePointer(gout.ptr), px = UnsafePointer(rx.ptr), pwt = UnsafePointer(wt.ptr)
         for tc in plan.classes where tc.taps > 0 {
-            let np = tc.positions.count, ncol = n * np, k = tc.nkx * cin
-            // G (Cout, N * np): this class's output gradient.
-            let gc = UnsafeMutablePointer<Float>.allocate(capacity: g.cout * ncol)
-            defer { gc.deallocate() }
-            tc.positions.withUnsafeBufferPointer { pos in
-                guard let pp = pos.baseAddress else { return }
-                Parallel.forEach(g.cout, minChunk: Swift.max(1, 8192 / Swift.max(ncol, 1))) { r in
-                    for o in r {
-                        let dst = gc + o * ncol
-                        for b in 0..<n {
-                            let src = pg + (b * g.cout + o) * hw
-                            for j in 0..<np { dst[b * np + j] = src[pp[j]] }
+            let np = tc.positions.count, k = tc.nkx * cin
+            let perImage = Swift.max(tc.taps * cin, g.cout) * np
+            let chunk = Swift.max(1, Swift.min(g.n, maxColumnFloats / Swift.max(perImage, 1)))
+            var b0 = 0
+            while b0 < g.n {
+                let nb = Swift.min(chunk, g.n - b0), ncol = nb * np
+                defer { b0 += nb }
+                // G (Cout, nb * np): this class's output gradient for images b0..<b0+nb.
+                let gc = UnsafeMutablePointer<Float>.allocate(capacity: g.cout * ncol)
+                defer { gc.deallocate() }
+                tc.positions.withUnsafeBufferPointer { pos in
+                    guard let pp = pos.baseAddress else { return }
+                    Parallel.forEach(g.cout, minChunk: Swift.max(1, 8192 / Swift.max(ncol, 1))) { r in
+                        for o in r {
+                            let dst = gc + o * ncol
+                            for b in 0..<nb {
+                                let src = pgout + ((b0 + b) * g.cout + o) * hw
+                                for j in 0..<np { dst[b * np + j] = src[pp[j]] }
+                            }
                         }
                     }
                 }
-            }
-            let cols = UnsafeMutablePointer<Float>.allocate(capacity: tc.taps * cin * ncol)
-            defer { cols.deallocate() }
-            if let dw = dwt?.ptr {
-                gatherColumnsParallel(px, cols, g, tc)
-                for kyi in 0..<tc.nky {
-                    let t0 = (tc.ky0 + kyi) * g.kw + tc.kx0
-                    // Taps of this row written for the first time start from zero.
-                    let fresh = (t0..<t0 + tc.nkx).filter { !touched[$0] }
-                    if fresh.count == tc.nkx {
+                let cols = UnsafeMutablePointer<Float>.allocate(capacity: tc.taps * cin * ncol)
+                defer { cols.deallocate() }
+                if let dw = dwt?.ptr {
+                    gatherColumnsParallel(px, cols, g, tc, b0: b0, nb: nb)
+                    for kyi in 0..<tc.nky {
+                        let t0 = (tc.ky0 + kyi) * g.kw + tc.kx0
+                        // Taps of this row written for the first time start from zero: all of
+                        // them through beta 0, some of them by zeroing those first.
+                        let fresh = (t0..<t0 + tc.nkx).filter { !touched[$0] }
+                        let allFresh = fresh.count == tc.nkx
+                        if !allFresh {
+                            for o in 0..<g.cout { for t in fresh { (dw + o * ldw + t * cin).update(repeating: 0, count: cin) } }
+                        }
                         for t in fresh { touched[t] = true }
-                    } else if !fresh.isEmpty {
-                        for o in 0..<g.cout { for t in fresh { (dw + o * ldw + t * cin).update(repeating: 0, count: cin) } }
-                        for t in fresh { touched[t] = true }
+                        // dW[:, row ky, kx0..<kx1, :] (Cout, k) (+)= G (Cout, ncol) x cols_ky^T (ncol, k)
+                        BLAS.gemm(transA: false, transB: true, m: g.cout, n: k, k: ncol, a: gc, lda: ncol,
+                                  b: cols + kyi * k * ncol, ldb: ncol, beta: allFresh ? 0 : 1,
+                                  c: dw + t0 * cin, ldc: ldw)
                     }
-                    // dW[:, row ky, kx0..<kx1, :] (Cout, k) (+)= G (Cout, ncol) x cols_ky^T (ncol, k)
-                    BLAS.gemm(transA: false, transB: true, m: g.cout, n: k, k: ncol, a: gc, lda: ncol,
-                              b: cols + kyi * k * ncol, ldb: ncol, beta: fresh.count == tc.nkx ? 0 : 1,
-                              c: dw + t0 * cin, ldc: ldw)
                 }
-            }
-            if let dx = gx?.ptr {
-                for kyi in 0..<tc.nky {
-                    // dcols rows of ky (k, ncol) = W[:, row ky, kx0..<kx1, :]^T (k, Cout) x G (Cout, ncol)
-                    BLAS.gemm(transA: true, transB: false, m: k, n: ncol, k: g.cout,
-                              a: pw + ((tc.ky0 + kyi) * g.kw + tc.kx0) * cin, lda: ldw,
-                              b: gc, ldb: ncol, c: cols + kyi * k * ncol, ldc: ncol)
-                }
-                let dcols = UnsafePointer(cols)
-                tc.origins.withUnsafeBufferPointer { org in
-                    guard let po = org.baseAddress else { return }
-                    // Channels over threads: each adds only into its own input planes.
-                    Parallel.forEach(cin, minChunk: Swift.max(1, 8192 / Swift.max(tc.taps * ncol, 1))) { r in
-                        for ch in r {
-                            for kyi in 0..<tc.nky {
-                                for kxi in 0..<tc.nkx {
-                                    let shift = (tc.ky0 + kyi) * g.w + tc.kx0 + kxi
-                                    let row = dcols + ((kyi * tc.nkx + kxi) * cin + ch) * ncol
-                                    for b in 0..<n {
-                                        let dst = dx + (b * cin + ch) * plane + shift
-                                        let src = row + b * np
-                                        for j in 0..<np { dst[po[j]] += src[j] }
+                if let dx = gx?.ptr {
+                    for kyi in 0..<tc.nky {
+                        // dcols rows of ky (k, ncol) = W[:, row ky, kx0..<kx1, :]^T (k, Cout) x G (Cout, ncol)
+                        BLAS.gemm(transA: true, transB: false, m: k, n: ncol, k: g.cout,
+                                  a: pwt + ((tc.ky0 + kyi) * g.kw + tc.kx0) * cin, lda: ldw,
+                                  b: gc, ldb: ncol, c: cols + kyi * k * ncol, ldc: ncol)
+                    }
+                    let dcols = UnsafePointer(cols)
+                    tc.origins.withUnsafeBufferPointer { org in
+                        guard let orgs = org.baseAddress else { return }
+                        // Channels over threads: each adds only into its own input planes.
+                        Parallel.forEach(cin, minChunk: Swift.max(1, 8192 / Swift.max(tc.taps * ncol, 1))) { r in
+                            for ch in r {
+                                for kyi in 0..<tc.nky {
+                                    for kxi in 0..<tc.nkx {
+                                        let shift = (tc.ky0 + kyi) * g.w + tc.kx0 + kxi
+                                        let row = dcols + ((kyi * tc.nkx + kxi) * cin + ch) * ncol
+                                        for b in 0..<nb {
+                                            let dst = dx + ((b0 + b) * cin + ch) * plane
+                                            let src = row + b * np
+                                            for j in 0..<np { dst[orgs[j] + shift] += src[j] }
+                                        }
                                     }
                                 }
                             }
@@ -248,21 +265,25 @@ extension Conv {
         if let gx = gx { x.addGrad(gx) }
     }
 
-    /// `gatherColumns` for the whole batch, rows (tap, channel) over threads.
+    /// Largest column (or output-gradient) matrix of one class and chunk of images, in floats
+    /// (8M, 32 MB, like the im2col path's cap; tests lower it to exercise the chunking).
+    nonisolated(unsafe) static var maxColumnFloats = 8 << 20
+
+    /// `gatherColumns` with rows (tap, channel) over threads.
     private static func gatherColumnsParallel(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
-                                              _ tc: SmallMapPlan.TapClass) {
-        let np = tc.positions.count, ncol = g.n * np, plane = g.h * g.w, cin = g.cin
+                                              _ tc: SmallMapPlan.TapClass, b0: Int, nb: Int) {
+        let np = tc.positions.count, ncol = nb * np, plane = g.h * g.w, cin = g.cin
         tc.origins.withUnsafeBufferPointer { org in
-            guard let po = org.baseAddress else { return }
+            guard let orgs = org.baseAddress else { return }
             Parallel.forEach(tc.taps * cin, minChunk: Swift.max(1, 8192 / Swift.max(ncol, 1))) { r in
                 for rowIndex in r {
                     let tap = rowIndex / cin, ch = rowIndex % cin
                     let shift = (tc.ky0 + tap / tc.nkx) * g.w + tc.kx0 + tap % tc.nkx
                     let row = cols + rowIndex * ncol
-                    for b in 0..<g.n {
-                        let src = x + (b * cin + ch) * plane + shift
+                    for b in 0..<nb {
+                        let src = x + ((b0 + b) * cin + ch) * plane
                         let dst = row + b * np
-                        for j in 0..<np { dst[j] = src[po[j]] }
+                        for j in 0..<np { dst[j] = src[orgs[j] + shift] }
                     }
                 }
             }

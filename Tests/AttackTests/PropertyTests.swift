@@ -115,7 +115,9 @@ final class PropertyTests: XCTestCase {
     }
 
     func testAutoRestartsBatchTheSurvivorsWithIdenticalResults() throws {
-        // auto: restart 1 alone, then restarts 2-4 as one batch over the examples still robust.
+        // auto: the first restart alone, then the other three as one batch over the examples
+        // still robust (TinyMLP computes each example the same at any batch size, so the
+        // results are bit-identical).
         let m = TinyMLP(seed: 6)
         let (x, y) = try data(m, n: 40)
         let saved = RestartMode.maxBatchedImages
@@ -133,7 +135,7 @@ final class PropertyTests: XCTestCase {
             XCTAssertEqual(ra.fooled, rs.fooled, "limit \(limit)")
             XCTAssertEqual(ra.adversarial.toArray(), rs.adversarial.toArray(), "limit \(limit)")
             if batches {
-                // 4 forward calls for restart 1 (3 steps + final logits), 4 for the other three together.
+                // 4 forward calls for the first restart (3 steps + final logits), 4 for the other three together.
                 XCTAssertEqual(m.forwardCalls, 8, "restarts 2-4 run as one batch")
                 XCTAssertLessThan(m.forwardCalls, sequentialCalls)
             } else {

@@ -71,6 +71,9 @@ final class SmallMapConvTests: XCTestCase {
             (1, 3, 2, 3, 2, 3, 5, 1, 1, 1, 2, true),   // rectangular kernel, different paddings
             (2, 2, 1, 1, 3, 3, 3, 1, 1, 3, 3, true),   // padding >= kernel: outputs that see only padding
             (1, 2, 2, 1, 2, 3, 1, 1, 1, 1, 0, true),   // padding on one axis only (3x1 kernel)
+            (2, 3, 5, 5, 4, 3, 3, 4, 4, 1, 1, true),   // stride larger than the kernel
+            (3, 1, 2, 2, 3, 3, 3, 1, 1, 1, 1, true),   // one input channel
+            (2, 3, 1, 40, 2, 3, 3, 1, 1, 1, 1, true),  // a 1x40 strip: rows above and below are padding
         ]
         for (k, cfg) in cases.enumerated() {
             let (n, c, h, w, co, kh, kw, sh, sw, ph, pw, hasBias) = cfg
@@ -127,6 +130,39 @@ final class SmallMapConvTests: XCTestCase {
         assertClose(a.toArray(), b.toArray().map(Double.init), "forward")
         assertClose(adx, bdx.map(Double.init), "dx")
         assertClose(adw, bdw.map(Double.init), "dw")
+    }
+
+    func testThreadedAndChunkedPathsMatchIm2col() throws {
+        // Big enough for the threaded gathers/scatters and split products (N 64, 128 channels),
+        // then again with the column matrices capped so the batch runs in chunks of images.
+        let x = rnd([64, 128, 2, 2], seed: 21), w = rnd([96, 128, 3, 3], seed: 22), b = rnd([96], seed: 23)
+        let r = rnd([64, 96, 2, 2], seed: 24, requiresGrad: false)
+        func run(small: Bool, cap: Int) throws -> [[Float]] {
+            let saved = (Conv.smallMapEnabled, Conv.maxColumnFloats)
+            Conv.smallMapEnabled = small; Conv.maxColumnFloats = cap
+            defer { (Conv.smallMapEnabled, Conv.maxColumnFloats) = saved }
+            x.grad = nil; w.grad = nil; b.grad = nil
+            let o = try Tensor.conv2d(x, weight: w, bias: b, padding: (1, 1))
+            try o.backward(seed: r)
+            return [o.toArray(), x.grad?.toArray() ?? [], w.grad?.toArray() ?? [], b.grad?.toArray() ?? []]
+        }
+        let reference = try run(small: false, cap: 8 << 20)
+        for cap in [8 << 20, 5000] {
+            let got = try run(small: true, cap: cap)
+            for (i, what) in ["forward", "dx", "dw", "db"].enumerated() {
+                assertClose(got[i], reference[i].map(Double.init), "cap \(cap) \(what)", tol: 1e-3)
+            }
+        }
+    }
+
+    func testBiasOnlyGradient() throws {
+        // Input and weight frozen: the bias still gets its gradient (sum over images and positions).
+        let x = rnd([2, 3, 2, 2], seed: 31, requiresGrad: false), w = rnd([4, 3, 3, 3], seed: 32, requiresGrad: false)
+        let b = rnd([4], seed: 33)
+        let o = try Tensor.conv2d(x, weight: w, bias: b, padding: (1, 1))
+        let r = rnd(o.shape, seed: 34, requiresGrad: false)
+        try o.backward(seed: r)
+        assertClose(b.grad?.toArray() ?? [], Self.reference(x, w, b, r, stride: (1, 1), pad: (1, 1)).db, "db")
     }
 
     func testOneSidedGradients() throws {

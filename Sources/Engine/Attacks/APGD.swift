@@ -101,7 +101,7 @@ public final class APGD: Attack {
         let toAttack = (0..<n).filter { !worst.fooled[$0] }
         // Random starts, drawn per restart for the whole batch (same draws in both modes).
         let starts = { () -> Tensor in self.randomStart(x, rng: rng) }
-        if !toAttack.isEmpty && restartMode.batches(restarts: restarts, n: toAttack.count) {
+        if !toAttack.isEmpty && restartMode.batchesAll(restarts: restarts) {
             try Tensor.checkSize([restarts, x.count], "apgd: \(restarts) batched restarts of \(x.shape)")
             let ss = try (0..<restarts).map { _ in try AttackOps.rows(starts(), toAttack) }
             let xs = try AttackOps.rows(x, toAttack)

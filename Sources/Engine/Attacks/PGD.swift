@@ -85,7 +85,7 @@ public final class PGD: Attack {
         func start() -> Tensor { randomStart ? AttackOps.randomStart(x, eps: eps, norm: norm, rng: rng) : x.copy() }
         var worst = WorstCase(x)
         let all = Array(0..<n)
-        if restartMode.batches(restarts: restarts, n: n) {
+        if restartMode.batchesAll(restarts: restarts) {
             // restarts copies of the batch at once: refuse a size that cannot be allocated.
             try Tensor.checkSize([restarts, x.count], "pgd: \(restarts) batched restarts of \(x.shape)")
             let starts = (0..<restarts).map { _ in start() }
@@ -106,8 +106,11 @@ public final class PGD: Attack {
                 let s = start()
                 let active = r == 0 ? all : all.filter { !worst.fooled[$0] }
                 if r == 1, !active.isEmpty, restartMode.batchesRest(restarts: restarts - 1, survivors: active.count) {
-                    // auto: the remaining restarts as one batch over the examples restart 1 did
-                    // not fool (starts drawn in the same order; offers in restart order).
+                    // auto, after the first restart: all the others as one batch over the
+                    // examples the first did not fool (starts drawn in the same order; offers in
+                    // restart order, so examples fooled by an earlier one keep that result).
+                    try Tensor.checkSize([restarts - 1, active.count, x.count / Swift.max(n, 1)],
+                                         "pgd: \(restarts - 1) batched restarts of \(active.count) examples")
                     let more = [s] + (2..<restarts).map { _ in start() }
                     let cleanA = try AttackOps.rows(x, active), goalA = try goal.subset(active)
                     let k = more.count, m = active.count

@@ -1,6 +1,9 @@
-// How attacks with several restarts schedule them. Both modes give identical results: each
-// restart draws its random start for the whole batch from the RNG in the same order, examples
-// do not interact in evaluation mode, and the per-example worst case is chosen by the same rule.
+// How attacks with several restarts schedule them. All modes run the same restarts: each draws
+// its random start for the whole batch from the RNG in the same order, examples do not interact
+// in evaluation mode, and the per-example worst case is chosen by the same rule. The results
+// are identical when the model computes each example the same at any batch size (the tests'
+// models do); on real models the matrix kernels may round differently at another batch size
+// (OpenBLAS picks other kernels for small products), so values can differ in the last bits.
 
 /// Scheduling of restarts.
 public enum RestartMode: String, CaseIterable {
@@ -20,9 +23,9 @@ public enum RestartMode: String, CaseIterable {
     /// Largest (restarts - 1) x surviving examples that `auto` runs as one batch.
     public nonisolated(unsafe) static var maxBatchedImages = 32
 
-    /// True when `restarts` copies of `n` images should run as one batch from the start
-    /// (only `batched` does: `auto` first runs one restart alone).
-    func batches(restarts: Int, n: Int) -> Bool {
+    /// True when all `restarts` should run as one batch from the start (only `batched` does:
+    /// `auto` first runs one restart alone).
+    func batchesAll(restarts: Int) -> Bool {
         self == .batched && restarts > 1
     }
 
