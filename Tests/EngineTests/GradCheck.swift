@@ -57,3 +57,11 @@ func gradCheck(_ name: String, _ inputs: [Tensor], h: Float = 1e-3, atol: Double
         XCTFail("\(name): threw \(error)", file: file, line: line)
     }
 }
+
+/// Float32 results against a float64 reference: the worst of |a - b| / (1 + |b|) must be <= tol.
+func assertClose(_ a: [Float], _ b: [Double], _ what: String, tol: Double = 1e-4, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, "\(what): count", line: line)
+    var worst = 0.0
+    for (u, v) in zip(a, b) { worst = max(worst, abs(Double(u) - v) / (1 + abs(v))) }
+    XCTAssertLessThanOrEqual(worst, tol, "\(what): worst relative error \(worst)", line: line)
+}

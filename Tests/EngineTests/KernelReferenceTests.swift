@@ -41,13 +41,6 @@ final class KernelReferenceTests: XCTestCase {
         return (out, dx, dw, db)
     }
 
-    func assertClose(_ a: [Float], _ b: [Double], _ what: String, tol: Double = 1e-4, line: UInt = #line) {
-        XCTAssertEqual(a.count, b.count, "\(what): count", line: line)
-        var worst = 0.0
-        for (u, v) in zip(a, b) { worst = max(worst, abs(Double(u) - v) / (1 + abs(v))) }
-        XCTAssertLessThanOrEqual(worst, tol, "\(what): worst relative error \(worst)", line: line)
-    }
-
     func testDepthwiseMatchesLoopsOnEveryGeometry() throws {
         // (N, C, H, W, kh, kw, stride, ph, pw, bias)
         let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int, Bool)] = [

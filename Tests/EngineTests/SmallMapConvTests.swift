@@ -45,13 +45,6 @@ final class SmallMapConvTests: XCTestCase {
         return (out, dx, dw, db)
     }
 
-    func assertClose(_ a: [Float], _ b: [Double], _ what: String, tol: Double = 1e-4, line: UInt = #line) {
-        XCTAssertEqual(a.count, b.count, "\(what): count", line: line)
-        var worst = 0.0
-        for (u, v) in zip(a, b) { worst = max(worst, abs(Double(u) - v) / (1 + abs(v))) }
-        XCTAssertLessThanOrEqual(worst, tol, "\(what): worst relative error \(worst)", line: line)
-    }
-
     func geometry(_ x: [Int], _ w: [Int], stride: (Int, Int), pad: (Int, Int)) -> ConvGeometry {
         let ho = (x[2] + 2 * pad.0 - w[2]) / stride.0 + 1, wo = (x[3] + 2 * pad.1 - w[3]) / stride.1 + 1
         return ConvGeometry(n: x[0], cin: x[1], h: x[2], w: x[3], cout: w[0], kh: w[2], kw: w[3],
