@@ -146,6 +146,23 @@ extension Tensor {
         return out
     }
 
+    /// Elementwise remainder with broadcasting, PyTorch's `remainder` (Python's `%`):
+    /// a - b * floor(a / b), so the result takes the divisor's sign; b == 0 gives NaN.
+    /// Gradients: d/da = 1, d/db = -floor(a / b) (zero measure jumps at multiples of b ignored).
+    public func remainder(_ b: Tensor) throws -> Tensor {
+        let s = try Strided.broadcastShape(shape, b.shape, op: "remainder")
+        let out = Tensor.zipRaw(self, b, s) { x, y in x - y * (x / y).rounded(.down) }
+        let a = self
+        out.record([a, b]) { g in
+            a.addGrad(Tensor.reduceTo(g, a.shape))
+            if b.requiresGrad {
+                let q = Tensor.zipRaw(a, b, s) { x, y in -(x / y).rounded(.down) }
+                b.addGrad(Tensor.reduceTo(Tensor.zipRaw(g, q, s, *), b.shape))
+            }
+        }
+        return out
+    }
+
     /// Elementwise maximum with broadcasting (ties send the gradient to `self`).
     public func maximum(_ b: Tensor) throws -> Tensor {
         try pick(b, "maximum") { $0 >= $1 }

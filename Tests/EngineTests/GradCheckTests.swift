@@ -10,6 +10,11 @@ final class GradCheckTests: XCTestCase {
         gradCheck("mul", [a, b]) { try $0[0].mul($0[1]) }
         gradCheck("div", [a, b]) { try $0[0].div($0[1]) }
         gradCheck("div by broadcast a", [b, a]) { try $0[0].div($0[1].add(scalar: 3)) }
+        // a / b in (1.5, 1.85): away from the jumps of floor at whole numbers, d/db = -1.
+        let ra = Tensor.uniform([2, 3, 4], low: 4.2, high: 4.8, rng: RNG(seed: 40))
+        let rb = Tensor.uniform([3, 1], low: 2.6, high: 2.8, rng: RNG(seed: 41))
+        ra.requiresGrad = true; rb.requiresGrad = true
+        gradCheck("remainder", [ra, rb]) { try $0[0].remainder($0[1]) }
         let c = rnd([2, 3, 4], seed: 3)
         gradCheck("maximum", [a, c]) { try $0[0].maximum($0[1]) }
         gradCheck("minimum", [a, c]) { try $0[0].minimum($0[1]) }

@@ -14,6 +14,14 @@ final class TensorBuiltinsTests: XCTestCase {
         XCTAssertEqual(output("x = rand(1000)\nprint(x.min().item() >= 0, x.max().item() < 1)"), "true true\n")
     }
 
+    func testRemainderOperator() {
+        // Python/PyTorch semantics: the result takes the divisor's sign; numbers and tensors agree.
+        XCTAssertEqual(output("print((arange(7) % 3).tolist(), (tensor([-1, 5.5]) % 3).tolist(), (7 % tensor([-3, 3])).tolist(), -1 % 3)"),
+                       "[0, 1, 2, 0, 1, 2, 0] [2, 2.5] [-2, 1] 2\n")
+        XCTAssertEqual(output("x = tensor([5, 7])\ng = grad(fn(t) { return (t % 3).sum() }, x)\nprint(g.tolist())"), "[1, 1]\n")
+        XCTAssertTrue(errorLine("print(tensor([1, 2]) % tensor([1, 0]))").contains("modulo by zero"))
+    }
+
     func testSeedRepeats() {
         XCTAssertEqual(output("seed(3)\na = randn(4).tolist()\nseed(3)\nb = randn(4).tolist()\nseed(4)\nc = randn(4).tolist()\nprint(a == b, a == c)"),
                        "true false\n")

@@ -145,7 +145,11 @@ public final class TensorObject: HostObject {
             }
             return TensorObject.wrap(try Tensor.matmul(a, b))
         case .mod:
-            throw RuntimeError.type("% is not defined for tensors")
+            // As numbers do: a remainder by zero is an error, not NaN.
+            if (0..<b.count).contains(where: { b.ptr[$0] == 0 }) {
+                throw RuntimeError.value("modulo by zero (the divisor of % has zeros)")
+            }
+            return TensorObject.wrap(try a.remainder(b))
         case .eq, .ne, .lt, .le, .gt, .ge:
             let s = try Tensor.compare(a, b, op.rawValue)
             return TensorObject.wrap(s)
