@@ -61,18 +61,13 @@ public final class ParamStore {
         case .zeros: break
         case .ones: p.update(repeating: 1, count: n)
         case .constant(let c): p.update(repeating: c, count: n)
-        case .normal(let std): for i in 0..<n { p[i] = rng.normal() * std }
-        case .truncNormal(let std):
-            for i in 0..<n {
-                var v = rng.normal() * std
-                while v < -2 || v > 2 { v = rng.normal() * std }
-                p[i] = v
-            }
+        case .normal(let std): rng.fillNormal(p, n, scale: std)
+        case .truncNormal(let std): rng.fillTruncatedNormal(p, n, scale: std, low: -2, high: 2)
         case .kaimingFanOut:
             // weight (Cout, Cin/groups, kh, kw): fan_out = Cout * kh * kw
             let fanOut = t.rank == 4 ? t.shape[0] * t.shape[2] * t.shape[3] : max(t.shape.first ?? 1, 1)
             let std = Float((2.0 / Double(max(fanOut, 1))).squareRoot())
-            for i in 0..<n { p[i] = rng.normal() * std }
+            rng.fillNormal(p, n, scale: std)
         }
     }
 }
