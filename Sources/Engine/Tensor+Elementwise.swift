@@ -38,6 +38,18 @@ extension Tensor {
         let (shape, sa, sb) = Strided.coalesced(shape, Strided.broadcastStrides(a.shape, to: shape),
                                                 Strided.broadcastStrides(b.shape, to: shape))
         let pa = a.ptr, pb = b.ptr
+        if shape.count == 3, sa == [shape[1] * shape[2], shape[2], 1], sb == [0, 1, 0] {
+            // a (N, C, HW) with a per-channel b (C): the NCHW scale/shift pattern, as planes
+            // over threads with plain loops (no per-row walk).
+            let c = shape[1], hw = shape[2]
+            Parallel.forEach(shape[0] * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+                for plane in r {
+                    let v = pb[plane % c], src = pa + plane * hw, dst = o + plane * hw
+                    for t in 0..<hw { dst[t] = f(src[t], v) }
+                }
+            }
+            return out
+        }
         if shape.count >= 2 && shape[0] >= 2 {
             // Rows of the first axis in parallel; each writes its own contiguous block of out.
             let inner = out.count / shape[0]
