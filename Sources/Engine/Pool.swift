@@ -42,7 +42,8 @@ extension Tensor {
         }
         let px = ptr, po = out.ptr
         // CKernels/pool2d.c, planes split over threads.
-        Parallel.forEach(n * c, minChunk: Swift.max(1, 32768 / Swift.max(h * w, 1))) { r in
+        // (~9 reads per output: worth a thread from ~8k outputs.)
+        Parallel.forEach(n * c, minChunk: Swift.max(1, 8192 / Swift.max(ho * wo, 1))) { r in
             adv_avgpool_forward(px, po, r.lowerBound, r.upperBound, h, w, ho, wo, kernel, s, padding, pinv)
         }
         let a = self
@@ -50,7 +51,7 @@ extension Tensor {
             let gx = Tensor(zeros: a.shape)
             let pg = g.ptr, pgx = gx.ptr, pinv = inv.ptr // (captures inv, not just its memory)
             // Planes in parallel: each writes only its own plane of gx.
-            Parallel.forEach(n * c, minChunk: Swift.max(1, 32768 / Swift.max(h * w, 1))) { r in
+            Parallel.forEach(n * c, minChunk: Swift.max(1, 8192 / Swift.max(h * w, 1))) { r in
                 adv_avgpool_backward(pg, pgx, r.lowerBound, r.upperBound, h, w, ho, wo, kernel, s, padding, pinv)
             }
             a.addGrad(gx)
