@@ -1,4 +1,5 @@
-// 2-D convolution: im2col + sgemm for the general case, a direct fast path for depthwise.
+// 2-D convolution: im2col + sgemm for the general case, a direct fast path for depthwise, and
+// only the in-image taps on small maps (Conv+SmallMap.swift).
 // x: (N, Cin, H, W), weight: (Cout, Cin/groups, kh, kw), bias: (Cout) -> (N, Cout, Ho, Wo)
 import CKernels
 import Foundation
