@@ -142,6 +142,18 @@ final class PropertyTests: XCTestCase {
                 XCTAssertEqual(m.forwardCalls, sequentialCalls, "limit 0: one restart after another")
             }
         }
+        // APGD's auto mode batches the survivors the same way.
+        RestartMode.maxBatchedImages = 1000
+        let apgdSeq = try APGD(eps: eps / 2, steps: 10, restarts: 3, restartMode: .sequential)
+        let apgdAuto = try APGD(eps: eps / 2, steps: 10, restarts: 3, restartMode: .auto)
+        m.forwardCalls = 0
+        let qs = try apgdSeq.run(m, x, goal: AttackGoal(labels: y), rng: RNG(seed: 5))
+        let seqCalls = m.forwardCalls
+        m.forwardCalls = 0
+        let qa = try apgdAuto.run(m, x, goal: AttackGoal(labels: y), rng: RNG(seed: 5))
+        XCTAssertEqual(qa.fooled, qs.fooled, "apgd auto")
+        XCTAssertEqual(qa.adversarial.toArray(), qs.adversarial.toArray(), "apgd auto")
+        XCTAssertLessThan(m.forwardCalls, seqCalls, "apgd auto batches restarts 2-3")
     }
 
     func testModeAndParameterFlagsRestoredEvenOnError() throws {

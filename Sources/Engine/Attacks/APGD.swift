@@ -120,9 +120,30 @@ public final class APGD: Attack {
                             loss: Array(out.bestLoss[(r * m)..<((r + 1) * m)]))
             }
         } else {
-            for _ in 0..<restarts {
+            for r in 0..<restarts {
                 let s = starts()
                 let active = toAttack.filter { !worst.fooled[$0] }
+                if r == 1, !active.isEmpty, restartMode.batchesRest(restarts: restarts - 1, survivors: active.count) {
+                    // auto, after the first restart: all the others as one batch over the
+                    // examples still robust (starts drawn in the same order, offers in restart order).
+                    try Tensor.checkSize([restarts - 1, active.count, x.count / Swift.max(n, 1)],
+                                         "apgd: \(restarts - 1) batched restarts of \(active.count) examples")
+                    let more = try ([s] + (2..<restarts).map { _ in starts() }).map { try AttackOps.rows($0, active) }
+                    let xs = try AttackOps.rows(x, active), sub = try goal.subset(active)
+                    let k = more.count, m = active.count
+                    var big = sub
+                    big.labels = Array([[Int]](repeating: sub.labels, count: k).joined())
+                    big.targetLabels = sub.targetLabels.map { t in Array([[Int]](repeating: t, count: k).joined()) }
+                    big.softTargets = try sub.softTargets.map { try Tensor.concatRows([Tensor](repeating: $0, count: k)) }
+                    let out = try single(model, clean: try Tensor.concatRows([Tensor](repeating: xs, count: k)),
+                                         start: try Tensor.concatRows(more), goal: big)
+                    for q in 0..<k {
+                        worst.offer(active, adv: try AttackOps.rows(out.result, Array((q * m)..<((q + 1) * m))),
+                                    fooled: Array(out.fooled[(q * m)..<((q + 1) * m)]),
+                                    loss: Array(out.bestLoss[(q * m)..<((q + 1) * m)]))
+                    }
+                    break
+                }
                 if active.isEmpty { continue }
                 let out = try single(model, clean: try AttackOps.rows(x, active), start: try AttackOps.rows(s, active),
                                      goal: try goal.subset(active))

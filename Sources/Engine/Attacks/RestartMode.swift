@@ -7,9 +7,9 @@
 
 /// Scheduling of restarts.
 public enum RestartMode: String, CaseIterable {
-    /// PGD: the first restart on the whole batch, then, when (restarts - 1) x the examples it
-    /// did not fool fits `RestartMode.maxBatchedImages`, the remaining restarts as one batch
-    /// over those examples; otherwise one restart after another. (APGD: sequential.) On this
+    /// The first restart on the whole batch, then, when (restarts - 1) x the examples it did not
+    /// fool fits `RestartMode.maxBatchedImages`, the remaining restarts as one batch over those
+    /// examples; otherwise one restart after another (PGD and APGD alike). On this
     /// CPU engine the per-image cost of a forward/backward falls with the batch only up to about
     /// 32 images at 32x32 (convnext_atto input-gradient pass: 1.38 ms/image at batch 8, 1.01 at
     /// 32, 0.98 at 128; swin and deit flat), while sequential restarts skip the examples already
