@@ -84,29 +84,6 @@ extension Conv {
         return out
     }
 
-    /// cols (taps * Cin, nb * np) for one class and images b0..<b0+nb: row (tap, ch), column
-    /// (image, position) holds the input pixel that tap sees.
-    private static func gatherColumns(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
-                                      _ tc: SmallMapPlan.TapClass, b0: Int, nb: Int) {
-        let np = tc.positions.count, ncol = nb * np, plane = g.h * g.w
-        tc.origins.withUnsafeBufferPointer { org in
-            for kyi in 0..<tc.nky {
-                for kxi in 0..<tc.nkx {
-                    let shift = (tc.ky0 + kyi) * g.w + tc.kx0 + kxi
-                    for ch in 0..<g.cin {
-                        let row = cols + ((kyi * tc.nkx + kxi) * g.cin + ch) * ncol
-                        for b in 0..<nb {
-                            // Indices, not shifted pointers: plane + shift can pass the buffer's end.
-                            let src = x + ((b0 + b) * g.cin + ch) * plane
-                            let dst = row + b * np
-                            for j in 0..<np { dst[j] = src[org[j] + shift] }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// Forward through the plan: out (N, Cout, Ho, Wo), every position written by its class.
     static func smallMapForward(_ x: Tensor, _ wt: Tensor, _ bias: Tensor?, _ g: ConvGeometry, _ plan: SmallMapPlan) -> Tensor {
         let out = Tensor(uninitialized: [g.n, g.cout, g.ho, g.wo])
@@ -194,7 +171,7 @@ extension Conv {
                 let cols = UnsafeMutablePointer<Float>.allocate(capacity: tc.taps * cin * ncol)
                 defer { cols.deallocate() }
                 if let dw = dwt?.ptr {
-                    gatherColumnsParallel(px, cols, g, tc, b0: b0, nb: nb)
+                    gatherColumns(px, cols, g, tc, b0: b0, nb: nb)
                     for kyi in 0..<tc.nky {
                         let t0 = (tc.ky0 + kyi) * g.kw + tc.kx0
                         // Taps of this row written for the first time start from zero: all of
@@ -269,8 +246,10 @@ extension Conv {
     /// (8M, 32 MB, like the im2col path's cap; tests lower it to exercise the chunking).
     nonisolated(unsafe) static var maxColumnFloats = 8 << 20
 
-    /// `gatherColumns` with rows (tap, channel) over threads.
-    private static func gatherColumnsParallel(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
+    /// cols (taps * Cin, nb * np) for one class and images b0..<b0+nb: row (tap, ch), column
+    /// (image, position) holds the input pixel that tap sees. Rows over threads (serial when
+    /// called from a thread of the forward pass, which is already inside a parallel loop).
+    private static func gatherColumns(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
                                               _ tc: SmallMapPlan.TapClass, b0: Int, nb: Int) {
         let np = tc.positions.count, ncol = nb * np, plane = g.h * g.w, cin = g.cin
         tc.origins.withUnsafeBufferPointer { org in

@@ -106,10 +106,7 @@ public final class APGD: Attack {
             let ss = try (0..<restarts).map { _ in try AttackOps.rows(starts(), toAttack) }
             let xs = try AttackOps.rows(x, toAttack)
             let sub = try goal.subset(toAttack)
-            var big = sub
-            big.labels = Array([[Int]](repeating: sub.labels, count: restarts).joined())
-            big.targetLabels = sub.targetLabels.map { t in Array([[Int]](repeating: t, count: restarts).joined()) }
-            big.softTargets = try sub.softTargets.map { try Tensor.concatRows([Tensor](repeating: $0, count: restarts)) }
+            let big = try sub.repeated(restarts)
             let out = try single(model, clean: try Tensor.concatRows([Tensor](repeating: xs, count: restarts)),
                                  start: try Tensor.concatRows(ss), goal: big)
             let m = toAttack.count
@@ -131,10 +128,7 @@ public final class APGD: Attack {
                     let more = try ([s] + (2..<restarts).map { _ in starts() }).map { try AttackOps.rows($0, active) }
                     let xs = try AttackOps.rows(x, active), sub = try goal.subset(active)
                     let k = more.count, m = active.count
-                    var big = sub
-                    big.labels = Array([[Int]](repeating: sub.labels, count: k).joined())
-                    big.targetLabels = sub.targetLabels.map { t in Array([[Int]](repeating: t, count: k).joined()) }
-                    big.softTargets = try sub.softTargets.map { try Tensor.concatRows([Tensor](repeating: $0, count: k)) }
+                    let big = try sub.repeated(k)
                     let out = try single(model, clean: try Tensor.concatRows([Tensor](repeating: xs, count: k)),
                                          start: try Tensor.concatRows(more), goal: big)
                     for q in 0..<k {

@@ -51,6 +51,13 @@ public struct AttackGoal {
                    targetLabels: targetLabels.map { t in idx.map { t[$0] } })
     }
 
+    /// The goal of `k` copies of the batch stacked along the batch axis (restarts run as one batch).
+    public func repeated(_ k: Int) throws -> AttackGoal {
+        AttackGoal(labels: Array([[Int]](repeating: labels, count: k).joined()),
+                   softTargets: try softTargets.map { try Tensor.concatRows([Tensor](repeating: $0, count: k)) },
+                   targetLabels: targetLabels.map { t in Array([[Int]](repeating: t, count: k).joined()) })
+    }
+
     /// Checks the goal against a batch of `n` examples and `classes` logits.
     func validate(n: Int, classes: Int, attack: String) throws {
         guard labels.count == n else {

@@ -91,10 +91,7 @@ public final class PGD: Attack {
             let starts = (0..<restarts).map { _ in start() }
             let big = try Tensor.concatRows(starts)
             let clean = try Tensor.concatRows([Tensor](repeating: x, count: restarts))
-            var bigGoal = goal
-            bigGoal.labels = Array([[Int]](repeating: goal.labels, count: restarts).joined())
-            bigGoal.targetLabels = goal.targetLabels.map { t in Array([[Int]](repeating: t, count: restarts).joined()) }
-            bigGoal.softTargets = try goal.softTargets.map { try Tensor.concatRows([Tensor](repeating: $0, count: restarts)) }
+            let bigGoal = try goal.repeated(restarts)
             let (adv, fooled, loss) = try single(model, clean: clean, start: big, goal: bigGoal)
             for r in 0..<restarts {
                 let rowsR = Array((r * n)..<((r + 1) * n))
@@ -114,10 +111,7 @@ public final class PGD: Attack {
                     let more = [s] + (2..<restarts).map { _ in start() }
                     let cleanA = try AttackOps.rows(x, active), goalA = try goal.subset(active)
                     let k = more.count, m = active.count
-                    var bigGoal = goalA
-                    bigGoal.labels = Array([[Int]](repeating: goalA.labels, count: k).joined())
-                    bigGoal.targetLabels = goalA.targetLabels.map { t in Array([[Int]](repeating: t, count: k).joined()) }
-                    bigGoal.softTargets = try goalA.softTargets.map { try Tensor.concatRows([Tensor](repeating: $0, count: k)) }
+                    let bigGoal = try goalA.repeated(k)
                     let (adv, fooled, loss) = try single(model, clean: try Tensor.concatRows([Tensor](repeating: cleanA, count: k)),
                                                          start: try Tensor.concatRows(more.map { try AttackOps.rows($0, active) }),
                                                          goal: bigGoal)
