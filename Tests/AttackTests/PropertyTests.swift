@@ -156,6 +156,40 @@ final class PropertyTests: XCTestCase {
         XCTAssertLessThan(m.forwardCalls, seqCalls, "apgd auto batches restarts 2-3")
     }
 
+    func testPerturbSkipsTheSuccessCheckOnlyWhereTheImagesDoNotDependOnIt() throws {
+        // perturb wants images only: one restart of PGD and FGSM skip the final forward pass
+        // (which only decides `fooled`) and return the very images `run` returns; restarts and
+        // worst_of still decide success, because their images depend on it.
+        let m = TinyMLP(seed: 7)
+        let (x, y) = try data(m, n: 24)
+        let cases: [(Attack, Int)] = [
+            (try PGD(eps: eps, step: eps / 4, steps: 3), 3),
+            (try PGD(eps: eps, step: eps / 4, steps: 3, randomStart: false), 3),
+            (try FGSM(eps: eps), 1),
+            (try PGD(eps: eps, step: eps / 4, steps: 2, restarts: 2, restartMode: .sequential), -1),
+            (try WorstOf([try FGSM(eps: eps), try PGD(eps: eps, step: eps / 4, steps: 2)]), -1),
+        ]
+        for (a, perturbCalls) in cases {
+            m.forwardCalls = 0
+            let full = try a.run(m, x, goal: AttackGoal(labels: y), rng: RNG(seed: 4))
+            let runCalls = m.forwardCalls
+            XCTAssertEqual(full.fooled.count, x.shape[0], a.name)
+            m.forwardCalls = 0
+            let images = try a.perturb(m, x, labels: y, rng: RNG(seed: 4))
+            XCTAssertEqual(images.toArray(), full.adversarial.toArray(), a.name)
+            if perturbCalls >= 0 {
+                XCTAssertEqual(m.forwardCalls, perturbCalls, "\(a.name): no forward pass after the last step")
+                XCTAssertEqual(runCalls, perturbCalls + 1, a.name)
+            } else {
+                XCTAssertEqual(m.forwardCalls, runCalls, "\(a.name): success decided as in run")
+            }
+            var goal = AttackGoal(labels: y)
+            goal.needsOutcome = false
+            let r = try a.run(m, x, goal: goal, rng: RNG(seed: 4))
+            XCTAssertTrue(perturbCalls < 0 ? r.fooled == full.fooled : r.fooled.isEmpty, a.name)
+        }
+    }
+
     func testModeAndParameterFlagsRestoredEvenOnError() throws {
         let m = TinyMLP(seed: 1)
         let (x, y) = try data(m, n: 8)

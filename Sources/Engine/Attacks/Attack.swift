@@ -24,6 +24,11 @@ public struct AttackGoal {
     public var softTargets: Tensor?
     /// Target classes (N) for a targeted attack, or nil.
     public var targetLabels: [Int]?
+    /// Whether the caller reads `AttackResult.fooled`. `perturb` (adversarial training, attacks
+    /// called from a script) only wants the images: then an attack whose result does not depend
+    /// on success (one restart of PGD, FGSM) skips the forward pass that only decides it, and
+    /// returns `fooled` empty. Restarts and `worst_of` always decide success.
+    public var needsOutcome = true
 
     /// - Parameters:
     ///   - labels: true class of each image.
@@ -82,7 +87,8 @@ public struct AttackGoal {
 public struct AttackResult {
     /// Adversarial images, same shape as the input, within the eps-ball and [0, 1].
     public var adversarial: Tensor
-    /// Per example: true when the attack succeeded (misclassified, or hit the target).
+    /// Per example: true when the attack succeeded (misclassified, or hit the target); empty
+    /// when the goal did not ask for it (`AttackGoal.needsOutcome`) and the attack skipped it.
     public var fooled: [Bool]
     public init(adversarial: Tensor, fooled: [Bool]) {
         self.adversarial = adversarial
@@ -135,7 +141,8 @@ extension Attack {
     ///   - rng: the only source of randomness.
     public func perturb(_ model: Model, _ x: Tensor, labels: [Int], targets: Tensor? = nil,
                         target: [Int]? = nil, rng: RNG) throws -> Tensor {
-        try run(model, x, goal: AttackGoal(labels: labels, softTargets: targets, targetLabels: target),
-                rng: rng).adversarial
+        var goal = AttackGoal(labels: labels, softTargets: targets, targetLabels: target)
+        goal.needsOutcome = false
+        return try run(model, x, goal: goal, rng: rng).adversarial
     }
 }

@@ -39,6 +39,7 @@ public final class FGSM: Attack {
             let s: Float = gp[k] > 0 ? 1 : (gp[k] < 0 ? -1 : 0)
             a[k] = min(max(a[k] + eps * s, 0), 1)
         }
+        if !goal.needsOutcome { return AttackResult(adversarial: adv, fooled: []) }
         let pred = AttackOps.predictions(try AttackOps.logits(model, adv))
         return AttackResult(adversarial: adv, fooled: (0..<pred.count).map { goal.isSuccess($0, prediction: pred[$0]) })
     }

@@ -83,6 +83,10 @@ public final class PGD: Attack {
         let n = x.shape[0]
         // Random starts for every restart, drawn in restart order for the whole batch.
         func start() -> Tensor { randomStart ? AttackOps.randomStart(x, eps: eps, norm: norm, rng: rng) : x.copy() }
+        if restarts == 1 && !goal.needsOutcome {
+            // One restart: the result is the last iterate whether or not it fools the model.
+            return AttackResult(adversarial: try iterate(model, clean: x, start: start(), goal: goal), fooled: [])
+        }
         var worst = WorstCase(x)
         let all = Array(0..<n)
         if restartMode.batchesAll(restarts: restarts) {
@@ -132,14 +136,20 @@ public final class PGD: Attack {
         return AttackResult(adversarial: worst.adversarial, fooled: worst.fooled)
     }
 
+    /// The PGD iterations from `start` (updated in place and returned).
+    // clean, start: (N, C, H, W)
+    func iterate(_ model: Model, clean: Tensor, start: Tensor, goal: AttackGoal) throws -> Tensor {
+        for _ in 0..<stepCount {
+            let (_, _, g) = try AttackOps.lossAndGradient(model, start, kind: loss, goal: goal)
+            AttackOps.ascend(start, clean: clean, grad: g, step: step, eps: eps, norm: norm)
+        }
+        return start
+    }
+
     /// One restart from `start`: the final iterate, whether it fools the model, and its loss.
     // clean, start: (N, C, H, W)
     func single(_ model: Model, clean: Tensor, start: Tensor, goal: AttackGoal) throws -> (Tensor, [Bool], [Float]) {
-        let xadv = start
-        for _ in 0..<stepCount {
-            let (_, _, g) = try AttackOps.lossAndGradient(model, xadv, kind: loss, goal: goal)
-            AttackOps.ascend(xadv, clean: clean, grad: g, step: step, eps: eps, norm: norm)
-        }
+        let xadv = try iterate(model, clean: clean, start: start, goal: goal)
         let logits = try AttackOps.logits(model, xadv)
         let values = try Autograd.noGrad { try AttackLoss.compute(logits, kind: loss, goal: goal).values }
         let pred = AttackOps.predictions(logits)

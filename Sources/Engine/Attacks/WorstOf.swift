@@ -33,6 +33,9 @@ public final class WorstOf: Attack {
         let n = x.shape[0]
         let adv = x.copy()
         var fooled = [Bool](repeating: false, count: n)
+        // Each attack runs only where the earlier ones failed, so every one must decide success.
+        var goal = goal
+        goal.needsOutcome = true
         for a in attacks {
             let active = (0..<n).filter { !fooled[$0] }
             if active.isEmpty { break }
