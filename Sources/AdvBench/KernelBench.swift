@@ -112,6 +112,11 @@ struct KernelBench: BenchSection {
             linear("matmul (DeiT-S qkv)", "224", rows: 8 * 197, inF: 384, outF: 1152),
             linear("matmul (ConvNeXt-T mlp)", "224", rows: 8 * 3136, inF: 96, outF: 384),
             linear("matmul (mlp)", "32", rows: 64 * 64, inF: 96, outF: 384),
+            // DeiT-tiny with 4x4 patches at 32x32 (65 tokens, batch 64): qkv, proj, fc1, fc2.
+            linear("matmul (DeiT-Ti qkv)", "32", rows: 64 * 65, inF: 192, outF: 576),
+            linear("matmul (DeiT-Ti proj)", "32", rows: 64 * 65, inF: 192, outF: 192),
+            linear("matmul (DeiT-Ti fc1)", "32", rows: 64 * 65, inF: 192, outF: 768),
+            linear("matmul (DeiT-Ti fc2)", "32", rows: 64 * 65, inF: 768, outF: 192),
             conv("conv 3x3 (ResNet)", "224", n: 8, cin: 64, hw: 56, cout: 64, k: 3, s: 1, p: 1, target: 0.7),
             conv("conv 3x3 (ResNet)", "224", n: 8, cin: 256, hw: 14, cout: 256, k: 3, s: 1, p: 1, target: 0.7),
             conv("conv 3x3 (ResNet)", "32", n: 64, cin: 64, hw: 32, cout: 64, k: 3, s: 1, p: 1),

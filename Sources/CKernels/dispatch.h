@@ -32,5 +32,14 @@ typedef float adv_v4 __attribute__((vector_size(16)));
     adv_v4 v16_4_ = __builtin_shufflevector(v16_8_, v16_8_, 0, 1, 2, 3) + __builtin_shufflevector(v16_8_, v16_8_, 4, 5, 6, 7); \
     (v16_4_[0] + v16_4_[2]) + (v16_4_[1] + v16_4_[3]); })
 
+/// Whether this compiler and target can build the AVX-512 intrinsic kernels (smallgemm.c,
+/// softmax512.c); callers still check at run time with adv_has_avx512() (adv_kernels.h).
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define ADV_HAVE_AVX512_SOURCE 1
+void adv_softmax_rows_avx512(const float *x, float *y, long rows, long n);
+void adv_softmax_rows_backward_avx512(const float *g, const float *y, float *dx, long rows, long n);
+#else
+#define ADV_HAVE_AVX512_SOURCE 0
+#endif
 
 #endif

@@ -89,7 +89,7 @@ static inline float row_dot(const float *a, const float *b, long n) {
     return t;
 }
 
-ADV_CLONES void adv_softmax_rows(const float *x, float *y, long rows, long n) {
+static ADV_CLONES void softmax_rows_portable(const float *x, float *y, long rows, long n) {
     for (long r = 0; r < rows; r++) {
         const float *src = x + r * n;
         float *dst = y + r * n;
@@ -100,13 +100,27 @@ ADV_CLONES void adv_softmax_rows(const float *x, float *y, long rows, long n) {
     }
 }
 
-ADV_CLONES void adv_softmax_rows_backward(const float *g, const float *y, float *dx, long rows, long n) {
+static ADV_CLONES void softmax_rows_backward_portable(const float *g, const float *y, float *dx, long rows, long n) {
     for (long r = 0; r < rows; r++) {
         const float *gr = g + r * n, *yr = y + r * n;
         float *d = dx + r * n;
         float s = row_dot(gr, yr, n);
         for (long i = 0; i < n; i++) d[i] = yr[i] * (gr[i] - s);
     }
+}
+
+void adv_softmax_rows(const float *x, float *y, long rows, long n) {
+#if ADV_HAVE_AVX512_SOURCE
+    if (adv_has_avx512()) { adv_softmax_rows_avx512(x, y, rows, n); return; }
+#endif
+    softmax_rows_portable(x, y, rows, n);
+}
+
+void adv_softmax_rows_backward(const float *g, const float *y, float *dx, long rows, long n) {
+#if ADV_HAVE_AVX512_SOURCE
+    if (adv_has_avx512()) { adv_softmax_rows_backward_avx512(g, y, dx, rows, n); return; }
+#endif
+    softmax_rows_backward_portable(g, y, dx, rows, n);
 }
 
 ADV_CLONES void adv_log_softmax_rows(const float *x, float *y, long rows, long n) {

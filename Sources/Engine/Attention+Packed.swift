@@ -47,7 +47,7 @@ extension Tensor {
                 let q = px + b * t * ld + h * d, k = q + c, v = q + 2 * c
                 let sp = pp + bh * t * t
                 // scores (T, T) = scale q k^T
-                BLAS.gemm(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: sp, ldc: t)
+                BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: sp, ldc: t)
                 if let pb = pb {
                     let brow = pb + ((b % groups) * heads + h) * t * t
                     for i in 0..<(t * t) { sp[i] += brow[i] }
@@ -55,7 +55,7 @@ extension Tensor {
                 adv_softmax_rows(sp, sp, t, t)
                 if precision != .fp32 { precision.round(sp, prp + bh * t * t, t * t) }
                 // out (T, D) = P v, written into this head's columns
-                BLAS.gemm(transA: false, transB: false, m: t, n: d, k: t, a: prp + bh * t * t, lda: t, b: v, ldb: ld,
+                BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: t, a: prp + bh * t * t, lda: t, b: v, ldb: ld,
                           c: po + b * t * c + h * d, ldc: c)
             }
         }
@@ -77,14 +77,14 @@ extension Tensor {
                     let P = pp + bh * t * t, RP = prp + bh * t * t, dS = pds + bh * t * t
                     let dO = pg + b * t * c + h * d
                     // dV = P^T dO
-                    BLAS.gemm(transA: true, transB: false, m: t, n: d, k: t, a: RP, lda: t, b: dO, ldb: c, c: gv, ldc: ld)
+                    BLAS.gemmSmall(transA: true, transB: false, m: t, n: d, k: t, a: RP, lda: t, b: dO, ldb: c, c: gv, ldc: ld)
                     // dP = dO V^T, then dS = P * (dP - rowsum(dP * P))
-                    BLAS.gemm(transA: false, transB: true, m: t, n: t, k: d, a: dO, lda: c, b: v, ldb: ld, c: dS, ldc: t)
+                    BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, a: dO, lda: c, b: v, ldb: ld, c: dS, ldc: t)
                     adv_softmax_rows_backward(dS, P, dS, t, t)
                     if precision != .fp32 { precision.round(dS, dS, t * t) }
                     // dQ = scale dS K ; dK = scale dS^T Q
-                    BLAS.gemm(transA: false, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: k, ldb: ld, c: gq, ldc: ld)
-                    BLAS.gemm(transA: true, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: q, ldb: ld, c: gk, ldc: ld)
+                    BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: k, ldb: ld, c: gq, ldc: ld)
+                    BLAS.gemmSmall(transA: true, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: q, ldb: ld, c: gk, ldc: ld)
                 }
             }
             if qkv.requiresGrad { qkv.addGrad(gqkv) }

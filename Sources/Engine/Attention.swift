@@ -45,7 +45,7 @@ extension Tensor {
         Parallel.forEach(heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
             for bh in r {
                 let sp = pp + bh * t * s
-                BLAS.gemm(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: pq + bh * t * d, lda: d,
+                BLAS.gemmSmall(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: pq + bh * t * d, lda: d,
                           b: pk + bh * s * d, ldb: d, c: sp, ldc: s)
                 if let pb = pb {
                     let base = (bh / nh) * bst[0] + (bh % nh) * bst[1]
@@ -56,7 +56,7 @@ extension Tensor {
                 }
                 adv_softmax_rows(sp, sp, t, s)
                 if precision != .fp32 { precision.round(sp, prp + bh * t * s, t * s) }
-                BLAS.gemm(transA: false, transB: false, m: t, n: dv, k: s, a: prp + bh * t * s, lda: s,
+                BLAS.gemmSmall(transA: false, transB: false, m: t, n: dv, k: s, a: prp + bh * t * s, lda: s,
                           b: pv + bh * s * dv, ldb: dv, c: po + bh * t * dv, ldc: dv)
             }
         }
@@ -74,18 +74,18 @@ extension Tensor {
                     let P = pp + bh * t * s, RP = prp + bh * t * s, dS = pds + bh * t * s
                     let dO = pg + bh * t * dv
                     // dV = P^T dO
-                    BLAS.gemm(transA: true, transB: false, m: s, n: dv, k: t, a: RP, lda: s, b: dO, ldb: dv,
+                    BLAS.gemmSmall(transA: true, transB: false, m: s, n: dv, k: t, a: RP, lda: s, b: dO, ldb: dv,
                               c: pgv + bh * s * dv, ldc: dv)
                     // dP = dO V^T
-                    BLAS.gemm(transA: false, transB: true, m: t, n: s, k: dv, a: dO, lda: dv, b: pv + bh * s * dv, ldb: dv,
+                    BLAS.gemmSmall(transA: false, transB: true, m: t, n: s, k: dv, a: dO, lda: dv, b: pv + bh * s * dv, ldb: dv,
                               c: dS, ldc: s)
                     // dS = P * (dP - rowsum(dP * P))
                     adv_softmax_rows_backward(dS, P, dS, t, s)
                     if precision != .fp32 { precision.round(dS, dS, t * s) }
                     // dQ = scale dS K ; dK = scale dS^T Q
-                    BLAS.gemm(transA: false, transB: false, m: t, n: d, k: s, alpha: scale, a: dS, lda: s,
+                    BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: s, alpha: scale, a: dS, lda: s,
                               b: pk + bh * s * d, ldb: d, c: pgq + bh * t * d, ldc: d)
-                    BLAS.gemm(transA: true, transB: false, m: s, n: d, k: t, alpha: scale, a: dS, lda: s,
+                    BLAS.gemmSmall(transA: true, transB: false, m: s, n: d, k: t, alpha: scale, a: dS, lda: s,
                               b: pq + bh * t * d, ldb: d, c: pgk + bh * s * d, ldc: d)
                 }
             }

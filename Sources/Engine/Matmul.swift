@@ -1,6 +1,7 @@
 // Matrix products on OpenBLAS sgemm: matmul (batched, broadcasting) and linear.
 // a: (..., M, K), b: (..., K, N) or (K, N) -> (..., M, N)
 import CBLAS
+import CKernels
 
 /// Thin wrappers over cblas_sgemm (row-major).
 ///
@@ -68,6 +69,20 @@ enum BLAS {
             }
         }
         raw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    /// `gemm` for small single-threaded products (attention's per-head products, called inside a
+    /// parallel loop): our register-blocked kernel without packing (smallgemm.c) where the CPU has
+    /// AVX-512 and beta is 0 or 1, otherwise OpenBLAS (see `Kernels.avx512`).
+    static func gemmSmall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                          alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                          b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+                          c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if adv_sgemm_small(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 {
+            return
+        }
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+             beta: beta, c: c, ldc: ldc)
     }
 
     /// Runs `body(start, count)` over `t` blocks of 0..<total on the pool (one single-threaded sgemm per block).

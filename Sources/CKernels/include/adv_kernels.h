@@ -108,4 +108,20 @@ void adv_pack_images(const float *src, float *dst, long cnt, long hw, long image
 void adv_unpack_images(const float *src, float *dst, long cnt, long hw, long image_stride, long ld, long r0, long r1,
                        int accumulate);
 
+// MARK: AVX-512 kernels (cpu.c, smallgemm.c, softmax512.c)
+
+/// 1 when the AVX-512 intrinsic kernels are in use: the CPU and OS support AVX-512F, and neither
+/// ADV_AVX512=0 in the environment nor adv_set_avx512(0) turned them off.
+int adv_has_avx512(void);
+/// Turns the AVX-512 kernels off (0) or back on (1, only if the CPU has AVX-512), so tests and
+/// benchmarks can compare them with the portable paths on one machine.
+void adv_set_avx512(int on);
+
+/// C (M x N) = alpha * op(A) op(B) + beta * C, row-major with leading dimensions, beta 0 or 1,
+/// on a register-blocked AVX-512 kernel without packing (for attention's per-head products).
+/// Single-threaded. Returns 1 when done, 0 (C untouched) when the CPU lacks AVX-512, a size is
+/// 0, beta is neither 0 nor 1, or scratch memory for op(B) = B^T cannot be had: then use sgemm.
+int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
+                    const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc);
+
 #endif

@@ -1,0 +1,157 @@
+// Register-blocked products for small matrices (attention's per-head products), AVX-512 only.
+//
+// C (M x N) = alpha * op(A) * op(B) + beta * C, row-major, beta 0 or 1.
+//
+// OpenBLAS packs both operands into panels on every call; for attention's products (T x T x D
+// with T = 16..197 and D = 32..64, thousands of them per step) that packing and the call overhead
+// cost as much as the multiply-adds. Here op(B) is read in place when it is row-major (K x N) and
+// transposed once into a per-thread scratch otherwise; A is read in place either way, one
+// broadcast per (row, k). Each microkernel call keeps an MR x (16 NV) tile of C in up to 24 zmm
+// registers (MR <= 6, NV <= 4) for the whole inner loop; the last 16-column vector of a tile is
+// masked, so any N works without padding.
+//
+// Without AVX-512 (see adv_has_avx512) adv_sgemm_small returns 0 and the caller uses OpenBLAS.
+#include "adv_kernels.h"
+#include "dispatch.h"
+#include <stdlib.h>
+
+#if ADV_HAVE_AVX512_SOURCE
+#include <immintrin.h>
+
+#define ADV_AVX512 __attribute__((target("avx512f")))
+#define ADV_INLINE static inline __attribute__((always_inline))
+
+/// Per-thread scratch for op(B) = B^T, grown on demand and kept for the thread's lifetime
+/// (at most K x N floats of the largest product a thread has run).
+static __thread float *scratch_buf;
+static __thread long scratch_cap;
+
+static float *scratch(long count) {
+    if (count > scratch_cap) {
+        float *p = (float *)realloc(scratch_buf, (size_t)count * sizeof(float));
+        if (!p) return NULL;
+        scratch_buf = p;
+        scratch_cap = count;
+    }
+    return scratch_buf;
+}
+
+// One tile: C[r][16 v + lane] for r < MR, v < NV (lanes of the last vector under `last`).
+// A(r, k) = a[r * ars + k * aks]; B row k starts at b + k * ldb.
+ADV_INLINE ADV_AVX512 void tile(const int MR, const int NV, long K, float alpha,
+                                const float *a, long ars, long aks, const float *b, long ldb,
+                                float *c, long ldc, __mmask16 last, int accumulate) {
+    __m512 acc[6][4];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
+    for (long k = 0; k < K; k++) {
+        const float *brow = b + k * ldb;
+        __m512 bv[4];
+        for (int v = 0; v < NV; v++)
+            bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(last, brow + 16 * v) : _mm512_loadu_ps(brow + 16 * v);
+        const float *ak = a + k * aks;
+        for (int r = 0; r < MR; r++) {
+            __m512 av = _mm512_set1_ps(ak[r * ars]);
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+        }
+    }
+    __m512 al = _mm512_set1_ps(alpha);
+    for (int r = 0; r < MR; r++) {
+        float *crow = c + r * ldc;
+        for (int v = 0; v < NV; v++) {
+            __mmask16 m = v == NV - 1 ? last : (__mmask16)0xFFFF;
+            __m512 x = _mm512_mul_ps(acc[r][v], al);
+            if (accumulate) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, crow + 16 * v));
+            _mm512_mask_storeu_ps(crow + 16 * v, m, x);
+        }
+    }
+}
+
+// Every (MR, NV) pair as its own fully unrolled function.
+#define TILE_CASE(MR, NV) case (MR) * 8 + (NV): tile(MR, NV, K, alpha, a, ars, aks, b, ldb, c, ldc, last, acc); break;
+#define TILE_ROW(MR) TILE_CASE(MR, 1) TILE_CASE(MR, 2) TILE_CASE(MR, 3) TILE_CASE(MR, 4)
+
+static ADV_AVX512 void run_tiles(long M, long N, long K, float alpha, const float *A, long ars, long aks,
+                                 const float *B, long ldb, float *C, long ldc, int acc) {
+    for (long j0 = 0; j0 < N; j0 += 64) {
+        long cols = N - j0 < 64 ? N - j0 : 64;
+        int nv = (int)((cols + 15) / 16);
+        int rem = (int)(cols % 16);
+        __mmask16 last = rem == 0 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);
+        const float *b = B + j0;
+        for (long i0 = 0; i0 < M; i0 += 6) {
+            int mr = M - i0 < 6 ? (int)(M - i0) : 6;
+            const float *a = A + i0 * ars;
+            float *c = C + i0 * ldc + j0;
+            switch (mr * 8 + nv) {
+                TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5) TILE_ROW(6)
+                default: break;
+            }
+        }
+    }
+}
+
+/// dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols (both at most 16): a 16 x 16 block
+/// transposed in registers (unpack pairs of rows, then 2 x 2 blocks, then 128-bit lanes), with
+/// masked loads and stores for partial blocks. 64 shuffles for 256 floats, where a scalar loop
+/// moves one float per cycle at best.
+static ADV_AVX512 void transpose16(const float *src, long lds, int rows, int cols, float *dst, long ldd) {
+    __mmask16 cm = cols == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+    __mmask16 rm = rows == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rows) - 1);
+    __m512 r[16], t[16], u[16], o[16];
+    for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_maskz_loadu_ps(cm, src + i * lds) : _mm512_setzero_ps();
+    // t[2p], t[2p+1]: rows 2p and 2p+1 interleaved (per 128-bit lane: columns 4L, 4L+1 / 4L+2, 4L+3).
+    for (int p = 0; p < 8; p++) {
+        t[2 * p] = _mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]);
+        t[2 * p + 1] = _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]);
+    }
+    // u[4g + c], lane L: rows 4g..4g+3 of column 4L + c.
+    for (int g = 0; g < 4; g++) {
+        u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    // o[4L + c] = lane L of u[c], u[4 + c], u[8 + c], u[12 + c]: column 4L + c, all 16 rows.
+    for (int c = 0; c < 4; c++) {
+        __m512 x = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), y = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+        __m512 x2 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE), y2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+        o[c] = _mm512_shuffle_f32x4(x, y, 0x88);
+        o[4 + c] = _mm512_shuffle_f32x4(x, y, 0xDD);
+        o[8 + c] = _mm512_shuffle_f32x4(x2, y2, 0x88);
+        o[12 + c] = _mm512_shuffle_f32x4(x2, y2, 0xDD);
+    }
+    for (int j = 0; j < cols; j++) _mm512_mask_storeu_ps(dst + j * ldd, rm, o[j]);
+}
+
+int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
+                    const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    if (M <= 0 || N <= 0 || K <= 0 || (beta != 0.0f && beta != 1.0f)) return 0;
+    if (!adv_has_avx512()) return 0;
+    const float *b = B;
+    long ldbb = ldb;
+    if (transB) {
+        // op(B) = B^T with B (N x K): copy it to a (K x N) row-major scratch.
+        float *t = scratch(K * N);
+        if (!t) return 0;
+        for (long j0 = 0; j0 < N; j0 += 16)
+            for (long k0 = 0; k0 < K; k0 += 16)
+                transpose16(B + j0 * ldb + k0, ldb, (int)(N - j0 < 16 ? N - j0 : 16), (int)(K - k0 < 16 ? K - k0 : 16),
+                            t + k0 * N + j0, N);
+        b = t;
+        ldbb = N;
+    }
+    // op(A)(i, k) = A[i * lda + k], or A[k * lda + i] when transposed.
+    long ars = transA ? 1 : lda, aks = transA ? lda : 1;
+    run_tiles(M, N, K, alpha, A, ars, aks, b, ldbb, C, ldc, beta != 0.0f);
+    return 1;
+}
+
+#else
+int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
+                    const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;
+    (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
+    return 0;
+}
+#endif

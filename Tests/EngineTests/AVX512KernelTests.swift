@@ -1,0 +1,142 @@
+// The AVX-512 intrinsic kernels (smallgemm.c, softmax512.c) against float64 references and
+// against the portable/OpenBLAS paths they replace; skipped on a CPU without AVX-512.
+import CKernels
+import XCTest
+@testable import Engine
+
+final class AVX512KernelTests: XCTestCase {
+    override func setUpWithError() throws {
+        try XCTSkipUnless(Kernels.avx512, "the CPU has no AVX-512 (or ADV_AVX512=0): the portable paths run")
+    }
+
+    override func tearDown() { Kernels.avx512 = true }
+
+    /// Values with padding beyond each row (leading dimension > columns), so the kernels must
+    /// neither read nor write outside the rows' columns.
+    func matrix(_ rows: Int, _ cols: Int, ld: Int, _ rng: RNG) -> [Float] {
+        var m = [Float](repeating: .nan, count: rows * ld)
+        for i in 0..<rows { for j in 0..<cols { m[i * ld + j] = rng.uniform() - 0.5 } }
+        return m
+    }
+
+    func testSmallProductsMatchFloat64AtEveryTileEdge() {
+        let rng = RNG(seed: 11)
+        // Sizes around the 6-row and 16/64-column tile edges, attention's shapes, and 1.
+        let sizes: [(Int, Int, Int)] = [(1, 1, 1), (5, 17, 3), (6, 16, 32), (7, 33, 9), (13, 64, 16), (16, 16, 32),
+                                        (49, 49, 32), (65, 65, 64), (12, 97, 5), (30, 130, 70)]
+        for (m, n, k) in sizes {
+            for tA in [false, true] {
+                for tB in [false, true] {
+                    for beta: Float in [0, 1] {
+                        let lda = (tA ? m : k) + 3, ldb = (tB ? k : n) + 2, ldc = n + 5
+                        let a = matrix(tA ? k : m, tA ? m : k, ld: lda, rng)
+                        let b = matrix(tB ? n : k, tB ? k : n, ld: ldb, rng)
+                        let c0 = matrix(m, n, ld: ldc, rng)
+                        var c = c0
+                        let done = a.withUnsafeBufferPointer { pa in
+                            b.withUnsafeBufferPointer { pb in
+                                c.withUnsafeMutableBufferPointer { pc in
+                                    adv_sgemm_small(tA ? 1 : 0, tB ? 1 : 0, m, n, k, 0.75, pa.baseAddress!, lda, pb.baseAddress!, ldb,
+                                                    beta, pc.baseAddress!, ldc)
+                                }
+                            }
+                        }
+                        XCTAssertEqual(done, 1)
+                        let tag = "m\(m) n\(n) k\(k) tA \(tA) tB \(tB) beta \(beta)"
+                        for i in 0..<m {
+                            for j in 0..<n {
+                                var s: Double = 0
+                                for p in 0..<k {
+                                    let av = tA ? a[p * lda + i] : a[i * lda + p]
+                                    let bv = tB ? b[j * ldb + p] : b[p * ldb + j]
+                                    s += Double(av) * Double(bv)
+                                }
+                                let want = 0.75 * s + Double(beta) * Double(c0[i * ldc + j])
+                                XCTAssertEqual(Double(c[i * ldc + j]), want, accuracy: 1e-5 * Double(k).squareRoot() + 1e-6, tag)
+                            }
+                            // The padding after each row of C stays untouched (NaN).
+                            for j in n..<ldc { XCTAssertTrue(c[i * ldc + j].isNaN, "\(tag): wrote past column \(n)") }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testSmallProductsDeclineWhatTheyDoNotHandle() {
+        var c: [Float] = [7]
+        let one: [Float] = [1]
+        // beta other than 0 or 1, and an empty inner dimension: OpenBLAS's job; C untouched.
+        XCTAssertEqual(adv_sgemm_small(0, 0, 1, 1, 1, 1, one, 1, one, 1, 0.5, &c, 1), 0)
+        XCTAssertEqual(adv_sgemm_small(0, 0, 1, 1, 0, 1, one, 1, one, 1, 0, &c, 1), 0)
+        XCTAssertEqual(c, [7])
+        Kernels.avx512 = false
+        XCTAssertFalse(Kernels.avx512)
+        XCTAssertEqual(adv_sgemm_small(0, 0, 1, 1, 1, 1, one, 1, one, 1, 0, &c, 1), 0, "switched off")
+        Kernels.avx512 = true
+        XCTAssertTrue(Kernels.avx512)
+    }
+
+    /// Rows through adv_softmax_rows (forward) and its backward, with the kernels on or off.
+    func softmax(_ x: [Float], _ g: [Float], rows: Int, n: Int, avx512: Bool) -> ([Float], [Float]) {
+        Kernels.avx512 = avx512
+        defer { Kernels.avx512 = true }
+        var y = [Float](repeating: 0, count: x.count), dx = y
+        adv_softmax_rows(x, &y, rows, n)
+        adv_softmax_rows_backward(g, y, &dx, rows, n)
+        return (y, dx)
+    }
+
+    func testShortRowSoftmaxMatchesThePortableKernel() {
+        let rng = RNG(seed: 12)
+        for n in [1, 5, 16, 17, 31, 49, 65, 197] {
+            let rows = 7
+            var x = (0..<(rows * n)).map { _ in (rng.uniform() - 0.5) * 20 }
+            // A row with a NaN, one with +inf, one with a huge negative value (underflow to 0).
+            x[0] = .nan
+            x[n] = .infinity
+            x[2 * n] = -1e30
+            let g = (0..<(rows * n)).map { _ in rng.uniform() - 0.5 }
+            let (y1, d1) = softmax(x, g, rows: rows, n: n, avx512: true)
+            let (y0, d0) = softmax(x, g, rows: rows, n: n, avx512: false)
+            for i in 0..<(rows * n) {
+                if y0[i].isNaN { XCTAssertTrue(y1[i].isNaN, "n \(n) element \(i)"); continue }
+                XCTAssertEqual(y1[i], y0[i], accuracy: 2e-7 + 2e-6 * abs(y0[i]), "n \(n) element \(i)")
+                if !d0[i].isNaN { XCTAssertEqual(d1[i], d0[i], accuracy: 1e-6, "n \(n) backward \(i)") }
+            }
+            // Rows without NaN or inf sum to 1.
+            for r in 2..<rows {
+                let s = (0..<n).reduce(0.0) { $0 + Double(y1[r * n + $1]) }
+                XCTAssertEqual(s, 1, accuracy: 1e-5, "n \(n) row \(r)")
+            }
+        }
+    }
+
+    func testAttentionAgreesWithTheOpenBLASPath() throws {
+        // Packed (ViT/Swin) and unpacked attention, with and without a bias, forward and
+        // backward: the AVX-512 products against OpenBLAS and the portable softmax.
+        let rng = RNG(seed: 13)
+        for (b, h, t, d, bias) in [(2, 3, 17, 8, false), (3, 2, 16, 32, true), (2, 2, 49, 20, true), (1, 1, 65, 64, false)] {
+            let qkv = Tensor.randn([b, t, 3 * h * d], rng: rng)
+            let q = Tensor.randn([b, h, t, d], rng: rng), k = Tensor.randn([b, h, t, d], rng: rng), v = Tensor.randn([b, h, t, d], rng: rng)
+            let bb = bias ? Tensor.randn([1, h, t, t], rng: rng) : nil
+            let g = Tensor.randn([b, t, h * d], rng: rng), g4 = Tensor.randn([b, h, t, d], rng: rng)
+            func run(_ on: Bool) throws -> [[Float]] {
+                Kernels.avx512 = on
+                defer { Kernels.avx512 = true }
+                for x in [qkv, q, k, v] + (bb.map { [$0] } ?? []) { x.requiresGrad = true; x.grad = nil }
+                let o1 = try Tensor.attentionPacked(qkv: qkv, heads: h, bias: bb, scale: 0.3)
+                try o1.mul(g).sum().backward()
+                let o2 = try Tensor.attention(q: q, k: k, v: v, bias: bb, scale: 0.3)
+                try o2.mul(g4).sum().backward()
+                return [o1, o2, qkv.grad!, q.grad!, k.grad!, v.grad!].map { $0.toArray() } + (bb.map { [$0.grad!.toArray()] } ?? [])
+            }
+            let fast = try run(true), slow = try run(false)
+            for (i, (x, y)) in zip(fast, slow).enumerated() {
+                XCTAssertEqual(x.count, y.count)
+                let scale = y.map { abs($0) }.max() ?? 1
+                for j in 0..<x.count { XCTAssertEqual(x[j], y[j], accuracy: 1e-5 * Swift.max(scale, 1), "shape \(b) \(h) \(t) \(d) output \(i)") }
+            }
+        }
+    }
+}
