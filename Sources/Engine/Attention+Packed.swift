@@ -46,17 +46,15 @@ extension Tensor {
                 let b = bh / heads, h = bh % heads
                 let q = px + b * t * ld + h * d, k = q + c, v = q + 2 * c
                 let sp = pp + bh * t * t
-                // scores (T, T) = scale q k^T
-                BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: sp, ldc: t)
-                if let pb = pb {
-                    let brow = pb + ((b % groups) * heads + h) * t * t
-                    for i in 0..<(t * t) { sp[i] += brow[i] }
-                }
+                // scores (T, T) = scale q k^T (+ bias, copied in first and accumulated onto)
+                if let pb = pb { sp.update(from: pb + ((b % groups) * heads + h) * t * t, count: t * t) }
+                BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld,
+                               beta: pb == nil ? 0 : 1, c: sp, ldc: t)
                 adv_softmax_rows(sp, sp, t, t)
                 if precision != .fp32 { precision.round(sp, prp + bh * t * t, t * t) }
                 // out (T, D) = P v, written into this head's columns
                 BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: t, a: prp + bh * t * t, lda: t, b: v, ldb: ld,
-                          c: po + b * t * c + h * d, ldc: c)
+                               c: po + b * t * c + h * d, ldc: c)
             }
         }
         var inputs = [qkv]

@@ -45,19 +45,21 @@ extension Tensor {
         Parallel.forEach(heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
             for bh in r {
                 let sp = pp + bh * t * s
-                BLAS.gemmSmall(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: pq + bh * t * d, lda: d,
-                          b: pk + bh * s * d, ldb: d, c: sp, ldc: s)
+                // scores (T, S) = scale q k^T + bias: the bias is written first (each row copied,
+                // or spread when broadcast along S) and the product accumulated onto it.
                 if let pb = pb {
                     let base = (bh / nh) * bst[0] + (bh % nh) * bst[1]
                     for i in 0..<t {
                         let row = sp + i * s, brow = pb + base + i * bst[2]
-                        if bst[3] == 1 { for j in 0..<s { row[j] += brow[j] } } else { for j in 0..<s { row[j] += brow[j * bst[3]] } }
+                        if bst[3] == 1 { row.update(from: brow, count: s) } else { for j in 0..<s { row[j] = brow[j * bst[3]] } }
                     }
                 }
+                BLAS.gemmSmall(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: pq + bh * t * d, lda: d,
+                               b: pk + bh * s * d, ldb: d, beta: pb == nil ? 0 : 1, c: sp, ldc: s)
                 adv_softmax_rows(sp, sp, t, s)
                 if precision != .fp32 { precision.round(sp, prp + bh * t * s, t * s) }
                 BLAS.gemmSmall(transA: false, transB: false, m: t, n: dv, k: s, a: prp + bh * t * s, lda: s,
-                          b: pv + bh * s * dv, ldb: dv, c: po + bh * t * dv, ldc: dv)
+                               b: pv + bh * s * dv, ldb: dv, c: po + bh * t * dv, ldc: dv)
             }
         }
         var inputs = [q, k, v]
@@ -75,18 +77,18 @@ extension Tensor {
                     let dO = pg + bh * t * dv
                     // dV = P^T dO
                     BLAS.gemmSmall(transA: true, transB: false, m: s, n: dv, k: t, a: RP, lda: s, b: dO, ldb: dv,
-                              c: pgv + bh * s * dv, ldc: dv)
+                                   c: pgv + bh * s * dv, ldc: dv)
                     // dP = dO V^T
                     BLAS.gemmSmall(transA: false, transB: true, m: t, n: s, k: dv, a: dO, lda: dv, b: pv + bh * s * dv, ldb: dv,
-                              c: dS, ldc: s)
+                                   c: dS, ldc: s)
                     // dS = P * (dP - rowsum(dP * P))
                     adv_softmax_rows_backward(dS, P, dS, t, s)
                     if precision != .fp32 { precision.round(dS, dS, t * s) }
                     // dQ = scale dS K ; dK = scale dS^T Q
                     BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: s, alpha: scale, a: dS, lda: s,
-                              b: pk + bh * s * d, ldb: d, c: pgq + bh * t * d, ldc: d)
+                                   b: pk + bh * s * d, ldb: d, c: pgq + bh * t * d, ldc: d)
                     BLAS.gemmSmall(transA: true, transB: false, m: s, n: d, k: t, alpha: scale, a: dS, lda: s,
-                              b: pq + bh * t * d, ldb: d, c: pgk + bh * s * d, ldc: d)
+                                   b: pq + bh * t * d, ldb: d, c: pgk + bh * s * d, ldc: d)
                 }
             }
             q.addGrad(gq)
