@@ -29,11 +29,29 @@ struct AttackBench: BenchSection {
         }
         print(table.render())
 
+        // ADV_BENCH_SCALING=1: the per-image cost of PGD-5 against the batch size (what
+        // Model.restartBatchLimit is chosen from).
+        if ProcessInfo.processInfo.environment["ADV_BENCH_SCALING"] != nil {
+            var st = Table(["model"] + [8, 16, 32, 64, 128].map { "ms/image @\($0)" })
+            for (label, m) in built {
+                var row = [label]
+                for n in [8, 16, 32, 64, 128] {
+                    let x = Tensor.rand([n, 3, 32, 32], rng: rng)
+                    let labels = (0..<n).map { $0 % 10 }
+                    let t = try Bench.time(budget: ctx.budget) { _ = try pgd5.run(m, x, goal: AttackGoal(labels: labels), rng: rng) }
+                    row.append(fmt(1000 * t / Double(n), 2))
+                }
+                st.add(row)
+            }
+            print(st.render())
+        }
+
         print("\n## Restarts: PGD-5 x 4 restarts at batch 8 and 32: batched (one batch of 32 or 128), sequential, auto\n")
         print("Labels are the model's own predictions and eps is 0.25/255, so most examples stay robust")
         print("through every restart (the costly case); all modes give identical results. auto runs restart 1")
-        print("alone, then restarts 2-4 as one batch when 3 x the survivors <= \(RestartMode.maxBatchedImages) images.\n")
-        var rt = Table(["model", "batch", "robust after", "batched (s)", "sequential (s)", "auto (s)", "batched speed-up", "auto speed-up"])
+        print("alone, then restarts 2-4 over the survivors in groups of at most the model's limit of images")
+        print("(restarts x examples; a single restart when two do not fit).\n")
+        var rt = Table(["model", "batch", "robust after", "batched (s)", "sequential (s)", "auto (s)", "auto limit", "batched speed-up", "auto speed-up"])
         for n in [8, 32] {
           for (label, m) in built {
             let x = Tensor.rand([n, 3, 32, 32], rng: rng)
@@ -52,7 +70,8 @@ struct AttackBench: BenchSection {
             let ta = try Bench.time(budget: ctx.budget) {
                 _ = try auto.run(m, x, goal: AttackGoal(labels: labels), rng: RNG(seed: 1))
             }
-            rt.add([label, "\(n)", "\(robust)/\(n)", fmt(tb, 3), fmt(ts, 3), fmt(ta, 3), fmt(ts / tb, 2) + "x", fmt(ts / ta, 2) + "x"])
+            rt.add([label, "\(n)", "\(robust)/\(n)", fmt(tb, 3), fmt(ts, 3), fmt(ta, 3), "\(m.restartBatchLimit)",
+                    fmt(ts / tb, 2) + "x", fmt(ts / ta, 2) + "x"])
           }
         }
         print(rt.render())

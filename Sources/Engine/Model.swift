@@ -27,6 +27,14 @@ public protocol Model: AnyObject {
     func parameters() -> [NamedTensor]
     /// Non-trainable state saved with the weights (BatchNorm running_mean/var/num_batches_tracked).
     func buffers() -> [NamedTensor]
+    /// The largest batch of images (restarts x examples) that attacks in `RestartMode.auto` run
+    /// at once: about where this model's per-image cost stops falling with the batch.
+    /// Default `RestartMode.maxBatchedImages`.
+    var restartBatchLimit: Int { get }
+}
+
+extension Model {
+    public var restartBatchLimit: Int { RestartMode.maxBatchedImages }
 }
 
 extension Model {

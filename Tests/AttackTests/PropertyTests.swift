@@ -116,7 +116,7 @@ final class PropertyTests: XCTestCase {
 
     func testAutoRestartsBatchTheSurvivorsWithIdenticalResults() throws {
         // auto: the first restart alone, then the other three as one batch over the examples
-        // still robust (TinyMLP computes each example the same at any batch size, so the
+        // still robust when they fit the limit (TinyMLP computes each example the same at any batch size, so the
         // results are bit-identical).
         let m = TinyMLP(seed: 6)
         let (x, y) = try data(m, n: 40)
@@ -142,6 +142,18 @@ final class PropertyTests: XCTestCase {
                 XCTAssertEqual(m.forwardCalls, sequentialCalls, "limit 0: one restart after another")
             }
         }
+        // A limit that holds two restarts' survivors but not three: restarts 2-3 as one batch,
+        // then restart 4 alone over what is left (survivors recounted after each group).
+        let first = try PGD(eps: eps, step: eps / 4, steps: 3, restarts: 1).run(m, x, goal: AttackGoal(labels: y), rng: RNG(seed: 3))
+        let survivors = first.fooled.filter { !$0 }.count
+        XCTAssertGreaterThan(survivors, 0)
+        RestartMode.maxBatchedImages = 2 * survivors + 1
+        m.forwardCalls = 0
+        let grouped = try PGD(eps: eps, step: eps / 4, steps: 3, restarts: 4, restartMode: .auto)
+            .run(m, x, goal: AttackGoal(labels: y), rng: RNG(seed: 3))
+        XCTAssertEqual(grouped.fooled, rs.fooled, "groups of two")
+        XCTAssertEqual(grouped.adversarial.toArray(), rs.adversarial.toArray(), "groups of two")
+        XCTAssertEqual(m.forwardCalls, 12, "restart 1, restarts 2-3 together, restart 4")
         // APGD's auto mode batches the survivors the same way.
         RestartMode.maxBatchedImages = 1000
         let apgdSeq = try APGD(eps: eps / 2, steps: 10, restarts: 3, restartMode: .sequential)

@@ -101,48 +101,14 @@ public final class APGD: Attack {
         let toAttack = (0..<n).filter { !worst.fooled[$0] }
         // Random starts, drawn per restart for the whole batch (same draws in both modes).
         let starts = { () -> Tensor in self.randomStart(x, rng: rng) }
-        if !toAttack.isEmpty && restartMode.batchesAll(restarts: restarts) {
-            try Tensor.checkSize([restarts, x.count], "apgd: \(restarts) batched restarts of \(x.shape)")
-            let ss = try (0..<restarts).map { _ in try AttackOps.rows(starts(), toAttack) }
-            let xs = try AttackOps.rows(x, toAttack)
-            let sub = try goal.subset(toAttack)
-            let big = try sub.repeated(restarts)
-            let out = try single(model, clean: try Tensor.concatRows([Tensor](repeating: xs, count: restarts)),
-                                 start: try Tensor.concatRows(ss), goal: big)
-            let m = toAttack.count
-            for r in 0..<restarts {
-                let rows = Array((r * m)..<((r + 1) * m))
-                worst.offer(toAttack, adv: try AttackOps.rows(out.result, rows),
-                            fooled: Array(out.fooled[(r * m)..<((r + 1) * m)]),
-                            loss: Array(out.bestLoss[(r * m)..<((r + 1) * m)]))
-            }
-        } else {
-            for r in 0..<restarts {
-                let s = starts()
-                let active = toAttack.filter { !worst.fooled[$0] }
-                if r == 1, !active.isEmpty, restartMode.batchesRest(restarts: restarts - 1, survivors: active.count) {
-                    // auto, after the first restart: all the others as one batch over the
-                    // examples still robust (starts drawn in the same order, offers in restart order).
-                    try Tensor.checkSize([restarts - 1, active.count, x.count / Swift.max(n, 1)],
-                                         "apgd: \(restarts - 1) batched restarts of \(active.count) examples")
-                    let more = try ([s] + (2..<restarts).map { _ in starts() }).map { try AttackOps.rows($0, active) }
-                    let xs = try AttackOps.rows(x, active), sub = try goal.subset(active)
-                    let k = more.count, m = active.count
-                    let big = try sub.repeated(k)
-                    let out = try single(model, clean: try Tensor.concatRows([Tensor](repeating: xs, count: k)),
-                                         start: try Tensor.concatRows(more), goal: big)
-                    for q in 0..<k {
-                        worst.offer(active, adv: try AttackOps.rows(out.result, Array((q * m)..<((q + 1) * m))),
-                                    fooled: Array(out.fooled[(q * m)..<((q + 1) * m)]),
-                                    loss: Array(out.bestLoss[(q * m)..<((q + 1) * m)]))
-                    }
-                    break
-                }
-                if active.isEmpty { continue }
-                let out = try single(model, clean: try AttackOps.rows(x, active), start: try AttackOps.rows(s, active),
-                                     goal: try goal.subset(active))
-                worst.offer(active, adv: out.result, fooled: out.fooled, loss: out.bestLoss)
-            }
+        try restartMode.schedule(restarts: restarts, candidates: toAttack, limit: model.restartBatchLimit,
+                                 worst: &worst, startSize: x.count, attack: "apgd", start: starts) { idx, ss in
+            let k = ss.count
+            let xs = try AttackOps.rows(x, idx), sub = try goal.subset(idx)
+            let out = try single(model, clean: k == 1 ? xs : try Tensor.concatRows([Tensor](repeating: xs, count: k)),
+                                 start: try Tensor.concatRows(ss.map { try AttackOps.rows($0, idx) }),
+                                 goal: k == 1 ? sub : try sub.repeated(k))
+            return (out.result, out.fooled, out.bestLoss)
         }
         return AttackResult(adversarial: worst.adversarial, fooled: worst.fooled)
     }

@@ -88,50 +88,16 @@ public final class PGD: Attack {
             return AttackResult(adversarial: try iterate(model, clean: x, start: start(), goal: goal), fooled: [])
         }
         var worst = WorstCase(x)
-        let all = Array(0..<n)
-        if restartMode.batchesAll(restarts: restarts) {
-            // restarts copies of the batch at once: refuse a size that cannot be allocated.
-            try Tensor.checkSize([restarts, x.count], "pgd: \(restarts) batched restarts of \(x.shape)")
-            let starts = (0..<restarts).map { _ in start() }
-            let big = try Tensor.concatRows(starts)
-            let clean = try Tensor.concatRows([Tensor](repeating: x, count: restarts))
-            let bigGoal = try goal.repeated(restarts)
-            let (adv, fooled, loss) = try single(model, clean: clean, start: big, goal: bigGoal)
-            for r in 0..<restarts {
-                let rowsR = Array((r * n)..<((r + 1) * n))
-                worst.offer(all, adv: try AttackOps.rows(adv, rowsR),
-                            fooled: Array(fooled[(r * n)..<((r + 1) * n)]), loss: Array(loss[(r * n)..<((r + 1) * n)]))
-            }
-        } else {
-            for r in 0..<restarts {
-                let s = start()
-                let active = r == 0 ? all : all.filter { !worst.fooled[$0] }
-                if r == 1, !active.isEmpty, restartMode.batchesRest(restarts: restarts - 1, survivors: active.count) {
-                    // auto, after the first restart: all the others as one batch over the
-                    // examples the first did not fool (starts drawn in the same order; offers in
-                    // restart order, so examples fooled by an earlier one keep that result).
-                    try Tensor.checkSize([restarts - 1, active.count, x.count / Swift.max(n, 1)],
-                                         "pgd: \(restarts - 1) batched restarts of \(active.count) examples")
-                    let more = [s] + (2..<restarts).map { _ in start() }
-                    let cleanA = try AttackOps.rows(x, active), goalA = try goal.subset(active)
-                    let k = more.count, m = active.count
-                    let bigGoal = try goalA.repeated(k)
-                    let (adv, fooled, loss) = try single(model, clean: try Tensor.concatRows([Tensor](repeating: cleanA, count: k)),
-                                                         start: try Tensor.concatRows(more.map { try AttackOps.rows($0, active) }),
-                                                         goal: bigGoal)
-                    for q in 0..<k {
-                        worst.offer(active, adv: try AttackOps.rows(adv, Array((q * m)..<((q + 1) * m))),
-                                    fooled: Array(fooled[(q * m)..<((q + 1) * m)]), loss: Array(loss[(q * m)..<((q + 1) * m)]))
-                    }
-                    break
-                }
-                if active.isEmpty { continue }
-                let sub = active.count == n
-                let (adv, fooled, loss) = try single(model, clean: sub ? x : try AttackOps.rows(x, active),
-                                                     start: sub ? s : try AttackOps.rows(s, active),
-                                                     goal: sub ? goal : try goal.subset(active))
-                worst.offer(active, adv: adv, fooled: fooled, loss: loss)
-            }
+        try restartMode.schedule(restarts: restarts, candidates: Array(0..<n), limit: model.restartBatchLimit,
+                                 worst: &worst, startSize: x.count, attack: "pgd", start: start) { idx, starts in
+            if idx.count == n && starts.count == 1 { return try single(model, clean: x, start: starts[0], goal: goal) }
+            let k = starts.count
+            let all = idx.count == n
+            let cleanA = all ? x : try AttackOps.rows(x, idx)
+            let goalA = all ? goal : try goal.subset(idx)
+            return try single(model, clean: k == 1 ? cleanA : try Tensor.concatRows([Tensor](repeating: cleanA, count: k)),
+                              start: try Tensor.concatRows(starts.map { all ? $0 : try AttackOps.rows($0, idx) }),
+                              goal: k == 1 ? goalA : try goalA.repeated(k))
         }
         return AttackResult(adversarial: worst.adversarial, fooled: worst.fooled)
     }

@@ -40,6 +40,17 @@ public class Network {
     /// precomputed windows).
     var fixedInputSize: Bool { config.arch == .swin || config.arch == .deit }
 
+    /// The convolutional networks end on maps of a few positions (1x1 to 4x4 at 32x32), where
+    /// small batches leave the products thin: their per-image cost keeps falling up to batches
+    /// of about 128 images (AdvBench attacks, ADV_BENCH_SCALING=1). The transformers keep every
+    /// token in their products and gain nothing beyond about 32.
+    public var restartBatchLimit: Int {
+        switch config.arch {
+        case .resnet, .convnext, .poolformer: return 4 * RestartMode.maxBatchedImages
+        default: return RestartMode.maxBatchedImages
+        }
+    }
+
     /// Forward pass with an explicit context (flops counting, tracing).
     func run(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
         if store.dry { throw EngineError.invalidArgument("\(config.name): a dry (count-only) model cannot run") }
