@@ -208,20 +208,33 @@ enum Conv {
                 } else {
                     b = UnsafePointer(x.ptr + (img0 * g.cin + gi * g.cg) * g.h * g.w)
                 }
+                // With a bias, C starts as the bias and the product is accumulated onto it (beta 1):
+                // one write pass instead of OpenBLAS zeroing C for beta 0 and a separate
+                // read-modify-write pass adding the bias.
+                let pb = bias.map { UnsafePointer($0.ptr + gi * g.og) }
                 if let t = tmp {
+                    if let pb = pb { fillRows(t.ptr, pb, rows: g.og, count: cnt * hw, ld: cols) }
                     BLAS.gemm(transA: false, transB: false, m: g.og, n: cnt * hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
-                              b: b, ldb: cols, c: t.ptr, ldc: cols)
+                              b: b, ldb: cols, beta: pb == nil ? 0 : 1, c: t.ptr, ldc: cols)
                     unpack(t.ptr, out.ptr + (img0 * g.cout + gi * g.og) * hw, count: cnt, rows: g.og, hw: hw,
                            imageStride: g.cout * hw, ld: cols, accumulate: false)
                 } else {
+                    let c = out.ptr + (img0 * g.cout + gi * g.og) * hw
+                    if let pb = pb { fillRows(c, pb, rows: g.og, count: hw, ld: hw) }
                     BLAS.gemm(transA: false, transB: false, m: g.og, n: hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
-                              b: b, ldb: hw, c: out.ptr + (img0 * g.cout + gi * g.og) * hw, ldc: hw)
+                              b: b, ldb: hw, beta: pb == nil ? 0 : 1, c: c, ldc: hw)
                 }
             }
             img0 += cnt
         }
-        if let bias = bias { addBias(out, bias, g) }
         return (out, kept)
+    }
+
+    /// Row r of dst (rows `ld` apart) becomes `count` copies of v[r], in parallel over rows.
+    static func fillRows(_ dst: UnsafeMutablePointer<Float>, _ v: UnsafePointer<Float>, rows: Int, count: Int, ld: Int) {
+        Parallel.forEach(rows, minChunk: Swift.max(1, 65536 / Swift.max(count, 1))) { r in
+            for row in r { (dst + row * ld).update(repeating: v[row], count: count) }
+        }
     }
 
     static func addBias(_ out: Tensor, _ bias: Tensor, _ g: ConvGeometry) {
