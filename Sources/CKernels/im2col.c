@@ -37,7 +37,25 @@ ADV_CLONES void adv_im2col(const float *x, float *col, long ldc, long h, long w,
             if (sw == 1) {
                 memcpy(drow + lo, srow + lo, (size_t)(hi - lo) * sizeof(float));
             } else {
-                for (long ow = lo; ow < hi; ow++) drow[ow] = srow[ow * sw];
+                long ow = lo;
+                // Strides 2 and 4 (the stems): 16 outputs from 2 or 4 vector loads and even-lane
+                // shuffles, while the whole 16 * sw floats read stay inside the input row
+                // (input column of srow[k] is k - pw + j, which must be < w).
+                if (sw == 2) {
+                    for (; ow + 16 <= hi && 2 * ow + 32 - pw + j <= w; ow += 16) {
+                        v16 a = v16_load(srow + 2 * ow), b = v16_load(srow + 2 * ow + 16);
+                        v16_store(drow + ow, __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+                    }
+                } else if (sw == 4) {
+                    for (; ow + 16 <= hi && 4 * ow + 64 - pw + j <= w; ow += 16) {
+                        const float *p = srow + 4 * ow;
+                        v16 a = v16_load(p), b = v16_load(p + 16), c = v16_load(p + 32), d = v16_load(p + 48);
+                        v16 ab = __builtin_shufflevector(a, b, 0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+                        v16 cd = __builtin_shufflevector(c, d, 0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+                        v16_store(drow + ow, __builtin_shufflevector(ab, cd, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
+                    }
+                }
+                for (; ow < hi; ow++) drow[ow] = srow[ow * sw];
             }
             for (long ow = hi; ow < wo; ow++) drow[ow] = 0;
         }

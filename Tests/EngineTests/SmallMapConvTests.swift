@@ -87,6 +87,32 @@ final class SmallMapConvTests: XCTestCase {
         }
     }
 
+    func testStridedStemsOnWideMapsMatchLoops() throws {
+        // The im2col path (maps too large for the small-map plan) with strides 2 and 4, whose
+        // im2col copies 16 outputs at a time from 2 or 4 vector loads; widths where the vector
+        // loop runs, stops before the row's end, and pads, with bias (the output starts as it).
+        // (N, Cin, H, W, Cout, k, stride, pad)
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int)] = [
+            (2, 3, 9, 77, 4, 7, 2, 3),   // ResNet-style 7x7/s2 stem
+            (1, 2, 6, 70, 3, 4, 4, 0),   // ConvNeXt-style 4x4/s4 patchify
+            (2, 3, 8, 150, 2, 7, 4, 2),  // PoolFormer-style 7x7/s4 stem
+            (1, 2, 5, 66, 3, 3, 2, 1),   // 3x3/s2 with a width just past two vectors
+        ]
+        for (k, cfg) in cases.enumerated() {
+            let (n, c, h, w, co, ks, st, pd) = cfg
+            let x = rnd([n, c, h, w], seed: UInt64(50 + k))
+            let wt = rnd([co, c, ks, ks], seed: UInt64(60 + k))
+            let b = rnd([co], seed: UInt64(70 + k))
+            let out = try Tensor.conv2d(x, weight: wt, bias: b, stride: (st, st), padding: (pd, pd))
+            let r = rnd(out.shape, seed: UInt64(80 + k), requiresGrad: false)
+            try out.backward(seed: r)
+            let ref = Self.reference(x, wt, b, r, stride: (st, st), pad: (pd, pd))
+            assertClose(out.toArray(), ref.out, "strided conv \(cfg) forward")
+            assertClose(x.grad?.toArray() ?? [], ref.dx, "strided conv \(cfg) dx")
+            assertClose(wt.grad?.toArray() ?? [], ref.dw, "strided conv \(cfg) dw")
+        }
+    }
+
     func testPointwiseOnSmallMapsMatchesLoops() throws {
         // 1x1 convolutions batch images through CKernels' pack/unpack, which take a blocked
         // transpose path for planes under 16 floats (and a row path from 16): both sides of it,
