@@ -2,7 +2,7 @@
 (attack with the model in eval mode, forward/backward in train mode, AdamW step) at batch 64 on
 the five benchmark models at 32x32x3, 10 classes, fp32, on the CPU with the same thread count.
 
-Run: /work/venv/bin/python benchmarks/torch_train_step.py [--threads N] [--budget SECONDS]
+Run: /work/venv/bin/python benchmarks/torch_train_step.py [--threads N] [--budget SECONDS] [--only deit,swin]
 Needs torch 2.x and timm 1.0.x (never a build or CI dependency of adv).
 Reports the best step time over repeats (one warm-up), like AdvBench.
 """
@@ -65,13 +65,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--budget", type=float, default=3.0)
+    ap.add_argument("--only", default="", help="comma-separated words: keep the models whose name contains one")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, timm {timm.__version__}, threads {torch.get_num_threads()}")
     print("| model | params | step (s) | images/s |")
     print("|---|---|---|---|")
+    words = [w for w in a.only.split(",") if w]
     for name, make in models():
+        if words and not any(w in name for w in words):
+            continue
         m = make()
         # timm's param_groups_weight_decay: no decay on 1-D parameters
         decay = [p for p in m.parameters() if p.ndim > 1]
