@@ -33,32 +33,40 @@ extension Tensor {
             groups = b.shape[0]
         }
         let ld = 3 * c
+        var inputs = [qkv]
+        if let b = bias { inputs.append(b) }
+        // Without a backward pass the probabilities need not be kept: each chunk of heads then
+        // reuses one cache-resident (T, T) scratch instead of writing B H T T floats to memory.
+        let keep = Tensor.needsGrad(inputs)
         let rqkv = precision.rounded(qkv)
         let scoreShape = [nb, heads, t, t]
-        let probs = Tensor(uninitialized: scoreShape)
-        let rprobs = precision == .fp32 ? probs : Tensor(uninitialized: scoreShape)
+        let probs = Tensor(uninitialized: keep ? scoreShape : [0])
+        let rprobs = precision == .fp32 || !keep ? probs : Tensor(uninitialized: scoreShape)
         let out = Tensor(uninitialized: [nb, t, c])
-        let px = rqkv.ptr, pp = probs.ptr, prp = rprobs.ptr, po = out.ptr
+        let px = rqkv.ptr, po = out.ptr
         let pb = bias?.ptr
         let perHead = 4 * t * t * d
         Parallel.forEach(nb * heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
+            let scratch = keep ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t)
+            defer { scratch?.deallocate() }
             for bh in r {
                 let b = bh / heads, h = bh % heads
                 let q = px + b * t * ld + h * d, k = q + c, v = q + 2 * c
-                let sp = pp + bh * t * t
+                // This head's scores / probabilities, and P rounded for the second product.
+                let sp = scratch ?? probs.ptr + bh * t * t
+                let rp = precision == .fp32 ? sp : (scratch.map { $0 + t * t } ?? rprobs.ptr + bh * t * t)
                 // scores (T, T) = scale q k^T (+ bias, copied in first and accumulated onto)
                 if let pb = pb { sp.update(from: pb + ((b % groups) * heads + h) * t * t, count: t * t) }
                 BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld,
                                beta: pb == nil ? 0 : 1, c: sp, ldc: t)
                 adv_softmax_rows(sp, sp, t, t)
-                if precision != .fp32 { precision.round(sp, prp + bh * t * t, t * t) }
+                if precision != .fp32 { precision.round(sp, rp, t * t) }
                 // out (T, D) = P v, written into this head's columns
-                BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: t, a: prp + bh * t * t, lda: t, b: v, ldb: ld,
+                BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: t, a: rp, lda: t, b: v, ldb: ld,
                                c: po + b * t * c + h * d, ldc: c)
             }
         }
-        var inputs = [qkv]
-        if let b = bias { inputs.append(b) }
+        guard keep else { return out }
         out.record(inputs) { g in
             let rg = precision.rounded(g)
             // Every element of gqkv is written by exactly one head's product (beta 0).

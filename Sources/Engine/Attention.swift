@@ -33,18 +33,27 @@ extension Tensor {
             }
             bst = Strided.broadcastStrides(b.shape, to: scoreShape)
         }
+        var inputs = [q, k, v]
+        if let b = bias { inputs.append(b) }
+        // Without a backward pass the probabilities need not be kept: each chunk of heads then
+        // reuses one cache-resident (T, S) scratch instead of writing B H T S floats to memory.
+        let keep = Tensor.needsGrad(inputs)
         let rq = precision.rounded(q), rk = precision.rounded(k), rv = precision.rounded(v)
-        let probs = Tensor(uninitialized: scoreShape)
+        let probs = Tensor(uninitialized: keep ? scoreShape : [0])
         // P rounded for the second product (equal to probs in fp32).
-        let rprobs = precision == .fp32 ? probs : Tensor(uninitialized: scoreShape)
+        let rprobs = precision == .fp32 || !keep ? probs : Tensor(uninitialized: scoreShape)
         let out = Tensor(uninitialized: [nb, nh, t, dv])
-        let pq = rq.ptr, pk = rk.ptr, pv = rv.ptr, pp = probs.ptr, prp = rprobs.ptr, po = out.ptr
+        let pq = rq.ptr, pk = rk.ptr, pv = rv.ptr, po = out.ptr
         let pb = bias?.ptr
         let heads = nb * nh
         let perHead = 2 * t * s * (d + dv)
         Parallel.forEach(heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
+            let scratch = keep ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * s)
+            defer { scratch?.deallocate() }
             for bh in r {
-                let sp = pp + bh * t * s
+                // This head's scores / probabilities, and P rounded for the second product.
+                let sp = scratch ?? probs.ptr + bh * t * s
+                let rp = precision == .fp32 ? sp : (scratch.map { $0 + t * s } ?? rprobs.ptr + bh * t * s)
                 // scores (T, S) = scale q k^T + bias: the bias is written first (each row copied,
                 // or spread when broadcast along S) and the product accumulated onto it.
                 if let pb = pb {
@@ -57,13 +66,12 @@ extension Tensor {
                 BLAS.gemmSmall(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: pq + bh * t * d, lda: d,
                                b: pk + bh * s * d, ldb: d, beta: pb == nil ? 0 : 1, c: sp, ldc: s)
                 adv_softmax_rows(sp, sp, t, s)
-                if precision != .fp32 { precision.round(sp, prp + bh * t * s, t * s) }
-                BLAS.gemmSmall(transA: false, transB: false, m: t, n: dv, k: s, a: prp + bh * t * s, lda: s,
+                if precision != .fp32 { precision.round(sp, rp, t * s) }
+                BLAS.gemmSmall(transA: false, transB: false, m: t, n: dv, k: s, a: rp, lda: s,
                                b: pv + bh * s * dv, ldb: dv, c: po + bh * t * dv, ldc: dv)
             }
         }
-        var inputs = [q, k, v]
-        if let b = bias { inputs.append(b) }
+        guard keep else { return out }
         out.record(inputs) { g in
             let rg = precision.rounded(g)
             let gq = Tensor(zeros: q.shape), gk = Tensor(zeros: k.shape), gv = Tensor(zeros: v.shape)

@@ -143,6 +143,29 @@ final class KernelReferenceTests: XCTestCase {
         XCTAssertTrue(withNaN.allSatisfy { $0.isNaN }, "a NaN in a row makes the whole row NaN, as in PyTorch")
     }
 
+    func testAttentionWithoutGradientGivesTheSameOutput() throws {
+        // Under no_grad (or with no input requiring grad) attention keeps no probabilities and
+        // works in a per-chunk scratch; the output must equal the recorded path's, at every
+        // precision (bf16/fp16 round P into a second scratch).
+        let rng = RNG(seed: 90)
+        for precision in Precision.allCases {
+            for withBias in [false, true] {
+                let b = 3, h = 2, t = 7, d = 4
+                let qkv = Tensor.randn([b, t, 3 * h * d], rng: rng)
+                let q = Tensor.randn([b, h, t, d], rng: rng), k = Tensor.randn([b, h, t, d], rng: rng), v = Tensor.randn([b, h, t, d], rng: rng)
+                let bias = withBias ? Tensor.randn([1, h, t, t], rng: rng) : nil
+                func both() throws -> [[Float]] {
+                    [try Tensor.attentionPacked(qkv: qkv, heads: h, bias: bias, scale: 0.5, precision: precision).toArray(),
+                     try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.5, precision: precision).toArray()]
+                }
+                for x in [qkv, q, k, v] { x.requiresGrad = true }
+                let recorded = try both()
+                let free = try Autograd.noGrad { try both() }
+                XCTAssertEqual(free, recorded, "\(precision) bias \(withBias)")
+            }
+        }
+    }
+
     func testPackedAttentionEqualsPermutedAttention() throws {
         // B = 4 sequences, T = 5 tokens, 2 heads of 3 dims; bias groups G = 2 (Swin: windows).
         let b = 4, t = 5, heads = 2, d = 3, c = heads * d
