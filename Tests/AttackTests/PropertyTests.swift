@@ -168,6 +168,25 @@ final class PropertyTests: XCTestCase {
         XCTAssertLessThan(m.forwardCalls, seqCalls, "apgd auto batches restarts 2-3")
     }
 
+    func testEveryRestartModeLeavesTheRNGInTheSameState() throws {
+        // Each restart draws its start for the whole batch whatever runs, also after every
+        // example is fooled (a large eps fools all in the first restart), so the caller's RNG
+        // continues identically in every mode.
+        let m = TinyMLP(seed: 8)
+        let (x, y) = try data(m, n: 12)
+        for e: Float in [eps, 0.9] {
+            var states: [UInt64] = []
+            for mode in RestartMode.allCases {
+                let rng = RNG(seed: 21)
+                let r = try PGD(eps: e, step: e / 2, steps: 2, restarts: 5, restartMode: mode)
+                    .run(m, x, goal: AttackGoal(labels: y), rng: rng)
+                if e > 0.5 { XCTAssertTrue(r.fooled.allSatisfy { $0 }, "eps \(e) should fool every example") }
+                states.append(rng.next())
+            }
+            XCTAssertEqual(Set(states).count, 1, "eps \(e): RNG after the attack differs between modes")
+        }
+    }
+
     func testPerturbSkipsTheSuccessCheckOnlyWhereTheImagesDoNotDependOnIt() throws {
         // perturb wants images only: one restart of PGD and FGSM skip the final forward pass
         // (which only decides `fooled`) and return the very images `run` returns; restarts and

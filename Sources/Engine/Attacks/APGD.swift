@@ -105,8 +105,9 @@ public final class APGD: Attack {
                                  worst: &worst, startSize: x.count, attack: "apgd", start: starts) { idx, ss in
             let k = ss.count
             let xs = try AttackOps.rows(x, idx), sub = try goal.subset(idx)
+            let startsA = try ss.map { try AttackOps.rows($0, idx) }
             let out = try single(model, clean: k == 1 ? xs : try Tensor.concatRows([Tensor](repeating: xs, count: k)),
-                                 start: try Tensor.concatRows(ss.map { try AttackOps.rows($0, idx) }),
+                                 start: k == 1 ? startsA[0] : try Tensor.concatRows(startsA),
                                  goal: k == 1 ? sub : try sub.repeated(k))
             return (out.result, out.fooled, out.bestLoss)
         }

@@ -90,13 +90,13 @@ public final class PGD: Attack {
         var worst = WorstCase(x)
         try restartMode.schedule(restarts: restarts, candidates: Array(0..<n), limit: model.restartBatchLimit,
                                  worst: &worst, startSize: x.count, attack: "pgd", start: start) { idx, starts in
-            if idx.count == n && starts.count == 1 { return try single(model, clean: x, start: starts[0], goal: goal) }
-            let k = starts.count
-            let all = idx.count == n
+            // k restarts of the examples idx stacked along the batch (no copies for one restart of all).
+            let k = starts.count, all = idx.count == n
             let cleanA = all ? x : try AttackOps.rows(x, idx)
             let goalA = all ? goal : try goal.subset(idx)
+            let startsA = try starts.map { all ? $0 : try AttackOps.rows($0, idx) }
             return try single(model, clean: k == 1 ? cleanA : try Tensor.concatRows([Tensor](repeating: cleanA, count: k)),
-                              start: try Tensor.concatRows(starts.map { all ? $0 : try AttackOps.rows($0, idx) }),
+                              start: k == 1 ? startsA[0] : try Tensor.concatRows(startsA),
                               goal: k == 1 ? goalA : try goalA.repeated(k))
         }
         return AttackResult(adversarial: worst.adversarial, fooled: worst.fooled)

@@ -49,6 +49,12 @@ public enum RestartMode: String, CaseIterable {
         var r = 0
         while r < restarts {
             let active = candidates.filter { !worst.fooled[$0] }
+            if active.isEmpty {
+                // Nothing left to attack: the remaining starts are still drawn (one at a time,
+                // nothing kept) so the RNG ends where it does in every mode.
+                for _ in r..<restarts { _ = try start() }
+                return
+            }
             var k = 1
             if self == .batched {
                 k = restarts
@@ -60,7 +66,6 @@ public enum RestartMode: String, CaseIterable {
             }
             let starts = try (0..<k).map { _ in try start() }
             r += k
-            if active.isEmpty { continue }
             let (adv, fooled, loss) = try run(active, starts)
             let m = active.count
             for q in 0..<k {
