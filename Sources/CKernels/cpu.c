@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/// -1 until first asked; then 0 or 1. Written before any worker thread uses it (the first call
-/// happens on the thread that starts a computation) and only by adv_set_avx512 afterwards.
+/// -1 until first asked; then 0 or 1 (set once by the first call, or by adv_set_avx512).
 static int avx512_state = -1;
 
 static int cpu_has_avx512(void) {
@@ -22,7 +21,9 @@ int adv_has_avx512(void) {
     if (s < 0) {
         const char *env = getenv("ADV_AVX512");
         s = (env && strcmp(env, "0") == 0) ? 0 : cpu_has_avx512();
-        __atomic_store_n(&avx512_state, s, __ATOMIC_RELAXED);
+        // Only if still unset: a concurrent adv_set_avx512 wins.
+        int unset = -1;
+        if (!__atomic_compare_exchange_n(&avx512_state, &unset, s, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) s = unset;
     }
     return s;
 }

@@ -13,6 +13,7 @@
 // Without AVX-512 (see adv_has_avx512) adv_sgemm_small returns 0 and the caller uses OpenBLAS.
 #include "adv_kernels.h"
 #include "dispatch.h"
+#include <pthread.h>
 #include <stdlib.h>
 
 #if ADV_HAVE_AVX512_SOURCE
@@ -21,17 +22,23 @@
 #define ADV_AVX512 __attribute__((target("avx512f")))
 #define ADV_INLINE static inline __attribute__((always_inline))
 
-/// Per-thread scratch for op(B) = B^T, grown on demand and kept for the thread's lifetime
-/// (at most K x N floats of the largest product a thread has run).
+/// Per-thread scratch for op(B) = B^T, grown on demand and kept for the thread's lifetime (at
+/// most K x N floats of the largest product a thread has run); freed when the thread exits.
 static __thread float *scratch_buf;
 static __thread long scratch_cap;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_key_init(void) { pthread_key_create(&scratch_key, free); }
 
 static float *scratch(long count) {
     if (count > scratch_cap) {
+        pthread_once(&scratch_once, scratch_key_init);
         float *p = (float *)realloc(scratch_buf, (size_t)count * sizeof(float));
         if (!p) return NULL;
         scratch_buf = p;
         scratch_cap = count;
+        pthread_setspecific(scratch_key, p);  // the key's destructor frees it at thread exit
     }
     return scratch_buf;
 }

@@ -187,7 +187,8 @@ enum Conv {
 
     /// - Returns: the output and, when `keep`, the im2col matrix of every (chunk, group) in order.
     static func gemmForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry, keep: Bool = false) -> (Tensor, [Tensor]) {
-        // Every value is written by the GEMM (beta 0) or the copy from the batched product.
+        // Every value is written by the GEMM (beta 0, or beta 1 onto the bias filled in first) or
+        // the copy from the batched product.
         let out = Tensor(uninitialized: [g.n, g.cout, g.ho, g.wo])
         let hw = g.hw
         let nb = imagesPerGemm(g)

@@ -73,12 +73,16 @@ enum BLAS {
 
     /// `gemm` for small single-threaded products (attention's per-head products, called inside a
     /// parallel loop): our register-blocked kernel without packing (smallgemm.c) where the CPU has
-    /// AVX-512 and beta is 0 or 1, otherwise OpenBLAS (see `Kernels.avx512`).
+    /// AVX-512, beta is 0 or 1 and the product is small (inner dimension <= 512, and either inside
+    /// a parallel loop or under 2M multiply-adds), otherwise OpenBLAS (see `Kernels.avx512`).
     static func gemmSmall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                           b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
                           c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if adv_sgemm_small(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 {
+        // Products that OpenBLAS would split over the threads (outside a parallel loop) or whose
+        // inner dimension makes a 64-column panel of op(B) overflow L2 go to gemm.
+        let small = k <= 512 && (Parallel.inParallelRegion || Double(m) * Double(n) * Double(k) < 2_000_000)
+        if small && adv_sgemm_small(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 {
             return
         }
         gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
