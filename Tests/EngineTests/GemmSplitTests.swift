@@ -5,19 +5,8 @@ import XCTest
 
 final class GemmSplitTests: XCTestCase {
     func naive(_ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: [Float], _ b: [Float], alpha: Float, beta: Float, c: [Float]) -> [Float] {
-        var out = c
-        for i in 0..<m {
-            for j in 0..<n {
-                var s: Double = 0
-                for p in 0..<k {
-                    let av = tA ? a[p * m + i] : a[i * k + p]
-                    let bv = tB ? b[j * k + p] : b[p * n + j]
-                    s += Double(av) * Double(bv)
-                }
-                out[i * n + j] = alpha * Float(s) + beta * c[i * n + j]
-            }
-        }
-        return out
+        let ab = naiveProduct(tA, tB, m, n, k, a, lda: tA ? m : k, b, ldb: tB ? k : n)
+        return (0..<(m * n)).map { alpha * Float(ab[$0]) + beta * c[$0] }
     }
 
     func testSplitsMatchNaive() {

@@ -65,3 +65,22 @@ func assertClose(_ a: [Float], _ b: [Double], _ what: String, tol: Double = 1e-4
     for (u, v) in zip(a, b) { worst = max(worst, abs(Double(u) - v) / (1 + abs(v))) }
     XCTAssertLessThanOrEqual(worst, tol, "\(what): worst relative error \(worst)", line: line)
 }
+
+/// op(A) op(B) in float64 for row-major operands with leading dimensions: element (i, j) of the
+/// (m, n) product, op(A)(i, p) = a[p * lda + i] when transposed else a[i * lda + p], and likewise
+/// op(B)(p, j) = b[j * ldb + p] or b[p * ldb + j].
+func naiveProduct(_ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: [Float], lda: Int, _ b: [Float], ldb: Int) -> [Double] {
+    var out = [Double](repeating: 0, count: m * n)
+    for i in 0..<m {
+        for j in 0..<n {
+            var s: Double = 0
+            for p in 0..<k {
+                let av = tA ? a[p * lda + i] : a[i * lda + p]
+                let bv = tB ? b[j * ldb + p] : b[p * ldb + j]
+                s += Double(av) * Double(bv)
+            }
+            out[i * n + j] = s
+        }
+    }
+    return out
+}
