@@ -1,9 +1,10 @@
 // Scaled dot-product attention with an optional additive bias (relative position bias, masks).
 // q: (B, H, T, D), k: (B, H, S, D), v: (B, H, S, Dv); bias broadcastable to (B, H, T, S) -> (B, H, T, Dv)
 //
-// Fused: per (batch, head), in parallel with OpenBLAS single-threaded: scores = scale q k^T by
-// sgemm (no transposed copy), bias added and softmax taken in place, then P v by sgemm.
-// Backward reuses the saved probabilities P.
+// Fused: per (batch, head), in parallel: scores = scale q k^T accumulated onto the bias, softmax
+// in place, then P v, the products on BLAS.gemmSmall (the AVX-512 kernel of smallgemm.c, or
+// single-threaded OpenBLAS). The probabilities are kept for backward only when an input needs a
+// gradient; otherwise each chunk of heads works in one scratch buffer.
 import CKernels
 
 extension Tensor {

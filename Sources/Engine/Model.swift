@@ -35,9 +35,7 @@ public protocol Model: AnyObject {
 
 extension Model {
     public var restartBatchLimit: Int { RestartMode.maxBatchedImages }
-}
 
-extension Model {
     /// Total number of trainable scalars (what timm reports as the parameter count).
     public var parameterCount: Int { parameters().reduce(0) { $0 + $1.tensor.count } }
 }

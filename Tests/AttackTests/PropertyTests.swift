@@ -168,6 +168,18 @@ final class PropertyTests: XCTestCase {
         XCTAssertLessThan(m.forwardCalls, seqCalls, "apgd auto batches restarts 2-3")
     }
 
+    func testRestartBatchLimitIsLargerForTheConvolutionalNetworks() throws {
+        // auto batches up to 4 x the default for ResNet, ConvNeXt and PoolFormer (their per-image
+        // cost keeps falling to batch 128), the default for the transformers and other models.
+        var o = ModelOptions()
+        o.image = 32; o.channels = 3; o.classes = 10
+        for (name, factor) in [("resnet50_gelu", 4), ("convnext_atto", 4), ("poolformer_s12", 4), ("deit_tiny", 1), ("swin_tiny", 1)] {
+            let m = Models.construct(try Models.configure(name, o), dry: true, rng: RNG(seed: 1))
+            XCTAssertEqual(m.restartBatchLimit, factor * RestartMode.maxBatchedImages, name)
+        }
+        XCTAssertEqual(TinyMLP(seed: 1).restartBatchLimit, RestartMode.maxBatchedImages)
+    }
+
     func testEveryRestartModeLeavesTheRNGInTheSameState() throws {
         // Each restart draws its start for the whole batch whatever runs, also after every
         // example is fooled (a large eps fools all in the first restart), so the caller's RNG
