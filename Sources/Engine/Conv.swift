@@ -319,10 +319,12 @@ enum Conv {
         let out = Tensor(uninitialized: [g.n, g.cout, g.ho, g.wo])
         let px = x.ptr, pw = w.ptr, po = out.ptr
         let pb = bias.map { UnsafePointer($0.ptr) }
-        let scratch = adv_dw_scratch(g.h, g.w, g.kh, g.kw, g.ph, g.pw)
+        let fast = usesDW7(g)
+        let scratch = Swift.max(adv_dw_scratch(g.h, g.w, g.kh, g.kw, g.ph, g.pw), fast ? adv_dw7_scratch(g.h, g.w) : 0)
         Parallel.forEach(g.n * g.cin, minChunk: Swift.max(1, 32768 / Swift.max(g.hw * g.kh * g.kw, 1))) { r in
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
             defer { buf.deallocate() }
+            if fast && adv_dw7_planes(px, pw, pb, 0, po, r.lowerBound, r.upperBound, g.cin, g.h, g.w, buf) != 0 { return }
             adv_dw_forward_s1(px, pw, pb, po, r.lowerBound, r.upperBound, g.cin, g.h, g.w, g.kh, g.kw, g.ph, g.pw, buf)
         }
         return out
@@ -339,11 +341,18 @@ enum Conv {
         let gwPlanes = needW ? Tensor(zeros: [g.n * g.cin, kk]) : nil
         let px = rx.ptr, pw = rw.ptr, pg = gout.ptr
         let pgx = gx?.ptr, pgw = gwPlanes?.ptr
-        let scratch = adv_dw_scratch(g.h, g.w, g.kh, g.kw, g.ph, g.pw)
+        let fast = usesDW7(g)
+        let scratch = Swift.max(adv_dw_scratch(g.h, g.w, g.kh, g.kw, g.ph, g.pw), fast ? adv_dw7_scratch(g.h, g.w) : 0)
         Parallel.forEach(g.n * g.cin, minChunk: Swift.max(1, 16384 / Swift.max(g.hw * kk, 1))) { r in
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
             defer { buf.deallocate() }
-            adv_dw_backward_s1(px, pw, pg, pgx, pgw, r.lowerBound, r.upperBound, g.cin, g.h, g.w, g.kh, g.kw, g.ph, g.pw, buf)
+            let (p0, p1) = (r.lowerBound, r.upperBound)
+            // The AVX-512 7x7 kernels first; whatever they decline goes to the portable kernel.
+            let doneX = fast && pgx != nil && adv_dw7_planes(pg, pw, nil, 1, pgx, p0, p1, g.cin, g.h, g.w, buf) != 0
+            let doneW = fast && pgw != nil && adv_dw7_weight_grad(px, pg, pgw, p0, p1, g.h, g.w, buf) != 0
+            let restX = doneX ? nil : pgx, restW = doneW ? nil : pgw
+            if restX == nil && restW == nil { return }
+            adv_dw_backward_s1(px, pw, pg, restX, restW, p0, p1, g.cin, g.h, g.w, g.kh, g.kw, g.ph, g.pw, buf)
         }
         if let gx = gx { x.addGrad(gx) }
         if let planes = gwPlanes {
@@ -362,6 +371,15 @@ enum Conv {
             weight.addGrad(gw)
         }
     }
+
+    /// Whether the AVX-512 7x7 kernels (CKernels/depthwise512.c) may take this geometry: ConvNeXt's
+    /// 7x7, stride 1, padding 3, on maps of at least 8 rows (the kernels still decline without AVX-512).
+    static func usesDW7(_ g: ConvGeometry) -> Bool {
+        g.kh == 7 && g.kw == 7 && g.ph == 3 && g.pw == 3 && g.sh == 1 && g.sw == 1 && g.h >= 8 && Conv.dw7Enabled
+    }
+
+    /// Off only in tests and benchmarks that compare the AVX-512 7x7 kernels with depthwise.c.
+    nonisolated(unsafe) static var dw7Enabled = ProcessInfo.processInfo.environment["ADV_DW7"] != "0"
 
     static func depthwiseForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
         if g.sh == 1 && g.sw == 1 && g.ph < g.kh && g.pw < g.kw { return depthwiseForwardS1(x, w, bias, g) }

@@ -1,4 +1,4 @@
-// The AVX-512 intrinsic kernels (smallgemm.c, softmax512.c) against float64 references and
+// The AVX-512 intrinsic kernels (smallgemm.c, softmax512.c, depthwise512.c) against float64 references and
 // against the portable/OpenBLAS paths they replace; skipped on a CPU without AVX-512.
 import CKernels
 import XCTest
@@ -9,7 +9,10 @@ final class AVX512KernelTests: XCTestCase {
         try XCTSkipUnless(Kernels.avx512, "the CPU has no AVX-512 (or ADV_AVX512=0): the portable paths run")
     }
 
-    override func tearDown() { Kernels.avx512 = true }
+    override func tearDown() {
+        Kernels.avx512 = true
+        Conv.dw7Enabled = true
+    }
 
     /// Values with padding beyond each row (leading dimension > columns), so the kernels must
     /// neither read nor write outside the rows' columns.
@@ -133,5 +136,79 @@ final class AVX512KernelTests: XCTestCase {
                 for j in 0..<x.count { XCTAssertEqual(x[j], y[j], accuracy: 1e-5 * Swift.max(scale, 1), "shape \(b) \(h) \(t) \(d) output \(i)") }
             }
         }
+    }
+    /// Depthwise 7x7 (stride 1, padding 3) forward, input gradient and weight gradient against
+    /// float64 loops, on maps around the kernel's tile edges: 8 and 14 rows (one tile), 9, 15 and 57
+    /// (an overlapping last tile), and widths 8 to 70 (one to four vectors, masked, two column blocks).
+    func testDepthwise7x7MatchesFloat64() throws {
+        let shapes: [(h: Int, w: Int)] = [(8, 8), (9, 13), (14, 14), (15, 16), (10, 20), (12, 40), (8, 56), (57, 56), (9, 70)]
+        for (sh, (h, w)) in shapes.enumerated() {
+            let n = 2, c = 3
+            let x = Tensor.uniform([n, c, h, w], low: -1, high: 1, rng: RNG(seed: UInt64(40 + sh)))
+            let k = Tensor.uniform([c, 1, 7, 7], low: -1, high: 1, rng: RNG(seed: UInt64(60 + sh)))
+            let b = Tensor.uniform([c], low: -1, high: 1, rng: RNG(seed: UInt64(80 + sh)))
+            let g = Tensor.uniform([n, c, h, w], low: -1, high: 1, rng: RNG(seed: UInt64(90 + sh)))
+            x.requiresGrad = true
+            k.requiresGrad = true
+            let out = try Tensor.conv2d(x, weight: k, bias: b, stride: (1, 1), padding: (3, 3), groups: c)
+            try out.backward(seed: g)
+            let gx = try XCTUnwrap(x.grad), gk = try XCTUnwrap(k.grad)
+            // float64: out = b + sum x[ih][iw] k[i][j]; dx[ih][iw] = sum g[oh][ow] k[i][j]; dk[i][j] = sum g x.
+            var wantOut = [Double](repeating: 0, count: n * c * h * w), wantX = wantOut
+            var wantK = [Double](repeating: 0, count: c * 49)
+            for p in 0..<(n * c) {
+                let ch = p % c
+                for oh in 0..<h {
+                    for ow in 0..<w {
+                        let o = p * h * w + oh * w + ow
+                        wantOut[o] = Double(b.ptr[ch])
+                        for i in 0..<7 {
+                            for j in 0..<7 {
+                                let ih = oh + i - 3, iw = ow + j - 3
+                                guard ih >= 0, ih < h, iw >= 0, iw < w else { continue }
+                                let xi = p * h * w + ih * w + iw, kv = Double(k.ptr[ch * 49 + i * 7 + j])
+                                wantOut[o] += Double(x.ptr[xi]) * kv
+                                wantX[xi] += Double(g.ptr[o]) * kv
+                                wantK[ch * 49 + i * 7 + j] += Double(g.ptr[o]) * Double(x.ptr[xi])
+                            }
+                        }
+                    }
+                }
+            }
+            let tag = "\(h)x\(w)"
+            for i in 0..<out.count { XCTAssertEqual(Double(out.ptr[i]), wantOut[i], accuracy: 1e-4, "out \(tag) at \(i)") }
+            for i in 0..<gx.count { XCTAssertEqual(Double(gx.ptr[i]), wantX[i], accuracy: 1e-4, "dx \(tag) at \(i)") }
+            for i in 0..<gk.count {
+                XCTAssertEqual(Double(gk.ptr[i]), wantK[i], accuracy: 1e-5 * Double(n * h * w) + 1e-4, "dk \(tag) at \(i)")
+            }
+        }
+    }
+
+    /// The AVX-512 7x7 kernels and the portable depthwise.c kernels give the same numbers (up to
+    /// summation order) on a ConvNeXt-like map, and the switch really changes the path taken
+    /// (the scratch-free portable path is the only one used for maps below 8 rows).
+    func testDepthwise7x7AgreesWithThePortableKernel() throws {
+        let x0 = Tensor.uniform([4, 8, 28, 28], low: -1, high: 1, rng: RNG(seed: 5))
+        let k0 = Tensor.uniform([8, 1, 7, 7], low: -1, high: 1, rng: RNG(seed: 6))
+        let b0 = Tensor.uniform([8], low: -1, high: 1, rng: RNG(seed: 7))
+        func run(_ fast: Bool) throws -> (Tensor, Tensor, Tensor) {
+            Conv.dw7Enabled = fast
+            defer { Conv.dw7Enabled = true }
+            let x = x0.detached(), k = k0.detached()
+            x.requiresGrad = true
+            k.requiresGrad = true
+            let out = try Tensor.conv2d(x, weight: k, bias: b0, stride: (1, 1), padding: (3, 3), groups: 8)
+            try out.backward(seed: out)
+            return (out, try XCTUnwrap(x.grad), try XCTUnwrap(k.grad))
+        }
+        let (o1, x1, k1) = try run(true), (o2, x2, k2) = try run(false)
+        var differs = false
+        for (a, b) in [(o1, o2), (x1, x2), (k1, k2)] {
+            for i in 0..<a.count {
+                XCTAssertEqual(a.ptr[i], b.ptr[i], accuracy: 2e-3 * Swift.max(1, abs(b.ptr[i])))
+                if a.ptr[i] != b.ptr[i] { differs = true }
+            }
+        }
+        XCTAssertTrue(differs, "the two paths summed in the same order: the switch did not change the kernel")
     }
 }

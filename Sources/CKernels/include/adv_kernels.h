@@ -89,6 +89,22 @@ void adv_dw_backward_s1(const float *x, const float *k, const float *g, float *d
                         long p0, long p1, long c, long h, long w, long kh, long kw, long ph, long pw,
                         float *scratch);
 
+// MARK: depthwise 7x7, stride 1, padding 3, with AVX-512 (depthwise512.c)
+// Register-blocked over output rows. Each returns 0 (nothing written) when the CPU lacks AVX-512
+// or the planes have fewer than 8 rows; then use the depthwise.c kernels.
+
+/// Floats of scratch one thread needs for the adv_dw7 kernels on (h, w) planes.
+long adv_dw7_scratch(long h, long w);
+/// dst (planes, h, w) for planes [p0, p1) = bias + src planes correlated with their channel's
+/// 7x7 kernel (k + (p % c) * 49), or with it flipped when flip != 0 (the input gradient, where src
+/// is the output gradient and bias NULL). bias may be NULL.
+int adv_dw7_planes(const float *src, const float *k, const float *bias, int flip, float *dst, long p0, long p1,
+                   long c, long h, long w, float *scratch);
+/// dk_planes (planes, 49) += each plane's weight gradient, from the input x and the output
+/// gradient g (both (planes, h, w)), for planes [p0, p1).
+int adv_dw7_weight_grad(const float *x, const float *g, float *dk_planes, long p0, long p1, long h, long w,
+                        float *scratch);
+
 // MARK: im2col / col2im (im2col.c)
 // One image's group of cg channels (h, w) <-> col (cg * kh * kw, ho * wo) with row stride ldc.
 
