@@ -7,8 +7,11 @@
 // cost as much as the multiply-adds. Here op(B) is read in place when it is row-major (K x N) and
 // transposed once into a per-thread scratch otherwise; A is read in place either way, one
 // broadcast per (row, k). Each microkernel call keeps an MR x (16 NV) tile of C in up to 24 zmm
-// registers (MR <= 6, NV <= 4) for the whole inner loop; the last 16-column vector of a tile is
-// masked, so any N works without padding.
+// registers (MR <= 6 for NV = 4, MR <= 8 for NV <= 3) for the whole inner loop; the last
+// 16-column vector of a tile is masked, so any N works without padding. When op(B) = B^T and N is
+// one or two past a multiple of 16 (Swin's 49 keys), those last columns are dot products of rows
+// instead, so no tile carries a vector that is almost all mask. An addend D (the attention bias)
+// is read in the tiles' epilogue rather than copied into C first.
 //
 // Without AVX-512 (see adv_has_avx512) adv_sgemm_small returns 0 and the caller uses OpenBLAS.
 #include "adv_kernels.h"
@@ -47,8 +50,8 @@ static float *scratch(long count) {
 // A(r, k) = a[r * ars + k * aks]; B row k starts at b + k * ldb.
 ADV_INLINE ADV_AVX512 void tile(const int MR, const int NV, long K, float alpha,
                                 const float *a, long ars, long aks, const float *b, long ldb,
-                                float *c, long ldc, __mmask16 last, int accumulate) {
-    __m512 acc[6][4];
+                                float *c, long ldc, __mmask16 last, const float *d, long ldd) {
+    __m512 acc[8][4];
     for (int r = 0; r < MR; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
     for (long k = 0; k < K; k++) {
@@ -68,30 +71,34 @@ ADV_INLINE ADV_AVX512 void tile(const int MR, const int NV, long K, float alpha,
         for (int v = 0; v < NV; v++) {
             __mmask16 m = v == NV - 1 ? last : (__mmask16)0xFFFF;
             __m512 x = _mm512_mul_ps(acc[r][v], al);
-            if (accumulate) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, crow + 16 * v));
+            if (d) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, d + r * ldd + 16 * v));
             _mm512_mask_storeu_ps(crow + 16 * v, m, x);
         }
     }
 }
 
 // Every (MR, NV) pair as its own fully unrolled function.
-#define TILE_CASE(MR, NV) case (MR) * 8 + (NV): tile(MR, NV, K, alpha, a, ars, aks, b, ldb, c, ldc, last, acc); break;
+#define TILE_CASE(MR, NV) case (MR) * 8 + (NV): tile(MR, NV, K, alpha, a, ars, aks, b, ldb, c, ldc, last, dd, ldd); break;
 #define TILE_ROW(MR) TILE_CASE(MR, 1) TILE_CASE(MR, 2) TILE_CASE(MR, 3) TILE_CASE(MR, 4)
+#define TILE_ROW3(MR) TILE_CASE(MR, 1) TILE_CASE(MR, 2) TILE_CASE(MR, 3)
 
 static ADV_AVX512 void run_tiles(long M, long N, long K, float alpha, const float *A, long ars, long aks,
-                                 const float *B, long ldb, float *C, long ldc, int acc) {
+                                 const float *B, long ldb, const float *D, long ldd, float *C, long ldc) {
     for (long j0 = 0; j0 < N; j0 += 64) {
         long cols = N - j0 < 64 ? N - j0 : 64;
         int nv = (int)((cols + 15) / 16);
         int rem = (int)(cols % 16);
         __mmask16 last = rem == 0 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);
         const float *b = B + j0;
-        for (long i0 = 0; i0 < M; i0 += 6) {
-            int mr = M - i0 < 6 ? (int)(M - i0) : 6;
+        // Rows per tile: MR * NV accumulators + NV rows of B + 1 broadcast within 32 registers.
+        int mrmax = nv <= 3 ? 8 : 6;
+        for (long i0 = 0; i0 < M; i0 += mrmax) {
+            int mr = M - i0 < mrmax ? (int)(M - i0) : mrmax;
             const float *a = A + i0 * ars;
             float *c = C + i0 * ldc + j0;
+            const float *dd = D ? D + i0 * ldd + j0 : NULL;
             switch (mr * 8 + nv) {
-                TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5) TILE_ROW(6)
+                TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5) TILE_ROW(6) TILE_ROW3(7) TILE_ROW3(8)
                 default: break;
             }
         }
@@ -131,10 +138,38 @@ static ADV_AVX512 void transpose16(const float *src, long lds, int rows, int col
     for (int j = 0; j < cols; j++) _mm512_mask_storeu_ps(dst + j * ldd, rm, o[j]);
 }
 
-int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
-                    const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc) {
-    if (M <= 0 || N <= 0 || K <= 0 || (beta != 0.0f && beta != 1.0f)) return 0;
+/// C[i][j] = alpha * (row i of A) . (row j of B) (+ D[i][j] when D is not NULL) for i < M and
+/// j0 <= j < j1: A (M x K) and B (N x K) row-major.
+static ADV_AVX512 void dot_columns(long M, long j0, long j1, long K, float alpha, const float *A, long lda,
+                                   const float *B, long ldb, const float *D, long ldd, float *C, long ldc) {
+    long full = K / 16 * 16;
+    __mmask16 tm = (__mmask16)((1u << (K % 16)) - 1);
+    for (long j = j0; j < j1; j++) {
+        const float *brow = B + j * ldb;
+        for (long i = 0; i < M; i++) {
+            const float *arow = A + i * lda;
+            __m512 acc = _mm512_setzero_ps();
+            for (long k = 0; k < full; k += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(arow + k), _mm512_loadu_ps(brow + k), acc);
+            if (tm) acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tm, arow + full), _mm512_maskz_loadu_ps(tm, brow + full), acc);
+            float v = alpha * _mm512_reduce_add_ps(acc);
+            C[i * ldc + j] = D ? D[i * ldd + j] + v : v;
+        }
+    }
+}
+
+int adv_sgemm_small_add(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                        const float *B, long ldb, const float *D, long ldd, float *C, long ldc) {
+    if (M <= 0 || N <= 0 || K <= 0) return 0;
     if (!adv_has_avx512()) return 0;
+    if (transB && !transA && N > 16 && N % 16 <= 2 && N % 16 != 0) {
+        // N = 16 n + 1 or 2 (Swin's 49 keys): the last vector of every tile would do 1 or 2 lanes'
+        // work for a full vector's cost. The first 16 n columns go through the tiles, the last ones
+        // are dot products of A's and B's rows (both contiguous along K here).
+        long main = N / 16 * 16;
+        if (!adv_sgemm_small_add(transA, transB, M, main, K, alpha, A, lda, B, ldb, D, ldd, C, ldc)) return 0;
+        dot_columns(M, main, N, K, alpha, A, lda, B, ldb, D, ldd, C, ldc);
+        return 1;
+    }
     const float *b = B;
     long ldbb = ldb;
     if (transB) {
@@ -150,11 +185,30 @@ int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
     }
     // op(A)(i, k) = A[i * lda + k], or A[k * lda + i] when transposed.
     long ars = transA ? 1 : lda, aks = transA ? lda : 1;
-    run_tiles(M, N, K, alpha, A, ars, aks, b, ldbb, C, ldc, beta != 0.0f);
+    run_tiles(M, N, K, alpha, A, ars, aks, b, ldbb, D, ldd, C, ldc);
     return 1;
 }
 
+int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
+                    const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    if (beta != 0.0f && beta != 1.0f) return 0;
+    return adv_sgemm_small_add(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta != 0.0f ? C : NULL, ldc, C, ldc);
+}
+
+void adv_prefetch_l2(const void *p, long rows, long bytes, long stride) {
+    const char *c = (const char *)p;
+    for (long r = 0; r < rows; r++, c += stride)
+        for (long i = 0; i < bytes; i += 64) __builtin_prefetch(c + i, 0, 2);
+}
+
 #else
+int adv_sgemm_small_add(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                        const float *B, long ldb, const float *D, long ldd, float *C, long ldc) {
+    (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;
+    (void)B; (void)ldb; (void)D; (void)ldd; (void)C; (void)ldc;
+    return 0;
+}
+void adv_prefetch_l2(const void *p, long rows, long bytes, long stride) { (void)p; (void)rows; (void)bytes; (void)stride; }
 int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
                     const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc) {
     (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;

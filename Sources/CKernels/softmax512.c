@@ -1,8 +1,9 @@
 // Softmax of short rows with AVX-512 intrinsics: attention's score rows are 16 to 200 floats
 // long, where the portable loops of elementwise.c spend most of their time in scalar tails and in
 // 16-step serial horizontal reductions. Here the last partial vector of a row is masked and the
-// reductions are trees. Same exp polynomial as elementwise.c's exp_poly (scaled by scalef), same
-// NaN behaviour.
+// reductions are trees. When a row's tail is short (49 = 3 x 16 + 1), the four rows of a block
+// put their tails side by side in one vector, so they cost one exp instead of four. Same exp
+// polynomial as elementwise.c's exp_poly (scaled by scalef), same NaN behaviour.
 // Called by adv_softmax_rows / adv_softmax_rows_backward when the CPU has AVX-512.
 #include "dispatch.h"
 
@@ -61,7 +62,21 @@ static inline __attribute__((always_inline)) ADV_AVX512 void softmax_block(const
             _mm512_storeu_ps(y + r * n + i, e);
             sv[r] = _mm512_add_ps(sv[r], e);
         }
-    if (tm)
+    long rem = n - full;
+    int shared_tail = tm && R > 1 && R * rem <= 16;
+    __m512 e = _mm512_setzero_ps();
+    if (shared_tail) {
+        // Short tails (Swin's 49 = 3 x 16 + 1): the R rows' tails share one exp vector, row r's in
+        // lanes [r rem, (r + 1) rem), loaded and stored at an address shifted back by r rem.
+        __m512 tv = _mm512_setzero_ps(), tmax = _mm512_setzero_ps();
+        for (int r = 0; r < R; r++) {
+            __mmask16 lanes = (__mmask16)(tm << (r * rem));
+            tv = _mm512_mask_loadu_ps(tv, lanes, x + r * n + full - r * rem);
+            tmax = _mm512_mask_mov_ps(tmax, lanes, m[r]);
+        }
+        e = exp512(_mm512_sub_ps(tv, tmax));
+        for (int r = 0; r < R; r++) sv[r] = _mm512_mask_add_ps(sv[r], (__mmask16)(tm << (r * rem)), sv[r], e);
+    } else if (tm)
         for (int r = 0; r < R; r++) {
             __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tm, x + r * n + full), m[r]));
             _mm512_mask_storeu_ps(y + r * n + full, tm, e);
@@ -70,7 +85,13 @@ static inline __attribute__((always_inline)) ADV_AVX512 void softmax_block(const
     for (int r = 0; r < R; r++) iz[r] = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sv[r]));
     for (long i = 0; i < full; i += 16)
         for (int r = 0; r < R; r++) _mm512_storeu_ps(y + r * n + i, _mm512_mul_ps(_mm512_loadu_ps(y + r * n + i), iz[r]));
-    if (tm)
+    if (shared_tail) {
+        // The tails' exps never left the register: scale them there and store them.
+        __m512 izc = _mm512_setzero_ps();
+        for (int r = 0; r < R; r++) izc = _mm512_mask_mov_ps(izc, (__mmask16)(tm << (r * rem)), iz[r]);
+        e = _mm512_mul_ps(e, izc);
+        for (int r = 0; r < R; r++) _mm512_mask_storeu_ps(y + r * n + full - r * rem, (__mmask16)(tm << (r * rem)), e);
+    } else if (tm)
         for (int r = 0; r < R; r++)
             _mm512_mask_storeu_ps(y + r * n + full, tm, _mm512_mul_ps(_mm512_maskz_loadu_ps(tm, y + r * n + full), iz[r]));
 }

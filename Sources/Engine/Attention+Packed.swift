@@ -52,13 +52,22 @@ extension Tensor {
             for bh in r {
                 let b = bh / heads, h = bh % heads
                 let q = px + b * t * ld + h * d, k = q + c, v = q + 2 * c
+                // The q, k, v rows of the head four ahead into L2 while this one computes.
+                if bh + 4 < r.upperBound {
+                    let q2 = px + ((bh + 4) / heads) * t * ld + ((bh + 4) % heads) * d
+                    for part in 0..<3 { adv_prefetch_l2(q2 + part * c, t, d * 4, ld * 4) }
+                }
                 // This head's scores / probabilities, and P rounded for the second product.
                 let sp = scratch ?? probs.ptr + bh * t * t
                 let rp = precision == .fp32 ? sp : (scratch.map { $0 + t * t } ?? rprobs.ptr + bh * t * t)
-                // scores (T, T) = scale q k^T (+ bias, copied in first and accumulated onto)
-                if let pb = pb { sp.update(from: pb + ((b % groups) * heads + h) * t * t, count: t * t) }
-                BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld,
-                               beta: pb == nil ? 0 : 1, c: sp, ldc: t)
+                // scores (T, T) = scale q k^T (+ bias, added in the product's epilogue)
+                if let pb = pb {
+                    BLAS.gemmSmallAdd(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld,
+                                      d: pb + ((b % groups) * heads + h) * t * t, ldd: t, c: sp, ldc: t)
+                } else {
+                    BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld,
+                                   c: sp, ldc: t)
+                }
                 adv_softmax_rows(sp, sp, t, t)
                 if precision != .fp32 { precision.round(sp, rp, t * t) }
                 // out (T, D) = P v, written into this head's columns

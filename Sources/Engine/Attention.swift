@@ -52,20 +52,35 @@ extension Tensor {
             let scratch = keep ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * s)
             defer { scratch?.deallocate() }
             for bh in r {
+                // The q, k, v of the head four ahead into L2 while this one computes.
+                if bh + 4 < r.upperBound {
+                    adv_prefetch_l2(pq + (bh + 4) * t * d, 1, t * d * 4, 0)
+                    adv_prefetch_l2(pk + (bh + 4) * s * d, 1, s * d * 4, 0)
+                    adv_prefetch_l2(pv + (bh + 4) * s * dv, 1, s * dv * 4, 0)
+                }
                 // This head's scores / probabilities, and P rounded for the second product.
                 let sp = scratch ?? probs.ptr + bh * t * s
                 let rp = precision == .fp32 ? sp : (scratch.map { $0 + t * s } ?? rprobs.ptr + bh * t * s)
-                // scores (T, S) = scale q k^T + bias: the bias is written first (each row copied,
-                // or spread when broadcast along S) and the product accumulated onto it.
+                // scores (T, S) = scale q k^T + bias: a bias contiguous along S is added in the
+                // product's epilogue; one broadcast along S is spread into the scores first.
+                let a = pq + bh * t * d, b = pk + bh * s * d
                 if let pb = pb {
-                    let base = (bh / nh) * bst[0] + (bh % nh) * bst[1]
-                    for i in 0..<t {
-                        let row = sp + i * s, brow = pb + base + i * bst[2]
-                        if bst[3] == 1 { row.update(from: brow, count: s) } else { for j in 0..<s { row[j] = brow[j * bst[3]] } }
+                    let base = pb + (bh / nh) * bst[0] + (bh % nh) * bst[1]
+                    if bst[3] == 1 {
+                        BLAS.gemmSmallAdd(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: a, lda: d,
+                                          b: b, ldb: d, d: base, ldd: bst[2], c: sp, ldc: s)
+                    } else {
+                        for i in 0..<t {
+                            let row = sp + i * s, brow = base + i * bst[2]
+                            for j in 0..<s { row[j] = brow[j * bst[3]] }
+                        }
+                        BLAS.gemmSmall(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: a, lda: d,
+                                       b: b, ldb: d, beta: 1, c: sp, ldc: s)
                     }
+                } else {
+                    BLAS.gemmSmall(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: a, lda: d,
+                                   b: b, ldb: d, c: sp, ldc: s)
                 }
-                BLAS.gemmSmall(transA: false, transB: true, m: t, n: s, k: d, alpha: scale, a: pq + bh * t * d, lda: d,
-                               b: pk + bh * s * d, ldb: d, beta: pb == nil ? 0 : 1, c: sp, ldc: s)
                 adv_softmax_rows(sp, sp, t, s)
                 if precision != .fp32 { precision.round(sp, rp, t * s) }
                 BLAS.gemmSmall(transA: false, transB: false, m: t, n: dv, k: s, a: rp, lda: s,

@@ -89,6 +89,22 @@ enum BLAS {
              beta: beta, c: c, ldc: ldc)
     }
 
+    /// C (m x n) = alpha * op(A) op(B) + D, where D has row stride ldd (0: one row added to every
+    /// row of C): `gemmSmall` with the addend read in place (attention's bias) instead of copied
+    /// into C first. The fallback copies D into C and runs gemm with beta 1.
+    static func gemmSmallAdd(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                             b: UnsafePointer<Float>, ldb: Int, d: UnsafePointer<Float>, ldd: Int,
+                             c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let small = k <= 512 && (Parallel.inParallelRegion || Double(m) * Double(n) * Double(k) < 2_000_000)
+        if small && adv_sgemm_small_add(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, d, ldd, c, ldc) != 0 {
+            return
+        }
+        for i in 0..<m { (c + i * ldc).update(from: d + i * ldd, count: n) }
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+             beta: 1, c: c, ldc: ldc)
+    }
+
     /// Runs `body(start, count)` over `t` blocks of 0..<total on the pool (one single-threaded sgemm per block).
     private static func split(_ total: Int, _ t: Int, _ body: (Int, Int) -> Void) {
         let per = (total + t - 1) / t

@@ -61,6 +61,37 @@ final class AVX512KernelTests: XCTestCase {
         }
     }
 
+    /// C = alpha op(A) op(B) + D with D apart from C: a full D (own row stride), one row added to
+    /// every row (ldd 0), and none; through the tiles and the dot-product columns (N = 49, 33).
+    func testSmallProductsAddAnAddendReadInPlace() {
+        let rng = RNG(seed: 14)
+        for (m, n, k) in [(49, 49, 32), (7, 33, 9), (13, 64, 16), (5, 18, 40)] {
+            for tB in [false, true] {
+                for ldd in [n + 3, 0, -1] {
+                    let lda = k + 1, ldb = (tB ? k : n) + 2, ldc = n + 5
+                    let a = matrix(m, k, ld: lda, rng)
+                    let b = matrix(tB ? n : k, tB ? k : n, ld: ldb, rng)
+                    let dm = matrix(m, n, ld: Swift.max(ldd, n), rng)
+                    var c = [Float](repeating: .nan, count: m * ldc)
+                    let done = dm.withUnsafeBufferPointer { pd in
+                        adv_sgemm_small_add(0, tB ? 1 : 0, m, n, k, 0.5, a, lda, b, ldb, ldd < 0 ? nil : pd.baseAddress!,
+                                            Swift.max(ldd, 0), &c, ldc)
+                    }
+                    XCTAssertEqual(done, 1)
+                    let ab = naiveProduct(false, tB, m, n, k, a, lda: lda, b, ldb: ldb)
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            let add = ldd < 0 ? 0 : Double(dm[i * Swift.max(ldd, 0) + j])
+                            XCTAssertEqual(Double(c[i * ldc + j]), 0.5 * ab[i * n + j] + add, accuracy: 1e-5 * Double(k).squareRoot() + 1e-6,
+                                           "m\(m) n\(n) k\(k) tB \(tB) ldd \(ldd) at (\(i), \(j))")
+                        }
+                        for j in n..<ldc { XCTAssertTrue(c[i * ldc + j].isNaN, "wrote past column \(n)") }
+                    }
+                }
+            }
+        }
+    }
+
     func testSmallProductsDeclineWhatTheyDoNotHandle() {
         var c: [Float] = [7]
         let one: [Float] = [1]
@@ -87,7 +118,9 @@ final class AVX512KernelTests: XCTestCase {
 
     func testShortRowSoftmaxMatchesThePortableKernel() {
         let rng = RNG(seed: 12)
-        for n in [1, 5, 16, 17, 31, 49, 65, 197] {
+        // 2, 3, 4, 18, 20, 49: tails that four rows share in one vector (with no full vector before them
+        // for n < 16); 5, 31: tails too long to share.
+        for n in [1, 2, 3, 4, 5, 16, 17, 18, 20, 31, 49, 65, 197] {
             let rows = 7
             var x = (0..<(rows * n)).map { _ in (rng.uniform() - 0.5) * 20 }
             // A row with a NaN, one with +inf, one with a huge negative value (underflow to 0).

@@ -166,6 +166,12 @@ final class GradCheckTests: XCTestCase {
         gradCheck("attention", [q, k, v]) { try Tensor.attention(q: $0[0], k: $0[1], v: $0[2], bias: nil, scale: 0.5) }
         let bias = rnd([2, 3, 5], seed: 64)
         gradCheck("attention bias", [q, k, v, bias]) { try Tensor.attention(q: $0[0], k: $0[1], v: $0[2], bias: $0[3], scale: 0.5) }
+        // One row of S for every (batch, head, query): added in the product's epilogue with row stride 0.
+        let rowBias = rnd([5], seed: 67)
+        gradCheck("attention bias row", [q, k, v, rowBias]) { try Tensor.attention(q: $0[0], k: $0[1], v: $0[2], bias: $0[3], scale: 0.5) }
+        // One value per query, broadcast along S: spread into the scores before the product.
+        let colBias = rnd([3, 1], seed: 68)
+        gradCheck("attention bias column", [q, k, v, colBias]) { try Tensor.attention(q: $0[0], k: $0[1], v: $0[2], bias: $0[3], scale: 0.5) }
         let mask = Tensor(zeros: [2, 1, 3, 5])
         for i in 0..<mask.count where i % 3 == 1 { mask.ptr[i] = -1e9 }
         gradCheck("attention mask", [q, k, v]) { try Tensor.attention(q: $0[0], k: $0[1], v: $0[2], bias: mask, scale: 0.5) }

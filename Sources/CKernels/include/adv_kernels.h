@@ -139,5 +139,13 @@ void adv_set_avx512(int on);
 /// 0, beta is neither 0 nor 1, or scratch memory for op(B) = B^T cannot be had: then use sgemm.
 int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
                     const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc);
+/// C = alpha * op(A) op(B) + D (D may be C itself, or NULL for none; ldd may be 0 to add one row
+/// to every row): adv_sgemm_small with the addend read from its own matrix, so attention's bias
+/// needs no copy into the scores first. Returns 0 (C untouched) as adv_sgemm_small does.
+int adv_sgemm_small_add(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                        const float *B, long ldb, const float *D, long ldd, float *C, long ldc);
+/// Asks the CPU to bring `rows` ranges of `bytes` bytes, `stride` bytes apart from p on, into its
+/// L2 cache (attention: the q, k, v rows of a head a few heads ahead).
+void adv_prefetch_l2(const void *p, long rows, long bytes, long stride);
 
 #endif
