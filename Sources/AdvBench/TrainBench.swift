@@ -2,7 +2,7 @@
 // forward and backward in training mode, AdamW update) at batch 64 on the five benchmark models
 // at 32x32x3, 10 classes. The PyTorch reference is benchmarks/torch_train_step.py.
 //
-// `AdvBench train`
+// `AdvBench train`; ADV_BENCH_PRECISION=bf16 (or fp16) runs the step at that precision.
 import Engine
 import Foundation
 
@@ -20,13 +20,17 @@ struct TrainBench: BenchSection {
     }
 
     func run(_ ctx: BenchContext) throws {
-        print("\n## Adversarial training step: PGD-1 (eps 4/255) + forward + backward + AdamW, batch 64, 32x32x3, 10 classes, fp32\n")
+        let name = ProcessInfo.processInfo.environment["ADV_BENCH_PRECISION"] ?? "fp32"
+        // An unknown name falls back to fp32 and the heading says which precision ran.
+        let precision = Precision(rawValue: name) ?? .fp32
+        print("\n## Adversarial training step: PGD-1 (eps 4/255) + forward + backward + AdamW, batch 64, 32x32x3, 10 classes, \(precision.rawValue)\n")
         var table = Table(["model", "params", "step (s)", "images/s"])
         let batch = 64
         let rng = RNG(seed: 0)
         let attack = try PGD(eps: 4 / 255, step: 4 / 255, steps: 1)
         for (label, c) in try BenchModels.configs() {
             let m = try Models.build(c, rng: rng)
+            m.precision = precision
             let opt = try AdamW(groups: ParameterGroup.split(m.parameters(), weightDecay: 0.05))
             let x = Tensor.rand([batch, 3, 32, 32], rng: rng)
             let labels = (0..<batch).map { $0 % 10 }

@@ -90,8 +90,9 @@ extension Tensor {
         guard keep else { return out }
         out.record(inputs) { g in
             let rg = precision.rounded(g)
-            let gq = Tensor(zeros: q.shape), gk = Tensor(zeros: k.shape), gv = Tensor(zeros: v.shape)
-            let ds = Tensor(zeros: scoreShape)
+            // Every element of these is written by exactly one head's product (beta 0): no zeroing.
+            let gq = Tensor(uninitialized: q.shape), gk = Tensor(uninitialized: k.shape), gv = Tensor(uninitialized: v.shape)
+            let ds = Tensor(uninitialized: scoreShape)
             let pg = rg.ptr, pgq = gq.ptr, pgk = gk.ptr, pgv = gv.ptr, pds = ds.ptr
             // The closure owns the saved tensors (raw pointers alone would dangle).
             let pq = rq.ptr, pk = rk.ptr, pv = rv.ptr, pp = probs.ptr, prp = rprobs.ptr

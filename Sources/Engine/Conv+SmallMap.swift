@@ -112,7 +112,7 @@ extension Conv {
                             // res (Cout, ncol) += W[:, row ky, kx0..<kx1, :] (Cout, k) x cols rows of ky (k, ncol)
                             BLAS.gemm(transA: false, transB: false, m: g.cout, n: ncol, k: k,
                                       a: pwt + ((tc.ky0 + kyi) * g.kw + tc.kx0) * g.cin, lda: ldw,
-                                      b: cols + kyi * k * ncol, ldb: ncol, beta: kyi == 0 ? 0 : 1, c: res, ldc: ncol)
+                                      b: cols + kyi * k * ncol, ldb: ncol, beta: kyi == 0 ? 0 : 1, c: res, ldc: ncol, bf16: g.bf16)
                         }
                     }
                     tc.positions.withUnsafeBufferPointer { pos in
@@ -185,7 +185,7 @@ extension Conv {
                         // dW[:, row ky, kx0..<kx1, :] (Cout, k) (+)= G (Cout, ncol) x cols_ky^T (ncol, k)
                         BLAS.gemm(transA: false, transB: true, m: g.cout, n: k, k: ncol, a: gc, lda: ncol,
                                   b: cols + kyi * k * ncol, ldb: ncol, beta: allFresh ? 0 : 1,
-                                  c: dw + t0 * cin, ldc: ldw)
+                                  c: dw + t0 * cin, ldc: ldw, bf16: g.bf16)
                     }
                 }
                 if let dx = gx?.ptr {
@@ -193,7 +193,7 @@ extension Conv {
                         // dcols rows of ky (k, ncol) = W[:, row ky, kx0..<kx1, :]^T (k, Cout) x G (Cout, ncol)
                         BLAS.gemm(transA: true, transB: false, m: k, n: ncol, k: g.cout,
                                   a: pwt + ((tc.ky0 + kyi) * g.kw + tc.kx0) * cin, lda: ldw,
-                                  b: gc, ldb: ncol, c: cols + kyi * k * ncol, ldc: ncol)
+                                  b: gc, ldb: ncol, c: cols + kyi * k * ncol, ldc: ncol, bf16: g.bf16)
                     }
                     let dcols = UnsafePointer(cols)
                     tc.origins.withUnsafeBufferPointer { org in

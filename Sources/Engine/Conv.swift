@@ -7,6 +7,8 @@ import Foundation
 /// The geometry of one convolution, shared by forward and backward.
 struct ConvGeometry {
     let n, cin, h, w, cout, kh, kw, sh, sw, ph, pw, groups, ho, wo: Int
+    /// The products' inputs are bf16 values (precision bf16): BLAS.gemm may multiply them in bf16.
+    var bf16 = false
     var cg: Int { cin / groups }
     var og: Int { cout / groups }
     var kdim: Int { cg * kh * kw }
@@ -47,7 +49,8 @@ extension Tensor {
             throw EngineError.shape("conv2d: kernel \(kh)x\(kw) larger than padded input \(x.shape) (padding \(padding))")
         }
         let geo = ConvGeometry(n: x.shape[0], cin: cin, h: x.shape[2], w: x.shape[3], cout: cout, kh: kh, kw: kw,
-                               sh: stride.0, sw: stride.1, ph: padding.0, pw: padding.1, groups: groups, ho: ho, wo: wo)
+                               sh: stride.0, sw: stride.1, ph: padding.0, pw: padding.1, groups: groups, ho: ho, wo: wo,
+                               bf16: precision == .bf16)
         let rx = precision.rounded(x), rw = precision.rounded(weight)
         let out: Tensor
         let kept: [Tensor]  // im2col matrices of the forward pass, reused by the weight gradient
@@ -216,14 +219,14 @@ enum Conv {
                 if let t = tmp {
                     if let pb = pb { fillRows(t.ptr, pb, rows: g.og, count: cnt * hw, ld: cols) }
                     BLAS.gemm(transA: false, transB: false, m: g.og, n: cnt * hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
-                              b: b, ldb: cols, beta: pb == nil ? 0 : 1, c: t.ptr, ldc: cols)
+                              b: b, ldb: cols, beta: pb == nil ? 0 : 1, c: t.ptr, ldc: cols, bf16: g.bf16)
                     unpack(t.ptr, out.ptr + (img0 * g.cout + gi * g.og) * hw, count: cnt, rows: g.og, hw: hw,
                            imageStride: g.cout * hw, ld: cols, accumulate: false)
                 } else {
                     let c = out.ptr + (img0 * g.cout + gi * g.og) * hw
                     if let pb = pb { fillRows(c, pb, rows: g.og, count: hw, ld: hw) }
                     BLAS.gemm(transA: false, transB: false, m: g.og, n: hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
-                              b: b, ldb: hw, beta: pb == nil ? 0 : 1, c: c, ldc: hw)
+                              b: b, ldb: hw, beta: pb == nil ? 0 : 1, c: c, ldc: hw, bf16: g.bf16)
                 }
             }
             img0 += cnt
@@ -290,16 +293,16 @@ enum Conv {
                     }
                     // dW_g (og, kdim) += G (og, n) x col^T (n, kdim)
                     BLAS.gemm(transA: false, transB: true, m: g.og, n: g.kdim, k: cnt * hw, a: gp, lda: ldg, b: b, ldb: ldb,
-                              beta: 1, c: gw.ptr + gi * g.og * g.kdim, ldc: g.kdim)
+                              beta: 1, c: gw.ptr + gi * g.og * g.kdim, ldc: g.kdim, bf16: g.bf16)
                 }
                 if let gx = gx {
                     // dcol (kdim, n) = W_g^T (kdim, og) x G (og, n)
                     if g.isPointwise && nb == 1 {
                         BLAS.gemm(transA: true, transB: false, m: g.kdim, n: hw, k: g.og, a: rw.ptr + gi * g.og * g.kdim, lda: g.kdim,
-                                  b: gp, ldb: hw, beta: 1, c: gx.ptr + (img0 * g.cin + gi * g.cg) * g.h * g.w, ldc: hw)
+                                  b: gp, ldb: hw, beta: 1, c: gx.ptr + (img0 * g.cin + gi * g.cg) * g.h * g.w, ldc: hw, bf16: g.bf16)
                     } else {
                         BLAS.gemm(transA: true, transB: false, m: g.kdim, n: cnt * hw, k: g.og, a: rw.ptr + gi * g.og * g.kdim, lda: g.kdim,
-                                  b: gp, ldb: ldg, c: col.ptr, ldc: cols)
+                                  b: gp, ldb: ldg, c: col.ptr, ldc: cols, bf16: g.bf16)
                         col2im(col.ptr, gx.ptr, g, img0: img0, count: cnt, group: gi, ld: cols)
                     }
                 }

@@ -11,10 +11,13 @@ import CKernels
 /// Parallel.swift): they spin long after each call and competed with ours for the cores.
 enum BLAS {
     /// C (M x N) = alpha * op(A) op(B) + beta * C, row-major, leading dims given.
+    /// - Parameter bf16: the inputs are bf16 values (Precision.bf16 rounded them): multiply them
+    ///   with the AVX512-BF16 kernel (CKernels/bf16gemm.c) where the CPU has it (`Kernels.bf16`),
+    ///   fp32 accumulation either way.
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
-                     c: UnsafeMutablePointer<Float>, ldc: Int) {
+                     c: UnsafeMutablePointer<Float>, ldc: Int, bf16: Bool = false) {
         if m == 0 || n == 0 { return }
         if k == 0 {
             for i in 0..<m {
@@ -30,7 +33,7 @@ enum BLAS {
                 // Split the rows of C (and of op(A)).
                 split(m, t) { i0, cnt in
                     let ap = transA ? a + i0 : a + i0 * lda
-                    raw(transA, transB, cnt, n, k, alpha, ap, lda, b, ldb, beta, c + i0 * ldc, ldc)
+                    raw(transA, transB, cnt, n, k, alpha, ap, lda, b, ldb, beta, c + i0 * ldc, ldc, bf16)
                 }
                 return
             }
@@ -38,7 +41,7 @@ enum BLAS {
                 // Split the columns of C (and of op(B)).
                 split(n, t) { j0, cnt in
                     let bp = transB ? b + j0 * ldb : b + j0
-                    raw(transA, transB, m, cnt, k, alpha, a, lda, bp, ldb, beta, c + j0, ldc)
+                    raw(transA, transB, m, cnt, k, alpha, a, lda, bp, ldb, beta, c + j0, ldc, bf16)
                 }
                 return
             }
@@ -54,7 +57,7 @@ enum BLAS {
                         if kc <= 0 { dst.update(repeating: 0, count: m * n); continue }
                         let ap = transA ? a + k0 * lda : a + k0
                         let bp = transB ? b + k0 : b + k0 * ldb
-                        raw(transA, transB, m, n, kc, alpha, ap, lda, bp, ldb, 0, dst, n)
+                        raw(transA, transB, m, n, kc, alpha, ap, lda, bp, ldb, 0, dst, n, bf16)
                     }
                 }
                 for i in 0..<m {
@@ -68,7 +71,7 @@ enum BLAS {
                 return
             }
         }
-        raw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        raw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bf16)
     }
 
     /// `gemm` for small single-threaded products (attention's per-head products, called inside a
@@ -119,7 +122,8 @@ enum BLAS {
     @inline(__always)
     private static func raw(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
-                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ bf16: Bool) {
+        if bf16 && adv_sgemm_bf16(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 { return }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -146,17 +150,17 @@ extension Tensor {
             let rows = a.count / Swift.max(k, 1)
             let outShape = Array(a.shape.dropLast()) + [n]
             let out = Tensor(uninitialized: outShape)
-            BLAS.gemm(transA: false, transB: false, m: rows, n: n, k: k, a: ra.ptr, lda: k, b: rb.ptr, ldb: n, c: out.ptr, ldc: n)
+            BLAS.gemm(transA: false, transB: false, m: rows, n: n, k: k, a: ra.ptr, lda: k, b: rb.ptr, ldb: n, c: out.ptr, ldc: n, bf16: precision == .bf16)
             out.record([a, b]) { g in
                 let rg = precision.rounded(g)
                 if a.requiresGrad {
                     let ga = Tensor(uninitialized: a.shape)
-                    BLAS.gemm(transA: false, transB: true, m: rows, n: k, k: n, a: rg.ptr, lda: n, b: rb.ptr, ldb: n, c: ga.ptr, ldc: k)
+                    BLAS.gemm(transA: false, transB: true, m: rows, n: k, k: n, a: rg.ptr, lda: n, b: rb.ptr, ldb: n, c: ga.ptr, ldc: k, bf16: precision == .bf16)
                     a.addGrad(ga)
                 }
                 if b.requiresGrad {
                     let gb = Tensor(uninitialized: b.shape)
-                    BLAS.gemm(transA: true, transB: false, m: k, n: n, k: rows, a: ra.ptr, lda: k, b: rg.ptr, ldb: n, c: gb.ptr, ldc: n)
+                    BLAS.gemm(transA: true, transB: false, m: k, n: n, k: rows, a: ra.ptr, lda: k, b: rg.ptr, ldb: n, c: gb.ptr, ldc: n, bf16: precision == .bf16)
                     b.addGrad(gb)
                 }
             }
@@ -169,7 +173,7 @@ extension Tensor {
         let out = Tensor(uninitialized: batch + [m, n])
         for i in 0..<nb {
             BLAS.gemm(transA: false, transB: false, m: m, n: n, k: k, a: ea.ptr + i * m * k, lda: k,
-                      b: eb.ptr + i * k * n, ldb: n, c: out.ptr + i * m * n, ldc: n)
+                      b: eb.ptr + i * k * n, ldb: n, c: out.ptr + i * m * n, ldc: n, bf16: precision == .bf16)
         }
         out.record([a, b]) { g in
             let rg = precision.rounded(g)
@@ -177,7 +181,7 @@ extension Tensor {
                 let ga = Tensor(uninitialized: batch + [m, k])
                 for i in 0..<nb {
                     BLAS.gemm(transA: false, transB: true, m: m, n: k, k: n, a: rg.ptr + i * m * n, lda: n,
-                              b: eb.ptr + i * k * n, ldb: n, c: ga.ptr + i * m * k, ldc: k)
+                              b: eb.ptr + i * k * n, ldb: n, c: ga.ptr + i * m * k, ldc: k, bf16: precision == .bf16)
                 }
                 a.addGrad(Tensor.reduceTo(ga, a.shape))
             }
@@ -185,7 +189,7 @@ extension Tensor {
                 let gb = Tensor(uninitialized: batch + [k, n])
                 for i in 0..<nb {
                     BLAS.gemm(transA: true, transB: false, m: k, n: n, k: m, a: ea.ptr + i * m * k, lda: k,
-                              b: rg.ptr + i * m * n, ldb: n, c: gb.ptr + i * k * n, ldc: n)
+                              b: rg.ptr + i * m * n, ldb: n, c: gb.ptr + i * k * n, ldc: n, bf16: precision == .bf16)
                 }
                 b.addGrad(Tensor.reduceTo(gb, b.shape))
             }
@@ -219,19 +223,19 @@ extension Tensor {
             }
         }
         BLAS.gemm(transA: false, transB: true, m: rows, n: outF, k: inF, a: rx.ptr, lda: inF, b: rw.ptr, ldb: inF,
-                  beta: bias == nil ? 0 : 1, c: po, ldc: outF)
+                  beta: bias == nil ? 0 : 1, c: po, ldc: outF, bf16: precision == .bf16)
         var inputs = [x, weight]
         if let b = bias { inputs.append(b) }
         out.record(inputs) { g in
             let rg = precision.rounded(g)
             if x.requiresGrad {
                 let gx = Tensor(uninitialized: x.shape)
-                BLAS.gemm(transA: false, transB: false, m: rows, n: inF, k: outF, a: rg.ptr, lda: outF, b: rw.ptr, ldb: inF, c: gx.ptr, ldc: inF)
+                BLAS.gemm(transA: false, transB: false, m: rows, n: inF, k: outF, a: rg.ptr, lda: outF, b: rw.ptr, ldb: inF, c: gx.ptr, ldc: inF, bf16: precision == .bf16)
                 x.addGrad(gx)
             }
             if weight.requiresGrad {
                 let gw = Tensor(uninitialized: weight.shape)
-                BLAS.gemm(transA: true, transB: false, m: outF, n: inF, k: rows, a: rg.ptr, lda: outF, b: rx.ptr, ldb: inF, c: gw.ptr, ldc: inF)
+                BLAS.gemm(transA: true, transB: false, m: outF, n: inF, k: rows, a: rg.ptr, lda: outF, b: rx.ptr, ldb: inF, c: gw.ptr, ldc: inF, bf16: precision == .bf16)
                 weight.addGrad(gw)
             }
             if let b = bias, b.requiresGrad {

@@ -144,6 +144,16 @@ int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
 /// needs no copy into the scores first. Returns 0 (C untouched) as adv_sgemm_small does.
 int adv_sgemm_small_add(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                         const float *B, long ldb, const float *D, long ldd, float *C, long ldc);
+/// 1 when the AVX512-BF16 product (bf16gemm.c) is in use: the CPU has AVX512-BF16 (and AVX-512
+/// is on, see adv_has_avx512), and neither ADV_BF16=0 nor adv_set_bf16(0) turned it off.
+int adv_has_bf16(void);
+/// Turns the bf16 product off (0) or back on (1, only if the CPU has it).
+void adv_set_bf16(int on);
+/// C (M x N) = alpha * op(A) op(B) + beta * C with both operands rounded to bf16 (nearest even)
+/// and multiplied with vdpbf16ps, fp32 accumulation; row-major, single-threaded. Returns 0 (C
+/// untouched) without AVX512-BF16, for an empty size, or when packing memory cannot be had.
+int adv_sgemm_bf16(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                   const float *B, long ldb, float beta, float *C, long ldc);
 /// Asks the CPU to bring `rows` ranges of `bytes` bytes, `stride` bytes apart from p on, into its
 /// L2 cache (attention: the q, k, v rows of a head a few heads ahead).
 void adv_prefetch_l2(const void *p, long rows, long bytes, long stride);

@@ -58,7 +58,7 @@ public final class ModelObject: HostObject {
                 return .object(self)
             }
         case "precision":
-            return method("m.precision(p)", "Sets the input precision of the model's matrix products and convolutions: \"fp32\", \"bf16\" or \"fp16\" (accumulation stays fp32). Without an argument returns the current one.") { a, _ in
+            return method("m.precision(p)", "Sets the input precision of the model's matrix products and convolutions: \"fp32\", \"bf16\" or \"fp16\" (inputs rounded to nearest even, accumulation stays fp32). On a CPU with AVX512-BF16, bf16 products run on its bf16 instructions (up to twice the fp32 rate; bf16 denormals count as zero there); elsewhere, and for fp16, the rounded values go through fp32 products. Without an argument returns the current one.") { a, _ in
                 try a.check(allowed: ["p"], maxPositional: 1)
                 guard a.has("p", at: 0) else { return .string(m.precision.rawValue) }
                 let p = try a.choice("p", at: 0, Precision.allCases.map(\.rawValue), default: "fp32")

@@ -1,0 +1,239 @@
+// Matrix products in bf16 on the CPU's AVX512-BF16 instructions (vdpbf16ps), fp32 accumulation.
+//
+// C (M x N) = alpha * op(A) op(B) + beta * C, row-major, single-threaded (BLAS.gemm splits big
+// products over the threads). The operands are converted to bf16 (round to nearest even) while
+// they are packed, so inputs that are already bf16 values (Precision.bf16 rounds them before any
+// product) pass through exactly. One vdpbf16ps does 16 lanes x 2 multiply-adds in the time an
+// fp32 FMA does 16 x 1, so the products run at up to twice the fp32 peak.
+//
+// Packing: op(A) and op(B) become pairs of bf16 along K (a 32-bit word (x[2p], x[2p + 1]), a zero
+// pad when K is odd): op(B) pair-major, Bpk[p][j], so a vector load gives 16 columns' pairs; op(A)
+// in whichever order its source has (row by row, or pair-major when transposed), since the
+// microkernel only broadcasts one word of A per row. A tile of MR = 6 rows x 64 columns stays
+// in 24 zmm accumulators over a block of KC pairs. K is blocked so a block of packed B stays in
+// L2; M and N are padded with zeros to the tile sizes, and only C's real cells are written.
+//
+// The instructions treat bf16 denormals (|x| < 1.2e-38) as zero, as bf16 hardware generally
+// does; the portable path (rounded fp32 through sgemm) keeps them.
+#include "adv_kernels.h"
+#include "dispatch.h"
+#include <pthread.h>
+#include <stdlib.h>
+
+#if ADV_HAVE_AVX512_SOURCE && defined(__clang__) && __clang_major__ >= 12
+#define ADV_HAVE_BF16_SOURCE 1
+#include <immintrin.h>
+
+#define ADV_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
+#define ADV_INLINE static inline __attribute__((always_inline))
+
+enum { MR = 6, NR = 64, KCP = 192 /* pairs per K block: 384 of K */ };
+
+static int bf16_state = -1;
+
+static int cpu_has_bf16(void) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16") ? 1 : 0;
+}
+
+int adv_has_bf16(void) {
+    int s = __atomic_load_n(&bf16_state, __ATOMIC_RELAXED);
+    if (s < 0) {
+        const char *env = getenv("ADV_BF16");
+        s = (env && strcmp(env, "0") == 0) ? 0 : cpu_has_bf16();
+        int unset = -1;
+        if (!__atomic_compare_exchange_n(&bf16_state, &unset, s, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) s = unset;
+    }
+    return s && adv_has_avx512();
+}
+
+void adv_set_bf16(int on) { __atomic_store_n(&bf16_state, on ? cpu_has_bf16() : 0, __ATOMIC_RELAXED); }
+
+/// Per-thread packing buffers, grown on demand, freed when the thread exits.
+static __thread uint32_t *pack_buf;
+static __thread long pack_cap;
+static pthread_key_t pack_key;
+static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
+static void pack_key_init(void) { pthread_key_create(&pack_key, free); }
+
+static uint32_t *pack_space(long words) {
+    if (words > pack_cap) {
+        pthread_once(&pack_once, pack_key_init);
+        uint32_t *p = (uint32_t *)realloc(pack_buf, (size_t)words * sizeof(uint32_t));
+        if (!p) return NULL;
+        pack_buf = p;
+        pack_cap = words;
+        pthread_setspecific(pack_key, p);
+    }
+    return pack_buf;
+}
+
+/// 16 words (x0[l], x1[l]) as bf16 pairs: x0 in the low half, x1 in the high half.
+ADV_INLINE ADV_BF16 __m512i pairs(__m512 x0, __m512 x1) {
+    __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x0));
+    __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x1));
+    return _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+}
+
+/// dst[p * ldd + c] = pair (src(2p, c), src(2p + 1, c)) for p < np, c < cols (<= 16) where
+/// src(k, c) = s[k * lds + c] (the row pair is contiguous along c); rows past kmax and columns
+/// past cols are zeros. Stores 16 words per p.
+ADV_INLINE ADV_BF16 void pack_rows(const float *s, long lds, long k0, long kmax, long np, int cols, uint32_t *dst,
+                                   long ldd) {
+    __mmask16 cm = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+    for (long p = 0; p < np; p++) {
+        long k = k0 + 2 * p;
+        __m512 x0 = k < kmax ? _mm512_maskz_loadu_ps(cm, s + k * lds) : _mm512_setzero_ps();
+        __m512 x1 = k + 1 < kmax ? _mm512_maskz_loadu_ps(cm, s + (k + 1) * lds) : _mm512_setzero_ps();
+        _mm512_storeu_si512(dst + p * ldd, pairs(x0, x1));
+    }
+}
+
+/// The other orientation: src(k, c) = s[c * lds + k] (contiguous along k). Each of the (up to 16)
+/// lines c gives np words (its pairs in order); a 16 x 16 word block is then transposed so that
+/// dst[p * ldd + c] holds them.
+ADV_INLINE ADV_BF16 void pack_cols(const float *s, long lds, long k0, long kmax, long np, int cols, uint32_t *dst,
+                                   long ldd) {
+    uint32_t blk[16][16];
+    for (long p0 = 0; p0 < np; p0 += 16) {
+        int pn = np - p0 < 16 ? (int)(np - p0) : 16;
+        for (int c = 0; c < 16; c++) {
+            __m512i w = _mm512_setzero_si512();
+            if (c < cols) {
+                long k = k0 + 2 * p0, avail = kmax - k;  // floats left on this line in the block
+                if (avail > 32) avail = 32;
+                if (avail > 0) {
+                    __mmask32 m = avail >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << avail) - 1);
+                    const float *line = s + c * lds + k;
+                    __m512 a = _mm512_maskz_loadu_ps((__mmask16)m, line);
+                    __m512 b = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), line + 16);
+                    // cvtne2ps_pbh(b, a): a's 16 values in the low half, b's in the high half: in order.
+                    w = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+                }
+            }
+            _mm512_storeu_si512(blk[c], w);
+        }
+        for (int p = 0; p < pn; p++) {
+            uint32_t *d = dst + (p0 + p) * ldd;
+            for (int c = 0; c < 16; c++) d[c] = blk[c][p];
+        }
+    }
+}
+
+/// Row i of a row-major (lines x K) matrix as np pairs per line: dst[i * np + p] (zeros past
+/// kmax, and for lines in [lines, total)).
+ADV_INLINE ADV_BF16 void pack_lines(const float *s, long lds, long k0, long kmax, long np, long lines, long total,
+                                    uint32_t *dst) {
+    for (long i = 0; i < total; i++) {
+        uint32_t *d = dst + i * np;
+        for (long p0 = 0; p0 < np; p0 += 16) {
+            long k = k0 + 2 * p0, avail = i < lines ? kmax - k : 0;
+            if (avail > 32) avail = 32;
+            __m512i w = _mm512_setzero_si512();
+            if (avail > 0) {
+                __mmask32 m = avail >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << avail) - 1);
+                const float *line = s + i * lds + k;
+                __m512 a = _mm512_maskz_loadu_ps((__mmask16)m, line);
+                __m512 b = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), line + 16);
+                w = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+            }
+            long pn = np - p0 < 16 ? np - p0 : 16;
+            _mm512_mask_storeu_epi32(d + p0, (__mmask16)((1u << pn) - 1), w);
+        }
+    }
+}
+
+/// acc[r][v] over np pairs; then C = alpha acc + (first ? beta C : C) for the real rows/columns.
+/// Pair p of row r of A is a[r * ars + p * aks]; B's pairs are pair-major with row length ldb_p.
+ADV_INLINE ADV_BF16 void tile(const int NV, const uint32_t *a, long ars, long aks, const uint32_t *b, long ldb_p, long np,
+                              float alpha, float beta, int first, float *c, long ldc, int rows, int cols) {
+    __m512 acc[MR][4];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
+    for (long p = 0; p < np; p++) {
+        __m512bh bv[4];
+        for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + p * ldb_p + 16 * v);
+        const uint32_t *ap = a + p * aks;
+        for (int r = 0; r < MR; r++) {
+            __m512bh av = (__m512bh)_mm512_set1_epi32((int)ap[r * ars]);
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
+        }
+    }
+    __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
+    for (int r = 0; r < rows; r++) {
+        float *crow = c + r * ldc;
+        for (int v = 0; v < NV; v++) {
+            int left = cols - 16 * v;
+            if (left <= 0) break;
+            __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+            __m512 x = _mm512_mul_ps(acc[r][v], al);
+            if (!first) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, crow + 16 * v));
+            else if (beta != 0.0f) x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, crow + 16 * v), be, x);
+            _mm512_mask_storeu_ps(crow + 16 * v, m, x);
+        }
+    }
+}
+
+static ADV_BF16 void gemm_bf16(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                               const float *B, long ldb, float beta, float *C, long ldc, uint32_t *apk, uint32_t *bpk,
+                               long Mp, long Np) {
+    for (long k0 = 0; k0 < K; k0 += 2 * KCP) {
+        long np = (K - k0 + 1) / 2 < KCP ? (K - k0 + 1) / 2 : KCP;
+        int first = k0 == 0;
+        // op(A) (M x K): row i, column k is A[i * lda + k] (packed row by row, pairs in order), or
+        // A[k * lda + i] when transposed (packed pair-major).
+        if (transA) {
+            for (long i0 = 0; i0 < Mp; i0 += 16) {
+                int rows = M - i0 >= 16 ? 16 : (M - i0 > 0 ? (int)(M - i0) : 0);
+                pack_rows(A + i0, lda, k0, K, np, rows, apk + i0, Mp);
+            }
+        } else {
+            pack_lines(A, lda, k0, K, np, M, Mp, apk);
+        }
+        long ars = transA ? 1 : np, aks = transA ? Mp : 1;
+        // op(B) (K x N): row k, column j is B[k * ldb + j], or B[j * ldb + k] when transposed.
+        for (long j0 = 0; j0 < Np; j0 += 16) {
+            int cols = N - j0 >= 16 ? 16 : (int)(N - j0);
+            if (transB) pack_cols(B + j0 * ldb, ldb, k0, K, np, cols, bpk + j0, Np);
+            else pack_rows(B + j0, ldb, k0, K, np, cols, bpk + j0, Np);
+        }
+        for (long j0 = 0; j0 < N; j0 += NR) {
+            int cols = N - j0 < NR ? (int)(N - j0) : NR;
+            int nv = (cols + 15) / 16;
+            for (long i0 = 0; i0 < M; i0 += MR) {
+                int rows = M - i0 < MR ? (int)(M - i0) : MR;
+                const uint32_t *a = apk + i0 * ars, *b = bpk + j0;
+                float *c = C + i0 * ldc + j0;
+                switch (nv) {
+                    case 1: tile(1, a, ars, aks, b, Np, np, alpha, beta, first, c, ldc, rows, cols); break;
+                    case 2: tile(2, a, ars, aks, b, Np, np, alpha, beta, first, c, ldc, rows, cols); break;
+                    case 3: tile(3, a, ars, aks, b, Np, np, alpha, beta, first, c, ldc, rows, cols); break;
+                    default: tile(4, a, ars, aks, b, Np, np, alpha, beta, first, c, ldc, rows, cols); break;
+                }
+            }
+        }
+    }
+}
+
+int adv_sgemm_bf16(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                   const float *B, long ldb, float beta, float *C, long ldc) {
+    if (M <= 0 || N <= 0 || K <= 0 || !adv_has_bf16()) return 0;
+    // Padded sizes: M so the last 6-row tile reads zero rows (and whole 16-row packing blocks),
+    // N to whole vectors. Packing writes the padding as zeros.
+    long Mp = (M + MR + 15) / 16 * 16, Np = (N + 15) / 16 * 16;
+    long np = (K + 1) / 2 < KCP ? (K + 1) / 2 : KCP;
+    uint32_t *buf = pack_space(np * (Mp + Np));
+    if (!buf) return 0;
+    gemm_bf16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf, buf + np * Mp, Mp, Np);
+    return 1;
+}
+
+#else
+int adv_has_bf16(void) { return 0; }
+void adv_set_bf16(int on) { (void)on; }
+int adv_sgemm_bf16(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                   const float *B, long ldb, float beta, float *C, long ldc) {
+    (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;
+    (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
+    return 0;
+}
+#endif
