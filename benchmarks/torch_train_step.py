@@ -2,11 +2,14 @@
 (attack with the model in eval mode, forward/backward in train mode, AdamW step) at batch 64 on
 the five benchmark models at 32x32x3, 10 classes, fp32, on the CPU with the same thread count.
 
-Run: /work/venv/bin/python benchmarks/torch_train_step.py [--threads N] [--budget SECONDS] [--only deit,swin]
+Run: /work/venv/bin/python benchmarks/torch_train_step.py [--threads N] [--budget SECONDS] [--only deit,swin] [--bf16]
+--bf16 runs both forward passes under torch.autocast("cpu", dtype=torch.bfloat16), PyTorch's
+mixed precision (the reference for ADV_BENCH_PRECISION=bf16 AdvBench train).
 Needs torch 2.x and timm 1.0.x (never a build or CI dependency of adv).
 Reports the best step time over repeats (one warm-up), like AdvBench.
 """
 import argparse
+import contextlib
 import time
 
 import torch
@@ -27,13 +30,17 @@ def models():
     ]
 
 
+AMP = contextlib.nullcontext
+
+
 def pgd1(model, x, y, eps=4 / 255, step=4 / 255):
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     delta = torch.empty_like(x).uniform_(-eps, eps)
     xa = (x + delta).clamp(0, 1).requires_grad_(True)
-    loss = F.cross_entropy(model(xa), y)
+    with AMP():
+        loss = F.cross_entropy(model(xa), y)
     g, = torch.autograd.grad(loss, xa)
     xa = torch.min(torch.max(xa.detach() + step * g.sign(), x - eps), x + eps).clamp(0, 1)
     for p in model.parameters():
@@ -44,7 +51,8 @@ def pgd1(model, x, y, eps=4 / 255, step=4 / 255):
 def step(model, opt, x, y):
     xa = pgd1(model, x, y)
     model.train()
-    loss = F.cross_entropy(model(xa), y, label_smoothing=0.1)
+    with AMP():
+        loss = F.cross_entropy(model(xa), y, label_smoothing=0.1)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -66,10 +74,14 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--budget", type=float, default=3.0)
     ap.add_argument("--only", default="", help="comma-separated words: keep the models whose name contains one")
+    ap.add_argument("--bf16", action="store_true", help="autocast the forward passes to bf16")
     a = ap.parse_args()
+    global AMP
+    if a.bf16:
+        AMP = lambda: torch.autocast("cpu", dtype=torch.bfloat16)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    print(f"torch {torch.__version__}, timm {timm.__version__}, threads {torch.get_num_threads()}")
+    print(f"torch {torch.__version__}, timm {timm.__version__}, threads {torch.get_num_threads()}, {'bf16 autocast' if a.bf16 else 'fp32'}")
     print("| model | params | step (s) | images/s |")
     print("|---|---|---|---|")
     words = [w for w in a.only.split(",") if w]
