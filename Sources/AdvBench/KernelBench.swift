@@ -42,17 +42,22 @@ struct KernelBench: BenchSection {
         }
         print(t.render())
         print("\nfwd+bwd counts 3x the forward FLOPs. Targets apply to the 224 forward pass.\n")
-        var m = Table(["kernel", "res", "shape", "ms", "GB/s", "% bandwidth", "GFLOP/s", "target (>= 50% bw)"])
+        var m = Table(["kernel", "res", "shape", "ms", "GB/s", "% bandwidth", "GFLOP/s", "bound GB/s", "% of bound",
+                       "target (>= 50% bw)"])
         for c in memoryCases() {
             let f = try c.make()
             let tm = try Bench.time(budget: ctx.budget) { _ = try Autograd.noGrad { try f() } }
             let gbs = c.bytes / tm / 1e9
             let frac = gbs / ctx.bandwidth
+            // Roofline: the traffic a kernel can move is also capped by its FLOPs at the sgemm peak.
+            let bound = c.flops > 0 ? Swift.min(ctx.bandwidth, ctx.sgemmPeak * c.bytes / c.flops) : ctx.bandwidth
             m.add([c.kernel, c.res, c.shape, fmt(tm * 1e3, 2), fmt(gbs), pct(frac), fmt(c.flops / tm / 1e9),
-                   ctx.bandwidth <= 1 ? "" : frac >= 0.5 ? "met" : "MISSED"])
+                   fmt(bound), pct(gbs / bound), ctx.bandwidth <= 1 ? "" : frac >= 0.5 ? "met" : "MISSED"])
         }
         print(m.render())
-        print("\nGB/s counts one read of each input and one write of the output (the minimum traffic).")
+        print("\nGB/s counts one read of each input and one write of the output (the minimum traffic). The bound is")
+        print("the smaller of the copy bandwidth and what the kernel's FLOPs allow at the sgemm peak (a 7x7")
+        print("depthwise convolution does 98 FLOPs per 8 bytes, so the FMA units cap it below the bandwidth).")
     }
 
     /// Best sgemm GFLOP/s (square 1536: one OpenBLAS call, or the engine's product split over its pool) and
