@@ -133,3 +133,15 @@ ADV_CLONES void adv_log_softmax_rows(const float *x, float *y, long rows, long n
         for (long i = 0; i < n; i++) dst[i] = src[i] - lz;
     }
 }
+
+ADV_CLONES void adv_round_bf16(const float *src, float *dst, long n) {
+    const uint32_t *s = (const uint32_t *)src;
+    uint32_t *d = (uint32_t *)dst;
+    for (long i = 0; i < n; i++) {
+        uint32_t b = s[i];
+        uint32_t r = (b + 0x7FFFu + ((b >> 16) & 1u)) & 0xFFFF0000u;
+        // NaN (exponent all ones, mantissa non-zero) stays NaN, quieted.
+        int nan = (b & 0x7F800000u) == 0x7F800000u && (b & 0x007FFFFFu) != 0;
+        d[i] = nan ? (b | 0x00400000u) : r;
+    }
+}

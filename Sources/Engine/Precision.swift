@@ -1,4 +1,5 @@
 // Precision of the inputs of matrix products and convolutions (accumulation is always fp32).
+import CKernels
 
 /// fp32: exact; bf16: inputs rounded to bfloat16 (round to nearest even); fp16: inputs rounded
 /// to IEEE half (overflow to inf, as real fp16 does).
@@ -40,18 +41,9 @@ public enum Precision: String, CaseIterable {
         case .fp32:
             if UnsafePointer(dst) != src { dst.update(from: src, count: n) }
         case .bf16:
-            src.withMemoryRebound(to: UInt32.self, capacity: n) { s in
-                dst.withMemoryRebound(to: UInt32.self, capacity: n) { d in
-                    for i in 0..<n {
-                        let b = s[i]
-                        // NaN: exponent all ones and mantissa non-zero; keep it (quiet it).
-                        if b & 0x7F80_0000 == 0x7F80_0000 && b & 0x007F_FFFF != 0 {
-                            d[i] = b | 0x0040_0000
-                        } else {
-                            d[i] = (b &+ 0x7FFF &+ ((b >> 16) & 1)) & 0xFFFF_0000
-                        }
-                    }
-                }
+            // CKernels/elementwise.c, vectorized, in chunks over the pool.
+            Parallel.forEach(n, minChunk: 1 << 16) { r in
+                adv_round_bf16(src + r.lowerBound, dst + r.lowerBound, r.count)
             }
         case .fp16:
             for i in 0..<n { dst[i] = Float(Float16(src[i])) }

@@ -23,6 +23,9 @@ int adv_pool_run(long chunks, adv_chunk_fn fn, void *ctx);
 /// y[i] = e^x[i] (Cephes polynomial, relative error ~1e-7; NaN stays NaN).
 void adv_exp(const float *x, float *y, long n);
 /// y[i] = x[i] * Phi(x[i]) (exact-erf GELU; Phi via Abramowitz-Stegun 7.1.26, abs. error < 2e-7).
+/// dst[i] = src[i] rounded to bfloat16, to nearest even (NaN stays NaN, quieted; overflow rounds
+/// to inf); dst may equal src. Precision.bf16's rounding.
+void adv_round_bf16(const float *src, float *dst, long n);
 void adv_gelu_forward(const float *x, float *y, long n);
 /// dx[i] = g[i] * (Phi(x[i]) + x[i] * pdf(x[i])).
 void adv_gelu_backward(const float *g, const float *x, float *dx, long n);
