@@ -51,10 +51,12 @@ extension Tensor {
         let geo = ConvGeometry(n: x.shape[0], cin: cin, h: x.shape[2], w: x.shape[3], cout: cout, kh: kh, kw: kw,
                                sh: stride.0, sw: stride.1, ph: padding.0, pw: padding.1, groups: groups, ho: ho, wo: wo,
                                bf16: precision == .bf16)
-        let rx = precision.rounded(x), rw = precision.rounded(weight)
+        let depthwise = groups == cin && groups == cout
+        // Depthwise multiplies in fp32 on rounded values; the other paths only feed BLAS.gemm.
+        let rounding = depthwise ? precision : BLAS.productRounding(precision)
+        let rx = rounding.rounded(x), rw = rounding.rounded(weight)
         let out: Tensor
         let kept: [Tensor]  // im2col matrices of the forward pass, reused by the weight gradient
-        let depthwise = groups == cin && groups == cout
         // Small maps with many taps in the padding: only the in-image taps (Conv+SmallMap.swift).
         let plan = depthwise || !Conv.smallMapEnabled ? nil : SmallMapPlan.make(geo)
         let tapMajor = plan.map { _ in Conv.tapMajor(rw, geo) }
@@ -70,7 +72,7 @@ extension Tensor {
         var inputs = [x, weight]
         if let b = bias { inputs.append(b) }
         out.record(inputs) { g in
-            let rg = precision.rounded(g)
+            let rg = rounding.rounded(g)
             if depthwise {
                 Conv.depthwiseBackward(rg, rx, rw, x, weight, geo)
             } else if let plan = plan, let wt = tapMajor {

@@ -74,6 +74,13 @@ enum BLAS {
         raw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bf16)
     }
 
+    /// The rounding an op must apply to inputs that only feed `gemm(bf16: precision == .bf16)`:
+    /// none for bf16 when the AVX512-BF16 kernel runs, since it rounds to nearest even as it packs
+    /// (and `raw` rounds copies itself if the kernel declines); `precision` otherwise.
+    static func productRounding(_ precision: Precision) -> Precision {
+        precision == .bf16 && Kernels.bf16 ? .fp32 : precision
+    }
+
     /// `gemm` for small single-threaded products (attention's per-head products, called inside a
     /// parallel loop): our register-blocked kernel without packing (smallgemm.c) where the CPU has
     /// AVX-512, beta is 0 or 1 and the product is small (inner dimension <= 512, and either inside
@@ -119,11 +126,29 @@ enum BLAS {
         }
     }
 
+    /// A bf16-rounded copy of a row-major (rows x cols) matrix with leading dimension ld.
+    private static func roundedCopy(_ p: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int) -> UnsafeMutablePointer<Float> {
+        let q = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, (rows - 1) * ld + cols))
+        for i in 0..<rows { adv_round_bf16(p + i * ld, q + i * ld, cols) }
+        return q
+    }
+
     @inline(__always)
     private static func raw(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ bf16: Bool) {
-        if bf16 && adv_sgemm_bf16(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 { return }
+        if bf16 {
+            if adv_sgemm_bf16(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 { return }
+            if Kernels.bf16 {
+                // The kernel declined (no memory for its packing) and the caller left rounding to it.
+                let ra = roundedCopy(a, rows: transA ? k : m, cols: transA ? m : k, ld: lda)
+                let rb = roundedCopy(b, rows: transB ? n : k, cols: transB ? k : n, ld: ldb)
+                defer { ra.deallocate(); rb.deallocate() }
+                cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                            Int32(m), Int32(n), Int32(k), alpha, ra, Int32(lda), rb, Int32(ldb), beta, c, Int32(ldc))
+                return
+            }
+        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -144,7 +169,9 @@ extension Tensor {
         guard k == k2 else {
             throw EngineError.shape("matmul: inner dimensions differ: \(a.shape) @ \(b.shape)")
         }
-        let ra = precision.rounded(a), rb = precision.rounded(b)
+        // The bf16 kernel rounds while it packs: rounding first would be a wasted pass (BLAS.productRounding).
+        let rounding = BLAS.productRounding(precision)
+        let ra = rounding.rounded(a), rb = rounding.rounded(b)
         if b.rank == 2 {
             // Fold a's batch into M: one sgemm.
             let rows = a.count / Swift.max(k, 1)
@@ -152,7 +179,7 @@ extension Tensor {
             let out = Tensor(uninitialized: outShape)
             BLAS.gemm(transA: false, transB: false, m: rows, n: n, k: k, a: ra.ptr, lda: k, b: rb.ptr, ldb: n, c: out.ptr, ldc: n, bf16: precision == .bf16)
             out.record([a, b]) { g in
-                let rg = precision.rounded(g)
+                let rg = rounding.rounded(g)
                 if a.requiresGrad {
                     let ga = Tensor(uninitialized: a.shape)
                     BLAS.gemm(transA: false, transB: true, m: rows, n: k, k: n, a: rg.ptr, lda: n, b: rb.ptr, ldb: n, c: ga.ptr, ldc: k, bf16: precision == .bf16)
@@ -176,7 +203,7 @@ extension Tensor {
                       b: eb.ptr + i * k * n, ldb: n, c: out.ptr + i * m * n, ldc: n, bf16: precision == .bf16)
         }
         out.record([a, b]) { g in
-            let rg = precision.rounded(g)
+            let rg = rounding.rounded(g)
             if a.requiresGrad {
                 let ga = Tensor(uninitialized: batch + [m, k])
                 for i in 0..<nb {
@@ -212,7 +239,8 @@ extension Tensor {
             throw EngineError.shape("linear: bias \(b.shape) does not fit weight \(weight.shape)")
         }
         let rows = x.count / Swift.max(inF, 1)
-        let rx = precision.rounded(x), rw = precision.rounded(weight)
+        let rounding = BLAS.productRounding(precision)
+        let rx = rounding.rounded(x), rw = rounding.rounded(weight)
         let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
         let po = out.ptr
         if let b = bias {
@@ -227,7 +255,7 @@ extension Tensor {
         var inputs = [x, weight]
         if let b = bias { inputs.append(b) }
         out.record(inputs) { g in
-            let rg = precision.rounded(g)
+            let rg = rounding.rounded(g)
             if x.requiresGrad {
                 let gx = Tensor(uninitialized: x.shape)
                 BLAS.gemm(transA: false, transB: false, m: rows, n: inF, k: outF, a: rg.ptr, lda: outF, b: rw.ptr, ldb: inF, c: gx.ptr, ldc: inF, bf16: precision == .bf16)

@@ -120,4 +120,22 @@ final class BF16KernelTests: XCTestCase {
         }
         XCTAssertTrue(differs, "the switch did not change the products' path")
     }
+    /// With the kernel on, linear and conv2d leave the rounding of their inputs to it: the results
+    /// are bit for bit those of inputs rounded by Precision.bf16 first (no denormals here).
+    func testKernelRoundingEqualsRoundingFirst() throws {
+        let rng = RNG(seed: 23)
+        let x = Tensor.randn([50, 70], rng: rng), w = Tensor.randn([30, 70], rng: rng)
+        let img = Tensor.randn([2, 5, 9, 9], rng: rng), k = Tensor.randn([6, 5, 3, 3], rng: rng)
+        let r = Precision.bf16
+        let y1 = try Tensor.linear(x, weight: w, bias: nil, precision: .bf16)
+        let y2 = try Tensor.linear(r.rounded(x), weight: r.rounded(w), bias: nil, precision: .bf16)
+        XCTAssertEqual(y1.toArray(), y2.toArray())
+        let c1 = try Tensor.conv2d(img, weight: k, bias: nil, stride: (1, 1), padding: (1, 1), groups: 1, precision: .bf16)
+        let c2 = try Tensor.conv2d(r.rounded(img), weight: r.rounded(k), bias: nil, stride: (1, 1), padding: (1, 1), groups: 1,
+                                   precision: .bf16)
+        XCTAssertEqual(c1.toArray(), c2.toArray())
+        // and not those of the unrounded inputs in fp32
+        let y3 = try Tensor.linear(x, weight: w, bias: nil, precision: .fp32)
+        XCTAssertNotEqual(y1.toArray(), y3.toArray())
+    }
 }
