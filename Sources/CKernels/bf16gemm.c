@@ -142,29 +142,30 @@ ADV_INLINE ADV_BF16 void pack_lines(const float *s, long lds, long k0, long kmax
     }
 }
 
-/// acc[r][v] over np pairs; then C = alpha acc + (first ? beta C : C) for the real rows/columns.
+/// acc[r][v] over np pairs for an R x (16 NV) tile (the last vector's lanes under `last`); then
+/// C = alpha acc + (first ? beta C : C). R and NV are constants in every instantiation, so the
+/// accumulators stay in registers (a run-time row count made the compiler keep them on the stack).
 /// Pair p of row r of A is a[r * ars + p * aks]; B's pairs are pair-major with row length ldb_p.
-ADV_INLINE ADV_BF16 void tile(const int NV, const uint32_t *a, long ars, long aks, const uint32_t *b, long ldb_p, long np,
-                              float alpha, float beta, int first, float *c, long ldc, int rows, int cols) {
+ADV_INLINE ADV_BF16 void tile(const int R, const int NV, const uint32_t *a, long ars, long aks, const uint32_t *b,
+                              long ldb_p, long np, float alpha, float beta, int first, float *c, long ldc,
+                              __mmask16 last) {
     __m512 acc[MR][4];
-    for (int r = 0; r < MR; r++)
+    for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
     for (long p = 0; p < np; p++) {
         __m512bh bv[4];
         for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + p * ldb_p + 16 * v);
         const uint32_t *ap = a + p * aks;
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < R; r++) {
             __m512bh av = (__m512bh)_mm512_set1_epi32((int)ap[r * ars]);
             for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
         }
     }
     __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
-    for (int r = 0; r < rows; r++) {
+    for (int r = 0; r < R; r++) {
         float *crow = c + r * ldc;
         for (int v = 0; v < NV; v++) {
-            int left = cols - 16 * v;
-            if (left <= 0) break;
-            __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+            __mmask16 m = v == NV - 1 ? last : (__mmask16)0xFFFF;
             __m512 x = _mm512_mul_ps(acc[r][v], al);
             if (!first) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, crow + 16 * v));
             else if (beta != 0.0f) x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, crow + 16 * v), be, x);
@@ -172,6 +173,9 @@ ADV_INLINE ADV_BF16 void tile(const int NV, const uint32_t *a, long ars, long ak
         }
     }
 }
+
+#define BF_CASE(R, NV) case (R) * 8 + (NV): tile(R, NV, a, ars, aks, b, Np, np, alpha, beta, first, c, ldc, last); break;
+#define BF_ROW(R) BF_CASE(R, 1) BF_CASE(R, 2) BF_CASE(R, 3) BF_CASE(R, 4)
 
 static ADV_BF16 void gemm_bf16(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                                const float *B, long ldb, float beta, float *C, long ldc, uint32_t *apk, uint32_t *bpk,
@@ -198,16 +202,15 @@ static ADV_BF16 void gemm_bf16(int transA, int transB, long M, long N, long K, f
         }
         for (long j0 = 0; j0 < N; j0 += NR) {
             int cols = N - j0 < NR ? (int)(N - j0) : NR;
-            int nv = (cols + 15) / 16;
+            int nv = (cols + 15) / 16, rem = cols % 16;
+            __mmask16 last = rem == 0 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);
             for (long i0 = 0; i0 < M; i0 += MR) {
                 int rows = M - i0 < MR ? (int)(M - i0) : MR;
                 const uint32_t *a = apk + i0 * ars, *b = bpk + j0;
                 float *c = C + i0 * ldc + j0;
-                switch (nv) {
-                    case 1: tile(1, a, ars, aks, b, Np, np, alpha, beta, first, c, ldc, rows, cols); break;
-                    case 2: tile(2, a, ars, aks, b, Np, np, alpha, beta, first, c, ldc, rows, cols); break;
-                    case 3: tile(3, a, ars, aks, b, Np, np, alpha, beta, first, c, ldc, rows, cols); break;
-                    default: tile(4, a, ars, aks, b, Np, np, alpha, beta, first, c, ldc, rows, cols); break;
+                switch (rows * 8 + nv) {
+                    BF_ROW(1) BF_ROW(2) BF_ROW(3) BF_ROW(4) BF_ROW(5) BF_ROW(6)
+                    default: break;
                 }
             }
         }
