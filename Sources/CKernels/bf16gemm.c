@@ -17,11 +17,8 @@
 // does; the portable path (rounded fp32 through sgemm) keeps them.
 #include "adv_kernels.h"
 #include "dispatch.h"
-#include <pthread.h>
-#include <stdlib.h>
 
-#if ADV_HAVE_AVX512_SOURCE && defined(__clang__) && __clang_major__ >= 12
-#define ADV_HAVE_BF16_SOURCE 1
+#if ADV_HAVE_BF16_SOURCE
 #include <immintrin.h>
 
 #define ADV_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
@@ -29,49 +26,21 @@
 
 enum { MR = 6, NR = 64, KCP = 192 /* pairs per K block: 384 of K */ };
 
-static int bf16_state = -1;
-
-static int cpu_has_bf16(void) {
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16") ? 1 : 0;
-}
-
-int adv_has_bf16(void) {
-    int s = __atomic_load_n(&bf16_state, __ATOMIC_RELAXED);
-    if (s < 0) {
-        const char *env = getenv("ADV_BF16");
-        s = (env && strcmp(env, "0") == 0) ? 0 : cpu_has_bf16();
-        int unset = -1;
-        if (!__atomic_compare_exchange_n(&bf16_state, &unset, s, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) s = unset;
-    }
-    return s && adv_has_avx512();
-}
-
-void adv_set_bf16(int on) { __atomic_store_n(&bf16_state, on ? cpu_has_bf16() : 0, __ATOMIC_RELAXED); }
-
-/// Per-thread packing buffers, grown on demand, freed when the thread exits.
-static __thread uint32_t *pack_buf;
-static __thread long pack_cap;
-static pthread_key_t pack_key;
-static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
-static void pack_key_init(void) { pthread_key_create(&pack_key, free); }
-
-static uint32_t *pack_space(long words) {
-    if (words > pack_cap) {
-        pthread_once(&pack_once, pack_key_init);
-        uint32_t *p = (uint32_t *)realloc(pack_buf, (size_t)words * sizeof(uint32_t));
-        if (!p) return NULL;
-        pack_buf = p;
-        pack_cap = words;
-        pthread_setspecific(pack_key, p);
-    }
-    return pack_buf;
-}
-
 /// 16 words (x0[l], x1[l]) as bf16 pairs: x0 in the low half, x1 in the high half.
 ADV_INLINE ADV_BF16 __m512i pairs(__m512 x0, __m512 x1) {
     __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x0));
     __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x1));
     return _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+}
+
+/// 16 words of bf16 pairs from the next `avail` floats of a line (zeros past them; at most 32 read).
+ADV_INLINE ADV_BF16 __m512i line_pairs(const float *line, long avail) {
+    if (avail <= 0) return _mm512_setzero_si512();
+    __mmask32 m = avail >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << avail) - 1);
+    __m512 a = _mm512_maskz_loadu_ps((__mmask16)m, line);
+    __m512 b = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), line + 16);
+    // cvtne2ps_pbh(b, a): a's 16 values in the low half, b's in the high half: in order.
+    return (__m512i)_mm512_cvtne2ps_pbh(b, a);
 }
 
 /// dst[p * ldd + c] = pair (src(2p, c), src(2p + 1, c)) for p < np, c < cols (<= 16) where
@@ -97,19 +66,8 @@ ADV_INLINE ADV_BF16 void pack_cols(const float *s, long lds, long k0, long kmax,
     for (long p0 = 0; p0 < np; p0 += 16) {
         int pn = np - p0 < 16 ? (int)(np - p0) : 16;
         for (int c = 0; c < 16; c++) {
-            __m512i w = _mm512_setzero_si512();
-            if (c < cols) {
-                long k = k0 + 2 * p0, avail = kmax - k;  // floats left on this line in the block
-                if (avail > 32) avail = 32;
-                if (avail > 0) {
-                    __mmask32 m = avail >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << avail) - 1);
-                    const float *line = s + c * lds + k;
-                    __m512 a = _mm512_maskz_loadu_ps((__mmask16)m, line);
-                    __m512 b = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), line + 16);
-                    // cvtne2ps_pbh(b, a): a's 16 values in the low half, b's in the high half: in order.
-                    w = (__m512i)_mm512_cvtne2ps_pbh(b, a);
-                }
-            }
+            long k = k0 + 2 * p0;
+            __m512i w = c < cols ? line_pairs(s + c * lds + k, kmax - k) : _mm512_setzero_si512();
             _mm512_storeu_si512(blk[c], w);
         }
         for (int p = 0; p < pn; p++) {
@@ -126,16 +84,8 @@ ADV_INLINE ADV_BF16 void pack_lines(const float *s, long lds, long k0, long kmax
     for (long i = 0; i < total; i++) {
         uint32_t *d = dst + i * np;
         for (long p0 = 0; p0 < np; p0 += 16) {
-            long k = k0 + 2 * p0, avail = i < lines ? kmax - k : 0;
-            if (avail > 32) avail = 32;
-            __m512i w = _mm512_setzero_si512();
-            if (avail > 0) {
-                __mmask32 m = avail >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << avail) - 1);
-                const float *line = s + i * lds + k;
-                __m512 a = _mm512_maskz_loadu_ps((__mmask16)m, line);
-                __m512 b = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), line + 16);
-                w = (__m512i)_mm512_cvtne2ps_pbh(b, a);
-            }
+            long k = k0 + 2 * p0;
+            __m512i w = line_pairs(s + i * lds + k, i < lines ? kmax - k : 0);
             long pn = np - p0 < 16 ? np - p0 : 16;
             _mm512_mask_storeu_epi32(d + p0, (__mmask16)((1u << pn) - 1), w);
         }
@@ -224,15 +174,13 @@ int adv_sgemm_bf16(int transA, int transB, long M, long N, long K, float alpha, 
     // N to whole vectors. Packing writes the padding as zeros.
     long Mp = (M + MR + 15) / 16 * 16, Np = (N + 15) / 16 * 16;
     long np = (K + 1) / 2 < KCP ? (K + 1) / 2 : KCP;
-    uint32_t *buf = pack_space(np * (Mp + Np));
+    uint32_t *buf = (uint32_t *)adv_thread_scratch(ADV_SCRATCH_BF16, (size_t)(np * (Mp + Np)) * sizeof(uint32_t));
     if (!buf) return 0;
     gemm_bf16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf, buf + np * Mp, Mp, Np);
     return 1;
 }
 
 #else
-int adv_has_bf16(void) { return 0; }
-void adv_set_bf16(int on) { (void)on; }
 int adv_sgemm_bf16(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                    const float *B, long ldb, float beta, float *C, long ldc) {
     (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;

@@ -1,6 +1,8 @@
-// Run-time choice of the AVX-512 intrinsic kernels (smallgemm.c, softmax512.c).
+// Run-time choice of the intrinsic kernels (AVX-512: smallgemm.c, softmax512.c, depthwise512.c;
+// AVX512-BF16: bf16gemm.c), and their per-thread scratch memory.
 #include "adv_kernels.h"
 #include "dispatch.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,18 +18,71 @@ static int cpu_has_avx512(void) {
 #endif
 }
 
-int adv_has_avx512(void) {
-    int s = __atomic_load_n(&avx512_state, __ATOMIC_RELAXED);
+static int bf16_state = -1;
+
+static int cpu_has_bf16(void) {
+#if ADV_HAVE_BF16_SOURCE
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+/// A switch's value, decided on first use: off when the environment variable is "0", else what
+/// the CPU probe says. Only if still unset: a concurrent adv_set_* wins.
+static int resolve(int *state, const char *env_name, int (*probe)(void)) {
+    int s = __atomic_load_n(state, __ATOMIC_RELAXED);
     if (s < 0) {
-        const char *env = getenv("ADV_AVX512");
-        s = (env && strcmp(env, "0") == 0) ? 0 : cpu_has_avx512();
-        // Only if still unset: a concurrent adv_set_avx512 wins.
+        const char *env = getenv(env_name);
+        s = (env && strcmp(env, "0") == 0) ? 0 : probe();
         int unset = -1;
-        if (!__atomic_compare_exchange_n(&avx512_state, &unset, s, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) s = unset;
+        if (!__atomic_compare_exchange_n(state, &unset, s, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) s = unset;
     }
     return s;
 }
 
+int adv_has_avx512(void) { return resolve(&avx512_state, "ADV_AVX512", cpu_has_avx512); }
+
 void adv_set_avx512(int on) {
     __atomic_store_n(&avx512_state, on ? cpu_has_avx512() : 0, __ATOMIC_RELAXED);
+}
+
+int adv_has_bf16(void) { return resolve(&bf16_state, "ADV_BF16", cpu_has_bf16) && adv_has_avx512(); }
+
+void adv_set_bf16(int on) { __atomic_store_n(&bf16_state, on ? cpu_has_bf16() : 0, __ATOMIC_RELAXED); }
+
+// MARK: per-thread scratch
+
+typedef struct {
+    void *p[ADV_SCRATCH_SLOTS];
+    size_t cap[ADV_SCRATCH_SLOTS];
+} scratch_set;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static __thread scratch_set *thread_scratch;
+
+static void scratch_free(void *v) {
+    scratch_set *set = (scratch_set *)v;
+    for (int i = 0; i < ADV_SCRATCH_SLOTS; i++) free(set->p[i]);
+    free(set);
+}
+
+static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+
+void *adv_thread_scratch(int slot, size_t bytes) {
+    if (slot < 0 || slot >= ADV_SCRATCH_SLOTS) return NULL;
+    if (!thread_scratch) {
+        pthread_once(&scratch_once, scratch_key_init);
+        thread_scratch = (scratch_set *)calloc(1, sizeof(scratch_set));
+        if (!thread_scratch) return NULL;
+        pthread_setspecific(scratch_key, thread_scratch);  // the key's destructor frees it at thread exit
+    }
+    if (bytes > thread_scratch->cap[slot]) {
+        void *p = realloc(thread_scratch->p[slot], bytes);
+        if (!p) return NULL;
+        thread_scratch->p[slot] = p;
+        thread_scratch->cap[slot] = bytes;
+    }
+    return thread_scratch->p[slot];
 }

@@ -42,4 +42,16 @@ void adv_softmax_rows_backward_avx512(const float *g, const float *y, float *dx,
 #define ADV_HAVE_AVX512_SOURCE 0
 #endif
 
+/// Whether the compiler can build the AVX512-BF16 kernel (bf16gemm.c).
+#if ADV_HAVE_AVX512_SOURCE && defined(__clang__) && __clang_major__ >= 12
+#define ADV_HAVE_BF16_SOURCE 1
+#else
+#define ADV_HAVE_BF16_SOURCE 0
+#endif
+
+/// Per-thread scratch of the intrinsic kernels (cpu.c): one growing buffer per slot, kept for the
+/// thread's lifetime and freed when it exits. NULL when memory cannot be had.
+enum { ADV_SCRATCH_SMALLGEMM = 0, ADV_SCRATCH_BF16 = 1, ADV_SCRATCH_SLOTS = 2 };
+void *adv_thread_scratch(int slot, size_t bytes);
+
 #endif

@@ -16,7 +16,6 @@
 // Without AVX-512 (see adv_has_avx512) adv_sgemm_small returns 0 and the caller uses OpenBLAS.
 #include "adv_kernels.h"
 #include "dispatch.h"
-#include <pthread.h>
 #include <stdlib.h>
 
 #if ADV_HAVE_AVX512_SOURCE
@@ -24,27 +23,6 @@
 
 #define ADV_AVX512 __attribute__((target("avx512f")))
 #define ADV_INLINE static inline __attribute__((always_inline))
-
-/// Per-thread scratch for op(B) = B^T, grown on demand and kept for the thread's lifetime (at
-/// most K x N floats of the largest product a thread has run); freed when the thread exits.
-static __thread float *scratch_buf;
-static __thread long scratch_cap;
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-
-static void scratch_key_init(void) { pthread_key_create(&scratch_key, free); }
-
-static float *scratch(long count) {
-    if (count > scratch_cap) {
-        pthread_once(&scratch_once, scratch_key_init);
-        float *p = (float *)realloc(scratch_buf, (size_t)count * sizeof(float));
-        if (!p) return NULL;
-        scratch_buf = p;
-        scratch_cap = count;
-        pthread_setspecific(scratch_key, p);  // the key's destructor frees it at thread exit
-    }
-    return scratch_buf;
-}
 
 // One tile: C[r][16 v + lane] for r < MR, v < NV (lanes of the last vector under `last`).
 // A(r, k) = a[r * ars + k * aks]; B row k starts at b + k * ldb.
@@ -174,7 +152,8 @@ int adv_sgemm_small_add(int transA, int transB, long M, long N, long K, float al
     long ldbb = ldb;
     if (transB) {
         // op(B) = B^T with B (N x K): copy it to a (K x N) row-major scratch.
-        float *t = scratch(K * N);
+        // Per-thread scratch (cpu.c), at most K x N floats of the largest product a thread has run.
+        float *t = (float *)adv_thread_scratch(ADV_SCRATCH_SMALLGEMM, (size_t)(K * N) * sizeof(float));
         if (!t) return 0;
         for (long j0 = 0; j0 < N; j0 += 16)
             for (long k0 = 0; k0 < K; k0 += 16)
