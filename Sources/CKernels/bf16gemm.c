@@ -58,8 +58,8 @@ ADV_INLINE ADV_BF16 void pack_rows(const float *s, long lds, long k0, long kmax,
 }
 
 /// The other orientation: src(k, c) = s[c * lds + k] (contiguous along k). Each of the (up to 16)
-/// lines c gives np words (its pairs in order); a 16 x 16 word block is then transposed so that
-/// dst[p * ldd + c] holds them.
+/// lines c gives np words (its pairs in order); each 16 x 16 block of words is then transposed in
+/// registers (adv_transpose16) so that dst[p * ldd + c] holds them.
 ADV_INLINE ADV_BF16 void pack_cols(const float *s, long lds, long k0, long kmax, long np, int cols, uint32_t *dst,
                                    long ldd) {
     uint32_t blk[16][16];
@@ -70,10 +70,7 @@ ADV_INLINE ADV_BF16 void pack_cols(const float *s, long lds, long k0, long kmax,
             __m512i w = c < cols ? line_pairs(s + c * lds + k, kmax - k) : _mm512_setzero_si512();
             _mm512_storeu_si512(blk[c], w);
         }
-        for (int p = 0; p < pn; p++) {
-            uint32_t *d = dst + (p0 + p) * ldd;
-            for (int c = 0; c < 16; c++) d[c] = blk[c][p];
-        }
+        adv_transpose16((const float *)blk, 16, 16, pn, (float *)(dst + p0 * ldd), ldd);
     }
 }
 
@@ -170,9 +167,9 @@ static ADV_BF16 void gemm_bf16(int transA, int transB, long M, long N, long K, f
 int adv_sgemm_bf16(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                    const float *B, long ldb, float beta, float *C, long ldc) {
     if (M <= 0 || N <= 0 || K <= 0 || !adv_has_bf16()) return 0;
-    // Padded sizes: M so the last 6-row tile reads zero rows (and whole 16-row packing blocks),
-    // N to whole vectors. Packing writes the padding as zeros.
-    long Mp = (M + MR + 15) / 16 * 16, Np = (N + 15) / 16 * 16;
+    // Padded sizes: whole 16-row / 16-column packing blocks (packing writes the padding as zeros;
+    // the tiles read only real rows).
+    long Mp = (M + 15) / 16 * 16, Np = (N + 15) / 16 * 16;
     long np = (K + 1) / 2 < KCP ? (K + 1) / 2 : KCP;
     uint32_t *buf = (uint32_t *)adv_thread_scratch(ADV_SCRATCH_BF16, (size_t)(np * (Mp + Np)) * sizeof(uint32_t));
     if (!buf) return 0;

@@ -66,6 +66,7 @@ static void scratch_free(void *v) {
     scratch_set *set = (scratch_set *)v;
     for (int i = 0; i < ADV_SCRATCH_SLOTS; i++) free(set->p[i]);
     free(set);
+    thread_scratch = NULL;  // runs on the exiting thread: a later call there starts afresh
 }
 
 static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_free); }

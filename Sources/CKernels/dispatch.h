@@ -38,6 +38,9 @@ typedef float adv_v4 __attribute__((vector_size(16)));
 #define ADV_HAVE_AVX512_SOURCE 1
 void adv_softmax_rows_avx512(const float *x, float *y, long rows, long n);
 void adv_softmax_rows_backward_avx512(const float *g, const float *y, float *dx, long rows, long n);
+/// dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols (both at most 16), in registers
+/// (smallgemm.c; AVX-512 only).
+void adv_transpose16(const float *src, long lds, int rows, int cols, float *dst, long ldd);
 #else
 #define ADV_HAVE_AVX512_SOURCE 0
 #endif

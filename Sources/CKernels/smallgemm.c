@@ -86,8 +86,9 @@ static ADV_AVX512 void run_tiles(long M, long N, long K, float alpha, const floa
 /// dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols (both at most 16): a 16 x 16 block
 /// transposed in registers (unpack pairs of rows, then 2 x 2 blocks, then 128-bit lanes), with
 /// masked loads and stores for partial blocks. 64 shuffles for 256 floats, where a scalar loop
-/// moves one float per cycle at best.
-static ADV_AVX512 void transpose16(const float *src, long lds, int rows, int cols, float *dst, long ldd) {
+/// moves one float per cycle at best. Moves bits only, so it transposes any 32-bit words (the bf16
+/// kernel's packed pairs too).
+ADV_AVX512 void adv_transpose16(const float *src, long lds, int rows, int cols, float *dst, long ldd) {
     __mmask16 cm = cols == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
     __mmask16 rm = rows == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rows) - 1);
     __m512 r[16], t[16], u[16], o[16];
@@ -157,7 +158,7 @@ int adv_sgemm_small_add(int transA, int transB, long M, long N, long K, float al
         if (!t) return 0;
         for (long j0 = 0; j0 < N; j0 += 16)
             for (long k0 = 0; k0 < K; k0 += 16)
-                transpose16(B + j0 * ldb + k0, ldb, (int)(N - j0 < 16 ? N - j0 : 16), (int)(K - k0 < 16 ? K - k0 : 16),
+                adv_transpose16(B + j0 * ldb + k0, ldb, (int)(N - j0 < 16 ? N - j0 : 16), (int)(K - k0 < 16 ? K - k0 : 16),
                             t + k0 * N + j0, N);
         b = t;
         ldbb = N;

@@ -3,7 +3,9 @@
 // SIMD code is compiled for baseline x86-64 only (4-lane SSE, no FMA).
 //
 // Every function works on a contiguous range the caller chose (Swift splits work over threads
-// with Parallel.forEach and calls these per chunk); none allocates, none keeps state.
+// with Parallel.forEach and calls these per chunk). Only the thread pool and the intrinsic
+// kernels keep state: the AVX-512 / AVX512-BF16 switches, and per-thread scratch buffers that
+// grow to the largest product a thread has run and are freed when it exits (cpu.c).
 #ifndef ADV_KERNELS_H
 #define ADV_KERNELS_H
 
