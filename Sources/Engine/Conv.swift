@@ -7,7 +7,7 @@ import Foundation
 /// The geometry of one convolution, shared by forward and backward.
 struct ConvGeometry {
     let n, cin, h, w, cout, kh, kw, sh, sw, ph, pw, groups, ho, wo: Int
-    /// The products' inputs are bf16 values (precision bf16): BLAS.gemm may multiply them in bf16.
+    /// The products are at precision bf16 (passed to BLAS.gemm's `bf16`).
     var bf16 = false
     var cg: Int { cin / groups }
     var og: Int { cout / groups }

@@ -11,9 +11,10 @@ import CKernels
 /// Parallel.swift): they spin long after each call and competed with ours for the cores.
 enum BLAS {
     /// C (M x N) = alpha * op(A) op(B) + beta * C, row-major, leading dims given.
-    /// - Parameter bf16: the inputs are bf16 values (Precision.bf16 rounded them): multiply them
-    ///   with the AVX512-BF16 kernel (CKernels/bf16gemm.c) where the CPU has it (`Kernels.bf16`),
-    ///   fp32 accumulation either way.
+    /// - Parameter bf16: the product is at precision bf16: with `Kernels.bf16` the AVX512-BF16
+    ///   kernel (CKernels/bf16gemm.c) rounds the inputs as it packs them (callers skip rounding,
+    ///   see `productRounding`); otherwise the inputs were rounded by the caller and go through
+    ///   sgemm. fp32 accumulation either way.
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
