@@ -119,26 +119,31 @@ int adv_dw7_planes(const float *src, const float *k, const float *bias, int flip
     return 1;
 }
 
-/// dk[ky][kx] += sum over output rows oh and 16-column groups of g[oh] * x[oh + ky][kx + column],
-/// for the KB kernel rows ky0 ..< ky0 + KB. gz: the output gradient, rows widened to w16 columns
-/// with zeros; xpad: the padded input (row length wp).
-ADV_INLINE ADV_AVX512 void weight_rows(const int KB, long ky0, const float *gz, long w16, const float *xpad, long wp,
-                                       long h, float *dk) {
+/// dk[ky][kx] += sum over output rows oh < h and columns ow < w of g[oh][ow] * x[oh + ky][ow + kx],
+/// for the KB kernel rows ky0 ..< ky0 + KB. gz: the output gradient, rows widened to w16 columns;
+/// xpad: the padded input (row length wp). Only real (oh, ow) pairs are multiplied, never a zero
+/// gradient by an input value, so an inf or NaN in x reaches only the taps that really see it.
+ADV_INLINE ADV_AVX512 void weight_rows(const int KB, long ky0, const float *gz, long w16, long w, const float *xpad,
+                                       long wp, long h, float *dk) {
     __m512 acc[3][KS];
     for (int b = 0; b < KB; b++)
         for (int kx = 0; kx < KS; kx++) acc[b][kx] = _mm512_setzero_ps();
+    long wfull = w / 16 * 16;
+    __mmask16 tail = (__mmask16)((1u << (w - wfull)) - 1);
     // Input row rho (in padded coordinates) meets output row rho - ky for each ky in the block.
     for (long rho = ky0; rho < h + ky0 + KB - 1; rho++) {
         const float *xr = xpad + rho * wp;
-        for (long c0 = 0; c0 < w16; c0 += 16) {
+        int valid[3];
+        for (int b = 0; b < KB; b++) valid[b] = rho - (ky0 + b) >= 0 && rho - (ky0 + b) < h;
+        for (long c0 = 0; c0 < wfull + (tail ? 16 : 0); c0 += 16) {
+            __mmask16 m = c0 < wfull ? (__mmask16)0xFFFF : tail;
             __m512 gv[3];
-            for (int b = 0; b < KB; b++) {
-                long oh = rho - (ky0 + b);
-                gv[b] = oh >= 0 && oh < h ? _mm512_loadu_ps(gz + oh * w16 + c0) : _mm512_setzero_ps();
-            }
+            for (int b = 0; b < KB; b++)
+                gv[b] = valid[b] ? _mm512_loadu_ps(gz + (rho - (ky0 + b)) * w16 + c0) : _mm512_setzero_ps();
             for (int kx = 0; kx < KS; kx++) {
                 __m512 xv = _mm512_loadu_ps(xr + c0 + kx);
-                for (int b = 0; b < KB; b++) acc[b][kx] = _mm512_fmadd_ps(gv[b], xv, acc[b][kx]);
+                for (int b = 0; b < KB; b++)
+                    if (valid[b]) acc[b][kx] = _mm512_mask3_fmadd_ps(gv[b], xv, acc[b][kx], m);
             }
         }
     }
@@ -157,9 +162,9 @@ static ADV_AVX512 void weight_grad_planes(const float *x, const float *g, float 
         place(x + p * h * w, h, w, xpad, wp);
         for (long r = 0; r < h; r++) memcpy(gz + r * w16, g + p * h * w + r * w, (size_t)w * sizeof(float));
         float *dk = dk_planes + p * KS * KS;
-        weight_rows(3, 0, gz, w16, xpad, wp, h, dk);
-        weight_rows(3, 3, gz, w16, xpad, wp, h, dk);
-        weight_rows(1, 6, gz, w16, xpad, wp, h, dk);
+        weight_rows(3, 0, gz, w16, w, xpad, wp, h, dk);
+        weight_rows(3, 3, gz, w16, w, xpad, wp, h, dk);
+        weight_rows(1, 6, gz, w16, w, xpad, wp, h, dk);
     }
 }
 

@@ -217,6 +217,29 @@ final class AVX512KernelTests: XCTestCase {
         }
     }
 
+    /// An inf in the input reaches only the weight-gradient taps that really multiply it: the
+    /// kernel never multiplies a zero gradient (past the map's edge) by an input value.
+    func testDepthwise7x7WeightGradientIgnoresInputsNoOutputSees() throws {
+        let h = 9, w = 10
+        let x = Tensor.uniform([1, 1, h, w], low: -1, high: 1, rng: RNG(seed: 31))
+        let k = Tensor.uniform([1, 1, 7, 7], low: -1, high: 1, rng: RNG(seed: 32))
+        x.ptr[4 * w + (w - 1)] = .infinity  // row 4, last column
+        k.requiresGrad = true
+        let out = try Tensor.conv2d(x, weight: k, bias: nil, stride: (1, 1), padding: (3, 3), groups: 1)
+        try out.backward(seed: Tensor(shape: out.shape, repeating: 1))
+        let gk = try XCTUnwrap(k.grad)
+        // Column w - 1 is seen by output column ow = w + 2 - kx, which exists only for kx >= 3.
+        for ky in 0..<7 {
+            for kx in 0..<7 {
+                let v = gk.ptr[ky * 7 + kx]
+                let seen = kx >= 3 && (0..<h).contains(4 - ky + 3)
+                if seen { XCTAssertFalse(v.isFinite, "tap (\(ky), \(kx)) sees the inf") } else {
+                    XCTAssertTrue(v.isFinite, "tap (\(ky), \(kx)) never multiplies the inf, got \(v)")
+                }
+            }
+        }
+    }
+
     /// The AVX-512 7x7 kernels and the portable depthwise.c kernels give the same numbers (up to
     /// summation order) on a ConvNeXt-like map, and the switch really changes the path taken
     /// (the scratch-free portable path is the only one used for maps below 8 rows).
