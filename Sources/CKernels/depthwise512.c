@@ -14,7 +14,9 @@
 // kernel rows at once, into 21 accumulators (one per tap), summed across lanes at the end.
 //
 // Planes are copied into a zero-padded buffer first (3 rows and columns of zeros around, plus 16
-// spare columns so a vector read at the last column stays inside the row). Without AVX-512 (see
+// spare columns so a vector read at the last column stays inside the row). Maps of at most 16
+// pixels (4x4 and smaller) are one vector per plane instead: each tap that sees the map gathers
+// its shifted input with a lane permutation, so no padding and no tap outside the map is touched. Without AVX-512 (see
 // adv_has_avx512) the entry points return 0 and the caller uses depthwise.c.
 #include "adv_kernels.h"
 #include "dispatch.h"
@@ -100,9 +102,85 @@ static inline void place(const float *src, long h, long w, float *pad, long wp) 
     for (long r = 0; r < h; r++) memcpy(pad + (r + PAD) * wp + PAD, src + r * w, (size_t)w * sizeof(float));
 }
 
+// MARK: maps of at most 16 pixels (ConvNeXt's later stages at 32x32: 4x4, 2x2, 1x1)
+
+/// For each tap that sees the map at all, the lane permutation and mask that gather its shifted
+/// input for all h * w outputs of a plane at once (a plane is one vector): output lane o = oh w +
+/// ow takes input lane (oh + ky - 3) w + (ow + kx - 3) when that pixel is inside the map.
+typedef struct {
+    __m512i idx[KS * KS];
+    __mmask16 mask[KS * KS];
+    int tap[KS * KS];
+    int n;
+} small_plan;
+
+static ADV_AVX512 void small_plan_make(long h, long w, small_plan *pl) {
+    pl->n = 0;
+    for (int t = 0; t < KS * KS; t++) {
+        int ky = t / KS, kx = t % KS;
+        int idx[16] = {0};
+        unsigned m = 0;
+        for (long o = 0; o < h * w; o++) {
+            long ih = o / w + ky - PAD, iw = o % w + kx - PAD;
+            if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
+                idx[o] = (int)(ih * w + iw);
+                m |= 1u << o;
+            }
+        }
+        if (!m) continue;
+        pl->idx[pl->n] = _mm512_loadu_si512(idx);
+        pl->mask[pl->n] = (__mmask16)m;
+        pl->tap[pl->n] = t;
+        pl->n++;
+    }
+}
+
+/// dst planes = bias + src planes correlated with their 7x7 kernel (flipped when flip), h w <= 16.
+static ADV_AVX512 void small_planes(const float *src, const float *k, const float *bias, int flip, float *dst,
+                                    long p0, long p1, long c, long h, long w) {
+    small_plan pl;
+    small_plan_make(h, w, &pl);
+    __mmask16 all = (__mmask16)((1u << (h * w)) - 1);
+    for (long p = p0; p < p1; p++) {
+        long ch = p % c;
+        const float *kp = k + ch * KS * KS;
+        __m512 xv = _mm512_maskz_loadu_ps(all, src + p * h * w);
+        __m512 acc = _mm512_set1_ps(bias ? bias[ch] : 0.0f);
+        for (int j = 0; j < pl.n; j++) {
+            int t = flip ? KS * KS - 1 - pl.tap[j] : pl.tap[j];
+            __m512 sh = _mm512_maskz_permutexvar_ps(pl.mask[j], pl.idx[j], xv);
+            acc = _mm512_fmadd_ps(sh, _mm512_set1_ps(kp[t]), acc);
+        }
+        _mm512_mask_storeu_ps(dst + p * h * w, all, acc);
+    }
+}
+
+/// dk_planes[p][t] += sum over outputs o of g[o] * (input shifted by tap t)[o], h w <= 16.
+static ADV_AVX512 void small_weight_grad(const float *x, const float *g, float *dk_planes, long p0, long p1, long h,
+                                         long w) {
+    small_plan pl;
+    small_plan_make(h, w, &pl);
+    __mmask16 all = (__mmask16)((1u << (h * w)) - 1);
+    for (long p = p0; p < p1; p++) {
+        __m512 xv = _mm512_maskz_loadu_ps(all, x + p * h * w);
+        __m512 gv = _mm512_maskz_loadu_ps(all, g + p * h * w);
+        float *dk = dk_planes + p * KS * KS;
+        for (int j = 0; j < pl.n; j++) {
+            // Only the lanes where the tap sees the map are summed.
+            __m512 sh = _mm512_maskz_permutexvar_ps(pl.mask[j], pl.idx[j], xv);
+            dk[pl.tap[j]] += _mm512_mask_reduce_add_ps(pl.mask[j], _mm512_mul_ps(gv, sh));
+        }
+    }
+}
+
 int adv_dw7_planes(const float *src, const float *k, const float *bias, int flip, float *dst, long p0, long p1,
                    long c, long h, long w, float *scratch) {
-    if (!adv_has_avx512() || h < 8) return 0;
+    if (!adv_has_avx512()) return 0;
+    if (h * w <= 16) {
+        small_planes(src, k, bias, flip, dst, p0, p1, c, h, w);
+        return 1;
+    }
+    if (h < 8) return 0;
     long wp = dw7_wp(w), hp = h + 2 * PAD;
     float *pad = scratch, *kf = scratch + hp * wp + h * ((w + 15) / 16 * 16);
     memset(pad, 0, (size_t)(hp * wp) * sizeof(float));
@@ -170,7 +248,12 @@ static ADV_AVX512 void weight_grad_planes(const float *x, const float *g, float 
 
 int adv_dw7_weight_grad(const float *x, const float *g, float *dk_planes, long p0, long p1, long h, long w,
                         float *scratch) {
-    if (!adv_has_avx512() || h < 8) return 0;
+    if (!adv_has_avx512()) return 0;
+    if (h * w <= 16) {
+        small_weight_grad(x, g, dk_planes, p0, p1, h, w);
+        return 1;
+    }
+    if (h < 8) return 0;
     weight_grad_planes(x, g, dk_planes, p0, p1, h, w, scratch);
     return 1;
 }

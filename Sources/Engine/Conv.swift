@@ -378,9 +378,11 @@ enum Conv {
     }
 
     /// Whether the AVX-512 7x7 kernels (CKernels/depthwise512.c) may take this geometry: ConvNeXt's
-    /// 7x7, stride 1, padding 3, on maps of at least 8 rows (the kernels still decline without AVX-512).
+    /// 7x7, stride 1, padding 3, on maps of at least 8 rows or at most 16 pixels (the kernels still
+    /// decline without AVX-512).
     static func usesDW7(_ g: ConvGeometry) -> Bool {
-        g.kh == 7 && g.kw == 7 && g.ph == 3 && g.pw == 3 && g.sh == 1 && g.sw == 1 && g.h >= 8 && Conv.dw7Enabled
+        g.kh == 7 && g.kw == 7 && g.ph == 3 && g.pw == 3 && g.sh == 1 && g.sw == 1 && (g.h >= 8 || g.h * g.w <= 16)
+            && Conv.dw7Enabled
     }
 
     /// Off only in tests and benchmarks that compare the AVX-512 7x7 kernels with depthwise.c.

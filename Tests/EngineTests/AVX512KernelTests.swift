@@ -172,9 +172,12 @@ final class AVX512KernelTests: XCTestCase {
     }
     /// Depthwise 7x7 (stride 1, padding 3) forward, input gradient and weight gradient against
     /// float64 loops, on maps around the kernel's tile edges: 8 and 14 rows (one tile), 9, 15 and 57
-    /// (an overlapping last tile), and widths 8 to 70 (one to four vectors, masked, two column blocks).
+    /// (an overlapping last tile), widths 8 to 70 (one to four vectors, masked, two column blocks),
+    /// and maps of at most 16 pixels.
     func testDepthwise7x7MatchesFloat64() throws {
-        let shapes: [(h: Int, w: Int)] = [(8, 8), (9, 13), (14, 14), (15, 16), (10, 20), (12, 40), (8, 56), (57, 56), (9, 70)]
+        // ... and maps of at most 16 pixels, one vector per plane: 1x1, 2x2, 4x4, 3x5, 2x8, 4x3.
+        let shapes: [(h: Int, w: Int)] = [(8, 8), (9, 13), (14, 14), (15, 16), (10, 20), (12, 40), (8, 56), (57, 56), (9, 70),
+                                          (1, 1), (2, 2), (4, 4), (3, 5), (2, 8), (4, 3)]
         for (sh, (h, w)) in shapes.enumerated() {
             let n = 2, c = 3
             let x = Tensor.uniform([n, c, h, w], low: -1, high: 1, rng: RNG(seed: UInt64(40 + sh)))

@@ -113,6 +113,9 @@ final class GradCheckTests: XCTestCase {
         // A 9 x 18 map: the AVX-512 7x7 kernel's overlapping last row tile and a masked second vector.
         let x9 = rnd([2, 2, 9, 18], seed: 35), wd9 = rnd([2, 1, 7, 7], seed: 36), bd9 = rnd([2], seed: 37)
         gradCheck("conv depthwise 7x7 9x18", [x9, wd9, bd9]) { try Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], stride: (1, 1), padding: (3, 3), groups: 2) }
+        // A 4x4 map: one vector per plane, taps gathered by lane permutations.
+        let x4 = rnd([2, 2, 4, 4], seed: 38)
+        gradCheck("conv depthwise 7x7 4x4 map", [x4, wd9, bd9]) { try Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], stride: (1, 1), padding: (3, 3), groups: 2) }
         Conv.dw7Enabled = false
         gradCheck("conv depthwise 7x7 portable kernel", [x7, wd7]) { try Tensor.conv2d($0[0], weight: $0[1], bias: nil, stride: (1, 1), padding: (3, 3), groups: 4) }
         Conv.dw7Enabled = true

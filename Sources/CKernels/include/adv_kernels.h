@@ -95,8 +95,9 @@ void adv_dw_backward_s1(const float *x, const float *k, const float *g, float *d
                         float *scratch);
 
 // MARK: depthwise 7x7, stride 1, padding 3, with AVX-512 (depthwise512.c)
-// Register-blocked over output rows. Each returns 0 (nothing written) when the CPU lacks AVX-512
-// or the planes have fewer than 8 rows; then use the depthwise.c kernels.
+// Register-blocked over output rows, or one vector per plane on maps of at most 16 pixels. Each
+// returns 0 (nothing written) when the CPU lacks AVX-512 or the planes have fewer than 8 rows and
+// more than 16 pixels; then use the depthwise.c kernels.
 
 /// Floats of scratch one thread needs for the adv_dw7 kernels on (h, w) planes.
 long adv_dw7_scratch(long h, long w);
