@@ -2,16 +2,18 @@
 //
 // C (M x N) = alpha * op(A) op(B) + beta * C, row-major, single-threaded (BLAS.gemm splits big
 // products over the threads). The operands are converted to bf16 (round to nearest even) while
-// they are packed, so inputs that are already bf16 values (Precision.bf16 rounds them before any
-// product) pass through exactly. One vdpbf16ps does 16 lanes x 2 multiply-adds in the time an
+// they are packed: the engine's ops leave the rounding to this (BLAS.productRounding), and values
+// that are already bf16 pass through exactly. One vdpbf16ps does 16 lanes x 2 multiply-adds in the time an
 // fp32 FMA does 16 x 1, so the products run at up to twice the fp32 peak.
 //
 // Packing: op(A) and op(B) become pairs of bf16 along K (a 32-bit word (x[2p], x[2p + 1]), a zero
 // pad when K is odd): op(B) pair-major, Bpk[p][j], so a vector load gives 16 columns' pairs; op(A)
 // in whichever order its source has (row by row, or pair-major when transposed), since the
 // microkernel only broadcasts one word of A per row. A tile of MR = 6 rows x 64 columns stays
-// in 24 zmm accumulators over a block of KC pairs. K is blocked so a block of packed B stays in
-// L2; M and N are padded with zeros to the tile sizes, and only C's real cells are written.
+// in 24 zmm accumulators over a block of KC pairs (one instantiation per row count and vector
+// count, so the accumulators never leave the registers). K is blocked so a block of packed B stays
+// in L2; packing pads M and N with zeros to whole 16-blocks, and only C's real cells are written.
+// The packing buffers are per-thread scratch (cpu.c).
 //
 // The instructions treat bf16 denormals (|x| < 1.2e-38) as zero, as bf16 hardware generally
 // does; the portable path (rounded fp32 through sgemm) keeps them.

@@ -16,8 +16,8 @@
 // Planes are copied into a zero-padded buffer first (3 rows and columns of zeros around, plus 16
 // spare columns so a vector read at the last column stays inside the row). Maps of at most 16
 // pixels (4x4 and smaller) are one vector per plane instead: each tap that sees the map gathers
-// its shifted input with a lane permutation, so no padding and no tap outside the map is touched. Without AVX-512 (see
-// adv_has_avx512) the entry points return 0 and the caller uses depthwise.c.
+// its shifted input with a lane permutation, so no padding and no tap outside the map is touched.
+// Without AVX-512 (see adv_has_avx512) the entry points return 0 and the caller uses depthwise.c.
 #include "adv_kernels.h"
 #include "dispatch.h"
 
