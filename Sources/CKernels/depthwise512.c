@@ -155,21 +155,27 @@ static ADV_AVX512 void small_planes(const float *src, const float *k, const floa
     }
 }
 
-/// dk_planes[p][t] += sum over outputs o of g[o] * (input shifted by tap t)[o], h w <= 16.
-static ADV_AVX512 void small_weight_grad(const float *x, const float *g, float *dk_planes, long p0, long p1, long h,
-                                         long w) {
+/// Weight gradients for h w <= 16. Per channel, the planes of this range that belong to it (every
+/// c-th) accumulate g * (input shifted by tap t) lane-wise into one vector per tap, only in the
+/// lanes where the tap sees the map; the lanes are summed once per channel, into the row of its
+/// first plane here (the caller sums the rows of a channel, so where the sum lands does not matter).
+static ADV_AVX512 void small_weight_grad(const float *x, const float *g, float *dk_planes, long p0, long p1, long c,
+                                         long h, long w) {
     small_plan pl;
     small_plan_make(h, w, &pl);
     __mmask16 all = (__mmask16)((1u << (h * w)) - 1);
-    for (long p = p0; p < p1; p++) {
-        __m512 xv = _mm512_maskz_loadu_ps(all, x + p * h * w);
-        __m512 gv = _mm512_maskz_loadu_ps(all, g + p * h * w);
-        float *dk = dk_planes + p * KS * KS;
-        for (int j = 0; j < pl.n; j++) {
-            // Only the lanes where the tap sees the map are summed.
-            __m512 sh = _mm512_maskz_permutexvar_ps(pl.mask[j], pl.idx[j], xv);
-            dk[pl.tap[j]] += _mm512_mask_reduce_add_ps(pl.mask[j], _mm512_mul_ps(gv, sh));
+    __m512 acc[KS * KS];
+    for (long first = p0; first < p1 && first < p0 + c; first++) {
+        for (int j = 0; j < pl.n; j++) acc[j] = _mm512_setzero_ps();
+        for (long p = first; p < p1; p += c) {
+            __m512 xv = _mm512_maskz_loadu_ps(all, x + p * h * w);
+            __m512 gv = _mm512_maskz_loadu_ps(all, g + p * h * w);
+            for (int j = 0; j < pl.n; j++)
+                acc[j] = _mm512_mask3_fmadd_ps(gv, _mm512_maskz_permutexvar_ps(pl.mask[j], pl.idx[j], xv), acc[j],
+                                               pl.mask[j]);
         }
+        float *dk = dk_planes + first * KS * KS;
+        for (int j = 0; j < pl.n; j++) dk[pl.tap[j]] += _mm512_reduce_add_ps(acc[j]);
     }
 }
 
@@ -246,11 +252,11 @@ static ADV_AVX512 void weight_grad_planes(const float *x, const float *g, float 
     }
 }
 
-int adv_dw7_weight_grad(const float *x, const float *g, float *dk_planes, long p0, long p1, long h, long w,
-                        float *scratch) {
+int adv_dw7_weight_grad(const float *x, const float *g, float *dk_planes, long p0, long p1, long c, long h,
+                        long w, float *scratch) {
     if (!adv_has_avx512()) return 0;
     if (h * w <= 16) {
-        small_weight_grad(x, g, dk_planes, p0, p1, h, w);
+        small_weight_grad(x, g, dk_planes, p0, p1, c, h, w);
         return 1;
     }
     if (h < 8) return 0;
@@ -264,9 +270,9 @@ int adv_dw7_planes(const float *src, const float *k, const float *bias, int flip
     (void)src; (void)k; (void)bias; (void)flip; (void)dst; (void)p0; (void)p1; (void)c; (void)h; (void)w; (void)scratch;
     return 0;
 }
-int adv_dw7_weight_grad(const float *x, const float *g, float *dk_planes, long p0, long p1, long h, long w,
-                        float *scratch) {
-    (void)x; (void)g; (void)dk_planes; (void)p0; (void)p1; (void)h; (void)w; (void)scratch;
+int adv_dw7_weight_grad(const float *x, const float *g, float *dk_planes, long p0, long p1, long c, long h,
+                        long w, float *scratch) {
+    (void)x; (void)g; (void)dk_planes; (void)p0; (void)p1; (void)c; (void)h; (void)w; (void)scratch;
     return 0;
 }
 #endif

@@ -354,7 +354,7 @@ enum Conv {
             let (p0, p1) = (r.lowerBound, r.upperBound)
             // The AVX-512 7x7 kernels first; whatever they decline goes to the portable kernel.
             let doneX = fast && pgx != nil && adv_dw7_planes(pg, pw, nil, 1, pgx, p0, p1, g.cin, g.h, g.w, buf) != 0
-            let doneW = fast && pgw != nil && adv_dw7_weight_grad(px, pg, pgw, p0, p1, g.h, g.w, buf) != 0
+            let doneW = fast && pgw != nil && adv_dw7_weight_grad(px, pg, pgw, p0, p1, g.cin, g.h, g.w, buf) != 0
             let restX = doneX ? nil : pgx, restW = doneW ? nil : pgw
             if restX == nil && restW == nil { return }
             adv_dw_backward_s1(px, pw, pg, restX, restW, p0, p1, g.cin, g.h, g.w, g.kh, g.kw, g.ph, g.pw, buf)

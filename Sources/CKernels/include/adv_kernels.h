@@ -106,10 +106,12 @@ long adv_dw7_scratch(long h, long w);
 /// is the output gradient and bias NULL). bias may be NULL.
 int adv_dw7_planes(const float *src, const float *k, const float *bias, int flip, float *dst, long p0, long p1,
                    long c, long h, long w, float *scratch);
-/// dk_planes (planes, 49) += each plane's weight gradient, from the input x and the output
-/// gradient g (both (planes, h, w)), for planes [p0, p1).
-int adv_dw7_weight_grad(const float *x, const float *g, float *dk_planes, long p0, long p1, long h, long w,
-                        float *scratch);
+/// dk_planes (planes, 49) += the weight gradients of planes [p0, p1), from the input x and the
+/// output gradient g (both (planes, h, w)); plane p belongs to channel p % c. Each row gets its own
+/// plane's gradient, except on maps of at most 16 pixels, where a channel's sum over the range
+/// goes into the row of its first plane there (sum a channel's rows either way).
+int adv_dw7_weight_grad(const float *x, const float *g, float *dk_planes, long p0, long p1, long c, long h,
+                        long w, float *scratch);
 
 // MARK: im2col / col2im (im2col.c)
 // One image's group of cg channels (h, w) <-> col (cg * kh * kw, ho * wo) with row stride ldc.
