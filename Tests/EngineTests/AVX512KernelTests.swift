@@ -14,50 +14,12 @@ final class AVX512KernelTests: XCTestCase {
         Conv.dw7Enabled = true
     }
 
-    /// Values with padding beyond each row (leading dimension > columns), so the kernels must
-    /// neither read nor write outside the rows' columns.
-    func matrix(_ rows: Int, _ cols: Int, ld: Int, _ rng: RNG) -> [Float] {
-        var m = [Float](repeating: .nan, count: rows * ld)
-        for i in 0..<rows { for j in 0..<cols { m[i * ld + j] = rng.uniform() - 0.5 } }
-        return m
-    }
-
     func testSmallProductsMatchFloat64AtEveryTileEdge() {
-        let rng = RNG(seed: 11)
         // Sizes around the 6-row and 16/64-column tile edges, attention's shapes, and 1.
         let sizes: [(Int, Int, Int)] = [(1, 1, 1), (5, 17, 3), (6, 16, 32), (7, 33, 9), (13, 64, 16), (16, 16, 32),
                                         (49, 49, 32), (65, 65, 64), (12, 97, 5), (30, 130, 70)]
-        for (m, n, k) in sizes {
-            for tA in [false, true] {
-                for tB in [false, true] {
-                    for beta: Float in [0, 1] {
-                        let lda = (tA ? m : k) + 3, ldb = (tB ? k : n) + 2, ldc = n + 5
-                        let a = matrix(tA ? k : m, tA ? m : k, ld: lda, rng)
-                        let b = matrix(tB ? n : k, tB ? k : n, ld: ldb, rng)
-                        let c0 = matrix(m, n, ld: ldc, rng)
-                        var c = c0
-                        let done = a.withUnsafeBufferPointer { pa in
-                            b.withUnsafeBufferPointer { pb in
-                                c.withUnsafeMutableBufferPointer { pc in
-                                    adv_sgemm_small(tA ? 1 : 0, tB ? 1 : 0, m, n, k, 0.75, pa.baseAddress!, lda, pb.baseAddress!, ldb,
-                                                    beta, pc.baseAddress!, ldc)
-                                }
-                            }
-                        }
-                        XCTAssertEqual(done, 1)
-                        let tag = "m\(m) n\(n) k\(k) tA \(tA) tB \(tB) beta \(beta)"
-                        let ab = naiveProduct(tA, tB, m, n, k, a, lda: lda, b, ldb: ldb)
-                        for i in 0..<m {
-                            for j in 0..<n {
-                                let want = 0.75 * ab[i * n + j] + Double(beta) * Double(c0[i * ldc + j])
-                                XCTAssertEqual(Double(c[i * ldc + j]), want, accuracy: 1e-5 * Double(k).squareRoot() + 1e-6, tag)
-                            }
-                            // The padding after each row of C stays untouched (NaN).
-                            for j in n..<ldc { XCTAssertTrue(c[i * ldc + j].isNaN, "\(tag): wrote past column \(n)") }
-                        }
-                    }
-                }
-            }
+        checkProducts(sizes: sizes, betas: [0, 1], rng: RNG(seed: 11), tol: 1e-5) { tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc in
+            adv_sgemm_small(tA ? 1 : 0, tB ? 1 : 0, m, n, k, 0.75, a, lda, b, ldb, beta, &c, ldc)
         }
     }
 
@@ -69,9 +31,9 @@ final class AVX512KernelTests: XCTestCase {
             for tB in [false, true] {
                 for ldd in [n + 3, 0, -1] {
                     let lda = k + 1, ldb = (tB ? k : n) + 2, ldc = n + 5
-                    let a = matrix(m, k, ld: lda, rng)
-                    let b = matrix(tB ? n : k, tB ? k : n, ld: ldb, rng)
-                    let dm = matrix(m, n, ld: Swift.max(ldd, n), rng)
+                    let a = paddedMatrix(m, k, ld: lda, rng)
+                    let b = paddedMatrix(tB ? n : k, tB ? k : n, ld: ldb, rng)
+                    let dm = paddedMatrix(m, n, ld: Swift.max(ldd, n), rng)
                     var c = [Float](repeating: .nan, count: m * ldc)
                     let done = dm.withUnsafeBufferPointer { pd in
                         adv_sgemm_small_add(0, tB ? 1 : 0, m, n, k, 0.5, a, lda, b, ldb, ldd < 0 ? nil : pd.baseAddress!,

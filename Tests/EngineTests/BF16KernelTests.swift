@@ -12,13 +12,6 @@ final class BF16KernelTests: XCTestCase {
 
     override func tearDown() { Kernels.bf16 = true }
 
-    /// Values in [-1, 1) with NaN padding beyond each row (leading dimension > columns).
-    func matrix(_ rows: Int, _ cols: Int, ld: Int, _ rng: RNG) -> [Float] {
-        var m = [Float](repeating: .nan, count: rows * ld)
-        for i in 0..<rows { for j in 0..<cols { m[i * ld + j] = 2 * rng.uniform() - 1 } }
-        return m
-    }
-
     func bf16(_ x: [Float]) -> [Float] { x.map { $0.isNaN ? $0 : Precision.bf16.round($0) } }
 
     /// Every transpose combination at sizes around the 6-row and 16/64-column tiles, odd K (a zero
@@ -26,32 +19,11 @@ final class BF16KernelTests: XCTestCase {
     /// is the float64 product of the inputs rounded to bf16 (the kernel rounds unrounded inputs
     /// itself, to nearest even), and nothing past a row of C is written.
     func testProductsMatchFloat64OfTheRoundedInputs() {
-        let rng = RNG(seed: 21)
         let sizes: [(Int, Int, Int)] = [(1, 1, 1), (5, 17, 3), (6, 16, 32), (7, 65, 9), (13, 64, 385), (49, 49, 32),
                                         (20, 130, 770), (97, 3, 64)]
-        for (m, n, k) in sizes {
-            for tA in [false, true] {
-                for tB in [false, true] {
-                    for beta: Float in [0, 1, 0.5] {
-                        let lda = (tA ? m : k) + 3, ldb = (tB ? k : n) + 2, ldc = n + 5
-                        let a = matrix(tA ? k : m, tA ? m : k, ld: lda, rng)
-                        let b = matrix(tB ? n : k, tB ? k : n, ld: ldb, rng)
-                        let c0 = matrix(m, n, ld: ldc, rng)
-                        var c = c0
-                        let done = adv_sgemm_bf16(tA ? 1 : 0, tB ? 1 : 0, m, n, k, 0.75, a, lda, b, ldb, beta, &c, ldc)
-                        XCTAssertEqual(done, 1)
-                        let tag = "m\(m) n\(n) k\(k) tA \(tA) tB \(tB) beta \(beta)"
-                        let ab = naiveProduct(tA, tB, m, n, k, bf16(a), lda: lda, bf16(b), ldb: ldb)
-                        for i in 0..<m {
-                            for j in 0..<n {
-                                let want = 0.75 * ab[i * n + j] + Double(beta) * Double(c0[i * ldc + j])
-                                XCTAssertEqual(Double(c[i * ldc + j]), want, accuracy: 2e-6 * Double(k).squareRoot() + 1e-6, tag)
-                            }
-                            for j in n..<ldc { XCTAssertTrue(c[i * ldc + j].isNaN, "\(tag): wrote past column \(n)") }
-                        }
-                    }
-                }
-            }
+        checkProducts(sizes: sizes, betas: [0, 1, 0.5], rng: RNG(seed: 21), low: -1, high: 1, tol: 2e-6, prepare: bf16) {
+            tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc in
+            adv_sgemm_bf16(tA ? 1 : 0, tB ? 1 : 0, m, n, k, 0.75, a, lda, b, ldb, beta, &c, ldc)
         }
     }
 

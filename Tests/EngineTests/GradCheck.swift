@@ -84,3 +84,47 @@ func naiveProduct(_ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: [Fl
     }
     return out
 }
+
+/// Values uniform in [low, high) in a rows x cols matrix with leading dimension ld, NaN in the
+/// padding after each row (so a kernel that reads or writes past a row shows it).
+func paddedMatrix(_ rows: Int, _ cols: Int, ld: Int, _ rng: RNG, low: Float = -0.5, high: Float = 0.5) -> [Float] {
+    var m = [Float](repeating: .nan, count: rows * ld)
+    for i in 0..<rows { for j in 0..<cols { m[i * ld + j] = low + (high - low) * rng.uniform() } }
+    return m
+}
+
+/// Runs `product` (C = 0.75 op(A) op(B) + beta C, row-major, padded leading dimensions) for every
+/// size, transpose pair and beta, and checks C against the float64 product of `prepare(A)` and
+/// `prepare(B)` within tol * sqrt(K) + 1e-6, and that nothing past a row of C was written.
+/// `product` returns whether the kernel took the product (1) or declined (0).
+func checkProducts(sizes: [(Int, Int, Int)], betas: [Float], rng: RNG, low: Float = -0.5, high: Float = 0.5, tol: Double,
+                   prepare: ([Float]) -> [Float] = { $0 }, file: StaticString = #filePath, line: UInt = #line,
+                   _ product: (_ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: [Float], _ lda: Int,
+                               _ b: [Float], _ ldb: Int, _ beta: Float, _ c: inout [Float], _ ldc: Int) -> Int32) {
+    for (m, n, k) in sizes {
+        for tA in [false, true] {
+            for tB in [false, true] {
+                for beta in betas {
+                    let lda = (tA ? m : k) + 3, ldb = (tB ? k : n) + 2, ldc = n + 5
+                    let a = paddedMatrix(tA ? k : m, tA ? m : k, ld: lda, rng, low: low, high: high)
+                    let b = paddedMatrix(tB ? n : k, tB ? k : n, ld: ldb, rng, low: low, high: high)
+                    let c0 = paddedMatrix(m, n, ld: ldc, rng, low: low, high: high)
+                    var c = c0
+                    let tag = "m\(m) n\(n) k\(k) tA \(tA) tB \(tB) beta \(beta)"
+                    XCTAssertEqual(product(tA, tB, m, n, k, a, lda, b, ldb, beta, &c, ldc), 1, tag, file: file, line: line)
+                    let ab = naiveProduct(tA, tB, m, n, k, prepare(a), lda: lda, prepare(b), ldb: ldb)
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            let want = 0.75 * ab[i * n + j] + Double(beta) * Double(c0[i * ldc + j])
+                            XCTAssertEqual(Double(c[i * ldc + j]), want, accuracy: tol * Double(k).squareRoot() + 1e-6, tag,
+                                           file: file, line: line)
+                        }
+                        for j in n..<ldc {
+                            XCTAssertTrue(c[i * ldc + j].isNaN, "\(tag): wrote past column \(n)", file: file, line: line)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
