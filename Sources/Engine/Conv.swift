@@ -317,9 +317,9 @@ enum Conv {
 
     // MARK: depthwise (groups == Cin == Cout)
 
-    /// Depthwise, stride 1, in the C kernel (CKernels/depthwise.c): each plane copied into a
-    /// zero-padded buffer, 16 outputs at a time with the accumulator in registers, taps that see
-    /// only padding skipped.
+    /// Depthwise, stride 1, in C: ConvNeXt's 7x7 on the AVX-512 kernel of CKernels/depthwise512.c
+    /// where `usesDW7` allows and the CPU has it; otherwise CKernels/depthwise.c (each plane copied
+    /// into a zero-padded buffer, 16 outputs at a time, taps that see only padding skipped).
     static func depthwiseForwardS1(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
         let out = Tensor(uninitialized: [g.n, g.cout, g.ho, g.wo])
         let px = x.ptr, pw = w.ptr, po = out.ptr
@@ -335,9 +335,10 @@ enum Conv {
         return out
     }
 
-    /// Backward of `depthwiseForwardS1`: the input gradient is the same kernel over the padded
-    /// output gradient with the kernel flipped, the weight gradient one dot product per tap and
-    /// plane (planes summed over the batch afterwards, so threads never share a sum).
+    /// Backward of `depthwiseForwardS1`, on the same two kernels: the input gradient is the forward
+    /// kernel over the output gradient with the kernel flipped; the weight gradient goes into one
+    /// row of taps per plane (a channel's rows summed over the batch afterwards, so threads never
+    /// share a sum).
     static func depthwiseBackwardS1(_ gout: Tensor, _ rx: Tensor, _ rw: Tensor, _ x: Tensor, _ weight: Tensor, _ g: ConvGeometry) {
         let needX = x.requiresGrad, needW = weight.requiresGrad
         guard needX || needW else { return }

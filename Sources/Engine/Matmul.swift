@@ -90,14 +90,18 @@ enum BLAS {
                           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                           b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
                           c: UnsafeMutablePointer<Float>, ldc: Int) {
-        // Products that OpenBLAS would split over the threads (outside a parallel loop) or whose
-        // inner dimension makes a 64-column panel of op(B) overflow L2 go to gemm.
-        let small = k <= 512 && (Parallel.inParallelRegion || Double(m) * Double(n) * Double(k) < 2_000_000)
-        if small && adv_sgemm_small(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 {
+        if isSmall(m, n, k) && adv_sgemm_small(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 {
             return
         }
         gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
              beta: beta, c: c, ldc: ldc)
+    }
+
+    /// Whether a product goes to the small-product kernel: products that OpenBLAS would split over
+    /// the threads (outside a parallel loop) or whose inner dimension makes a 64-column panel of
+    /// op(B) overflow L2 go to gemm.
+    private static func isSmall(_ m: Int, _ n: Int, _ k: Int) -> Bool {
+        k <= 512 && (Parallel.inParallelRegion || Double(m) * Double(n) * Double(k) < 2_000_000)
     }
 
     /// C (m x n) = alpha * op(A) op(B) + D, where D has row stride ldd (0: one row added to every
@@ -107,8 +111,7 @@ enum BLAS {
                              alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int, d: UnsafePointer<Float>, ldd: Int,
                              c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let small = k <= 512 && (Parallel.inParallelRegion || Double(m) * Double(n) * Double(k) < 2_000_000)
-        if small && adv_sgemm_small_add(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, d, ldd, c, ldc) != 0 {
+        if isSmall(m, n, k) && adv_sgemm_small_add(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, d, ldd, c, ldc) != 0 {
             return
         }
         for i in 0..<m { (c + i * ldc).update(from: d + i * ldd, count: n) }
