@@ -80,8 +80,11 @@ void *adv_thread_scratch(int slot, size_t bytes) {
         pthread_setspecific(scratch_key, thread_scratch);  // the key's destructor frees it at thread exit
     }
     if (bytes > thread_scratch->cap[slot]) {
-        void *p = realloc(thread_scratch->p[slot], bytes);
-        if (!p) return NULL;
+        // 64-byte aligned, so the kernels' full-vector loads and stores never split a cache line.
+        // The old contents are not kept.
+        void *p = NULL;
+        if (posix_memalign(&p, 64, bytes) != 0) return NULL;
+        free(thread_scratch->p[slot]);
         thread_scratch->p[slot] = p;
         thread_scratch->cap[slot] = bytes;
     }

@@ -41,6 +41,51 @@ void adv_softmax_rows_backward_avx512(const float *g, const float *y, float *dx,
 /// dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols (both at most 16), in registers
 /// (smallgemm.c; AVX-512 only).
 void adv_transpose16(const float *src, long lds, int rows, int cols, float *dst, long ldd);
+
+/// Software prefetch spread over a computation (attention512.c): the cache lines of up to three
+/// strided regions (region r: rows[r] rows of row_bytes[r] bytes, row i at base[r] + i stride[r])
+/// go to L2 `chunk` lines per adv_prefetch_step, which the kernels call once per register tile or
+/// softmax block. Issued all at once, a head's few hundred prefetches fill the miss queues and
+/// stall the core; spread out, they overlap with the arithmetic.
+typedef struct {
+    const char *base[3];
+    long rows[3], row_bytes[3], stride[3];
+    int regions;              // regions in use; the cursor is done when region == regions
+    int region;               // the next line: region, row, byte offset in the row
+    long row, offset;
+    long chunk;               // lines per step
+} adv_prefetch_cursor;
+
+static inline void adv_prefetch_step(adv_prefetch_cursor *c) {
+    long n = c->chunk;
+    while (n > 0 && c->region < c->regions) {
+        int r = c->region;
+        const char *p = c->base[r] + c->row * c->stride[r] + c->offset;
+        long left = (c->row_bytes[r] - c->offset + 63) / 64, take = n < left ? n : left;
+        for (long i = 0; i < take; i++) __builtin_prefetch(p + 64 * i, 0, 2);
+        n -= take;
+        c->offset += 64 * take;
+        if (c->offset >= c->row_bytes[r]) {
+            c->offset = 0;
+            if (++c->row == c->rows[r]) { c->row = 0; c->region++; }
+        }
+    }
+}
+
+/// adv_sgemm_small_add (adv_kernels.h) with row i of the product scaled by alpha * row_scale[i]
+/// (row_scale may be NULL: alpha alone) and a prefetch step after each register tile (pf may
+/// be NULL). smallgemm.c.
+int adv_sgemm_small_pf(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                       const float *B, long ldb, const float *D, long ldd, float *C, long ldc,
+                       const float *row_scale, adv_prefetch_cursor *pf);
+/// Register tiles adv_sgemm_small_pf runs for an M x N product (one prefetch step each).
+long adv_sgemm_small_tiles(int transB, long M, long N);
+/// adv_softmax_rows_avx512 with a prefetch step per block of rows (pf may be NULL); returns the
+/// number of blocks (when x is NULL, that alone). With inv_sum, the rows are left unnormalized:
+/// y = exp(x - row max) and inv_sum[r] = 1 / (row r's sum), so y * inv_sum[r] is the softmax.
+/// softmax512.c.
+long adv_softmax_rows_avx512_pf(const float *x, float *y, long rows, long n, float *inv_sum,
+                                adv_prefetch_cursor *pf);
 #else
 #define ADV_HAVE_AVX512_SOURCE 0
 #endif

@@ -11,7 +11,9 @@
 // 16-column vector of a tile is masked, so any N works without padding. When op(B) = B^T and N is
 // one or two past a multiple of 16 (Swin's 49 keys), those last columns are dot products of rows
 // instead, so no tile carries a vector that is almost all mask. An addend D (the attention bias)
-// is read in the tiles' epilogue rather than copied into C first.
+// is read in the tiles' epilogue rather than copied into C first. For attention512.c the tiles
+// can also scale each row of C by its own factor (the softmax's 1 / sum) and issue a step of a
+// prefetch cursor (dispatch.h) each.
 //
 // Without AVX-512 (see adv_has_avx512) adv_sgemm_small returns 0 and the caller uses OpenBLAS.
 #include "adv_kernels.h"
@@ -28,7 +30,8 @@
 // A(r, k) = a[r * ars + k * aks]; B row k starts at b + k * ldb.
 ADV_INLINE ADV_AVX512 void tile(const int MR, const int NV, long K, float alpha,
                                 const float *a, long ars, long aks, const float *b, long ldb,
-                                float *c, long ldc, __mmask16 last, const float *d, long ldd) {
+                                float *c, long ldc, __mmask16 last, const float *d, long ldd,
+                                const float *rs, adv_prefetch_cursor *pf) {
     __m512 acc[8][4];
     for (int r = 0; r < MR; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
@@ -43,9 +46,11 @@ ADV_INLINE ADV_AVX512 void tile(const int MR, const int NV, long K, float alpha,
             for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
         }
     }
+    if (pf) adv_prefetch_step(pf);
     __m512 al = _mm512_set1_ps(alpha);
     for (int r = 0; r < MR; r++) {
         float *crow = c + r * ldc;
+        if (rs) al = _mm512_set1_ps(alpha * rs[r]);
         for (int v = 0; v < NV; v++) {
             __mmask16 m = v == NV - 1 ? last : (__mmask16)0xFFFF;
             __m512 x = _mm512_mul_ps(acc[r][v], al);
@@ -56,22 +61,32 @@ ADV_INLINE ADV_AVX512 void tile(const int MR, const int NV, long K, float alpha,
 }
 
 // Every (MR, NV) pair as its own fully unrolled function.
-#define TILE_CASE(MR, NV) case (MR) * 8 + (NV): tile(MR, NV, K, alpha, a, ars, aks, b, ldb, c, ldc, last, dd, ldd); break;
+#define TILE_CASE(MR, NV) case (MR) * 8 + (NV): tile(MR, NV, K, alpha, a, ars, aks, b, ldb, c, ldc, last, dd, ldd, rs ? rs + i0 : NULL, pf); break;
 #define TILE_ROW(MR) TILE_CASE(MR, 1) TILE_CASE(MR, 2) TILE_CASE(MR, 3) TILE_CASE(MR, 4)
 #define TILE_ROW3(MR) TILE_CASE(MR, 1) TILE_CASE(MR, 2) TILE_CASE(MR, 3)
 
+/// Rows per tile for a strip of nv vectors: at most MR * NV accumulators + NV rows of B + 1
+/// broadcast in 32 registers (8 rows up to 3 vectors, 6 for 4), and the rows spread evenly over
+/// the fewest tiles (49 rows: 7 tiles of 7, not 6 of 8 and a 1-row tile that runs at the latency
+/// of its few accumulators).
+static int tile_rows(long M, int nv) {
+    long mrmax = nv <= 3 ? 8 : 6;
+    long tiles = (M + mrmax - 1) / mrmax;
+    return (int)((M + tiles - 1) / tiles);
+}
+
 static ADV_AVX512 void run_tiles(long M, long N, long K, float alpha, const float *A, long ars, long aks,
-                                 const float *B, long ldb, const float *D, long ldd, float *C, long ldc) {
+                                 const float *B, long ldb, const float *D, long ldd, float *C, long ldc,
+                                 const float *rs, adv_prefetch_cursor *pf) {
     for (long j0 = 0; j0 < N; j0 += 64) {
         long cols = N - j0 < 64 ? N - j0 : 64;
         int nv = (int)((cols + 15) / 16);
         int rem = (int)(cols % 16);
         __mmask16 last = rem == 0 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);
         const float *b = B + j0;
-        // Rows per tile: MR * NV accumulators + NV rows of B + 1 broadcast within 32 registers.
-        int mrmax = nv <= 3 ? 8 : 6;
-        for (long i0 = 0; i0 < M; i0 += mrmax) {
-            int mr = M - i0 < mrmax ? (int)(M - i0) : mrmax;
+        int mrt = tile_rows(M, nv);
+        for (long i0 = 0; i0 < M; i0 += mrt) {
+            int mr = M - i0 < mrt ? (int)(M - i0) : mrt;
             const float *a = A + i0 * ars;
             float *c = C + i0 * ldc + j0;
             const float *dd = D ? D + i0 * ldd + j0 : NULL;
@@ -120,7 +135,8 @@ ADV_AVX512 void adv_transpose16(const float *src, long lds, int rows, int cols, 
 /// C[i][j] = alpha * (row i of A) . (row j of B) (+ D[i][j] when D is not NULL) for i < M and
 /// j0 <= j < j1: A (M x K) and B (N x K) row-major.
 static ADV_AVX512 void dot_columns(long M, long j0, long j1, long K, float alpha, const float *A, long lda,
-                                   const float *B, long ldb, const float *D, long ldd, float *C, long ldc) {
+                                   const float *B, long ldb, const float *D, long ldd, float *C, long ldc,
+                                   const float *rs) {
     long full = K / 16 * 16;
     __mmask16 tm = (__mmask16)((1u << (K % 16)) - 1);
     for (long j = j0; j < j1; j++) {
@@ -130,23 +146,45 @@ static ADV_AVX512 void dot_columns(long M, long j0, long j1, long K, float alpha
             __m512 acc = _mm512_setzero_ps();
             for (long k = 0; k < full; k += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(arow + k), _mm512_loadu_ps(brow + k), acc);
             if (tm) acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tm, arow + full), _mm512_maskz_loadu_ps(tm, brow + full), acc);
-            float v = alpha * _mm512_reduce_add_ps(acc);
+            float v = (rs ? alpha * rs[i] : alpha) * _mm512_reduce_add_ps(acc);
             C[i * ldc + j] = D ? D[i * ldd + j] + v : v;
         }
     }
 }
 
+/// Whether the last N % 16 columns go to dot_columns (see adv_sgemm_small_pf).
+static int splits_dot_columns(int transA, int transB, long N) {
+    return transB && !transA && N > 16 && N % 16 <= 2 && N % 16 != 0;
+}
+
+long adv_sgemm_small_tiles(int transB, long M, long N) {
+    if (splits_dot_columns(0, transB, N)) N = N / 16 * 16;
+    long tiles = 0;
+    for (long j0 = 0; j0 < N; j0 += 64) {
+        long cols = N - j0 < 64 ? N - j0 : 64;
+        long mrt = tile_rows(M, (int)((cols + 15) / 16));
+        tiles += (M + mrt - 1) / mrt;
+    }
+    return tiles;
+}
+
 int adv_sgemm_small_add(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                         const float *B, long ldb, const float *D, long ldd, float *C, long ldc) {
+    return adv_sgemm_small_pf(transA, transB, M, N, K, alpha, A, lda, B, ldb, D, ldd, C, ldc, NULL, NULL);
+}
+
+int adv_sgemm_small_pf(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                       const float *B, long ldb, const float *D, long ldd, float *C, long ldc,
+                       const float *row_scale, adv_prefetch_cursor *pf) {
     if (M <= 0 || N <= 0 || K <= 0) return 0;
     if (!adv_has_avx512()) return 0;
-    if (transB && !transA && N > 16 && N % 16 <= 2 && N % 16 != 0) {
+    if (splits_dot_columns(transA, transB, N)) {
         // N = 16 n + 1 or 2 (Swin's 49 keys): the last vector of every tile would do 1 or 2 lanes'
         // work for a full vector's cost. The first 16 n columns go through the tiles, the last ones
         // are dot products of A's and B's rows (both contiguous along K here).
         long main = N / 16 * 16;
-        if (!adv_sgemm_small_add(transA, transB, M, main, K, alpha, A, lda, B, ldb, D, ldd, C, ldc)) return 0;
-        dot_columns(M, main, N, K, alpha, A, lda, B, ldb, D, ldd, C, ldc);
+        if (!adv_sgemm_small_pf(transA, transB, M, main, K, alpha, A, lda, B, ldb, D, ldd, C, ldc, row_scale, pf)) return 0;
+        dot_columns(M, main, N, K, alpha, A, lda, B, ldb, D, ldd, C, ldc, row_scale);
         return 1;
     }
     const float *b = B;
@@ -165,7 +203,7 @@ int adv_sgemm_small_add(int transA, int transB, long M, long N, long K, float al
     }
     // op(A)(i, k) = A[i * lda + k], or A[k * lda + i] when transposed.
     long ars = transA ? 1 : lda, aks = transA ? lda : 1;
-    run_tiles(M, N, K, alpha, A, ars, aks, b, ldbb, D, ldd, C, ldc);
+    run_tiles(M, N, K, alpha, A, ars, aks, b, ldbb, D, ldd, C, ldc, row_scale, pf);
     return 1;
 }
 
@@ -175,12 +213,6 @@ int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
     return adv_sgemm_small_add(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta != 0.0f ? C : NULL, ldc, C, ldc);
 }
 
-void adv_prefetch_l2(const void *p, long rows, long bytes, long stride) {
-    const char *c = (const char *)p;
-    for (long r = 0; r < rows; r++, c += stride)
-        for (long i = 0; i < bytes; i += 64) __builtin_prefetch(c + i, 0, 2);
-}
-
 #else
 int adv_sgemm_small_add(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                         const float *B, long ldb, const float *D, long ldd, float *C, long ldc) {
@@ -188,7 +220,6 @@ int adv_sgemm_small_add(int transA, int transB, long M, long N, long K, float al
     (void)B; (void)ldb; (void)D; (void)ldd; (void)C; (void)ldc;
     return 0;
 }
-void adv_prefetch_l2(const void *p, long rows, long bytes, long stride) { (void)p; (void)rows; (void)bytes; (void)stride; }
 int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
                     const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc) {
     (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;

@@ -46,17 +46,27 @@ extension Tensor {
         let px = rqkv.ptr, po = out.ptr
         let pb = bias?.ptr
         let perHead = 4 * t * t * d
+        // The AVX-512 loop of attention512.c (fp32 and bf16).
+        var args: adv_attention_args? = nil
+        if precision != .fp16 {
+            args = adv_attention_args(
+                heads: heads, t: t, s: t, d: d, dv: d,
+                q: px, q_batch: t * ld, q_head: d, ldq: ld,
+                k: px + c, k_batch: t * ld, k_head: d, ldk: ld,
+                v: px + 2 * c, v_batch: t * ld, v_head: d, ldv: ld,
+                out: po, out_batch: t * c, out_head: d, ldo: c,
+                bias: pb, bias_groups: groups, bias_batch: heads * t * t, bias_head: t * t, ldbias: t,
+                scale: scale, probs: keep ? probs.ptr : nil,
+                rprobs: keep && precision != .fp32 ? rprobs.ptr : nil, round_bf16: precision == .bf16 ? 1 : 0)
+        }
         Parallel.forEach(nb * heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
-            let scratch = keep ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t)
-            defer { scratch?.deallocate() }
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t + t)
+            defer { buffer.deallocate() }
+            if var a = args, adv_attention_forward(&a, r.lowerBound, r.upperBound, buffer) != 0 { return }
+            let scratch = keep ? nil : buffer
             for bh in r {
                 let b = bh / heads, h = bh % heads
                 let q = px + b * t * ld + h * d, k = q + c, v = q + 2 * c
-                // The q, k, v rows of the head four ahead into L2 while this one computes.
-                if bh + 4 < r.upperBound {
-                    let q2 = px + ((bh + 4) / heads) * t * ld + ((bh + 4) % heads) * d
-                    for part in 0..<3 { adv_prefetch_l2(q2 + part * c, t, d * 4, ld * 4) }
-                }
                 // This head's scores / probabilities, and P rounded for the second product.
                 let sp = scratch ?? probs.ptr + bh * t * t
                 let rp = precision == .fp32 ? sp : (scratch.map { $0 + t * t } ?? rprobs.ptr + bh * t * t)

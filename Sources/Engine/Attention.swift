@@ -2,9 +2,11 @@
 // q: (B, H, T, D), k: (B, H, S, D), v: (B, H, S, Dv); bias broadcastable to (B, H, T, S) -> (B, H, T, Dv)
 //
 // Fused: per (batch, head), in parallel: scores = scale q k^T accumulated onto the bias, softmax
-// in place, then P v, the products on BLAS.gemmSmall (the AVX-512 kernel of smallgemm.c, or
-// single-threaded OpenBLAS). The probabilities are kept for backward only when an input needs a
-// gradient; otherwise each chunk of heads works in one scratch buffer.
+// in place, then P v. With AVX-512 the forward loop over a chunk of heads is attention512.c's
+// (which also prefetches the next heads' q, k, v a few lines per tile); otherwise, and at fp16,
+// the loop below runs the products on BLAS.gemmSmall (single-threaded OpenBLAS). The
+// probabilities are kept for backward only when an input needs a gradient; otherwise each chunk
+// of heads works in one scratch buffer.
 import CKernels
 
 extension Tensor {
@@ -48,16 +50,25 @@ extension Tensor {
         let pb = bias?.ptr
         let heads = nb * nh
         let perHead = 2 * t * s * (d + dv)
+        // The AVX-512 loop of attention512.c (fp32 and bf16, a bias contiguous along S).
+        var args: adv_attention_args? = nil
+        if precision != .fp16 && (bias == nil || bst[3] == 1) {
+            args = adv_attention_args(
+                heads: nh, t: t, s: s, d: d, dv: dv,
+                q: pq, q_batch: nh * t * d, q_head: t * d, ldq: d,
+                k: pk, k_batch: nh * s * d, k_head: s * d, ldk: d,
+                v: pv, v_batch: nh * s * dv, v_head: s * dv, ldv: dv,
+                out: po, out_batch: nh * t * dv, out_head: t * dv, ldo: dv,
+                bias: pb, bias_groups: bst[0] == 0 ? 1 : nb, bias_batch: bst[0], bias_head: bst[1], ldbias: bst[2],
+                scale: scale, probs: keep ? probs.ptr : nil,
+                rprobs: keep && precision != .fp32 ? rprobs.ptr : nil, round_bf16: precision == .bf16 ? 1 : 0)
+        }
         Parallel.forEach(heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
-            let scratch = keep ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * s)
-            defer { scratch?.deallocate() }
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * s + t)
+            defer { buffer.deallocate() }
+            if var a = args, adv_attention_forward(&a, r.lowerBound, r.upperBound, buffer) != 0 { return }
+            let scratch = keep ? nil : buffer
             for bh in r {
-                // The q, k, v of the head four ahead into L2 while this one computes.
-                if bh + 4 < r.upperBound {
-                    adv_prefetch_l2(pq + (bh + 4) * t * d, 1, t * d * 4, 0)
-                    adv_prefetch_l2(pk + (bh + 4) * s * d, 1, s * d * 4, 0)
-                    adv_prefetch_l2(pv + (bh + 4) * s * dv, 1, s * dv * 4, 0)
-                }
                 // This head's scores / probabilities, and P rounded for the second product.
                 let sp = scratch ?? probs.ptr + bh * t * s
                 let rp = precision == .fp32 ? sp : (scratch.map { $0 + t * s } ?? rprobs.ptr + bh * t * s)

@@ -105,6 +105,60 @@ final class AVX512KernelTests: XCTestCase {
         }
     }
 
+    func testSoftmaxInPlaceEqualsOutOfPlace() {
+        // Attention runs both directions in place; the kernels keep each row's tail in registers
+        // instead of reloading it after the row's stores. Bit for bit the same results.
+        let rng = RNG(seed: 14)
+        for n in [1, 2, 5, 16, 17, 31, 49, 65, 197] {
+            for rows in [1, 3, 4, 9] {
+                let x = (0..<(rows * n)).map { _ in (rng.uniform() - 0.5) * 20 }
+                let g = (0..<(rows * n)).map { _ in rng.uniform() - 0.5 }
+                var y = [Float](repeating: 0, count: x.count), dx = y
+                adv_softmax_rows(x, &y, rows, n)
+                adv_softmax_rows_backward(g, y, &dx, rows, n)
+                var inPlace = x
+                inPlace.withUnsafeMutableBufferPointer { adv_softmax_rows($0.baseAddress, $0.baseAddress, rows, n) }
+                XCTAssertEqual(inPlace, y, "forward n \(n) rows \(rows)")
+                var gInPlace = g
+                gInPlace.withUnsafeMutableBufferPointer { adv_softmax_rows_backward($0.baseAddress, y, $0.baseAddress, rows, n) }
+                XCTAssertEqual(gInPlace, dx, "backward n \(n) rows \(rows)")
+            }
+        }
+    }
+
+    func testAttentionOnEveryBiasLayoutAgreesWithTheLoopPath() throws {
+        // attention512.c's loop over heads against the Swift loop on OpenBLAS: a bias per
+        // sequence (B, H, T, S), shared by the heads (1, 1, T, S), one row for all queries
+        // (1, 1, 1, S: row stride 0), none; S != T and Dv != D; fp32 and bf16; with and without
+        // a backward pass (the kept probabilities must be the normalized ones).
+        let rng = RNG(seed: 15)
+        let (b, h, t, s, d, dv) = (3, 2, 11, 49, 8, 5)
+        let q = Tensor.randn([b, h, t, d], rng: rng), k = Tensor.randn([b, h, s, d], rng: rng), v = Tensor.randn([b, h, s, dv], rng: rng)
+        let g = Tensor.randn([b, h, t, dv], rng: rng)
+        let biases: [Tensor?] = [Tensor.randn([b, h, t, s], rng: rng), Tensor.randn([1, 1, t, s], rng: rng),
+                                 Tensor.randn([1, 1, 1, s], rng: rng), nil]
+        for precision in [Precision.fp32, .bf16] {
+            for (bi, bias) in biases.enumerated() {
+                func run(_ on: Bool) throws -> [[Float]] {
+                    Kernels.avx512 = on
+                    defer { Kernels.avx512 = true }
+                    let free = try Autograd.noGrad { try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.4, precision: precision) }
+                    for x in [q, k, v] { x.requiresGrad = true; x.grad = nil }
+                    defer { for x in [q, k, v] { x.requiresGrad = false; x.grad = nil } }
+                    let o = try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.4, precision: precision)
+                    XCTAssertEqual(free.toArray(), o.toArray(), "no-grad output \(precision) bias \(bi) avx512 \(on)")
+                    try o.mul(g).sum().backward()
+                    return [o.toArray(), q.grad!.toArray(), k.grad!.toArray(), v.grad!.toArray()]
+                }
+                let fast = try run(true), slow = try run(false)
+                let tol: Float = 1e-5
+                for (i, (x, y)) in zip(fast, slow).enumerated() {
+                    for j in 0..<x.count { XCTAssertEqual(x[j], y[j], accuracy: tol * Swift.max(abs(y[j]), 1), "\(precision) bias \(bi) output \(i) [\(j)]") }
+                }
+            }
+        }
+    }
+
     func testAttentionAgreesWithTheOpenBLASPath() throws {
         // Packed (ViT/Swin) and unpacked attention, with and without a bias, forward and
         // backward: the AVX-512 products against OpenBLAS and the portable softmax.

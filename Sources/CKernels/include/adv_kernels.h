@@ -132,7 +132,7 @@ void adv_pack_images(const float *src, float *dst, long cnt, long hw, long image
 void adv_unpack_images(const float *src, float *dst, long cnt, long hw, long image_stride, long ld, long r0, long r1,
                        int accumulate);
 
-// MARK: AVX-512 kernels (cpu.c, smallgemm.c, softmax512.c)
+// MARK: AVX-512 kernels (cpu.c, smallgemm.c, softmax512.c, attention512.c)
 
 /// 1 when the AVX-512 intrinsic kernels are in use: the CPU and OS support AVX-512F, and neither
 /// ADV_AVX512=0 in the environment nor adv_set_avx512(0) turned them off.
@@ -162,8 +162,30 @@ void adv_set_bf16(int on);
 /// untouched) without AVX512-BF16, for an empty size, or when packing memory cannot be had.
 int adv_sgemm_bf16(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                    const float *B, long ldb, float beta, float *C, long ldc);
-/// Asks the CPU to bring `rows` ranges of `bytes` bytes, `stride` bytes apart from p on, into its
-/// L2 cache (attention: the q, k, v rows of a head a few heads ahead).
-void adv_prefetch_l2(const void *p, long rows, long bytes, long stride);
+/// Attention's forward pass for adv_attention_forward (attention512.c). Head bh is batch
+/// b = bh / heads, head h = bh % heads; each operand's head starts at base + b * X_batch +
+/// h * X_head (in floats) and its rows are ld floats apart.
+typedef struct {
+    long heads, t, s, d, dv;
+    const float *q; long q_batch, q_head, ldq;       // (T, D) per head
+    const float *k; long k_batch, k_head, ldk;       // (S, D)
+    const float *v; long v_batch, v_head, ldv;       // (S, Dv)
+    float *out; long out_batch, out_head, ldo;       // (T, Dv)
+    /// Added to the scores, rows contiguous along S and ldbias apart (0: one row for all): head
+    /// (b, h) reads bias + (b % bias_groups) * bias_batch + h * bias_head. NULL for none.
+    const float *bias; long bias_groups, bias_batch, bias_head, ldbias;
+    float scale;                                     // multiplies q k^T
+    /// (B H, T, S) probabilities kept for backward, or NULL (then the scratch holds them).
+    float *probs;
+    /// When round_bf16: the probabilities rounded to bf16 for P v, (B H, T, S) beside probs,
+    /// or NULL without probs (scratch).
+    float *rprobs;
+    int round_bf16;
+} adv_attention_args;
+/// softmax(scale q k^T + bias) v for heads [h0, h1), single-threaded, with the next heads' q, k,
+/// v prefetched a few lines per register tile. scratch: 2 T S + T floats.
+/// Returns 1 when done, 0 when the AVX-512 kernels are off or scratch memory cannot be had (the
+/// caller then runs its own loop; some heads may already be written).
+int adv_attention_forward(const adv_attention_args *a, long h0, long h1, float *scratch);
 
 #endif
