@@ -97,9 +97,18 @@ static ADV_AVX512 void plane(const float *pad, long wp, const float *k, float bi
     }
 }
 
-/// Copies plane src (h, w) into the padded buffer (row length wp) at row and column offset 3.
-static inline void place(const float *src, long h, long w, float *pad, long wp) {
-    for (long r = 0; r < h; r++) memcpy(pad + (r + PAD) * wp + PAD, src + r * w, (size_t)w * sizeof(float));
+/// Copies plane src (h, w) into the padded buffer (row length wp) at row and column offset 3, a
+/// vector at a time (a memcpy call per row of 14 floats cost several percent of a 14x14 plane's
+/// time); the masked last vector leaves the zero columns after the row alone.
+static inline ADV_AVX512 void place(const float *src, long h, long w, float *pad, long wp) {
+    long full = w / 16 * 16;
+    __mmask16 tm = (__mmask16)((1u << (w % 16)) - 1);
+    for (long r = 0; r < h; r++) {
+        const float *s = src + r * w;
+        float *d = pad + (r + PAD) * wp + PAD;
+        for (long c = 0; c < full; c += 16) _mm512_storeu_ps(d + c, _mm512_loadu_ps(s + c));
+        if (tm) _mm512_mask_storeu_ps(d + full, tm, _mm512_maskz_loadu_ps(tm, s + full));
+    }
 }
 
 // MARK: maps of at most 16 pixels (ConvNeXt's later stages at 32x32: 4x4, 2x2, 1x1)
