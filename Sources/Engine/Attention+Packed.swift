@@ -46,9 +46,10 @@ extension Tensor {
         let px = rqkv.ptr, po = out.ptr
         let pb = bias?.ptr
         let perHead = 4 * t * t * d
-        // The AVX-512 loop of attention512.c (fp32 and bf16).
+        // The AVX-512 loop of attention512.c (fp32 and bf16, inner dimensions the small-product
+        // kernel takes: see BLAS.gemmSmall).
         var args: adv_attention_args? = nil
-        if precision != .fp16 {
+        if precision != .fp16 && BLAS.smallInner(d) && BLAS.smallInner(t) {
             args = adv_attention_args(
                 heads: heads, t: t, s: t, d: d, dv: d,
                 q: px, q_batch: t * ld, q_head: d, ldq: ld,

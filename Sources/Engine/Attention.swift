@@ -50,9 +50,10 @@ extension Tensor {
         let pb = bias?.ptr
         let heads = nb * nh
         let perHead = 2 * t * s * (d + dv)
-        // The AVX-512 loop of attention512.c (fp32 and bf16, a bias contiguous along S).
+        // The AVX-512 loop of attention512.c (fp32 and bf16, a bias contiguous along S, inner
+        // dimensions the small-product kernel takes: see BLAS.gemmSmall).
         var args: adv_attention_args? = nil
-        if precision != .fp16 && (bias == nil || bst[3] == 1) {
+        if precision != .fp16 && (bias == nil || bst[3] == 1) && BLAS.smallInner(d) && BLAS.smallInner(s) {
             args = adv_attention_args(
                 heads: nh, t: t, s: s, d: d, dv: dv,
                 q: pq, q_batch: nh * t * d, q_head: t * d, ldq: d,
