@@ -8,13 +8,13 @@
 // products and softmax take a few microseconds on data that, in the large cases (Swin-T's 7x7
 // windows at 224: 38 MB of q, k, v and output), comes from memory. Prefetching the next heads'
 // q, k, v in one burst stalls the core on full miss queues; here the lines of the head two
-// ahead (more for small heads) are issued a few at a time, one step per register tile and softmax block, so the loads
-// overlap with the arithmetic (adv_prefetch_cursor, dispatch.h).
+// ahead (more for small heads) are issued a few at a time, one step per register tile and
+// softmax block, so the loads overlap with the arithmetic (adv_prefetch_cursor, dispatch.h).
 #include "adv_kernels.h"
 #include "dispatch.h"
-#include <immintrin.h>
 
 #if ADV_HAVE_AVX512_SOURCE
+#include <immintrin.h>
 
 /// Heads ahead whose q, k, v are prefetched while this one computes: two, or as many as make
 /// about 100k FLOPs (a microsecond or two) for small heads (Swin's 4x4 windows: 4).
@@ -32,15 +32,17 @@ static void head_inputs(const adv_attention_args *a, long bh, const float **q, c
 }
 
 /// Region r of the cursor: `rows` rows of `width` floats, `ld` floats apart (one contiguous
-/// run when ld == width).
+/// run when ld == width). Rows start at the cache line that holds their first float, so a row
+/// that does not start on a line boundary still gets its last line.
 static void set_region(adv_prefetch_cursor *c, int r, const float *p, long rows, long width, long ld) {
-    c->base[r] = (const char *)p;
+    long skew = (long)((uintptr_t)p % 64);
+    c->base[r] = (const char *)p - skew;
     if (ld == width) {
         c->rows[r] = 1;
-        c->row_bytes[r] = rows * width * (long)sizeof(float);
+        c->row_bytes[r] = rows * width * (long)sizeof(float) + skew;
     } else {
         c->rows[r] = rows;
-        c->row_bytes[r] = width * (long)sizeof(float);
+        c->row_bytes[r] = width * (long)sizeof(float) + skew;
     }
     c->stride[r] = ld * (long)sizeof(float);
 }

@@ -65,14 +65,13 @@ ADV_INLINE ADV_AVX512 void tile(const int MR, const int NV, long K, float alpha,
 #define TILE_ROW(MR) TILE_CASE(MR, 1) TILE_CASE(MR, 2) TILE_CASE(MR, 3) TILE_CASE(MR, 4)
 #define TILE_ROW3(MR) TILE_CASE(MR, 1) TILE_CASE(MR, 2) TILE_CASE(MR, 3)
 
-/// Rows per tile for a strip of nv vectors: at most MR * NV accumulators + NV rows of B + 1
+/// Row tiles for a strip of nv vectors: at most MR * NV accumulators + NV rows of B + 1
 /// broadcast in 32 registers (8 rows up to 3 vectors, 6 for 4), and the rows spread evenly over
-/// the fewest tiles (49 rows: 7 tiles of 7, not 6 of 8 and a 1-row tile that runs at the latency
-/// of its few accumulators).
-static int tile_rows(long M, int nv) {
+/// the fewest tiles, whose heights differ by at most one (49 rows: 7 tiles of 7, not 6 of 8 and
+/// a 1-row tile that runs at the latency of its few accumulators). M >= 1.
+static long row_tiles(long M, int nv) {
     long mrmax = nv <= 3 ? 8 : 6;
-    long tiles = (M + mrmax - 1) / mrmax;
-    return (int)((M + tiles - 1) / tiles);
+    return (M + mrmax - 1) / mrmax;
 }
 
 static ADV_AVX512 void run_tiles(long M, long N, long K, float alpha, const float *A, long ars, long aks,
@@ -84,9 +83,11 @@ static ADV_AVX512 void run_tiles(long M, long N, long K, float alpha, const floa
         int rem = (int)(cols % 16);
         __mmask16 last = rem == 0 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);
         const float *b = B + j0;
-        int mrt = tile_rows(M, nv);
-        for (long i0 = 0; i0 < M; i0 += mrt) {
-            int mr = M - i0 < mrt ? (int)(M - i0) : mrt;
+        // The first M % tiles tiles get one row more than the others.
+        long tiles = row_tiles(M, nv), base = M / tiles, extra = M % tiles;
+        long i0 = 0;
+        for (long t = 0; t < tiles; t++) {
+            int mr = (int)(base + (t < extra ? 1 : 0));
             const float *a = A + i0 * ars;
             float *c = C + i0 * ldc + j0;
             const float *dd = D ? D + i0 * ldd + j0 : NULL;
@@ -94,6 +95,7 @@ static ADV_AVX512 void run_tiles(long M, long N, long K, float alpha, const floa
                 TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5) TILE_ROW(6) TILE_ROW3(7) TILE_ROW3(8)
                 default: break;
             }
+            i0 += mr;
         }
     }
 }
@@ -158,12 +160,12 @@ static int splits_dot_columns(int transA, int transB, long N) {
 }
 
 long adv_sgemm_small_tiles(int transB, long M, long N) {
+    if (M <= 0 || N <= 0) return 0;
     if (splits_dot_columns(0, transB, N)) N = N / 16 * 16;
     long tiles = 0;
     for (long j0 = 0; j0 < N; j0 += 64) {
         long cols = N - j0 < 64 ? N - j0 : 64;
-        long mrt = tile_rows(M, (int)((cols + 15) / 16));
-        tiles += (M + mrt - 1) / mrt;
+        tiles += row_tiles(M, (int)((cols + 15) / 16));
     }
     return tiles;
 }

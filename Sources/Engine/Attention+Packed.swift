@@ -46,10 +46,9 @@ extension Tensor {
         let px = rqkv.ptr, po = out.ptr
         let pb = bias?.ptr
         let perHead = 4 * t * t * d
-        // The AVX-512 loop of attention512.c (fp32 and bf16, inner dimensions the small-product
-        // kernel takes: see BLAS.gemmSmall).
+        // The AVX-512 loop of attention512.c (fp32 and bf16).
         var args: adv_attention_args? = nil
-        if precision != .fp16 && BLAS.smallInner(d) && BLAS.smallInner(t) {
+        if precision != .fp16 {
             args = adv_attention_args(
                 heads: heads, t: t, s: t, d: d, dv: d,
                 q: px, q_batch: t * ld, q_head: d, ldq: ld,
@@ -63,7 +62,10 @@ extension Tensor {
         Parallel.forEach(nb * heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t + t)
             defer { buffer.deallocate() }
-            if var a = args, adv_attention_forward(&a, r.lowerBound, r.upperBound, buffer) != 0 { return }
+            // The products the loop below would give to the small-product kernel (BLAS.gemmSmall,
+            // here where inParallelRegion tells whether the heads are split over the threads).
+            if var a = args, BLAS.isSmall(t, t, d), BLAS.isSmall(t, d, t),
+               adv_attention_forward(&a, r.lowerBound, r.upperBound, buffer) != 0 { return }
             let scratch = keep ? nil : buffer
             for bh in r {
                 let b = bh / heads, h = bh % heads

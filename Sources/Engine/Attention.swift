@@ -3,10 +3,11 @@
 //
 // Fused: per (batch, head), in parallel: scores = scale q k^T accumulated onto the bias, softmax
 // in place, then P v. With AVX-512 the forward loop over a chunk of heads is attention512.c's
-// (which also prefetches the next heads' q, k, v a few lines per tile); otherwise, and at fp16,
-// the loop below runs the products on BLAS.gemmSmall (single-threaded OpenBLAS). The
-// probabilities are kept for backward only when an input needs a gradient; otherwise each chunk
-// of heads works in one scratch buffer.
+// (which also prefetches the next heads' q, k, v a few lines per tile) whenever its products are
+// ones BLAS.gemmSmall would give the small-product kernel; otherwise (no AVX-512, fp16, a bias
+// broadcast along S, long sequences, one large head) the loop below runs them on BLAS.gemmSmall,
+// which picks that kernel or OpenBLAS. The probabilities are kept for backward only when an input
+// needs a gradient; otherwise each chunk of heads works in one scratch buffer.
 import CKernels
 
 extension Tensor {
@@ -50,10 +51,9 @@ extension Tensor {
         let pb = bias?.ptr
         let heads = nb * nh
         let perHead = 2 * t * s * (d + dv)
-        // The AVX-512 loop of attention512.c (fp32 and bf16, a bias contiguous along S, inner
-        // dimensions the small-product kernel takes: see BLAS.gemmSmall).
+        // The AVX-512 loop of attention512.c (fp32 and bf16, a bias contiguous along S).
         var args: adv_attention_args? = nil
-        if precision != .fp16 && (bias == nil || bst[3] == 1) && BLAS.smallInner(d) && BLAS.smallInner(s) {
+        if precision != .fp16 && (bias == nil || bst[3] == 1) {
             args = adv_attention_args(
                 heads: nh, t: t, s: s, d: d, dv: dv,
                 q: pq, q_batch: nh * t * d, q_head: t * d, ldq: d,
@@ -67,7 +67,10 @@ extension Tensor {
         Parallel.forEach(heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * s + t)
             defer { buffer.deallocate() }
-            if var a = args, adv_attention_forward(&a, r.lowerBound, r.upperBound, buffer) != 0 { return }
+            // The products the loop below would give to the small-product kernel (BLAS.gemmSmall,
+            // here where inParallelRegion tells whether the heads are split over the threads).
+            if var a = args, BLAS.isSmall(t, s, d), BLAS.isSmall(t, dv, s),
+               adv_attention_forward(&a, r.lowerBound, r.upperBound, buffer) != 0 { return }
             let scratch = keep ? nil : buffer
             for bh in r {
                 // This head's scores / probabilities, and P rounded for the second product.

@@ -99,14 +99,10 @@ enum BLAS {
 
     /// Whether a product goes to the small-product kernel: products that OpenBLAS would split over
     /// the threads (outside a parallel loop) or whose inner dimension makes a 64-column panel of
-    /// op(B) overflow L2 go to gemm.
-    private static func isSmall(_ m: Int, _ n: Int, _ k: Int) -> Bool {
-        smallInner(k) && (Parallel.inParallelRegion || Double(m) * Double(n) * Double(k) < 2_000_000)
+    /// op(B) overflow L2 go to gemm. (Attention asks too, for its fused loop.)
+    static func isSmall(_ m: Int, _ n: Int, _ k: Int) -> Bool {
+        k <= 512 && (Parallel.inParallelRegion || Double(m) * Double(n) * Double(k) < 2_000_000)
     }
-
-    /// Whether the small-product kernel takes an inner dimension k (beyond it, a 64-column panel
-    /// of op(B) outgrows L2 and OpenBLAS's packing pays).
-    static func smallInner(_ k: Int) -> Bool { k <= 512 }
 
     /// C (m x n) = alpha * op(A) op(B) + D, where D has row stride ldd (0: one row added to every
     /// row of C): `gemmSmall` with the addend read in place (attention's bias) instead of copied

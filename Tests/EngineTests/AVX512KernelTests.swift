@@ -109,7 +109,7 @@ final class AVX512KernelTests: XCTestCase {
         // Attention runs both directions in place; the kernels keep each row's tail in registers
         // instead of reloading it after the row's stores. Bit for bit the same results.
         let rng = RNG(seed: 14)
-        for n in [1, 2, 5, 16, 17, 31, 49, 65, 197] {
+        for n in [1, 2, 3, 4, 5, 16, 17, 19, 20, 31, 49, 65, 197] {
             for rows in [1, 3, 4, 9] {
                 let x = (0..<(rows * n)).map { _ in (rng.uniform() - 0.5) * 20 }
                 let g = (0..<(rows * n)).map { _ in rng.uniform() - 0.5 }
@@ -126,37 +126,85 @@ final class AVX512KernelTests: XCTestCase {
         }
     }
 
+    /// Equal within tol relative to max(|y|, 1), NaN where y is NaN.
+    func assertClose(_ x: [Float], _ y: [Float], tol: Float, _ what: String) {
+        XCTAssertEqual(x.count, y.count, what)
+        for j in 0..<Swift.min(x.count, y.count) {
+            if y[j].isNaN { XCTAssertTrue(x[j].isNaN, "\(what) [\(j)]"); continue }
+            XCTAssertEqual(x[j], y[j], accuracy: tol * Swift.max(abs(y[j]), 1), "\(what) [\(j)]")
+        }
+    }
+
     func testAttentionOnEveryBiasLayoutAgreesWithTheLoopPath() throws {
-        // attention512.c's loop over heads against the Swift loop on OpenBLAS: a bias per
-        // sequence (B, H, T, S), shared by the heads (1, 1, T, S), one row for all queries
-        // (1, 1, 1, S: row stride 0), none; S != T and Dv != D; fp32 and bf16; with and without
-        // a backward pass (the kept probabilities must be the normalized ones).
+        // attention512.c's loop over heads against the Swift loop on OpenBLAS and the portable
+        // softmax: biases per sequence (B, H, T, S), per sequence shared by the heads (B, 1, T, S),
+        // per head with one row for all queries (1, H, 1, S: row stride 0), shared (1, 1, T, S),
+        // a -inf mask with a fully masked row, none; S != T and Dv != D; tiles of one to four
+        // vectors; fp32 and bf16; with and without a backward pass (the kept probabilities must be
+        // the normalized ones). bf16 is looser: a one-ulp difference in P can flip a rounding.
         let rng = RNG(seed: 15)
-        let (b, h, t, s, d, dv) = (3, 2, 11, 49, 8, 5)
-        let q = Tensor.randn([b, h, t, d], rng: rng), k = Tensor.randn([b, h, s, d], rng: rng), v = Tensor.randn([b, h, s, dv], rng: rng)
-        let g = Tensor.randn([b, h, t, dv], rng: rng)
-        let biases: [Tensor?] = [Tensor.randn([b, h, t, s], rng: rng), Tensor.randn([1, 1, t, s], rng: rng),
-                                 Tensor.randn([1, 1, 1, s], rng: rng), nil]
-        for precision in [Precision.fp32, .bf16] {
-            for (bi, bias) in biases.enumerated() {
-                func run(_ on: Bool) throws -> [[Float]] {
-                    Kernels.avx512 = on
-                    defer { Kernels.avx512 = true }
-                    let free = try Autograd.noGrad { try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.4, precision: precision) }
-                    for x in [q, k, v] { x.requiresGrad = true; x.grad = nil }
-                    defer { for x in [q, k, v] { x.requiresGrad = false; x.grad = nil } }
-                    let o = try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.4, precision: precision)
-                    XCTAssertEqual(free.toArray(), o.toArray(), "no-grad output \(precision) bias \(bi) avx512 \(on)")
-                    try o.mul(g).sum().backward()
-                    return [o.toArray(), q.grad!.toArray(), k.grad!.toArray(), v.grad!.toArray()]
-                }
-                let fast = try run(true), slow = try run(false)
-                let tol: Float = 1e-5
-                for (i, (x, y)) in zip(fast, slow).enumerated() {
-                    for j in 0..<x.count { XCTAssertEqual(x[j], y[j], accuracy: tol * Swift.max(abs(y[j]), 1), "\(precision) bias \(bi) output \(i) [\(j)]") }
+        for (b, h, t, s, d, dv) in [(3, 2, 11, 49, 8, 5), (2, 3, 49, 49, 32, 32), (2, 1, 20, 70, 64, 64)] {
+            let q = Tensor.randn([b, h, t, d], rng: rng), k = Tensor.randn([b, h, s, d], rng: rng), v = Tensor.randn([b, h, s, dv], rng: rng)
+            let g = Tensor.randn([b, h, t, dv], rng: rng)
+            var mask = [Float](repeating: 0, count: t * s)
+            for i in 0..<(t * s) where i % 3 == 0 || i / s == 1 { mask[i] = -.infinity }
+            let biases: [Tensor?] = [Tensor.randn([b, h, t, s], rng: rng), Tensor.randn([b, 1, t, s], rng: rng),
+                                     Tensor.randn([1, h, 1, s], rng: rng), Tensor.randn([1, 1, t, s], rng: rng),
+                                     try Tensor(shape: [1, 1, t, s], data: mask), nil]
+            for precision in [Precision.fp32, .bf16] {
+                for (bi, bias) in biases.enumerated() {
+                    func run(_ on: Bool) throws -> [[Float]] {
+                        Kernels.avx512 = on
+                        defer { Kernels.avx512 = true }
+                        let free = try Autograd.noGrad { try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.4, precision: precision) }
+                        for x in [q, k, v] { x.requiresGrad = true; x.grad = nil }
+                        defer { for x in [q, k, v] { x.requiresGrad = false; x.grad = nil } }
+                        let o = try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.4, precision: precision)
+                        let (fo, oo) = (free.toArray(), o.toArray())
+                        XCTAssertTrue(zip(fo, oo).allSatisfy { $0.bitPattern == $1.bitPattern }, "no-grad output \(precision) bias \(bi) avx512 \(on)")
+                        try o.mul(g).sum().backward()
+                        return [oo, q.grad!.toArray(), k.grad!.toArray(), v.grad!.toArray()]
+                    }
+                    let fast = try run(true), slow = try run(false)
+                    for (i, (x, y)) in zip(fast, slow).enumerated() {
+                        assertClose(x, y, tol: precision == .fp32 ? 1e-5 : 1e-2, "T \(t) S \(s) D \(d) \(precision) bias \(bi) output \(i)")
+                    }
                 }
             }
         }
+    }
+
+    func testAttentionForwardLoopRunsAndDeclinesWhenSwitchedOff() throws {
+        // The C loop called directly: it takes the heads (returns 1) and writes what
+        // Tensor.attention gives; switched off, it returns 0 and writes nothing.
+        let rng = RNG(seed: 16)
+        let (b, h, t, s, d) = (2, 3, 49, 49, 32)
+        let q = Tensor.randn([b, h, t, d], rng: rng), k = Tensor.randn([b, h, s, d], rng: rng), v = Tensor.randn([b, h, s, d], rng: rng)
+        let bias = Tensor.randn([1, h, t, s], rng: rng)
+        let want = try Autograd.noGrad { try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.3, precision: .fp32) }
+        var out = [Float](repeating: 7, count: b * h * t * d)
+        var scratch = [Float](repeating: 0, count: 2 * t * s + t)
+        func call() -> Int32 {
+            out.withUnsafeMutableBufferPointer { o in
+                scratch.withUnsafeMutableBufferPointer { sc in
+                    var a = adv_attention_args(
+                        heads: h, t: t, s: s, d: d, dv: d,
+                        q: q.ptr, q_batch: h * t * d, q_head: t * d, ldq: d,
+                        k: k.ptr, k_batch: h * s * d, k_head: s * d, ldk: d,
+                        v: v.ptr, v_batch: h * s * d, v_head: s * d, ldv: d,
+                        out: o.baseAddress, out_batch: h * t * d, out_head: t * d, ldo: d,
+                        bias: bias.ptr, bias_groups: 1, bias_batch: 0, bias_head: t * s, ldbias: s,
+                        scale: 0.3, probs: nil, rprobs: nil, round_bf16: 0)
+                    return adv_attention_forward(&a, 0, b * h, sc.baseAddress)
+                }
+            }
+        }
+        Kernels.avx512 = false
+        XCTAssertEqual(call(), 0, "switched off")
+        Kernels.avx512 = true
+        XCTAssertEqual(out, [Float](repeating: 7, count: out.count), "nothing written when declined")
+        XCTAssertEqual(call(), 1)
+        XCTAssertEqual(out, want.toArray(), "Tensor.attention runs this loop")
     }
 
     func testAttentionAgreesWithTheOpenBLASPath() throws {
@@ -166,7 +214,8 @@ final class AVX512KernelTests: XCTestCase {
         for (b, h, t, d, bias) in [(2, 3, 17, 8, false), (3, 2, 16, 32, true), (2, 2, 49, 20, true), (1, 1, 65, 64, false)] {
             let qkv = Tensor.randn([b, t, 3 * h * d], rng: rng)
             let q = Tensor.randn([b, h, t, d], rng: rng), k = Tensor.randn([b, h, t, d], rng: rng), v = Tensor.randn([b, h, t, d], rng: rng)
-            let bb = bias ? Tensor.randn([1, h, t, t], rng: rng) : nil
+            // Swin's window biases: one per window group (G = B here), shared by the sequences.
+            let bb = bias ? Tensor.randn([b, h, t, t], rng: rng) : nil
             let g = Tensor.randn([b, t, h * d], rng: rng), g4 = Tensor.randn([b, h, t, d], rng: rng)
             func run(_ on: Bool) throws -> [[Float]] {
                 Kernels.avx512 = on
