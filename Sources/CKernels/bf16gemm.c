@@ -12,7 +12,8 @@
 // microkernel only broadcasts one word of A per row. A tile of MR = 6 rows x 64 columns stays
 // in 24 zmm accumulators over a block of KC pairs (one instantiation per row count and vector
 // count, so the accumulators never leave the registers). K is blocked so a block of packed B stays
-// in L2; packing pads M and N with zeros to whole 16-blocks, and only C's real cells are written.
+// in L2, and A is packed in chunks of rows, used by every column block while in L2;
+// packing pads M and N with zeros to whole 16-blocks, and only C's real cells are written.
 // The packing buffers are per-thread scratch (cpu.c).
 //
 // The instructions treat bf16 denormals (|x| < 1.2e-38) as zero, as bf16 hardware generally
@@ -26,7 +27,7 @@
 #define ADV_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 #define ADV_INLINE static inline __attribute__((always_inline))
 
-enum { MR = 6, NR = 64, KCP = 192 /* pairs per K block: 384 of K */ };
+enum { MR = 6, NR = 64, KCP = 192 /* pairs per K block: 384 of K */, MC = 96 /* fewest rows of A packed at a time */ };
 
 /// 16 words (x0[l], x1[l]) as bf16 pairs: x0 in the low half, x1 in the high half.
 ADV_INLINE ADV_BF16 __m512i pairs(__m512 x0, __m512 x1) {
@@ -126,40 +127,53 @@ ADV_INLINE ADV_BF16 void tile(const int R, const int NV, const uint32_t *a, long
 #define BF_CASE(R, NV) case (R) * 8 + (NV): tile(R, NV, a, ars, aks, b, Np, np, alpha, beta, first, c, ldc, last); break;
 #define BF_ROW(R) BF_CASE(R, 1) BF_CASE(R, 2) BF_CASE(R, 3) BF_CASE(R, 4)
 
+/// Rows of A packed at a time for a block of np pairs: about 256 KB of packed words, so they stay
+/// in L2 while every column block uses them (at least MC rows; a multiple of 48: whole tiles of 6
+/// rows and packing blocks of 16). Interleaved with the tiles, packing all of A first sent it
+/// through memory twice more: 16384 x 192 by 64 columns went from 150 to 188 GFLOP/s.
+static long chunk_rows(long np) {
+    long rows = (256 * 1024) / (4 * np) / 48 * 48;
+    return rows < MC ? MC : rows;
+}
+
 static ADV_BF16 void gemm_bf16(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                                const float *B, long ldb, float beta, float *C, long ldc, uint32_t *apk, uint32_t *bpk,
-                               long Mp, long Np) {
+                               long mcmax, long Np) {
     for (long k0 = 0; k0 < K; k0 += 2 * KCP) {
         long np = (K - k0 + 1) / 2 < KCP ? (K - k0 + 1) / 2 : KCP;
         int first = k0 == 0;
-        // op(A) (M x K): row i, column k is A[i * lda + k] (packed row by row, pairs in order), or
-        // A[k * lda + i] when transposed (packed pair-major).
-        if (transA) {
-            for (long i0 = 0; i0 < Mp; i0 += 16) {
-                int rows = M - i0 >= 16 ? 16 : (M - i0 > 0 ? (int)(M - i0) : 0);
-                pack_rows(A + i0, lda, k0, K, np, rows, apk + i0, Mp);
-            }
-        } else {
-            pack_lines(A, lda, k0, K, np, M, Mp, apk);
-        }
-        long ars = transA ? 1 : np, aks = transA ? Mp : 1;
         // op(B) (K x N): row k, column j is B[k * ldb + j], or B[j * ldb + k] when transposed.
         for (long j0 = 0; j0 < Np; j0 += 16) {
             int cols = N - j0 >= 16 ? 16 : (int)(N - j0);
             if (transB) pack_cols(B + j0 * ldb, ldb, k0, K, np, cols, bpk + j0, Np);
             else pack_rows(B + j0, ldb, k0, K, np, cols, bpk + j0, Np);
         }
-        for (long j0 = 0; j0 < N; j0 += NR) {
-            int cols = N - j0 < NR ? (int)(N - j0) : NR;
-            int nv = (cols + 15) / 16, rem = cols % 16;
-            __mmask16 last = rem == 0 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);
-            for (long i0 = 0; i0 < M; i0 += MR) {
-                int rows = M - i0 < MR ? (int)(M - i0) : MR;
-                const uint32_t *a = apk + i0 * ars, *b = bpk + j0;
-                float *c = C + i0 * ldc + j0;
-                switch (rows * 8 + nv) {
-                    BF_ROW(1) BF_ROW(2) BF_ROW(3) BF_ROW(4) BF_ROW(5) BF_ROW(6)
-                    default: break;
+        // op(A) (M x K), mcmax rows at a time (the same for every K block: apk is sized for the
+        // first, largest one), each chunk used by every column block while it is in cache. Row i, column k is A[i * lda + k] (packed row by row, pairs in order),
+        // or A[k * lda + i] when transposed (packed pair-major).
+        for (long m0 = 0; m0 < M; m0 += mcmax) {
+            long mc = M - m0 < mcmax ? M - m0 : mcmax, mcp = (mc + 15) / 16 * 16;
+            if (transA) {
+                for (long i0 = 0; i0 < mcp; i0 += 16) {
+                    int rows = mc - i0 >= 16 ? 16 : (mc - i0 > 0 ? (int)(mc - i0) : 0);
+                    pack_rows(A + m0 + i0, lda, k0, K, np, rows, apk + i0, mcp);
+                }
+            } else {
+                pack_lines(A + m0 * lda, lda, k0, K, np, mc, mcp, apk);
+            }
+            long ars = transA ? 1 : np, aks = transA ? mcp : 1;
+            for (long j0 = 0; j0 < N; j0 += NR) {
+                int cols = N - j0 < NR ? (int)(N - j0) : NR;
+                int nv = (cols + 15) / 16, rem = cols % 16;
+                __mmask16 last = rem == 0 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);
+                for (long i0 = 0; i0 < mc; i0 += MR) {
+                    int rows = mc - i0 < MR ? (int)(mc - i0) : MR;
+                    const uint32_t *a = apk + i0 * ars, *b = bpk + j0;
+                    float *c = C + (m0 + i0) * ldc + j0;
+                    switch (rows * 8 + nv) {
+                        BF_ROW(1) BF_ROW(2) BF_ROW(3) BF_ROW(4) BF_ROW(5) BF_ROW(6)
+                        default: break;
+                    }
                 }
             }
         }
@@ -170,12 +184,13 @@ int adv_sgemm_bf16(int transA, int transB, long M, long N, long K, float alpha, 
                    const float *B, long ldb, float beta, float *C, long ldc) {
     if (M <= 0 || N <= 0 || K <= 0 || !adv_has_bf16()) return 0;
     // Padded sizes: whole 16-row / 16-column packing blocks (packing writes the padding as zeros;
-    // the tiles read only real rows).
-    long Mp = (M + 15) / 16 * 16, Np = (N + 15) / 16 * 16;
+    // the tiles read only real rows). A is packed MC rows at a time.
     long np = (K + 1) / 2 < KCP ? (K + 1) / 2 : KCP;
+    long mcmax = chunk_rows(np);
+    long Mp = M < mcmax ? (M + 15) / 16 * 16 : mcmax, Np = (N + 15) / 16 * 16;
     uint32_t *buf = (uint32_t *)adv_thread_scratch(ADV_SCRATCH_BF16, (size_t)(np * (Mp + Np)) * sizeof(uint32_t));
     if (!buf) return 0;
-    gemm_bf16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf, buf + np * Mp, Mp, Np);
+    gemm_bf16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf, buf + np * Mp, mcmax, Np);
     return 1;
 }
 

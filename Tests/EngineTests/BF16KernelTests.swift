@@ -17,10 +17,11 @@ final class BF16KernelTests: XCTestCase {
     /// Every transpose combination at sizes around the 6-row and 16/64-column tiles, odd K (a zero
     /// pad in the last pair) and K across the 384-wide blocks, with beta 0, 1 and 0.5: the result
     /// is the float64 product of the inputs rounded to bf16 (the kernel rounds unrounded inputs
-    /// itself, to nearest even), and nothing past a row of C is written.
+    /// itself, to nearest even), and nothing past a row of C is written. 700 x 70 x 770: A packed
+    /// in three chunks of rows (336, 336, 28) in each of three K blocks (the last of one pair).
     func testProductsMatchFloat64OfTheRoundedInputs() {
         let sizes: [(Int, Int, Int)] = [(1, 1, 1), (5, 17, 3), (6, 16, 32), (7, 65, 9), (13, 64, 385), (49, 49, 32),
-                                        (20, 130, 770), (97, 3, 64)]
+                                        (20, 130, 770), (97, 3, 64), (700, 70, 770)]
         checkProducts(sizes: sizes, betas: [0, 1, 0.5], rng: RNG(seed: 21), low: -1, high: 1, tol: 2e-6, prepare: bf16) {
             tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc in
             adv_sgemm_bf16(tA ? 1 : 0, tB ? 1 : 0, m, n, k, 0.75, a, lda, b, ldb, beta, &c, ldc)
