@@ -13,8 +13,8 @@ public enum RestartMode: String, CaseIterable {
     /// `restartBatchLimit` images (restarts x examples; a single restart when even two do not
     /// fit), with the survivors recounted after every group (PGD and APGD alike). On this CPU
     /// engine at 32x32, an input-gradient pass costs less per image up to batches of about 128
-    /// images for the convolutional networks (resnet50_gelu: 16.4 ms/image at 32 images, 14.4 at
-    /// 128) but not beyond about 32 for the transformers (deit_tiny 47.6 and 49.2), while
+    /// images for the convolutional networks and Swin (resnet50_gelu: 16.4 ms/image at 32 images,
+    /// 14.4 at 128; swin 27.9 and 24.9) but not beyond about 32 for DeiT (50.0 and 49.0), while
     /// sequential restarts skip the examples already fooled (BENCHMARKS.md, "Attacks").
     case auto
     /// All restarts of a batch as one larger batch (better arithmetic intensity).

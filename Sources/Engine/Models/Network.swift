@@ -40,13 +40,14 @@ public class Network {
     /// precomputed windows).
     var fixedInputSize: Bool { config.arch == .swin || config.arch == .deit }
 
-    /// The convolutional networks end on maps of a few positions (1x1 to 4x4 at 32x32), where
-    /// small batches leave the products thin: their per-image cost keeps falling up to batches
-    /// of about 128 images (AdvBench attacks, ADV_BENCH_SCALING=1). The transformers keep every
-    /// token in their products and gain nothing beyond about 32.
+    /// The convolutional networks end on maps of a few positions (1x1 to 4x4 at 32x32), and Swin
+    /// on a few tokens (its last stages merge them to 2x2), where small batches leave the products
+    /// thin: their per-image cost keeps falling up to batches of about 128 images (AdvBench
+    /// attacks, ADV_BENCH_SCALING=1; swin 27.9 ms/image at 32, 24.9 at 128). DeiT keeps all its
+    /// tokens in every product and gains nothing beyond about 32.
     public var restartBatchLimit: Int {
         switch config.arch {
-        case .resnet, .convnext, .poolformer: return 4 * RestartMode.maxBatchedImages
+        case .resnet, .convnext, .poolformer, .swin: return 4 * RestartMode.maxBatchedImages
         default: return RestartMode.maxBatchedImages
         }
     }
