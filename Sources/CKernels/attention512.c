@@ -47,15 +47,16 @@ static void set_region(adv_prefetch_cursor *c, int r, const float *p, long rows,
     c->stride[r] = ld * (long)sizeof(float);
 }
 
-/// p[r][:] *= inv[r] for `rows` rows of n floats: the normalization the softmax left out.
+/// p[r][:] *= inv[r] for `rows` rows of n floats: the normalization the softmax left out. The
+/// tail of a row is scaled one float at a time: a masked vector store there would reach into the
+/// next row, whose first load would then wait for it (see softmax512.c).
 static __attribute__((target("avx512f"))) void scale_rows(float *p, long rows, long n, const float *inv) {
     long full = n / 16 * 16;
-    __mmask16 tm = (__mmask16)((1u << (n % 16)) - 1);
     for (long r = 0; r < rows; r++) {
         float *row = p + r * n;
         __m512 iz = _mm512_set1_ps(inv[r]);
         for (long i = 0; i < full; i += 16) _mm512_storeu_ps(row + i, _mm512_mul_ps(_mm512_loadu_ps(row + i), iz));
-        if (tm) _mm512_mask_storeu_ps(row + full, tm, _mm512_mul_ps(_mm512_maskz_loadu_ps(tm, row + full), iz));
+        for (long i = full; i < n; i++) row[i] *= inv[r];
     }
 }
 
