@@ -85,7 +85,8 @@ int adv_attention_forward(const adv_attention_args *a, long h0, long h1, float *
     if (steps < 1) steps = 1;
     long dist = prefetch_distance(a);
     adv_prefetch_cursor pf;
-    float *inv = scratch + 2 * t * s;
+    // scratch: the rows' 1 / sum, then (without probs) the scores and the rounded probabilities.
+    float *inv = scratch, *work = scratch + t;
     // The heads before the first that the cursor covers: all at once.
     for (long bh = h0 + 1; bh < h0 + dist && bh < h1; bh++) {
         head_cursor(&pf, a, bh, 1);
@@ -103,8 +104,8 @@ int adv_attention_forward(const adv_attention_args *a, long h0, long h1, float *
         }
         // This head's scores, then probabilities (kept for backward, or in scratch), and the
         // probabilities rounded for the second product.
-        float *sp = a->probs ? a->probs + bh * t * s : scratch;
-        float *rp = !a->round_bf16 ? sp : a->rprobs ? a->rprobs + bh * t * s : scratch + t * s;
+        float *sp = a->probs ? a->probs + bh * t * s : work;
+        float *rp = !a->round_bf16 ? sp : a->rprobs ? a->rprobs + bh * t * s : work + t * s;
         const float *bias = a->bias ? a->bias + (b % a->bias_groups) * a->bias_batch + h * a->bias_head : NULL;
         if (!adv_sgemm_small_pf(0, 1, t, s, a->d, a->scale, q, a->ldq, k, a->ldk, bias, a->ldbias, sp, s, NULL, cur))
             return 0;

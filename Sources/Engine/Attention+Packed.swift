@@ -60,13 +60,15 @@ extension Tensor {
                 rprobs: keep && precision != .fp32 ? rprobs.ptr : nil, round_bf16: precision == .bf16 ? 1 : 0)
         }
         Parallel.forEach(nb * heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t + t)
+            // The C loop's scratch: t floats (the rows' 1 / sum), then the loop below's (T, S)
+            // scores and rounded probabilities when they are not kept.
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: t + (keep ? 0 : 2 * t * t))
             defer { buffer.deallocate() }
             // The products the loop below would give to the small-product kernel (BLAS.gemmSmall,
             // here where inParallelRegion tells whether the heads are split over the threads).
             if var a = args, BLAS.isSmall(t, t, d), BLAS.isSmall(t, d, t),
                adv_attention_forward(&a, r.lowerBound, r.upperBound, buffer) != 0 { return }
-            let scratch = keep ? nil : buffer
+            let scratch = keep ? nil : buffer + t
             for bh in r {
                 let b = bh / heads, h = bh % heads
                 let q = px + b * t * ld + h * d, k = q + c, v = q + 2 * c

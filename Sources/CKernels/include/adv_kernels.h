@@ -183,7 +183,7 @@ typedef struct {
     int round_bf16;
 } adv_attention_args;
 /// softmax(scale q k^T + bias) v for heads [h0, h1), single-threaded, with the next heads' q, k,
-/// v prefetched a few lines per register tile. scratch: 2 T S + T floats.
+/// v prefetched a few lines per register tile. scratch: T floats, plus 2 T S when probs is NULL.
 /// Returns 1 when done, 0 when the AVX-512 kernels are off or scratch memory cannot be had (the
 /// caller then runs its own loop; some heads may already be written).
 int adv_attention_forward(const adv_attention_args *a, long h0, long h1, float *scratch);
