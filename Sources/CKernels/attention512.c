@@ -80,7 +80,7 @@ int adv_attention_forward(const adv_attention_args *a, long h0, long h1, float *
     if (!adv_has_avx512() || a->t <= 0 || a->s <= 0 || a->d <= 0 || a->dv <= 0) return 0;
     long t = a->t, s = a->s;
     // Prefetch steps per head: one per tile of both products and per softmax block.
-    long steps = adv_sgemm_small_tiles(1, t, s) + adv_softmax_rows_avx512_pf(NULL, NULL, t, s, NULL, NULL) +
+    long steps = adv_sgemm_small_tiles(1, t, s) + adv_softmax_blocks(t) +
                  adv_sgemm_small_tiles(0, t, a->dv);
     if (steps < 1) steps = 1;
     long dist = prefetch_distance(a);

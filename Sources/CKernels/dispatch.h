@@ -80,12 +80,13 @@ int adv_sgemm_small_pf(int transA, int transB, long M, long N, long K, float alp
                        const float *row_scale, adv_prefetch_cursor *pf);
 /// Register tiles adv_sgemm_small_pf runs for an M x N product (one prefetch step each).
 long adv_sgemm_small_tiles(int transB, long M, long N);
-/// adv_softmax_rows_avx512 with a prefetch step per block of rows (pf may be NULL); returns the
-/// number of blocks (when x is NULL, that alone). With inv_sum, the rows are left unnormalized:
-/// y = exp(x - row max) and inv_sum[r] = 1 / (row r's sum), so y * inv_sum[r] is the softmax.
-/// softmax512.c.
-long adv_softmax_rows_avx512_pf(const float *x, float *y, long rows, long n, float *inv_sum,
+/// adv_softmax_rows_avx512 with a prefetch step per block of rows (pf may be NULL). With inv_sum,
+/// the rows are left unnormalized: y = exp(x - row max) and inv_sum[r] = 1 / (row r's sum), so
+/// y * inv_sum[r] is the softmax. softmax512.c.
+void adv_softmax_rows_avx512_pf(const float *x, float *y, long rows, long n, float *inv_sum,
                                 adv_prefetch_cursor *pf);
+/// Blocks of rows (so prefetch steps) adv_softmax_rows_avx512_pf runs for `rows` rows.
+long adv_softmax_blocks(long rows);
 #else
 #define ADV_HAVE_AVX512_SOURCE 0
 #endif

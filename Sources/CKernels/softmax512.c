@@ -129,16 +129,16 @@ ADV_AVX512 void adv_softmax_rows_avx512(const float *x, float *y, long rows, lon
     adv_softmax_rows_avx512_pf(x, y, rows, n, NULL, NULL);
 }
 
-ADV_AVX512 long adv_softmax_rows_avx512_pf(const float *x, float *y, long rows, long n, float *inv_sum,
+long adv_softmax_blocks(long rows) { return rows / 4 + rows % 4; }
+
+ADV_AVX512 void adv_softmax_rows_avx512_pf(const float *x, float *y, long rows, long n, float *inv_sum,
                                            adv_prefetch_cursor *pf) {
-    if (!x) return rows / 4 + rows % 4;
     long full = n / 16 * 16;
     __mmask16 tm = tail_mask(n);
     long row = 0;
     for (; row + 4 <= rows; row += 4)
         softmax_block(4, x + row * n, y + row * n, n, full, tm, inv_sum ? inv_sum + row : NULL, pf);
     for (; row < rows; row++) softmax_block(1, x + row * n, y + row * n, n, full, tm, inv_sum ? inv_sum + row : NULL, pf);
-    return rows / 4 + rows % 4;
 }
 
 ADV_AVX512 void adv_softmax_rows_backward_avx512(const float *g, const float *y, float *dx, long rows, long n) {

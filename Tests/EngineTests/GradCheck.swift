@@ -61,8 +61,13 @@ func gradCheck(_ name: String, _ inputs: [Tensor], h: Float = 1e-3, atol: Double
 /// Float32 results against a float64 reference: the worst of |a - b| / (1 + |b|) must be <= tol.
 func assertClose(_ a: [Float], _ b: [Double], _ what: String, tol: Double = 1e-4, line: UInt = #line) {
     XCTAssertEqual(a.count, b.count, "\(what): count", line: line)
-    var worst = 0.0
-    for (u, v) in zip(a, b) { worst = max(worst, abs(Double(u) - v) / (1 + abs(v))) }
+    var worst = 0.0, nanMismatches = 0
+    for (u, v) in zip(a, b) {
+        // NaN must meet NaN (a masked-out attention row, say); a NaN on one side only is an error.
+        if u.isNaN || v.isNaN { if u.isNaN != v.isNaN { nanMismatches += 1 }; continue }
+        worst = max(worst, abs(Double(u) - v) / (1 + abs(v)))
+    }
+    XCTAssertEqual(nanMismatches, 0, "\(what): NaN on one side only", line: line)
     XCTAssertLessThanOrEqual(worst, tol, "\(what): worst relative error \(worst)", line: line)
 }
 
