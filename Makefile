@@ -6,7 +6,7 @@ BIN = .build/release
 APT_PACKAGES = libopenblas-dev libreadline-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev \
                pkg-config tmux dataset-fashion-mnist
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test demo study bench clean
 
 # Installs the Debian packages the project needs when any is missing; quiet when all are present.
 deps:
@@ -28,6 +28,12 @@ test: deps
 
 demo: build
 	$(BIN)/adv examples/study.adv
+
+# The study at CPU scale, converged (examples/study_full.adv; at most 20 minutes on 2 cores):
+# results in results/study.json and results/study.csv.
+study: build
+	mkdir -p results
+	$(BIN)/adv examples/study_full.adv results/study
 
 bench: deps
 	$(SWIFT) build $(SWIFTFLAGS) --product AdvBench

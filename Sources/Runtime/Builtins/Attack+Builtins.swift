@@ -69,7 +69,7 @@ enum AttackBuiltins {
         }
 
         t.add("evaluate", "evaluate(m, data, attack: pgd(eps: 4/255, step: 1/255, steps: 5), attacks: nil, batch: 128, limit: nil, sanity: true, progress: true, state: nil, precision: nil)",
-              doc: "Clean and robust top-1 accuracy of model `m` on `data` (a Dataset, or a {train, test} record: its test split), in percent. Each attack runs on the clean-correct images; `attacks: [a, b]` runs several in one pass (robust is then the per-example worst case, and `attacks` lists each one's own). Returns a record {model, precision, params, clean, robust, drop, attack, attacks, images, seconds, warnings}; drop is relative, (robust - clean) / clean in percent, as in the study. `limit` evaluates the first images only. Sanity checks (eps 0 = clean, more steps never raise robust accuracy, zero/NaN gradients, an unbounded attack reaches ~0%) run on a sample of the first batch and warn on stderr; `sanity: false` skips them. Progress goes to stderr; `state: \"path.json\"` saves progress atomically every few batches so rerunning the same call resumes. `precision` overrides the label for table() (default: the model's precision). Deterministic from seed(n).") { args, _ in
+              doc: "Clean and robust top-1 accuracy of model `m` on `data` (a Dataset, or a {train, test} record: its test split), in percent. Each attack runs on the clean-correct images; `attacks: [a, b]` runs several in one pass (robust is then the per-example worst case, and `attacks` lists each one's own). Returns a record {model, precision, params, clean, robust, drop, attack, attacks, images, seconds, warnings}; drop is relative, (robust - clean) / clean in percent, as in the study. `limit` evaluates the first images only. Sanity checks (eps 0 = clean, more steps never raise robust accuracy, zero/NaN gradients, an unbounded attack reaches ~0%) run on a sample of the first batch and warn on stderr; `sanity: false` skips them. Progress goes to stderr; `state: \"path.json\"` saves progress atomically every few batches so rerunning the same call resumes. `precision` overrides the \"Train Prec\" label for table() (default: the precision fit() trained the model at, else the model's current precision). Deterministic from seed(n).") { args, _ in
             var a = args
             a.callee = "evaluate"
             try a.check(allowed: ["m", "data", "attack", "attacks", "batch", "limit", "sanity", "progress", "state", "precision"], maxPositional: 2)
@@ -122,6 +122,44 @@ enum AttackBuiltins {
             try a.check(allowed: ["rows"], maxPositional: 1)
             let rows = try a.list("rows", at: 0).enumerated().map { i, v in try tableRow(v, index: i) }
             return .string(ResultsTable.format(rows))
+        }
+
+        t.add("save_table", "save_table(rows, path)",
+              doc: "Writes the rows table() takes (evaluate() records, or records with model, precision, params, clean, robust, drop) to `path` atomically: a JSON list of objects when the path ends in .json (every number, string and bool field of each record, plus robust per attack), CSV when it ends in .csv (the table's columns: model, train_prec, params, clean, one robust column per attack, drop; percent values unrounded). Returns the path.") { args, _ in
+            var a = args
+            a.callee = "save_table"
+            try a.check(allowed: ["rows", "path"], maxPositional: 2)
+            let items = try a.list("rows", at: 0)
+            let rows = try items.enumerated().map { i, v in try tableRow(v, index: i) }
+            let path = try a.string("path", at: 1)
+            let text: String
+            if path.hasSuffix(".csv") {
+                text = ResultsTable.csv(rows)
+            } else if path.hasSuffix(".json") {
+                var objects: [[String: Any]] = []
+                for (v, row) in zip(items, rows) {
+                    var o: [String: Any] = [:]
+                    if case .record(let r) = v {
+                        for k in r.keys {
+                            switch r.fields[k] {
+                            case .number(let d)? where d.isFinite: o[k] = d
+                            case .string(let s)?: o[k] = s
+                            case .bool(let b)?: o[k] = b
+                            default: break
+                            }
+                        }
+                    }
+                    o["model"] = row.model; o["precision"] = row.precision; o["clean"] = row.clean; o["drop"] = row.drop
+                    o["robust_by_attack"] = Dictionary(row.robust.map { ($0.name, $0.value) }, uniquingKeysWith: { x, _ in x })
+                    objects.append(o)
+                }
+                let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
+                text = (String(data: data, encoding: .utf8) ?? "[]") + "\n"
+            } else {
+                throw RuntimeError.arguments("save_table: path must end in .json or .csv, got \"\(path)\"")
+            }
+            try engine { try AtomicFile.write(Data(text.utf8), to: path) }
+            return .string(path)
         }
     }
 

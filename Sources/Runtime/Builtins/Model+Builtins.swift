@@ -3,7 +3,7 @@ import Engine
 
 enum ModelBuiltins {
     static let modelOptions = ["name", "image", "channels", "classes", "patch", "window", "depths", "dims", "width",
-                               "heads", "drop_path", "mean", "std", "act", "stem", "params"]
+                               "heads", "drop_path", "mean", "std", "act", "stem", "params", "parity"]
 
     /// The Model argument of a builtin, or a clear error.
     static func modelArg(_ args: Arguments, _ name: String = "m", at: Int = 0) throws -> ModelObject {
@@ -28,8 +28,8 @@ enum ModelBuiltins {
     }
 
     static func register(into t: inout BuiltinTable) {
-        t.add("model", "model(name, image: 224, channels: 3, classes: 1000, patch:, window:, depths:, dims:, width:, heads:, drop_path:, mean:, std:, act:, stem:, params:)",
-              doc: "Builds one of the five architectures as timm 1.0.x defines them, with fresh weights from the global seed: convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base, poolformer_s12/s24/s36/m36, deit_tiny/small/base, resnet18/26/34/50/101 (GELU by default; act: \"relu\" for the original) and resnet50_gelu. Options: image (input side; Swin windows and DeiT position embeddings adapt), channels, classes, patch (ConvNeXt/Swin/DeiT), window (Swin), depths and dims per stage (DeiT: one of each), width (multiplies the widths), heads (Swin/DeiT), drop_path (max stochastic-depth rate), mean/std (normalisation applied inside the model; ImageNet values for 3 channels, 0.5/0.5 otherwise), act and stem (ResNet), params (scale the widths so the parameter count lands within 3% of it). The model takes images in [0, 1]: `m(x)` gives logits. Models start in evaluation mode.") { args, _ in
+        t.add("model", "model(name, image: 224, channels: 3, classes: 1000, patch:, window:, depths:, dims:, width:, heads:, drop_path:, mean:, std:, act:, stem:, params:, parity: false)",
+              doc: "Builds one of the five architectures as timm 1.0.x defines them, with fresh weights from the global seed: convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base, poolformer_s12/s24/s36/m36, deit_tiny/small/base, resnet18/26/34/50/101 (GELU by default; act: \"relu\" for the original) and resnet50_gelu. Options: image (input side; Swin windows and DeiT position embeddings adapt), channels, classes, patch (ConvNeXt/Swin/DeiT), window (Swin), depths and dims per stage (DeiT: one of each), width (multiplies the widths), heads (Swin/DeiT), drop_path (max stochastic-depth rate), mean/std (normalisation applied inside the model; ImageNet values for 3 channels, 0.5/0.5 otherwise), act and stem (ResNet), params (scale the widths so the parameter count lands within 3% of it), parity (true: the study's token grids at small images, DeiT patch 4 and Swin window 4 at 32x32, see docs/models.md; a model seeing fewer than 4x4 tokens after its stem gets a warning). The model takes images in [0, 1]: `m(x)` gives logits. Models start in evaluation mode.") { args, _ in
             var a = args
             a.callee = "model"
             try a.check(allowed: modelOptions, maxPositional: 1)
@@ -50,6 +50,7 @@ enum ModelBuiltins {
             if a.has("params") { o.params = try a.number("params") }
             if a.has("mean") { o.mean = try a.numbers("mean").map { Float($0) } }
             if a.has("std") { o.std = try a.numbers("std").map { Float($0) } }
+            o.parity = try a.bool("parity", default: false)
             if a.has("act") { o.act = try a.choice("act", ["gelu", "relu"], default: "gelu") }
             let net = try ModelObject.engine { try Models.make(name, o) }
             return .object(ModelObject(net))
