@@ -1,6 +1,7 @@
 // Arguments passed to a builtin, with checked accessors that produce clear errors naming
 // the argument: `try args.number("eps", at: 0)`, `try args.int("steps", default: 10)`.
 import Engine
+import Tensor
 import Foundation
 
 /// The arguments of one call: positional values, then named ones.

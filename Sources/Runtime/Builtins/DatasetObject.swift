@@ -2,6 +2,7 @@
 // Pipeline (a TrainPipeline; fit() reads it as a BatchSourceCarrier), Batches (one epoch, iterable
 // with `for b in ...`, prefetched), and the RandAugment / Mixup option objects (callable on tensors).
 import Engine
+import Tensor
 import Foundation
 
 /// Runs engine code, turning its errors into runtime errors.

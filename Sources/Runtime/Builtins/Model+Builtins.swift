@@ -1,5 +1,6 @@
 // Builtins: the five architectures (`model`), params, flops, save, load_weights.
 import Engine
+import Tensor
 
 enum ModelBuiltins {
     static let modelOptions = ["name", "image", "channels", "classes", "patch", "window", "depths", "dims", "width",
