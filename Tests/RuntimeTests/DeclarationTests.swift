@@ -68,8 +68,20 @@ final class DeclarationTests: XCTestCase {
     /// hostile-argument cases of BuiltinFuzzTests (every builtin and method) run with the audit on.
     func testBodiesReadOnlyDeclaredArguments() throws {
         var problems = Set<String>()
+        // Cases write files (save(m, "abc")): run them in a temporary directory.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adv-declaration-audit-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let oldDir = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(dir.path)
+        let threads = Parallel.threads
         Arguments.audit = { problems.insert($0) }
-        defer { Arguments.audit = nil; Interrupt.requested = false }
+        defer {
+            Arguments.audit = nil
+            Interrupt.requested = false
+            Parallel.threads = threads
+            FileManager.default.changeCurrentDirectoryPath(oldDir)
+            try? FileManager.default.removeItem(at: dir)
+        }
         let interp = Interpreter(output: { _ in })
         interp.limits.seconds = 2
         try interp.run(SourceFile(name: "prelude.adv", text: BuiltinFuzzTests.prelude))
@@ -80,6 +92,7 @@ final class DeclarationTests: XCTestCase {
             _ = try? interp.run(SourceFile(name: "case.adv", text: code))
             watchdog.cancel()
             Interrupt.requested = false
+            Parallel.threads = threads
         }
         XCTAssertEqual(problems.sorted(), [])
         // The audit sees a misread (it can fail).
