@@ -6,6 +6,7 @@
 import XCTest
 import Foundation
 @testable import Engine
+@testable import Tensor
 
 final class StudyFixesTests: XCTestCase {
     var dir: String = ""
