@@ -29,7 +29,7 @@ test: deps
 demo: build
 	$(BIN)/adv examples/study.adv
 
-# The study at CPU scale, converged (examples/study_full.adv; at most 20 minutes on 2 cores):
+# The study at CPU scale (examples/study_full.adv; meant for at most 20 minutes on 2 idle cores):
 # results in results/study.json and results/study.csv.
 study: build
 	mkdir -p results
