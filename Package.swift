@@ -32,10 +32,12 @@ let package = Package(
 
         // Hot kernels in C, compiled for AVX-512, AVX2 and baseline x86-64 (picked at load time).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
+        // The git commit `adv --version` names (stamp.h, written by `make`; "unknown" without it).
+        .target(name: "CBuildInfo"),
 
         .target(name: "Lang", swiftSettings: optimize),
         .target(name: "Engine", dependencies: ["CBLAS", "CZlib", "CPNG", "CJPEG", "CKernels"], swiftSettings: optimize),
-        .target(name: "Runtime", dependencies: ["Lang", "Engine", "CReadline"], swiftSettings: optimize),
+        .target(name: "Runtime", dependencies: ["Lang", "Engine", "CReadline", "CBuildInfo"], swiftSettings: optimize),
         .executableTarget(name: "adv", dependencies: [
             "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -45,4 +45,45 @@ final class REPLTests: XCTestCase {
         let history = (try? String(contentsOf: home.appendingPathComponent(".adv_history"), encoding: .utf8)) ?? ""
         XCTAssertTrue(history.contains("fn sq(x) { return x * x }"), history)
     }
+
+    /// Two REPLs open at once sharing ADV_HISTFILE keep both sessions' lines (each input is
+    /// appended, not the whole list rewritten); `_` is the last shown value; `adv -i FILE`
+    /// runs FILE and opens the REPL with its variables. Driven by Scripts/repl_habits.sh.
+    func testHistoryTwoSessionsUnderscoreAndInteractive() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            throw XCTSkip("tmux is not installed (make deps installs it)")
+        }
+        guard let adv = advExecutable() else { return XCTFail("adv executable not found next to the test bundle") }
+        guard let driver = Bundle.module.url(forResource: "Scripts", withExtension: nil)?.appendingPathComponent("repl_habits.sh") else {
+            return XCTFail("Scripts/repl_habits.sh missing")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adv-repl-habits-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = [driver.path, adv.path, dir.path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let screens = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, screens)
+        let parts = screens.components(separatedBy: "=====")
+        XCTAssertEqual(parts.count, 2, screens)
+        guard parts.count == 2 else { return }
+        XCTAssertTrue(parts[0].contains("adv> len(_) * 111\n222\n"), parts[0])
+        XCTAssertTrue(parts[1].contains("adv> script_var + 1\n42\n"), parts[1])
+        XCTAssertTrue(parts[1].contains("adv> _ * 10\n420\n"), parts[1])
+        XCTAssertTrue(parts[1].contains("adv> twice(_)\n840\n"), parts[1])
+
+        let history = (try? String(contentsOf: dir.appendingPathComponent("hist/adv_history"), encoding: .utf8)) ?? ""
+        for entry in ["first_from_a = 1", "first_from_b = 2", "second_from_a = 3", "script_var + 1", "len(_) * 111"] {
+            XCTAssertTrue(history.contains(entry + "\n"), "history lost '\(entry)':\n" + history)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent(".adv_history").path),
+                       "ADV_HISTFILE must replace ~/.adv_history")
+    }
 }
