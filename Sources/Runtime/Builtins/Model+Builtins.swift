@@ -29,9 +29,10 @@ enum ModelBuiltins {
 
     static func register(into t: inout BuiltinTable) {
         t.add("model", "model(name, image: 224, channels: 3, classes: 1000, patch:, window:, depths:, dims:, width:, heads:, drop_path:, mean:, std:, act:, stem:, params:)",
-              doc: "Builds one of the five architectures as timm 1.0.x defines them, with fresh weights from the global seed: convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base, poolformer_s12/s24/s36/m36, deit_tiny/small/base, resnet18/26/34/50/101 (GELU by default; act: \"relu\" for the original) and resnet50_gelu. Options: image (input side; Swin windows and DeiT position embeddings adapt), channels, classes, patch (ConvNeXt/Swin/DeiT), window (Swin), depths and dims per stage (DeiT: one of each), width (multiplies the widths), heads (Swin/DeiT), drop_path (max stochastic-depth rate), mean/std (normalisation applied inside the model; ImageNet values for 3 channels, 0.5/0.5 otherwise), act and stem (ResNet), params (scale the widths so the parameter count lands within 3% of it). The model takes images in [0, 1]: `m(x)` gives logits. Models start in evaluation mode.") { args, _ in
+              doc: "Builds one of the five architectures as timm 1.0.x defines them, with fresh weights from the global seed: convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base, poolformer_s12/s24/s36/m36, deit_tiny/small/base, resnet18/26/34/50/101 (GELU by default; act: \"relu\" for the original) and resnet50_gelu. Options: image (input side, alias size, as for the data sets; Swin windows and DeiT position embeddings adapt), channels, classes, patch (ConvNeXt/Swin/DeiT), window (Swin), depths and dims per stage (DeiT: one of each), width (multiplies the widths), heads (Swin/DeiT), drop_path (max stochastic-depth rate), mean/std (normalisation applied inside the model; ImageNet values for 3 channels, 0.5/0.5 otherwise), act and stem (ResNet), params (scale the widths so the parameter count lands within 3% of it). The model takes images in [0, 1]: `m(x)` gives logits. Models start in evaluation mode.") { args, _ in
             var a = args
             a.callee = "model"
+            a = try a.aliasing("size", as: "image")
             try a.check(allowed: modelOptions, maxPositional: 1)
             let name = try a.string("name", at: 0)
             var o = ModelOptions()
