@@ -1,19 +1,27 @@
 // The script-side wrapper of an engine Attack. Printing shows its parameters; calling it,
-// `a(m, x, y)`, returns adversarial images; members: name, eps, steps.
+// `a(m, x, y)`, returns adversarial images; members: name, eps, step, steps. eps and step are
+// the numbers the user wrote (Double); the engine computes with their Float values.
 import Engine
 
 public final class AttackObject: HostObject, AttackCarrier {
     public let attack: Attack
-    public init(_ attack: Attack) { self.attack = attack }
+    /// The radius and step as the script wrote them (nil: read back from the engine's Float).
+    let writtenEps: Double?, writtenStep: Double?
+    public init(_ attack: Attack, eps: Double? = nil, step: Double? = nil) {
+        self.attack = attack
+        writtenEps = eps
+        writtenStep = step
+    }
     public var attackValue: Attack { attack }
     public var typeName: String { "Attack" }
     public func describe(depth: Int) -> String { attack.description }
-    public var memberNames: [String] { ["name", "eps", "steps"] }
+    public var memberNames: [String] { writtenStep == nil ? ["name", "eps", "steps"] : ["name", "eps", "step", "steps"] }
 
     public func member(_ name: String) throws -> Value? {
         switch name {
         case "name": return .string(attack.name)
-        case "eps": return .number(Double(attack.eps))
+        case "eps": return .number(writtenEps ?? Double(attack.eps))
+        case "step": return writtenStep.map { .number($0) }
         case "steps": return attack.steps.map { .number(Double($0)) } ?? .nil_
         default: return nil
         }
