@@ -3,33 +3,41 @@ import XCTest
 
 /// Drives the REPL through a pseudo-terminal with tmux (a private server socket).
 final class REPLTests: XCTestCase {
-    /// Multi-line input, a mistake with its caret and work going on, completion (fields,
-    /// variables, paths), `;`, Ctrl-C during evaluation and at the prompt, :vars, :save; then
-    /// the saved session runs as a script with the same output. Driven by Scripts/repl_session.sh.
-    func testInteractiveSession() throws {
+    /// Runs the tmux driver Scripts/NAME with the built adv and `dir`; returns what it printed
+    /// (the final screens) and its exit status. Skips when tmux is missing.
+    func drive(_ name: String, dir: URL) throws -> (String, Int32) {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
             throw XCTSkip("tmux is not installed (make deps installs it)")
         }
-        guard let adv = advExecutable() else { return XCTFail("adv executable not found next to the test bundle") }
-        guard let driver = Bundle.module.url(forResource: "Scripts", withExtension: nil)?.appendingPathComponent("repl_session.sh") else {
-            return XCTFail("Scripts/repl_session.sh missing")
+        guard let adv = advExecutable() else {
+            throw NSError(domain: "REPLTests", code: 2, userInfo: [NSLocalizedDescriptionKey: "adv executable not found next to the test bundle"])
         }
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("adv-repl-home-\(getpid())")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: home) }
-        try "print(1)\n".write(to: home.appendingPathComponent("completion_target_file.adv"), atomically: true, encoding: .utf8)
-
+        guard let driver = Bundle.module.url(forResource: "Scripts", withExtension: nil)?.appendingPathComponent(name) else {
+            throw NSError(domain: "REPLTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "Scripts/\(name) missing"])
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = [driver.path, adv.path, home.path]
+        p.arguments = [driver.path, adv.path, dir.path]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        let screen = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, screen)
+        return (text, p.terminationStatus)
+    }
+
+    /// Multi-line input, a mistake with its caret and work going on, completion (fields,
+    /// variables, paths), `;`, Ctrl-C during evaluation and at the prompt, :vars, :save; then
+    /// the saved session runs as a script with the same output. Driven by Scripts/repl_session.sh.
+    func testInteractiveSession() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("adv-repl-home-\(getpid())")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: home) }
+        try "print(1)\n".write(to: home.appendingPathComponent("completion_target_file.adv"), atomically: true, encoding: .utf8)
+        let (screen, status) = try drive("repl_session.sh", dir: home)
+        XCTAssertEqual(status, 0, screen)
         XCTAssertTrue(screen.contains("pirnt(y)\n^~~~~"), screen)
         XCTAssertTrue(screen.contains("adv> rec.alpha\n1\n"), screen)
         XCTAssertTrue(screen.contains("adv> unique_variable_name\n5\n"), screen)
@@ -50,27 +58,11 @@ final class REPLTests: XCTestCase {
     /// appended, not the whole list rewritten); `_` is the last shown value; `adv -i FILE`
     /// runs FILE and opens the REPL with its variables. Driven by Scripts/repl_habits.sh.
     func testHistoryTwoSessionsUnderscoreAndInteractive() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
-            throw XCTSkip("tmux is not installed (make deps installs it)")
-        }
-        guard let adv = advExecutable() else { return XCTFail("adv executable not found next to the test bundle") }
-        guard let driver = Bundle.module.url(forResource: "Scripts", withExtension: nil)?.appendingPathComponent("repl_habits.sh") else {
-            return XCTFail("Scripts/repl_habits.sh missing")
-        }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adv-repl-habits-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = [driver.path, adv.path, dir.path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let screens = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, screens)
+        let (screens, status) = try drive("repl_habits.sh", dir: dir)
+        XCTAssertEqual(status, 0, screens)
         let parts = screens.components(separatedBy: "=====")
         XCTAssertEqual(parts.count, 2, screens)
         guard parts.count == 2 else { return }
