@@ -22,10 +22,12 @@ out=$(cd "$W" && env -u ADV_PATH "$P/bin/adv" -e 'use recipes; print(len(recipes
 ver=$("$P/bin/adv" --version)
 echo "$ver" | grep -Eq '^adv [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-f]{7,}(-dirty)?\)$' || fail "--version gave '$ver'"
 
-page=$(MANWIDTH=100 man -l "$P/share/man/man1/adv.1" 2>&1 | col -b) || fail "man -l failed: $page"
+page=$(MANWIDTH=100 man -l "$P/share/man/man1/adv.1" 2>&1) || fail "man -l failed: $page"
 echo "$page" | grep -q "SYNOPSIS" || fail "man page has no SYNOPSIS:
 $page"
-echo "$page" | grep -q -- "-e" || fail "man page does not document -e"
+echo "$page" | grep -q "Evaluate CODE and exit" || fail "man page does not document -e:
+$page"
+echo "$page" | grep -q "then start the REPL" || fail "man page does not document -i"
 grep -q "adv" "$P/share/bash-completion/completions/adv" || fail "empty bash completion"
 grep -q "complete" "$P/share/fish/vendor_completions.d/adv.fish" || fail "empty fish completion"
 grep -q "#compdef adv" "$P/share/zsh/site-functions/_adv" || fail "zsh completion lacks #compdef"
