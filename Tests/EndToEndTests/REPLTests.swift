@@ -56,7 +56,8 @@ final class REPLTests: XCTestCase {
 
     /// Two REPLs open at once sharing ADV_HISTFILE keep both sessions' lines (each input is
     /// appended, not the whole list rewritten); `_` is the last shown value; `adv -i FILE`
-    /// runs FILE and opens the REPL with its variables. Driven by Scripts/repl_habits.sh.
+    /// runs FILE and opens the REPL with its variables; `:help` shows docstrings, also through
+    /// a dotted path. Driven by Scripts/repl_habits.sh.
     func testHistoryTwoSessionsUnderscoreAndInteractive() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adv-repl-habits-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -70,6 +71,8 @@ final class REPLTests: XCTestCase {
         XCTAssertTrue(parts[1].contains("adv> script_var + 1\n42\n"), parts[1])
         XCTAssertTrue(parts[1].contains("adv> _ * 10\n420\n"), parts[1])
         XCTAssertTrue(parts[1].contains("adv> twice(_)\n840\n"), parts[1])
+        XCTAssertTrue(parts[1].contains("adv> :help twice\ntwice(v)\n  Doubles v.\n  defined at setup.adv:3:1\n"), parts[1])
+        XCTAssertTrue(parts[0].contains("adv> :help recipes.study\nstudy(arch, epochs = 3, batch = 128)\n  The study's recipe"), parts[0])
 
         let history = (try? String(contentsOf: dir.appendingPathComponent("hist/adv_history"), encoding: .utf8)) ?? ""
         for entry in ["first_from_a = 1", "first_from_b = 2", "second_from_a = 3", "script_var + 1", "len(_) * 111"] {

@@ -15,7 +15,7 @@ waitfor() {  # waitfor WINDOW TEXT [COUNT]
   done
 }
 line() { $T send-keys -t "$1:" -l "$2"; $T send-keys -t "$1:" Enter; }
-printf 'script_var = 41\nfn twice(v) { return 2 * v }\n' > "$D/setup.adv"
+printf 'script_var = 41\n# Doubles v.\nfn twice(v) { return 2 * v }\n' > "$D/setup.adv"
 E="env HOME=$D ADV_HISTFILE=$D/hist/adv_history TERM=xterm"
 mkdir -p "$D/hist"
 $T new-session -d -s one -x 120 -y 40 "$E $ADV" </dev/null >/dev/null 2>&1
@@ -29,6 +29,8 @@ line two '_ * 10'; waitfor two '420'
 line two 'twice(_)'; waitfor two '840'
 line one '[7, 8]'; waitfor one '[7, 8]' 2
 line one 'len(_) * 111'; waitfor one '222'
+line one 'use recipes'; line one ':help recipes.study'; waitfor one 'defined at'
+line two ':help twice'; waitfor two 'Doubles v.'
 sleep 0.3
 screen one; echo "=====";  screen two
 $T send-keys -t one: C-d; $T send-keys -t two: C-d; sleep 0.5
