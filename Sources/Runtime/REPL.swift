@@ -5,6 +5,7 @@
 import CBuildInfo
 import CReadline
 import Engine
+import Tensor
 import Foundation
 import Lang
 

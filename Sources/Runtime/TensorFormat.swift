@@ -4,6 +4,7 @@
 // elements. `print_options(precision:, threshold:)` changes the session's settings
 // (docs/language.md, "Printing tensors").
 import Engine
+import Tensor
 import Foundation
 
 /// The tensor printing settings of one session.

@@ -1,4 +1,4 @@
-// The shared progress display (Engine/Progress.swift) as data loading uses it: silent during its
+// The shared progress display (Engine/IO/Progress.swift) as data loading uses it: silent during its
 // delay, then what, how far, speed and ETA; off with enabled: false or ADV_PROGRESS=0.
 import XCTest
 @testable import Engine

@@ -81,4 +81,18 @@ final class REPLTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent(".adv_history").path),
                        "ADV_HISTFILE must replace ~/.adv_history")
     }
+
+    /// Ctrl-C inside evaluate, fit and an attack call is an interruption, not an error, and the
+    /// variables survive; Tab completes a keyword argument. Driven by Scripts/repl_interrupt.sh.
+    func testCtrlCInsideBuiltinsKeepsVariables() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("adv-repl-int-\(getpid())")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: home) }
+        let (screen, status) = try drive("repl_interrupt.sh", dir: home)
+        XCTAssertEqual(status, 0, screen)
+        XCTAssertEqual(screen.components(separatedBy: "interrupted (variables are kept)").count - 1, 3, screen)
+        XCTAssertFalse(screen.contains("error: interrupted"), "an interruption printed as an error\n" + screen)
+        XCTAssertTrue(screen.contains("kept: 42 resnet18 4000"), screen)
+        XCTAssertTrue(screen.contains("adv> x = pgd(eps: 4/255)"), screen)
+    }
 }

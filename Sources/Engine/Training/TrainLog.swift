@@ -3,6 +3,7 @@
 // numbering of the records `fit` returns (accuracies in percent, epochs and steps from 1), written
 // by Foundation's JSONSerialization. The progress line is the shared `Progress` display.
 import Foundation
+import Tensor
 
 /// One value of a JSON-lines record.
 public enum LogValue {
