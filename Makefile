@@ -6,7 +6,8 @@ BIN = .build/release
 APT_PACKAGES = libopenblas-dev libreadline-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev \
                pkg-config tmux dataset-fashion-mnist man-db
 # `make install PREFIX=$$HOME/.local` (DESTDIR for staging): bin/adv, share/adv/stdlib (found
-# relative to the executable), share/man/man1/adv.1, bash/zsh/fish completions.
+# relative to the executable), share/man/man1/adv.1, bash/zsh/fish completions, share/doc/adv
+# (LICENSE, README.md).
 PREFIX ?= /usr/local
 DESTDIR ?=
 ROOT = $(DESTDIR)$(PREFIX)
@@ -56,11 +57,12 @@ completions: build
 	$(BIN)/adv --generate-completion-script fish > $(GEN)/adv.fish
 
 install: build man completions
-	install -d $(ROOT)/bin $(ROOT)/share/adv/stdlib $(ROOT)/share/man/man1 \
+	install -d $(ROOT)/bin $(ROOT)/share/adv/stdlib $(ROOT)/share/man/man1 $(ROOT)/share/doc/adv \
 	  $(ROOT)/share/bash-completion/completions $(ROOT)/share/zsh/site-functions $(ROOT)/share/fish/vendor_completions.d
 	install -m 755 $(BIN)/adv $(ROOT)/bin/adv
 	install -m 644 stdlib/*.adv $(ROOT)/share/adv/stdlib/
 	install -m 644 $(GEN)/adv.1 $(ROOT)/share/man/man1/adv.1
+	install -m 644 LICENSE README.md $(ROOT)/share/doc/adv/
 	install -m 644 $(GEN)/adv.bash $(ROOT)/share/bash-completion/completions/adv
 	install -m 644 $(GEN)/_adv $(ROOT)/share/zsh/site-functions/_adv
 	install -m 644 $(GEN)/adv.fish $(ROOT)/share/fish/vendor_completions.d/adv.fish
@@ -73,7 +75,7 @@ check-install:
 uninstall:
 	rm -f $(ROOT)/bin/adv $(ROOT)/share/man/man1/adv.1 $(ROOT)/share/bash-completion/completions/adv \
 	  $(ROOT)/share/zsh/site-functions/_adv $(ROOT)/share/fish/vendor_completions.d/adv.fish
-	rm -rf $(ROOT)/share/adv
+	rm -rf $(ROOT)/share/adv $(ROOT)/share/doc/adv
 
 test: deps stamp
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests

@@ -12,12 +12,16 @@ fail() { echo "check-install: FAIL: $*" >&2; exit 1; }
 
 $MAKE --no-print-directory install PREFIX="$P" >/dev/null
 for f in bin/adv share/adv/stdlib/recipes.adv share/man/man1/adv.1 share/bash-completion/completions/adv \
-         share/zsh/site-functions/_adv share/fish/vendor_completions.d/adv.fish; do
+         share/zsh/site-functions/_adv share/fish/vendor_completions.d/adv.fish share/doc/adv/LICENSE; do
   [ -f "$P/$f" ] || fail "make install did not install $f"
 done
 
 out=$(cd "$W" && env -u ADV_PATH "$P/bin/adv" -e 'use recipes; print(len(recipes.archs))') || fail "installed adv failed: $out"
 [ "$out" = 5 ] || fail "installed adv printed '$out' for len(recipes.archs), expected 5"
+
+# The license the README explains (GPL-3.0-or-later: the binary links GNU readline).
+head -1 "$P/share/doc/adv/LICENSE" | grep -q "GNU GENERAL PUBLIC LICENSE" || fail "installed LICENSE is not the GPL"
+grep -q "GPL-3.0-or-later" README.md || fail "README does not state the license"
 
 ver=$("$P/bin/adv" --version)
 echo "$ver" | grep -Eq '^adv [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-f]{7,}(-dirty)?\)$' || fail "--version gave '$ver'"
