@@ -4,7 +4,8 @@ SWIFT ?= swift
 SWIFTFLAGS = -c release -Xswiftc -enable-testing
 BIN = .build/release
 APT_PACKAGES = libopenblas-dev libreadline-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev \
-               pkg-config tmux dataset-fashion-mnist man-db
+               pkg-config tmux dataset-fashion-mnist man-db \
+               openmpi-bin libopenmpi-dev
 # `make install PREFIX=$$HOME/.local` (DESTDIR for staging): bin/adv, share/adv/stdlib (found
 # relative to the executable), share/man/man1/adv.1, bash/zsh/fish completions, share/doc/adv
 # (LICENSE, README.md).

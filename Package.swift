@@ -30,6 +30,9 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // Open MPI for multi-process runs under mpirun (docs/distributed.md).
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
 
         // Hot kernels in C, compiled for AVX-512, AVX2 and baseline x86-64 (picked at load time).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
@@ -41,7 +44,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
         // The vision side on top of it: Models, Attacks, Data, Training, Evaluation, IO.
         .target(name: "Engine", dependencies: ["Tensor", "CZlib", "CPNG", "CJPEG", "CKernels"], swiftSettings: optimize),
-        .target(name: "Runtime", dependencies: ["Lang", "Engine", "Tensor", "CReadline", "CBuildInfo"], swiftSettings: optimize),
+        .target(name: "Runtime", dependencies: ["Lang", "Engine", "Tensor", "CReadline", "CBuildInfo", "CMPI"], swiftSettings: optimize),
         .executableTarget(name: "adv", dependencies: [
             "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

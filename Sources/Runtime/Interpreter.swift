@@ -111,7 +111,8 @@ public final class Interpreter: CallContext {
         return try callValue(callee, args, site: site)
     }
 
-    public func write(_ text: String) { output(text) }
+    /// Writes script output; under mpirun only rank 0 writes (docs/distributed.md).
+    public func write(_ text: String) { if Distributed.isRoot { output(text) } }
 
     public func checkInterrupt() throws {
         if Interrupt.requested {

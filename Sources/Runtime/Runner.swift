@@ -7,8 +7,10 @@ import Lang
 
 public enum Runner {
     /// Writes to standard error.
+    /// Under mpirun the message names the rank ("[rank 1] FILE:LINE:COL: error: ...").
     public static func printError(_ s: String) {
-        FileHandle.standardError.write(Data((s.hasSuffix("\n") ? s : s + "\n").utf8))
+        let text = Distributed.prefix + s
+        FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
     }
 
     /// Runs the script at `path` with `args` bound to `args`.

@@ -59,17 +59,18 @@ struct Adv: ParsableCommand {
     }
 }
 
+Distributed.start()
 do {
     var command = try Adv.parseAsRoot()
     try command.run()
 } catch let code as ExitCode {
-    exit(code.rawValue)
+    Distributed.finish(status: code.rawValue)
 } catch {
     let status = Adv.exitCode(for: error)
     if status == .success {
         print(Adv.fullMessage(for: error))
-        exit(0)
+        Distributed.finish(status: 0)
     }
     FileHandle.standardError.write(Data((Adv.fullMessage(for: error) + "\n").utf8))
-    exit(2)
+    Distributed.finish(status: 2)
 }

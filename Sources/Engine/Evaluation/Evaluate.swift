@@ -23,6 +23,14 @@ public struct EvalOptions {
     /// Precision label for the record ("Train Prec"; nil: the precision `fit` trained the model
     /// at, else the model's current precision).
     public var precisionLabel: String? = nil
+    /// Multi-process evaluation (docs/distributed.md): this process evaluates the batches whose
+    /// index is `shard` modulo `shards`, with exactly the images and random seed one process
+    /// gives them, and `reduce` sums the counts over the processes, so the result equals one
+    /// process's. `shards` 1: everything here.
+    public var shard: Int = 0
+    public var shards: Int = 1
+    /// Element-wise sum of per-process counts over all processes (required when `shards` > 1).
+    public var reduce: (([Int]) throws -> [Int])? = nil
     public init() {}
 }
 
@@ -62,6 +70,12 @@ public enum Evaluation {
         if let l = options.labels, l.count != attacks.count {
             throw EngineError.invalidArgument("evaluate: \(l.count) labels for \(attacks.count) attacks")
         }
+        guard options.shards >= 1, (0..<options.shards).contains(options.shard), options.shards == 1 || options.reduce != nil else {
+            throw EngineError.invalidArgument("evaluate: shard \(options.shard) of \(options.shards) is not a valid split (or no reduce given)")
+        }
+        if options.shards > 1 && options.statePath != nil {
+            throw EngineError.invalidArgument("evaluate: state: (resume) is not supported on several processes yet; run it on one process or drop state:")
+        }
         let names = options.labels ?? attacks.map(\.name)
         let total = min(options.limit ?? data.count, data.count)
         let key = stateKey(model, data, attacks, options, total)
@@ -80,6 +94,7 @@ public enum Evaluation {
         let start = Date()
         let secondsBefore = state.seconds
         var batches = 0
+        var seen = 0  // images this process evaluated (all of them on one process)
         let progress = Progress("evaluate \(model.name)", total: total, unit: "images", enabled: options.progress)
         progress.resume(from: state.next)
         defer { progress.finish() }
@@ -87,6 +102,11 @@ public enum Evaluation {
             while state.next < total {
                 try Interrupt.check()
                 let lo = state.next, hi = min(lo + options.batch, total), n = hi - lo
+                if options.shards > 1 && (lo / options.batch) % options.shards != options.shard {
+                    state.next = hi  // another process's batch
+                    continue
+                }
+                seen += n
                 let x = Tensor(zeros: [n, s.channels, s.height, s.width])
                 var labels = [Int](repeating: 0, count: n)
                 for k in 0..<n { labels[k] = try data.load(lo + k, into: x.ptr + k * d) }
@@ -98,7 +118,7 @@ public enum Evaluation {
                 if !correctIdx.isEmpty {
                     let xc = correctIdx.count == n ? x : try AttackOps.rows(x, correctIdx)
                     let yc = correctIdx.map { labels[$0] }
-                    if options.sanity && !state.sanityDone {
+                    if options.sanity && !state.sanityDone && options.shard == 0 {
                         let m = min(SanityChecks.sampleSize, correctIdx.count)
                         let sample = try AttackOps.rows(xc, Array(0..<m))
                         let w = try SanityChecks.run(attacks[0], model: model, x: sample, labels: Array(yc[0..<m]), seed: seed ^ 0x5A5A)
@@ -122,14 +142,20 @@ public enum Evaluation {
                 if let path = options.statePath, batches % max(options.saveEvery, 1) == 0 || hi == total {
                     try state.save(path)
                 }
-                var metric = "clean \(pct(state.clean, hi))"
-                for (ai, label) in names.enumerated() { metric += "  \(label) \(pct(state.perAttack[ai], hi))" }
+                let denominator = options.shards == 1 ? hi : seen
+                var metric = "clean \(pct(state.clean, denominator))"
+                for (ai, label) in names.enumerated() { metric += "  \(label) \(pct(state.perAttack[ai], denominator))" }
                 progress.update(hi, metric: metric, force: hi == total)
             }
         }
         if let path = options.statePath {
             state.seconds = secondsBefore + Date().timeIntervalSince(start)
             try state.save(path)
+        }
+        if options.shards > 1, let reduce = options.reduce {
+            let sums = try reduce([state.clean, state.robust] + state.perAttack)
+            guard sums.count == 2 + state.perAttack.count else { throw EngineError.invalidArgument("evaluate: reduce returned \(sums.count) counts") }
+            state.clean = sums[0]; state.robust = sums[1]; state.perAttack = Array(sums[2...])
         }
         let clean = total > 0 ? Double(state.clean) * 100 / Double(total) : 0
         let robust = total > 0 ? Double(state.robust) * 100 / Double(total) : 0

@@ -4,11 +4,16 @@ import Foundation
 import Tensor
 
 public enum AtomicFile {
+    /// Whether writes happen: false on the ranks other than 0 of a multi-process run, where
+    /// rank 0 alone writes the files (docs/distributed.md); a skipped write returns normally.
+    public nonisolated(unsafe) static var writes = true
+
     /// Writes `data` to `path` atomically (temp file + fsync + rename).
     /// - Parameters:
     ///   - data: the complete new contents.
     ///   - path: the destination; its folder must exist.
     public static func write(_ data: Data, to path: String) throws {
+        guard writes else { return }
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         var isDir: ObjCBool = false

@@ -271,6 +271,11 @@ enum AttackBuiltins {
         o.progress = try a.bool("progress", default: true)
         if a.has("state") { o.statePath = try a.string("state") }
         if precisionLabel, a.has("precision") { o.precisionLabel = try a.string("precision") }
+        // Under mpirun each process evaluates a share of the batches and the counts are summed
+        // (docs/distributed.md): the result equals one process's.
+        o.shard = Distributed.rank
+        o.shards = Distributed.ranks
+        if o.shards > 1 { o.reduce = { try Distributed.sum($0) } }
         return o
     }
 

@@ -21,17 +21,23 @@ enum CoreBuiltins {
     // MARK: - Output and help
 
     static func registerIO(into t: inout BuiltinTable) {
-        t.add("print", "print(values..., sep: \" \", end: \"\\n\")",
+        t.add("print", "print(values..., sep: \" \", end: \"\\n\", all: false)",
               doc: """
                   Writes the values to standard output separated by `sep` (a space) and followed by `end` (a
-                  newline).
+                  newline). Under mpirun only rank 0 prints; `all: true` prints from every rank, each line
+                  prefixed "[rank r] ".
 
                   Strings print without quotes; lists, records and objects print in their readable form,
                   nested values up to a depth limit.
                   """) { args, ctx in
             let sep = try args.string("sep", default: " ")
             let end = try args.string("end", default: "\n")
-            ctx.write(args.positional.map { $0.display() }.joined(separator: sep) + end)
+            let text = args.positional.map { $0.display() }.joined(separator: sep) + end
+            if try args.bool("all", default: false), Distributed.active, let interp = ctx as? Interpreter {
+                interp.output(Distributed.prefix + text)
+            } else {
+                ctx.write(text)
+            }
             return .nil_
         }
         t.add("help", "help(name = nil)",

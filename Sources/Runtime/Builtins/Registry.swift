@@ -30,6 +30,7 @@ public enum Registry {
         DataBuiltins.register(into: &t)
         AttackBuiltins.register(into: &t)
         TrainBuiltins.register(into: &t)
+        DistributedBuiltins.register(into: &t)
         // A domain that reuses a core name (abs, sqrt, sum, min, ...) keeps it for objects;
         // plain numbers, strings and lists still get the core behaviour (numbers stay numbers).
         for (name, c) in core.byName {

@@ -74,10 +74,25 @@ enum TrainBuiltins {
         }
     }
 
+    /// The recipe's `workers` must be the number of processes running (docs/distributed.md):
+    /// its global batch and learning rate count them, so a mismatch would silently train at
+    /// another learning rate than the log claims. Data-parallel fit is not implemented yet, so
+    /// several processes are refused too.
+    static func checkWorkers(_ recipe: Recipe) throws {
+        let n = Distributed.ranks
+        guard recipe.workers == n else {
+            throw RuntimeError.arguments("fit: the recipe has workers: \(recipe.workers) but this run has \(n) process\(n == 1 ? "" : "es") (workers counts the processes of `mpirun -np N`, the global batch \(recipe.globalBatch) and learning rate assume \(recipe.workers)); use recipe.with(workers: \(n)) or run on \(recipe.workers) process\(recipe.workers == 1 ? "" : "es")")
+        }
+        guard n == 1 else {
+            throw RuntimeError.arguments("fit: data-parallel training on \(n) processes is not implemented yet (docs/distributed.md); run fit on one process")
+        }
+    }
+
     /// The `fit` builtin.
     static func fit(_ a: Arguments) throws -> Value {
         let model = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
         let recipe = try a.object("recipe", as: RecipeObject.self, expected: "a recipe (recipe(...) or recipes.study(...))").recipe
+        try checkWorkers(recipe)
         let attack: Attack? = try a.has("attack") ? attackArgument(a, "attack") : nil
         let validateAttack: Attack? = try a.has("validate_attack") ? attackArgument(a, "validate_attack") : nil
         var opt = FitOptions()
