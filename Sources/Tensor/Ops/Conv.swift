@@ -72,30 +72,50 @@ extension Tensor {
         var inputs = [x, weight]
         if let b = bias { inputs.append(b) }
         out.record(inputs) { g in
-            let rg = rounding.rounded(g)
-            if depthwise {
-                Conv.depthwiseBackward(rg, rx, rw, x, weight, geo)
-            } else if let plan = plan, let wt = tapMajor {
-                Conv.smallMapBackward(rg, rx, wt, x, weight, geo, plan)
-            } else {
-                Conv.gemmBackward(rg, rx, rw, x, weight, geo, kept: kept)
-            }
-            if let b = bias, b.requiresGrad {
-                let gb = Tensor(zeros: [cout])
-                let pg = g.ptr, pb = gb.ptr
-                let hw = geo.hw, n = geo.n
-                // Channels in parallel; each sums its planes over the batch.
-                Parallel.forEach(cout, minChunk: Swift.max(1, 65536 / Swift.max(n * hw, 1))) { r in
-                    for c in r {
-                        var s: Float = 0
-                        for i in 0..<n { s += Tensor.rowSum(pg + (i * cout + c) * hw, hw) }
-                        pb[c] = s
-                    }
-                }
-                b.addGrad(gb)
-            }
+            Tensor.conv2dBackward(g, x: x, weight: weight, bias: bias, rx: rx, rw: rw, geo, rounding: rounding, plan: plan,
+                                  tapMajor: tapMajor, kept: kept)
         }
         return out
+    }
+
+    /// The gradients of `conv2d`, on the path the forward pass took: depthwise
+    /// (`Conv.depthwiseBackward`), small map (`Conv.smallMapBackward`, Conv+SmallMap.swift) or
+    /// im2col + sgemm (`Conv.gemmBackward`: dW = G col^T, dcol = W^T G then col2im); the bias
+    /// gradient is G summed over the batch and the pixels of each output channel.
+    /// - Parameters:
+    ///   - g: (N, Cout, Ho, Wo) the output gradient
+    ///   - x: (N, Cin, H, W), weight: (Cout, Cin/groups, kh, kw), bias: (Cout) or nil: the inputs,
+    ///     which receive the gradients
+    ///   - rx, rw: x and weight rounded as the forward pass read them
+    ///   - rounding: the rounding of the products' inputs (applied to g too)
+    ///   - plan, tapMajor: the small-map plan and tap-major weight when the forward pass used them
+    ///   - kept: the forward pass's im2col matrices (`Conv.gemmForward`), or empty
+    static func conv2dBackward(_ g: Tensor, x: Tensor, weight: Tensor, bias: Tensor?, rx: Tensor, rw: Tensor, _ geo: ConvGeometry,
+                               rounding: Precision, plan: SmallMapPlan?, tapMajor: Tensor?, kept: [Tensor]) {
+        let rg = rounding.rounded(g)
+        if geo.groups == geo.cin && geo.groups == geo.cout {
+            Conv.depthwiseBackward(rg, rx, rw, x, weight, geo)
+        } else if let plan = plan, let wt = tapMajor {
+            Conv.smallMapBackward(rg, rx, wt, x, weight, geo, plan)
+        } else {
+            Conv.gemmBackward(rg, rx, rw, x, weight, geo, kept: kept)
+        }
+        if let b = bias, b.requiresGrad {
+            // db (Cout) = sum over n, ho, wo of g
+            let cout = geo.cout
+            let gb = Tensor(zeros: [cout])
+            let pg = g.ptr, pb = gb.ptr
+            let hw = geo.hw, n = geo.n
+            // Channels in parallel; each sums its planes over the batch.
+            Parallel.forEach(cout, minChunk: Swift.max(1, 65536 / Swift.max(n * hw, 1))) { r in
+                for c in r {
+                    var s: Float = 0
+                    for i in 0..<n { s += Tensor.rowSum(pg + (i * cout + c) * hw, hw) }
+                    pb[c] = s
+                }
+            }
+            b.addGrad(gb)
+        }
     }
 }
 
