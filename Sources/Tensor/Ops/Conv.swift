@@ -58,7 +58,7 @@ extension Tensor {
         let out: Tensor
         let kept: [Tensor]  // im2col matrices of the forward pass, reused by the weight gradient
         // Small maps with many taps in the padding: only the in-image taps (Conv+SmallMap.swift).
-        let plan = depthwise || !Conv.smallMapEnabled ? nil : SmallMapPlan.make(geo)
+        let plan = depthwise || !Backend.current.smallMap ? nil : SmallMapPlan.make(geo)
         let tapMajor = plan.map { _ in Conv.tapMajor(rw, geo) }
         if depthwise {
             out = Conv.depthwiseForward(rx, rw, bias, geo)
@@ -121,11 +121,6 @@ extension Tensor {
 
 /// Convolution kernels (no graph).
 enum Conv {
-    /// Whether convolutions on small maps skip the taps that see only padding
-    /// (Conv+SmallMap.swift); tests turn it off to compare with plain im2col + sgemm, and
-    /// ADV_SMALLMAP=0 turns it off for a before/after benchmark.
-    nonisolated(unsafe) static var smallMapEnabled = ProcessInfo.processInfo.environment["ADV_SMALLMAP"] != "0"
-
     /// col (kdim, cnt * Ho*Wo) for images [img0, img0 + cnt), group `gi`: image j's columns start
     /// at j * Ho*Wo, rows are ld apart (CKernels/im2col.c does the copying).
     static func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img0: Int, count cnt: Int,
@@ -399,15 +394,12 @@ enum Conv {
     }
 
     /// Whether the AVX-512 7x7 kernels (CKernels/depthwise512.c) may take this geometry: ConvNeXt's
-    /// 7x7, stride 1, padding 3, on maps of at least 8 rows or at most 16 pixels (the kernels still
-    /// decline without AVX-512).
+    /// 7x7, stride 1, padding 3, on maps of at least 8 rows or at most 16 pixels, with
+    /// `Backend.current.dw7` on (the kernels still decline without AVX-512).
     static func usesDW7(_ g: ConvGeometry) -> Bool {
         g.kh == 7 && g.kw == 7 && g.ph == 3 && g.pw == 3 && g.sh == 1 && g.sw == 1 && (g.h >= 8 || g.h * g.w <= 16)
-            && Conv.dw7Enabled
+            && Backend.current.dw7
     }
-
-    /// Off only in tests and benchmarks that compare the AVX-512 7x7 kernels with depthwise.c.
-    nonisolated(unsafe) static var dw7Enabled = ProcessInfo.processInfo.environment["ADV_DW7"] != "0"
 
     static func depthwiseForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
         if g.sh == 1 && g.sw == 1 && g.ph < g.kh && g.pw < g.kw { return depthwiseForwardS1(x, w, bias, g) }

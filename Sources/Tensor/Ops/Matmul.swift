@@ -11,10 +11,10 @@ import CKernels
 /// Parallel.swift): they spin long after each call and competed with ours for the cores.
 enum BLAS {
     /// C (M x N) = alpha * op(A) op(B) + beta * C, row-major, leading dims given.
-    /// - Parameter bf16: the product is at precision bf16: with `Kernels.bf16` the AVX512-BF16
-    ///   kernel (CKernels/bf16gemm.c) rounds the inputs as it packs them (callers skip rounding,
-    ///   see `productRounding`); otherwise the inputs were rounded by the caller and go through
-    ///   sgemm. fp32 accumulation either way.
+    /// - Parameter bf16: the product is at precision bf16: with `Backend.current.bf16` the
+    ///   AVX512-BF16 kernel (CKernels/bf16gemm.c) rounds the inputs as it packs them (callers skip
+    ///   rounding, see `productRounding`); otherwise the inputs were rounded by the caller and go
+    ///   through sgemm. fp32 accumulation either way.
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
@@ -79,13 +79,13 @@ enum BLAS {
     /// none for bf16 when the AVX512-BF16 kernel runs, since it rounds to nearest even as it packs
     /// (and `raw` rounds copies itself if the kernel declines); `precision` otherwise.
     static func productRounding(_ precision: Precision) -> Precision {
-        precision == .bf16 && Kernels.bf16 ? .fp32 : precision
+        precision == .bf16 && Backend.current.bf16 ? .fp32 : precision
     }
 
     /// `gemm` for small single-threaded products (attention's per-head products, called inside a
     /// parallel loop): our register-blocked kernel without packing (smallgemm.c) where the CPU has
     /// AVX-512, beta is 0 or 1 and the product is small (inner dimension <= 512, and either inside
-    /// a parallel loop or under 2M multiply-adds), otherwise OpenBLAS (see `Kernels.avx512`).
+    /// a parallel loop or under 2M multiply-adds), otherwise OpenBLAS (see `Backend.avx512`).
     static func gemmSmall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                           b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
@@ -143,7 +143,7 @@ enum BLAS {
                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ bf16: Bool) {
         if bf16 {
             if adv_sgemm_bf16(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 { return }
-            if Kernels.bf16 {
+            if Backend.current.bf16 {
                 // The kernel declined (no memory for its packing) and the caller left rounding to it.
                 let ra = roundedCopy(a, rows: transA ? k : m, cols: transA ? m : k, ld: lda)
                 let rb = roundedCopy(b, rows: transB ? n : k, cols: transB ? k : n, ld: ldb)
