@@ -192,9 +192,9 @@ final class BuiltinFuzzTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adv-builtin-fuzz-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let oldDir = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(dir.path)
+        _ = FileManager.default.changeCurrentDirectoryPath(dir.path)
         defer {
-            FileManager.default.changeCurrentDirectoryPath(oldDir)
+            _ = FileManager.default.changeCurrentDirectoryPath(oldDir)
             try? FileManager.default.removeItem(at: dir)
             Interrupt.requested = false
         }
