@@ -3,6 +3,7 @@
 // (docs/architecture.md "Adding a builtin"; the declaration grammar is in Signature.swift).
 import Engine
 import Foundation
+import Tensor
 
 /// One builtin function (or bound method), declared once.
 public final class Builtin {
