@@ -4,7 +4,7 @@
 // exactly one place (`Backend.fromEnvironment`: ADV_AVX512, ADV_BF16, ADV_DW7, ADV_SMALLMAP,
 // ADV_THREADS), and every change is passed down to the C side (cpu.c's kernel switches, pool.c's
 // threads), which never reads the environment itself. Tests and benchmarks change it for a
-// scope with `Backend.with { $0.avx512 = false } run: { ... }`, which restores the previous value.
+// scope with `Backend.with({ $0.avx512 = false }) { ... }`, which restores the previous value.
 // docs/architecture.md, "How a kernel is chosen", lists where each switch is read.
 import CBLAS
 import CKernels
