@@ -3,6 +3,7 @@
 import XCTest
 import Lang
 @testable import Engine
+@testable import Tensor
 @testable import Runtime
 
 final class ScriptTests: XCTestCase {

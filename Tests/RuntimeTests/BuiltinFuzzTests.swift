@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Engine
+import Tensor
 import Lang
 @testable import Runtime
 

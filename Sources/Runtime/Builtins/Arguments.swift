@@ -3,6 +3,7 @@
 // Unknown names, extra positional values and missing required arguments are rejected before
 // the body runs, from the builtin's declaration (Signature.swift).
 import Engine
+import Tensor
 import Foundation
 
 /// The arguments of one call: positional values, then named ones.

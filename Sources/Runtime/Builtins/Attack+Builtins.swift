@@ -1,5 +1,6 @@
 // Builtins: attacks (fgsm, pgd, apgd, worst_of), evaluate, sweep, table.
 import Engine
+import Tensor
 import Foundation
 
 enum AttackBuiltins {

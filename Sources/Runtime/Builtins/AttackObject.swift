@@ -1,6 +1,7 @@
 // The script-side wrapper of an engine Attack. Printing shows its parameters; calling it,
 // `a(m, x, y)`, returns adversarial images; members: name, eps, steps.
 import Engine
+import Tensor
 
 public final class AttackObject: HostObject, AttackCarrier {
     public let attack: Attack

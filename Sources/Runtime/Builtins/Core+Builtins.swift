@@ -1,5 +1,6 @@
 // Builtins: language core (print, len, range, help, conversions, lists, records, math, time).
 import Engine
+import Tensor
 import Foundation
 
 /// Raised by `exit(code)`; the command line exits with the code, the REPL quits.

@@ -1,6 +1,7 @@
 // Builtins: data sets (fashion_mnist, mnist, cifar10, cifar100, image_folder, npy, synthetic) and the
 // training input pipeline (pipeline, randaugment, mixup). Engine side: Sources/Engine/Data.
 import Engine
+import Tensor
 import Foundation
 
 enum DataBuiltins {

@@ -2,6 +2,7 @@
 // Pipeline (a TrainPipeline; fit() reads it as a BatchSourceCarrier), Batches (one epoch, iterable
 // with `for b in ...`, prefetched), and the RandAugment / Mixup option objects (callable on tensors).
 import Engine
+import Tensor
 import Foundation
 
 /// Label-smoothed (and, with lambda < 1, mixed) targets (N, classes) for the builtin `callee`.

@@ -1,5 +1,6 @@
 // Builtins: the five architectures (`model`), params, flops, save, load_weights.
 import Engine
+import Tensor
 
 enum ModelBuiltins {
     /// The Model argument of a builtin, or a clear error.

@@ -3,6 +3,7 @@
 // `m(x)` gives logits; members: name, classes, params, image, channels, training, precision,
 // train(), eval(), precision("bf16"), summary(image: 224), flops().
 import Engine
+import Tensor
 
 public final class ModelObject: HostObject {
     public let model: Model

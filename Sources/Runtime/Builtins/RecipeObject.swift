@@ -2,6 +2,7 @@
 // the study's recipe table), `r.epochs` reads a field, `r.with(epochs: 3)` gives a modified copy,
 // and printing shows the recipe as a column of the study's table.
 import Engine
+import Tensor
 
 /// One script-visible field of a recipe: its option name, how to read it, how to set it from arguments.
 struct RecipeField {

@@ -1,5 +1,6 @@
 // Builtins: tensors and autograd (creation, math, reductions, losses, grad, no_grad, seed, threads).
 import Engine
+import Tensor
 import Foundation
 
 enum TensorBuiltins {

@@ -2,6 +2,7 @@
 // `.object(TensorObject(t))` and read them with `args.object(name, as: TensorObject.self, expected: "a tensor")`
 // (or `TensorObject.tensor(args, name, at:)`, which also accepts numbers and nested lists).
 import Engine
+import Tensor
 
 public final class TensorObject: HostObject {
     public let tensor: Tensor

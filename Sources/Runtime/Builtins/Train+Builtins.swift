@@ -1,5 +1,6 @@
 // Builtins: recipes and adversarial training (`recipe`, `recipe_table`, `fit`).
 import Engine
+import Tensor
 import Foundation
 
 /// Script objects that carry an engine attack (the attack builtins' objects conform).
