@@ -4,6 +4,7 @@
 // interruptions. See docs/architecture.md "Adding a builtin".
 import XCTest
 import Engine
+import Tensor
 import Lang
 @testable import Runtime
 

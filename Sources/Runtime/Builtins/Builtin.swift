@@ -2,6 +2,7 @@
 // Argument checking, `help(name)`, REPL completion and docs/builtins.md all come from it
 // (docs/architecture.md "Adding a builtin"; the declaration grammar is in Signature.swift).
 import Engine
+import Tensor
 import Foundation
 
 /// One builtin function (or bound method), declared once.
