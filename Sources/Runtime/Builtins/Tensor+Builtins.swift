@@ -8,6 +8,10 @@ enum TensorBuiltins {
 
     /// A shape given as numbers (`zeros(2, 3)`) or one list (`zeros([2, 3])`).
     static func shapeArgs(_ a: Arguments, allowMinusOne: Bool = false) throws -> [Int] {
+        // Dimensions as separate values: at most 8 (a list may hold more).
+        guard a.positional.count <= 8 else {
+            throw RuntimeError.arguments("\(a.callee) takes at most 8 positional arguments, got \(a.positional.count)")
+        }
         var items: [Value] = a.positional
         if items.count == 1, case .list(let l) = items[0] { items = l.items }
         let dims = try items.enumerated().map { i, v in
