@@ -21,21 +21,22 @@ enum AttackBuiltins {
 
         t.add("pgd", "pgd(eps, step = eps/4, steps = 10, restarts: 1, random_start: true, norm: \"linf\", loss: \"ce\", target: nil, batched: \"auto\")",
               doc: """
-                  Projected gradient descent (torchattacks semantics): start at x + U(-eps, eps)
-                  (random_start), then `steps` times x <- clip_[0,1](proj_eps(x + step * sign(grad))) (norm
-                  "l2": normalised gradient and L2 ball). eps and step are in pixel space. loss "ce" (cross
-                  entropy; soft targets in training) or "dlr". `restarts` > 1 keeps the per-example worst
-                  case (robust only if no restart fools it); `batched` ("auto" | "batched" | "sequential")
-                  runs all restarts as one larger batch, or one after another (each on the examples still
-                  robust), or (auto) the first restart alone, then the others over the examples not yet
-                  fooled in groups as large as the model's batch limit allows (128 images for the
-                  convolutional networks and Swin, 32 for DeiT: where batching measured faster on this
-                  engine). All three run the same restarts with the same random starts and pick the same
-                  worst case; the values agree up to float rounding (matrix kernels can round differently at
-                  another batch size). `target: c` makes it targeted. The study's evaluation attack is
-                  pgd(eps: 4/255, step: 1/255, steps: 5); its training attack pgd(eps: 4/255, step: 4/255,
-                  steps: 1). The model is in evaluation mode while the attack runs and back in its previous
-                  mode after.
+                  Projected gradient descent (torchattacks semantics).
+
+                  Start at x + U(-eps, eps) (random_start), then `steps` times x <- clip_[0,1](proj_eps(x +
+                  step * sign(grad))) (norm "l2": normalised gradient and L2 ball). eps and step are in
+                  pixel space. loss "ce" (cross entropy; soft targets in training) or "dlr". `restarts` > 1
+                  keeps the per-example worst case (robust only if no restart fools it); `batched` ("auto" |
+                  "batched" | "sequential") runs all restarts as one larger batch, or one after another
+                  (each on the examples still robust), or (auto) the first restart alone, then the others
+                  over the examples not yet fooled in groups as large as the model's batch limit allows (128
+                  images for the convolutional networks and Swin, 32 for DeiT: where batching measured
+                  faster on this engine). All three run the same restarts with the same random starts and
+                  pick the same worst case; the values agree up to float rounding (matrix kernels can round
+                  differently at another batch size). `target: c` makes it targeted. The study's evaluation
+                  attack is pgd(eps: 4/255, step: 1/255, steps: 5); its training attack pgd(eps: 4/255,
+                  step: 4/255, steps: 1). The model is in evaluation mode while the attack runs and back in
+                  its previous mode after.
                   """) { a, _ in
             let eps = try a.number("eps", at: 0)
             let step = try a.number("step", at: 1, default: eps / 4)
@@ -54,14 +55,15 @@ enum AttackBuiltins {
 
         t.add("apgd", "apgd(eps, steps = 100, restarts: 1, loss: \"ce\", norm: \"linf\", target: nil, batched: \"auto\")",
               doc: """
-                  AutoAttack's APGD (Croce & Hein 2020), a port of autopgd_base.py: N = `steps` iterations
-                  from a random start, initial step 2*eps, momentum 0.75, and checkpoints at 22%, then
-                  shrinking by 3% (at least 6%) of N where an example's step is halved and it restarts from
-                  its best point when its loss rose in at most 75% of the steps since the last checkpoint,
-                  or its step was not halved last time and its best loss did not improve. An example is
-                  broken once any iterate misclassifies it. loss "ce" (APGD-CE) or "dlr" (APGD-DLR, needs >=
-                  3 classes); norm "linf" or "l2"; `restarts` run on the examples still robust; eps in pixel
-                  space. Names in tables: APGD-CE-100, APGD-DLR-100.
+                  AutoAttack's APGD (Croce & Hein 2020), a port of autopgd_base.py.
+
+                  N = `steps` iterations from a random start, initial step 2*eps, momentum 0.75, and
+                  checkpoints at 22%, then shrinking by 3% (at least 6%) of N where an example's step is
+                  halved and it restarts from its best point when its loss rose in at most 75% of the steps
+                  since the last checkpoint, or its step was not halved last time and its best loss did not
+                  improve. An example is broken once any iterate misclassifies it. loss "ce" (APGD-CE) or
+                  "dlr" (APGD-DLR, needs >= 3 classes); norm "linf" or "l2"; `restarts` run on the examples
+                  still robust; eps in pixel space. Names in tables: APGD-CE-100, APGD-DLR-100.
                   """) { a, _ in
             let eps = try a.number("eps", at: 0)
             let steps = try a.int("steps", at: 1, default: 100)
@@ -137,12 +139,14 @@ enum AttackBuiltins {
 
         t.add("sweep", "sweep(m, data, attack:, eps:, batch: 128, limit: nil, sanity: true, progress: true, state: nil)",
               doc: """
-                  The robustness curve: robust top-1 accuracy (percent) of `m` on `data` for each radius in
-                  the list `eps` (pixel space), all in one pass over the data; each point is the attack with
-                  that eps (its step keeps the same ratio to eps). Returns a record {model, attack, clean,
-                  eps: [...] (as written), robust: [...], points: [{eps, robust, label}], warnings}; a
-                  point's label names the attack and its eps ("PGD-5 eps 2/255", also its column on the
-                  progress line). Warns when robust accuracy rises with eps.
+                  The robustness curve.
+
+                  Robust top-1 accuracy (percent) of `m` on `data` for each radius in the list `eps` (pixel
+                  space), all in one pass over the data; each point is the attack with that eps (its step
+                  keeps the same ratio to eps). Returns a record {model, attack, clean, eps: [...] (as
+                  written), robust: [...], points: [{eps, robust, label}], warnings}; a point's label names
+                  the attack and its eps ("PGD-5 eps 2/255", also its column on the progress line). Warns
+                  when robust accuracy rises with eps.
                   """) { a, _ in
             let m = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
             let data = try dataset(a)
@@ -165,10 +169,11 @@ enum AttackBuiltins {
         t.add("table", "table(rows)",
               doc: """
                   The study's results table for a list of evaluate() records (or records written by hand
-                  with fields model, precision, params, clean, robust, attack, drop): columns Model, Train
-                  Prec, Num Para ("29M", "1.0M"), Clean Acc@1, one "<attack> Acc@1" column per attack (PGD-5
-                  in the study) and Relative Drop, aligned. Returns the table as a string;
-                  print(table(rows)) shows it.
+                  with fields model, precision, params, clean, robust, attack, drop).
+
+                  Columns Model, Train Prec, Num Para ("29M", "1.0M"), Clean Acc@1, one "<attack> Acc@1"
+                  column per attack (PGD-5 in the study) and Relative Drop, aligned. Returns the table as a
+                  string; print(table(rows)) shows it.
                   """) { a, _ in
             let rows = try a.list("rows", at: 0).enumerated().map { i, v in try tableRow(v, index: i) }
             return .string(ResultsTable.format(rows))

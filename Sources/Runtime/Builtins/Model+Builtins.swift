@@ -29,7 +29,9 @@ enum ModelBuiltins {
         t.add("model", "model(name, image: 224, channels: 3, classes: 1000, patch: nil, window: nil, depths: nil, dims: nil, width: 1, heads: nil, drop_path: 0, mean: nil, std: nil, act: \"gelu\", stem: nil, params: nil, parity: false)",
               doc: """
                   Builds one of the five architectures as timm 1.0.x defines them, with fresh weights from
-                  the global seed: convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base,
+                  the global seed.
+
+                  convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base,
                   poolformer_s12/s24/s36/m36, deit_tiny/small/base, resnet18/26/34/50/101 (GELU by default;
                   act: "relu" for the original) and resnet50_gelu. Options: image (input side, alias size as for the data sets; Swin windows
                   and DeiT position embeddings adapt), channels, classes, patch (ConvNeXt/Swin/DeiT), window
