@@ -107,7 +107,7 @@ final class ScriptTests: XCTestCase {
         let (_, _, e1) = try run("a = pgd(eps: 4/255)\na(m, x)")
         XCTAssertTrue(e1?.contains("missing the labels y") ?? false, e1 ?? "")
         let (_, _, e2) = try run("pgd(eps: 4/255, norm: \"l3\")")
-        XCTAssertTrue(e2?.contains("\"linf\", \"l2\"") ?? false, e2 ?? "")
+        XCTAssertTrue(e2?.contains("\"linf\" or \"l2\"") ?? false, e2 ?? "")
         let (_, _, e3) = try run("evaluate(m, d, attack: 3)")
         XCTAssertTrue(e3?.contains("must be an attack") ?? false, e3 ?? "")
         let (_, _, e4) = try run("worst_of(pgd(eps: 1/255), 2)")
