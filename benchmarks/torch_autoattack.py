@@ -1,6 +1,6 @@
 """PyTorch side of the AutoAttack comparison in BENCHMARKS.md (issue 19).
 
-1. `train`: trains timm's convnext_atto (in_chans 1, 10 classes, inputs normalised by
+1. `train`: trains a small timm ConvNeXt (convnext_atto's block, depths 1-1-1-1, dims 16-128, in_chans 1, 10 classes, inputs normalised by
    (x - 0.5) / 0.5 inside, as adv's model() does for one channel) on FashionMNIST padded to 32x32
    (adv: fashion_mnist(size: 32, resize: "pad")), and saves its timm-named weights as safetensors
    so adv loads the very same model (load_weights).
@@ -50,7 +50,10 @@ class Normalised(nn.Module):
 
 
 def build():
-    return timm.create_model("convnext_atto", in_chans=1, num_classes=10)
+    # convnext_atto's block (1x1-conv MLP) at depths (1, 1, 1, 1) and dims (16, 32, 64, 128): adv's
+    # model("convnext_atto", depths: [1, 1, 1, 1], dims: [16, 32, 64, 128], image: 32, channels: 1, classes: 10)
+    from timm.models.convnext import ConvNeXt
+    return ConvNeXt(in_chans=1, num_classes=10, depths=(1, 1, 1, 1), dims=(16, 32, 64, 128), conv_mlp=True)
 
 
 def train(args):

@@ -11,24 +11,8 @@ final class AutoAttackScriptTests: XCTestCase {
     var logged: [String] = []
 
     func run(_ code: String, model: TinyMLP = TinyMLP(seed: 3)) throws -> (Interpreter, String, String?) {
-        var out = ""
-        let interp = Interpreter(output: { out += $0 })
-        let d = try MemoryDataset.forModel(model, n: 40, seed: 9)
-        interp.globals.values["m"] = .object(ModelObject(model))
-        interp.globals.values["d"] = .object(DatasetObject(d))
-        interp.globals.values["x"] = .object(TensorObject(try AttackOps.rows(d.images, Array(0..<16))))
-        interp.globals.values["y"] = .list(ListBox(d.labels[0..<16].map { .number(Double($0)) }))
         logged = []
-        Evaluation.log = { [weak self] in self?.logged.append($0) }
-        defer { Evaluation.log = { line in FileHandle.standardError.write((line + "\n").data(using: .utf8) ?? Data()) } }
-        do {
-            try interp.run(SourceFile(name: "t.adv", text: code))
-            return (interp, out, nil)
-        } catch let e as ScriptError {
-            return (interp, out, e.render())
-        } catch {
-            return (interp, out, "\(error)")
-        }
+        return try ScriptTests.run(code, model: model, log: { [weak self] in self?.logged.append($0) })
     }
 
     func testAutoAttackBuiltinsPrintTheirNames() throws {
@@ -58,9 +42,6 @@ final class AutoAttackScriptTests: XCTestCase {
         XCTAssertNil(err)
         XCTAssertTrue(out.hasPrefix("AutoAttack\n"), out)
         XCTAssertTrue(out.contains("AutoAttack Acc@1"), out)
-        for member in ["apgd-ce", "apgd-t", "fab-t", "square"] where !logged.isEmpty {
-            _ = member
-        }
         XCTAssertTrue(logged.contains { $0.contains("AutoAttack apgd-ce:") && $0.contains("after APGD-CE") }, "\(logged)")
         _ = i
     }

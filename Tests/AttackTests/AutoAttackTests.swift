@@ -5,35 +5,13 @@
 import XCTest
 @testable import Engine
 
-/// The fixture of gen_autoattack.py: a small trained MLP, 64 images, reference results.
-struct AutoAttackFixture {
-    let tensors: [String: Tensor]
-    let meta: [String: String]
-    let model: TinyMLP
-
-    init() throws {
-        guard let url = Bundle.module.url(forResource: "autoattack", withExtension: "safetensors", subdirectory: "Fixtures") else {
-            throw EngineError.io("fixture Fixtures/autoattack.safetensors missing from the test bundle")
-        }
-        let r = try Safetensors.read(url.path)
-        tensors = r.tensors
-        meta = r.metadata
-        func get(_ k: String) throws -> Tensor {
-            guard let t = r.tensors[k] else { throw EngineError.io("fixture lacks \(k)") }
-            return t
-        }
-        model = TinyMLP(w1: try get("fc1.weight"), b1: try get("fc1.bias"), w2: try get("fc2.weight"), b2: try get("fc2.bias"),
-                        shape: (1, 8, 8), mean: Float(meta["mean"] ?? "0.5") ?? 0.5, std: Float(meta["std"] ?? "0.25") ?? 0.25)
-    }
-
-    func t(_ k: String) throws -> Tensor {
-        guard let t = tensors[k] else { throw EngineError.io("fixture lacks \(k)") }
-        return t
-    }
-    func float(_ k: String) -> Float { Float(meta[k] ?? "") ?? .nan }
-    var labels: [Int] { (tensors["labels"]?.toArray() ?? []).map { Int($0) } }
+extension AttackFixture {
+    /// The fixture's clean images.
     var x: Tensor { tensors["x"]! }
+}
 
+/// The start points gen_autoattack.py used instead of torch.rand.
+enum AutoAttackStarts {
     /// The start uniforms the generator used instead of torch.rand (see its `quasi_uniform`).
     static func quasiUniform(rank: Int, n: Int, d: Int) -> [Float] {
         (0..<(n * d)).map { k in
@@ -42,14 +20,14 @@ struct AutoAttackFixture {
         }
     }
 
-    /// APGD's L-inf start from uniforms u: x + eps * t / (max|t| + 1e-12), t = 2u - 1, clipped.
+    /// torchattacks APGDT's L-inf start from uniforms u: x + (eps * t) / max|t|, t = 2u - 1, clipped.
     static func start(_ x: Tensor, u: [Float], eps: Float) -> Tensor {
         let n = x.shape[0], d = x.count / n
         let out = x.copy()
         for e in 0..<n {
             let t = (0..<d).map { 2 * u[e * d + $0] - 1 }
             let s = t.map { abs($0) }.max()!
-            for j in 0..<d { out.ptr[e * d + j] = min(max(x.ptr[e * d + j] + eps * (t[j] / (s + 1e-12)), 0), 1) }
+            for j in 0..<d { out.ptr[e * d + j] = min(max(x.ptr[e * d + j] + (eps * t[j]) / s, 0), 1) }
         }
         return out
     }
@@ -90,18 +68,18 @@ final class AutoAttackTests: XCTestCase {
     }
 
     func testAPGDTFirstTargetMatchesReference() throws {
-        let f = try AutoAttackFixture()
+        let f = try AttackFixture("autoattack")
         let x = f.x, n = x.shape[0], d = x.count / n, eps = f.float("eps")
         let clean = try f.t("clean").toArray().map { $0 > 0.5 }
         let idx = (0..<n).filter { clean[$0] }
         let xs = try AttackOps.rows(x, idx)
-        let u = AutoAttackFixture.quasiUniform(rank: 2, n: n, d: d)
+        let u = AutoAttackStarts.quasiUniform(rank: 2, n: n, d: d)
         let us = idx.flatMap { Array(u[($0 * d)..<(($0 + 1) * d)]) }
         var goal = AttackGoal(labels: idx.map { f.labels[$0] })
         goal.lossTargets = APGDTargeted.rankedClass(try AttackOps.logits(f.model, xs), rank: 2)
         let inner = try APGD(eps: eps, steps: 100, loss: .dlr)
         let out = try AttackMode.evaluating(f.model) {
-            try inner.single(f.model, clean: xs, start: AutoAttackFixture.start(xs, u: us, eps: eps), goal: goal)
+            try inner.single(f.model, clean: xs, start: AutoAttackStarts.start(xs, u: us, eps: eps), goal: goal)
         }
         let refAcc = try f.t("apgdt2_acc").toArray().map { $0 > 0.5 }
         XCTAssertEqual(out.fooled.map { !$0 }, refAcc, "per-example robustness after the first target differs")
@@ -116,12 +94,12 @@ final class AutoAttackTests: XCTestCase {
     }
 
     func testAPGDTRobustSetMatchesReference() throws {
-        let f = try AutoAttackFixture()
+        let f = try AttackFixture("autoattack")
         let x = f.x, n = x.shape[0], d = x.count / n, eps = f.float("eps")
         let a = try APGDTargeted(eps: eps)
         a.startHook = { rank, idx, xs in
-            let u = AutoAttackFixture.quasiUniform(rank: rank, n: n, d: d)
-            return AutoAttackFixture.start(xs, u: idx.flatMap { Array(u[($0 * d)..<(($0 + 1) * d)]) }, eps: eps)
+            let u = AutoAttackStarts.quasiUniform(rank: rank, n: n, d: d)
+            return AutoAttackStarts.start(xs, u: idx.flatMap { Array(u[($0 * d)..<(($0 + 1) * d)]) }, eps: eps)
         }
         let r = try a.run(f.model, x, goal: AttackGoal(labels: f.labels), rng: RNG(seed: 0))
         let ref = try f.t("apgdt_robust").toArray().map { $0 > 0.5 }
@@ -132,7 +110,7 @@ final class AutoAttackTests: XCTestCase {
     }
 
     func checkFAB(_ norm: AttackNorm, key: String, epsKey: String) throws {
-        let f = try AutoAttackFixture()
+        let f = try AttackFixture("autoattack")
         let x = f.x, n = x.shape[0], d = x.count / n
         let a = try FAB(eps: f.float(epsKey), targets: 9, norm: norm)
         let r = try a.run(f.model, x, goal: AttackGoal(labels: f.labels), rng: RNG(seed: 0))
@@ -161,7 +139,7 @@ final class AutoAttackTests: XCTestCase {
     func testFABTL2MatchesReference() throws { try checkFAB(.l2, key: "fabt_l2", epsKey: "l2_eps") }
 
     /// Mean and standard deviation of robust accuracy (percent) over seeds 1...k.
-    func seeds(_ k: Int, _ make: () throws -> Attack, _ f: AutoAttackFixture) throws -> (mean: Double, sd: Double, all: [Double]) {
+    func seeds(_ k: Int, _ make: () throws -> Attack, _ f: AttackFixture) throws -> (mean: Double, sd: Double, all: [Double]) {
         let a = try make()
         let accs = try (1...k).map { s -> Double in
             let r = try a.run(f.model, f.x, goal: AttackGoal(labels: f.labels), rng: RNG(seed: UInt64(s)))
@@ -175,7 +153,7 @@ final class AutoAttackTests: XCTestCase {
     /// 2 images (3.1 points of 64) plus 3 standard errors of the difference of the two means
     /// from the reference's mean over its 8 seeds.
     func checkSquare(_ norm: AttackNorm, key: String, epsKey: String) throws {
-        let f = try AutoAttackFixture()
+        let f = try AttackFixture("autoattack")
         let ref = try f.t("\(key)_robust_seeds").toArray().map(Double.init)
         let rm = ref.reduce(0, +) / Double(ref.count)
         let rsd = (ref.map { ($0 - rm) * ($0 - rm) }.reduce(0, +) / Double(ref.count - 1)).squareRoot()
@@ -189,7 +167,7 @@ final class AutoAttackTests: XCTestCase {
     func testSquareL2MatchesReferenceInDistribution() throws { try checkSquare(.l2, key: "square_l2", epsKey: "l2_eps") }
 
     func testAutoAttackMatchesReferenceInDistribution() throws {
-        let f = try AutoAttackFixture()
+        let f = try AttackFixture("autoattack")
         let ref = try f.t("aa_robust_seeds").toArray().map(Double.init)
         let rm = ref.reduce(0, +) / Double(ref.count)
         let mine = try seeds(4, { try AutoAttack(eps: f.float("eps"), verbose: false) }, f)
@@ -201,7 +179,7 @@ final class AutoAttackTests: XCTestCase {
     }
 
     func testAutoAttackIsNeverAboveAnyMember() throws {
-        let f = try AutoAttackFixture()
+        let f = try AttackFixture("autoattack")
         let eps = f.float("eps")
         let goal = AttackGoal(labels: f.labels)
         let aa = try AutoAttack(eps: eps, verbose: false)
@@ -223,7 +201,7 @@ final class AutoAttackTests: XCTestCase {
     func testAutoAttackVersionsAndProgress() throws {
         var lines: [String] = []
         Evaluation.log = { lines.append($0) }
-        let f = try AutoAttackFixture()
+        let f = try AttackFixture("autoattack")
         let plus = try AutoAttack(eps: f.float("eps"), version: .plus)
         XCTAssertEqual(plus.members.map(\.name), ["apgd-ce", "apgd-dlr", "fab", "square", "apgd-t", "fab-t"])
         XCTAssertEqual(plus.name, "AutoAttack-plus")
@@ -242,7 +220,7 @@ final class AutoAttackTests: XCTestCase {
     func testSquareBreaksAGradientMaskedModel() throws {
         // The same weights behind a forward that detaches its input: every input gradient is
         // exactly zero, so gradient attacks cannot move, while Square only needs the logits.
-        let f = try AutoAttackFixture()
+        let f = try AttackFixture("autoattack")
         let masked = DetachedInput(f.model)
         let goal = AttackGoal(labels: f.labels)
         let eps = f.float("eps")
@@ -275,7 +253,7 @@ final class AutoAttackTests: XCTestCase {
     }
 
     func testNewAttacksKeepEpsZeroClean() throws {
-        let f = try AutoAttackFixture()
+        let f = try AttackFixture("autoattack")
         let goal = AttackGoal(labels: f.labels)
         let clean = try f.t("clean").toArray().filter { $0 > 0.5 }.count
         for a in [try APGDTargeted(eps: 0, steps: 10) as Attack, try FAB(eps: 0, steps: 10), try Square(eps: 0, queries: 50),
@@ -286,7 +264,7 @@ final class AutoAttackTests: XCTestCase {
     }
 
     func testSquareIsDeterministicFromTheSeed() throws {
-        let f = try AutoAttackFixture()
+        let f = try AttackFixture("autoattack")
         for norm in AttackNorm.allCases {
             let a = try Square(eps: norm == .linf ? 8 / 255 : 0.3, queries: 200, norm: norm)
             let r1 = try a.run(f.model, f.x, goal: AttackGoal(labels: f.labels), rng: RNG(seed: 3))
