@@ -5,6 +5,7 @@
 import XCTest
 import Lang
 @testable import Engine
+@testable import Tensor
 @testable import Runtime
 
 final class AutoAttackScriptTests: XCTestCase {

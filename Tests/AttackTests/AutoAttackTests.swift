@@ -4,6 +4,7 @@
 // output stays in the eps-ball.
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 extension AttackFixture {
     /// The fixture's clean images.
@@ -315,6 +316,7 @@ final class DetachedInput: Model {
     let inner: TinyMLP
     init(_ m: TinyMLP) { inner = m }
     var name: String { "detached_mlp" }
+    var restartBatchLimit: Int { 32 }
     var classes: Int { inner.classes }
     var inputShape: (channels: Int, height: Int, width: Int) { inner.inputShape }
     var isTraining: Bool { get { inner.isTraining } set { inner.isTraining = newValue } }

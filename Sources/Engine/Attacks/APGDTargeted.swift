@@ -4,6 +4,7 @@
 // only on the examples still robust. Success is untargeted (any misclassification), as in the
 // reference. The iteration itself is `APGD.single` (docs/attacks.md, "APGD details").
 import Foundation
+import Tensor
 
 /// APGD-T: targeted-DLR APGD over the highest-ranked other classes, L-inf or L2.
 public final class APGDTargeted: Attack {

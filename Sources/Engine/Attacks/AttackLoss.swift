@@ -3,6 +3,7 @@
 // targeted (APGD-T: `goal.lossTargets`).
 // The recorded value is the *sum* over examples, so d(sum)/dx_i is example i's own gradient.
 import Foundation
+import Tensor
 
 public enum AttackLoss {
     /// Per-example loss values only (no graph): what an attack ascends, e.g. to pick the

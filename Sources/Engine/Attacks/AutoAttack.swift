@@ -11,6 +11,7 @@
 // after APGD-CE: ...") goes to `Evaluation.log`, and per-member counts and times accumulate
 // in `stats` (read by `benchmark`).
 import Foundation
+import Tensor
 
 /// The AutoAttack ensemble.
 public final class AutoAttack: Attack {

@@ -11,6 +11,7 @@
 // misclassifying point found lies within eps. Parameters: 100 iterations, alpha_max 0.1,
 // eta 1.05, beta 0.9; restarts after the first start at x0 + (eps / 2) * a random direction.
 import Foundation
+import Tensor
 
 /// FAB-T / FAB with L-inf or L2 threat model.
 public final class FAB: Attack {

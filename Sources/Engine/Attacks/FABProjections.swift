@@ -9,6 +9,7 @@
 // When the box cannot reach the hyperplane the move to the nearest box corner along that
 // direction is returned (as the reference does); coordinates with w_i = 0 do not move.
 import Foundation
+import Tensor
 
 enum FABProjection {
     /// The L-inf projection move of one row.

@@ -11,6 +11,7 @@
 // 4000, 6000, 8000; AutoAttack uses the unrescaled schedule for 5000 queries). Only images not
 // yet misclassified are queried; everything is drawn from the one `rng` (deterministic).
 import Foundation
+import Tensor
 
 /// Square attack, L-inf or L2.
 public final class Square: Attack {

@@ -5,6 +5,7 @@
 // accuracy after each AutoAttack member (the reference's "robust accuracy after APGD-CE"), the
 // seconds per member, the total time and the settings. Saved as JSON atomically.
 import Foundation
+import Tensor
 
 /// The outcome of `Benchmark.run`.
 public struct BenchmarkResult {

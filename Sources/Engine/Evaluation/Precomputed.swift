@@ -5,6 +5,7 @@
 // the clean image where no attack succeeded). Top-5: the label among the five highest logits,
 // on clean images and on the adversarial ones.
 import Foundation
+import Tensor
 
 extension Evaluation {
     /// Clean and robust accuracy of `model` with adversarial images given as a data set.

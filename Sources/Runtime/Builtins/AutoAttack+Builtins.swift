@@ -3,11 +3,12 @@
 // torchattacks/AutoAttack's n_iter, n_queries, n_restarts, n_target_classes are accepted as
 // aliases, norms as "linf"/"l2" or AutoAttack's "Linf"/"L2".
 import Engine
+import Tensor
 import Foundation
 
 enum AutoAttackBuiltins {
     static func register(into t: inout BuiltinTable) {
-        t.add("apgd_t", "apgd_t(eps:, steps: 100, targets: 9, restarts: 1, norm: \"linf\")",
+        t.add("apgd_t", "apgd_t(eps, steps: 100, targets: 9, restarts: 1, norm: \"linf\", n_iter: nil, n_target_classes: nil, n_restarts: nil)",
               doc: "AutoAttack's APGD-T (APGDAttack_targeted; torchattacks APGDT): APGD on the targeted DLR loss -(z_y - z_t) / (z_(1) - (z_(3) + z_(4)) / 2), run once per target class t = the 2nd, 3rd, ..., (targets+1)-th highest-scoring class of the clean image, each run only on the examples still robust; success is any misclassification. `steps` per run (alias n_iter), `targets` (alias n_target_classes), `restarts` per target (alias n_restarts), norm \"linf\" | \"l2\" (or \"Linf\" | \"L2\"). Needs >= 4 classes. eps in pixel space. Name in tables: APGD-T.") { args, _ in
             var a = args
             a.callee = "apgd_t"
@@ -17,12 +18,12 @@ enum AutoAttackBuiltins {
             let steps = try intAlias(a, "steps", "n_iter", default: 100)
             let targets = try intAlias(a, "targets", "n_target_classes", default: 9)
             let restarts = try intAlias(a, "restarts", "n_restarts", default: 1)
-            return .object(AttackObject(try AttackBuiltins.engine {
+            return .object(AttackObject(try engine {
                 try APGDTargeted(eps: Float(eps), steps: steps, targets: targets, restarts: restarts, norm: norm)
             }))
         }
 
-        t.add("fab", "fab(eps:, targeted: false, targets: 9, steps: 100, restarts: 1, norm: \"linf\")",
+        t.add("fab", "fab(eps, targeted: false, targets: 9, steps: 100, restarts: 1, norm: \"linf\", n_iter: nil, n_target_classes: nil, n_restarts: nil)",
               doc: "FAB, the fast adaptive boundary attack (AutoAttack's fab_pt.py; torchattacks FAB): a minimum-norm attack that linearises the decision boundary, projects the iterate and the clean image onto it within [0, 1], and steps to a mix of the two (alpha_max 0.1, overshoot eta 1.05, backward step beta 0.9); an example counts as broken only if the closest misclassifying point found is within eps. `targeted: true` is FAB-T as in AutoAttack standard (the boundary towards each of the `targets` (alias n_target_classes) highest-ranked other classes in turn, on the examples still robust); untargeted uses the closest boundary over all classes (one gradient per class per step). `steps` (alias n_iter), `restarts` (alias n_restarts; later restarts start at a random point eps/2 away), norm \"linf\" | \"l2\". Names in tables: FAB-T, FAB.") { args, _ in
             var a = args
             a.callee = "fab"
@@ -36,12 +37,12 @@ enum AutoAttackBuiltins {
             }
             let steps = try intAlias(a, "steps", "n_iter", default: 100)
             let restarts = try intAlias(a, "restarts", "n_restarts", default: 1)
-            return .object(AttackObject(try AttackBuiltins.engine {
+            return .object(AttackObject(try engine {
                 try FAB(eps: Float(eps), steps: steps, targets: targeted ? targets : nil, restarts: restarts, norm: norm)
             }))
         }
 
-        t.add("square", "square(eps:, queries: 5000, p_init: 0.8, restarts: 1, norm: \"linf\", rescale_schedule: false)",
+        t.add("square", "square(eps, queries: 5000, p_init: 0.8, restarts: 1, norm: \"linf\", rescale_schedule: false, n_queries: nil, n_restarts: nil)",
               doc: "The Square attack (AutoAttack's square.py; torchattacks Square): a score-based random search that uses no gradients, only the model's logits, so gradient masking does not stop it. L-inf: start at vertical stripes of +-eps, then each query changes one random square window (side from p_init's schedule, shrinking at queries 10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000) to +-eps and keeps it per image when the margin z_y - max_{j != y} z_j falls. L2: eta-shaped blocks at norm eps. `queries` per image (alias n_queries), `restarts` (alias n_restarts), `rescale_schedule: true` stretches the schedule to `queries` (torchattacks' default; AutoAttack uses false). Deterministic from seed(n). Name in tables: Square.") { args, _ in
             var a = args
             a.callee = "square"
@@ -52,12 +53,12 @@ enum AutoAttackBuiltins {
             let p = try a.number("p_init", default: 0.8)
             let restarts = try intAlias(a, "restarts", "n_restarts", default: 1)
             let resc = try a.bool("rescale_schedule", default: false)
-            return .object(AttackObject(try AttackBuiltins.engine {
+            return .object(AttackObject(try engine {
                 try Square(eps: Float(eps), queries: queries, pInit: Float(p), restarts: restarts, norm: norm, rescaleSchedule: resc)
             }))
         }
 
-        t.add("autoattack", "autoattack(eps:, norm: \"linf\", version: \"standard\", verbose: true)",
+        t.add("autoattack", "autoattack(eps, norm: \"linf\", version: \"standard\", verbose: true)",
               doc: "AutoAttack (Croce & Hein 2020) as autoattack.py composes it. version \"standard\": APGD-CE (100 iterations), APGD-T (9 target classes), FAB-T (9 targets), Square (5000 queries, p_init 0.8); \"plus\": APGD-CE and APGD-DLR with 5 restarts, FAB (untargeted, 5 restarts), Square, APGD-T, FAB-T; \"rand\": APGD-CE and APGD-DLR averaging 20 gradients per step (for randomised defences). Each member runs only on the examples every earlier one failed to break; an example is robust only if all fail. norm \"linf\" | \"l2\" (or \"Linf\" | \"L2\"); eps in pixel space (4/255, 8/255; an L-inf eps above 1 is refused). `verbose` prints a line per member and batch to stderr (the reference's \"robust accuracy after APGD-CE\"). Use it as any attack: evaluate(m, test, attack: autoattack(eps: 4/255)) gives a row named AutoAttack; benchmark() reports it as RobustBench does.") { args, _ in
             var a = args
             a.callee = "autoattack"
@@ -66,7 +67,7 @@ enum AutoAttackBuiltins {
             let eps = try epsArg(a, norm: norm)
             let version = AutoAttack.Version(rawValue: try a.choice("version", AutoAttack.Version.allCases.map(\.rawValue), default: "standard")) ?? .standard
             let verbose = try a.bool("verbose", default: true)
-            return .object(AttackObject(try AttackBuiltins.engine {
+            return .object(AttackObject(try engine {
                 try AutoAttack(eps: Float(eps), norm: norm, version: version, verbose: verbose)
             }))
         }
@@ -119,11 +120,11 @@ enum AutoAttackBuiltins {
             o.progress = try a.bool("progress", default: true)
             o.sanity = try a.bool("sanity", default: true)
             let save = a.has("save") ? try a.string("save") : nil
-            let r = try AttackBuiltins.engine {
+            let r = try engine {
                 try Benchmark.run(m, data, dataset: name, norm: norm, eps: Float(eps), n: n, version: version, options: o, rng: RNG.global)
             }
             if let path = save {
-                try AttackBuiltins.engine { try AtomicFile.write(try r.json(), to: path) }
+                try engine { try AtomicFile.write(try r.json(), to: path) }
             }
             return .record(RecordBox([
                 ("name", .string(r.name)), ("architecture", .string(r.architecture)), ("dataset", .string(r.dataset)),

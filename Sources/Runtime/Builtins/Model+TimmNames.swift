@@ -6,6 +6,7 @@
 //   - create_model's keywords: num_classes, in_chans, img_size, drop_path_rate (aliases of
 //     classes, channels, image, drop_path) and pretrained: false.
 import Engine
+import Tensor
 import Foundation
 
 extension ModelBuiltins {

@@ -5,6 +5,7 @@
 // attack's (`Attack.run`, `AttackOps.checkOutput`). When `fn` declares parameters named `eps`
 // or `steps`, they are passed, so `sweep` (another eps) and the step-doubling sanity check work.
 import Engine
+import Tensor
 
 /// A script function as an engine attack.
 final class ScriptAttack: Attack {
