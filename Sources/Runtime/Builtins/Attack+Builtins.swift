@@ -147,7 +147,8 @@ enum AttackBuiltins {
             } else {
                 attacks = [try engine { try PGD(eps: 4 / 255, step: 1 / 255, steps: 5) }]
             }
-            let o = try options(a, precisionLabel: true)
+            var o = try options(a, precisionLabel: true)
+            o.perExample = try a.bool("per_example", default: false)
             let r = try engine { try Evaluation.evaluate(m, data, attacks: attacks, options: o, rng: RNG.global) }
             return recordValue(r)
         }
@@ -241,7 +242,6 @@ enum AttackBuiltins {
         o.progress = try a.bool("progress", default: true)
         if a.has("state") { o.statePath = try a.string("state") }
         if precisionLabel, a.has("precision") { o.precisionLabel = try a.string("precision") }
-        if a.has("per_example") { o.perExample = try a.bool("per_example", default: false) }
         return o
     }
 
@@ -258,7 +258,8 @@ enum AttackBuiltins {
         }
         let norm = try AutoAttackBuiltins.normArg(a)
         let eps = try AutoAttackBuiltins.epsArg(a, norm: norm, at: nil)
-        let o = try options(a, precisionLabel: true)
+        var o = try options(a, precisionLabel: true)
+        o.perExample = try a.bool("per_example", default: false)
         let r = try engine { try Evaluation.evaluateAdversarial(m, data, adversarial: adv, eps: Float(eps), norm: norm, name: "precomputed", options: o) }
         return recordValue(r)
     }
