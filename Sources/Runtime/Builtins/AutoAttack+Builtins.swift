@@ -72,15 +72,15 @@ enum AutoAttackBuiltins {
             }))
         }
 
-        t.add("attack", "attack(fn, name:, eps:, norm: \"linf\", steps: nil, restarts: 1)",
+        t.add("attack", "attack(f, name:, eps:, norm: \"linf\", steps: nil, restarts: 1)",
               doc: "Turns a function fn(m, x, y) -> x_adv written in the language into an attack that evaluate, sweep, worst_of and fit accept like the builtin ones (restarts, sanity checks, resume, progress, table name `name`). fn gets the model (in evaluation mode), clean images x (N, C, H, W) and true labels y, and returns adversarial images of the same shape. If fn declares a parameter `eps` (or `steps`), it is passed the attack's eps (steps), so sweep and the sanity checks can vary them. Every returned image is checked: a pixel outside [0, 1] or an image outside the eps-ball (norm \"linf\" | \"l2\") is an error naming the attack and the largest violation. `restarts` > 1 calls fn again on the examples not yet fooled and keeps each example's worst case. Random numbers drawn inside fn come from a generator seeded by the evaluation, so results are reproducible.") { args, ctx in
             var a = args
             a.callee = "attack"
-            try a.check(allowed: ["fn", "name", "eps", "norm", "steps", "restarts"], maxPositional: 1)
-            guard let fn = a.value("fn", at: 0) else { throw RuntimeError.arguments("attack: missing the function fn(m, x, y) -> x_adv") }
+            try a.check(allowed: ["f", "name", "eps", "norm", "steps", "restarts"], maxPositional: 1)
+            guard let fn = a.value("f", at: 0) else { throw RuntimeError.arguments("attack: missing the function fn(m, x, y) -> x_adv") }
             switch fn {
             case .function, .builtin: break
-            default: throw RuntimeError.type("attack: argument 'fn' must be a function fn(m, x, y) -> x_adv, got \(fn.typeName)")
+            default: throw RuntimeError.type("attack: argument 'f' must be a function fn(m, x, y) -> x_adv, got \(fn.typeName)")
             }
             let name = try a.string("name")
             guard !name.isEmpty else { throw RuntimeError.arguments("attack: 'name' must not be empty (it names the attack in tables)") }
