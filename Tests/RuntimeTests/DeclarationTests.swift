@@ -52,7 +52,7 @@ final class DeclarationTests: XCTestCase {
 
     /// Argument errors come from the declaration, for builtins and methods alike.
     func testArgumentErrorsComeFromTheDeclaration() {
-        XCTAssertEqual(errorLine("pgd(epz: 1)"), "t.adv:1:1: error: pgd has no argument named 'epz'; did you mean 'eps'? (arguments: eps, step, steps, restarts, random_start, norm, loss, target, batched)")
+        XCTAssertEqual(errorLine("pgd(epz: 1)"), "t.adv:1:1: error: pgd has no argument named 'epz'; did you mean 'eps'? (arguments: eps, step, steps, restarts, random_start, norm, loss, target, batched, alpha)")
         XCTAssertEqual(errorLine("pgd()"), "t.adv:1:1: error: pgd: missing argument 'eps'")
         XCTAssertEqual(errorLine("pgd(1, 2, 3, 4)"), "t.adv:1:1: error: pgd takes at most 3 positional arguments, got 4")
         XCTAssertEqual(errorLine("pgd(1, eps: 2)"), "t.adv:1:1: error: pgd: argument 'eps' given both by position and by name")

@@ -17,6 +17,18 @@ struct EvalState: Codable {
     var seconds: Double
     var warnings: [String]
     var sanityDone: Bool
+    /// Clean top-5 hits so far (absent in states written before it existed).
+    var top5: Int? = nil
+    /// Per-example outcomes so far, when the evaluation keeps them.
+    var examples: Examples? = nil
+
+    struct Examples: Codable {
+        var labels: [Int] = []
+        var clean: [Bool] = []
+        var robust: [Bool] = []
+        var brokenBy: [String] = []
+        var top5: [Bool] = []
+    }
 
     static func load(_ path: String) throws -> EvalState? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }

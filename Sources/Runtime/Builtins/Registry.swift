@@ -29,6 +29,7 @@ public enum Registry {
         ModelBuiltins.register(into: &t)
         DataBuiltins.register(into: &t)
         AttackBuiltins.register(into: &t)
+        AutoAttackBuiltins.register(into: &t)
         TrainBuiltins.register(into: &t)
         // A domain that reuses a core name (abs, sqrt, sum, min, ...) keeps it for objects;
         // plain numbers, strings and lists still get the core behaviour (numbers stay numbers).
