@@ -4,6 +4,7 @@ SWIFT ?= swift
 SWIFTFLAGS = -c release -Xswiftc -enable-testing
 BIN = .build/release
 APT_PACKAGES = libopenblas-dev libreadline-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev \
+               libcairo2-dev fonts-dejavu-core \
                pkg-config tmux dataset-fashion-mnist
 
 .PHONY: deps build test demo bench clean

@@ -27,6 +27,8 @@ let package = Package(
 
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg62-turbo-dev"])]),
 
@@ -35,7 +37,7 @@ let package = Package(
 
         .target(name: "Lang", swiftSettings: optimize),
         .target(name: "Engine", dependencies: ["CBLAS", "CZlib", "CPNG", "CJPEG", "CKernels"], swiftSettings: optimize),
-        .target(name: "Runtime", dependencies: ["Lang", "Engine", "CReadline"], swiftSettings: optimize),
+        .target(name: "Runtime", dependencies: ["Lang", "Engine", "CReadline", "CCairo"], swiftSettings: optimize),
         .executableTarget(name: "adv", dependencies: [
             "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

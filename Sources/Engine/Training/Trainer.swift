@@ -55,6 +55,23 @@ public struct FitResult {
     public var stoppedEarly = false
     /// Where the final checkpoint went.
     public var checkpoint: String? = nil
+    /// One entry per optimizer step of this run, for training curves.
+    public var history: [StepRecord] = []
+}
+
+/// The metrics of one optimizer step (the same numbers as the JSON-lines log's step line).
+public struct StepRecord {
+    /// Steps since the start of training (1 for the first).
+    public var globalStep: Int
+    /// Epochs done at the end of this step, fractional: 1 is the end of the first epoch.
+    public var epoch: Double
+    /// The step's loss.
+    public var loss: Double
+    /// The learning rate it used.
+    public var lr: Double
+    /// Running clean and adversarial training accuracy of the epoch so far (fractions).
+    public var clean: Double?
+    public var adv: Double
 }
 
 /// One adversarial training run.
@@ -275,9 +292,12 @@ public final class Trainer {
                 let clean = cleanSeen > 0 ? Double(cleanCorrect) / Double(cleanSeen) : nil
                 let meanLoss = lossCount > 0 ? lossSum / Double(lossCount) : Double.nan
                 let stepInEpoch = position.batchInEpoch / accumulation
-                log?.write([("epoch", .int(epoch)), ("step", .int(stepInEpoch)), ("global_step", .int(position.globalStep)),
-                            ("loss", .double(stepLoss)), ("lr", .double(lr)), ("clean_acc", clean.map { .double($0) } ?? .null),
-                            ("adv_acc", .double(adv)), ("images_per_s", .double(Double(stepImages) / max(dt, 1e-9))),
+                result.history.append(StepRecord(globalStep: position.globalStep, epoch: Double(epoch) + Double(stepInEpoch) / Double(max(1, stepsPerEpoch)),
+                                                 loss: stepLoss, lr: lr, clean: clean, adv: adv))
+                // Units and numbering as in fit()'s record: epochs from 1, accuracies in percent.
+                log?.write([("epoch", .int(epoch + 1)), ("step", .int(stepInEpoch)), ("global_step", .int(position.globalStep)),
+                            ("loss", .double(stepLoss)), ("lr", .double(lr)), ("clean", clean.map { .double(100 * $0) } ?? .null),
+                            ("adv", .double(100 * adv)), ("images_per_s", .double(Double(stepImages) / max(dt, 1e-9))),
                             ("skipped", .bool(!stepped)), ("loss_scale", .double(scale)), ("seconds", .double(elapsed))])
                 progress.show(String(format: "epoch %d/%d step %d/%d loss %.4f clean %@ adv %.1f%% lr %.3g %.0f img/s ETA %@",
                                      epoch + 1, epochs, stepInEpoch, stepsPerEpoch, meanLoss,
@@ -309,7 +329,7 @@ public final class Trainer {
             var validation: [(String, Double)] = []
             if let v = options.validate {
                 validation = try Autograd.noGrad { try v(model) }
-                log?.write([("event", .string("validation")), ("epoch", .int(epoch))] + validation.map { ($0.0, LogValue.double($0.1)) })
+                log?.write([("event", .string("validation")), ("epoch", .int(epoch + 1))] + validation.map { ($0.0, LogValue.double(100 * $0.1)) })
             }
             let done = summary(validation: validation, complete: true)
             result.epochs.append(done)
