@@ -76,11 +76,12 @@ struct NotebookCommand: ParsableCommand {
     var args: [String] = []
 
     func run() throws {
-        let out = output ?? (URL(fileURLWithPath: file).deletingPathExtension().path + ".html")
+        let out = output ?? (file.hasSuffix(".adv") ? String(file.dropLast(4)) : file) + ".html"
         guard [".html", ".htm", ".md"].contains(where: { out.lowercased().hasSuffix($0) }) else {
             throw ValidationError("-o must end in .html or .md, got \"\(out)\"")
         }
         let runner = NotebookRunner(args: args)
+        runner.echo = { FileHandle.standardOutput.write(Data($0.utf8)) }
         let report = runner.run(path: file, args: args)
         do {
             try report.write(to: out)

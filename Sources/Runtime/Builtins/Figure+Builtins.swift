@@ -138,7 +138,7 @@ enum FigureBuiltins {
             titles = items.map { $0.display() }
         }
         for (b, s) in scales.enumerated() {
-            if let s = s { titles[b] = (titles[b] ?? "perturbation") + String(format: " (x%.3g)", 2 * s) }
+            if let s = s { titles[b] = (titles[b] ?? "perturbation") + String(format: " (x%.3g)", s) }
         }
         var labels = Array(repeating: Array(repeating: "", count: n), count: blocks.count)
         if a.has("labels") {

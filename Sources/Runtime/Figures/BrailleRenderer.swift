@@ -16,7 +16,7 @@ enum BrailleRenderer {
     static func render(_ f: Figure, width: Int, height: Int, color: Bool) -> String {
         var out: [String] = []
         if let t = f.title { out.append(center(t, width)) }
-        let avail = max(6, height - out.count - (f.note == nil ? 0 : 1) - 1)
+        let avail = max(6, height - out.count - (f.note == nil ? 0 : 1))
         let each = max(6, avail / max(1, f.panels.count))
         for p in f.panels { out += panel(p, width: width, height: each, color: color) }
         if let n = f.note { out.append("note: " + n) }
@@ -36,7 +36,8 @@ enum BrailleRenderer {
         let (y0, y1) = dataRange(visible.flatMap { $0.map(\.1) }, log: p.ylog, includeZero: hasBars)
         let hiLabel = tickLabel(y1), loLabel = tickLabel(y0)
         let lw = max(hiLabel.count, loLabel.count) + 1
-        let cols = max(10, width - lw - 1), rows = max(3, height - lines.count - 3)
+        let hasFoot = p.ylabel != nil || p.series.contains { $0.label != nil }
+        let cols = max(10, width - lw - 1), rows = max(3, height - lines.count - 2 - (hasFoot ? 1 : 0))
         let dw = cols * 2, dh = rows * 4
         var bits = [UInt8](repeating: 0, count: cols * rows)
         var owner = [Int](repeating: -1, count: cols * rows)

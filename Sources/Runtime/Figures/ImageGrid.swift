@@ -52,7 +52,7 @@ struct ImageGrid {
     /// The grid as a scene: row titles on the left, labels under the images.
     func scene() -> Scene {
         let (cw, ch) = cell
-        let left = titles.contains { $0 != nil } ? 110.0 : 8.0
+        let left = (titles.compactMap { $0 }.map { textWidth($0, size: 12) + 18 }.max() ?? 8).rounded(.up)
         let labelH = hasLabels ? 16.0 : 0
         let rowH = ch + labelH + 6, colW = max(cw, 40) + 8
         let top = title == nil ? 8.0 : 32

@@ -10,6 +10,8 @@ public final class NotebookRunner {
     public let interp: Interpreter
     /// Progress of the run ("[2/9] title ... 1.2 s") goes here (stderr by default).
     public var status: (String) -> Void = { Runner.printError($0) }
+    /// Also passes printed text on to this (the terminal, for `adv notebook`); nil: only the report.
+    public var echo: ((String) -> Void)?
 
     public init(args: [String]) {
         interp = Interpreter(args: args)
@@ -71,7 +73,7 @@ public final class NotebookRunner {
             }
         }
         let saved = (interp.output, interp.display)
-        interp.output = { add(.stream($0)) }
+        interp.output = { [echo] s in echo?(s); add(.stream(s)) }
         interp.display = { add(.display(Display.data(for: $0, types: ["text/plain", "text/html", "image/svg+xml"]))) }
         defer { (interp.output, interp.display) = saved }
         let source = SourceFile(name: name, text: cell.sourceText)
