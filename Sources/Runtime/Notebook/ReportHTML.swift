@@ -65,7 +65,8 @@ enum ReportHTML {
             return "<div class=\"output stream\">\n" + HTMLText.printed(s) + "</div>\n"
         case .display(let d):
             if let svg = d.bundle["image/svg+xml"] {
-                let kind = svg.contains("class=\"grid-row\"") ? "grid" : "figure"
+                let panels = svg.components(separatedBy: "<g class=\"panel\"").count - 1
+                let kind = svg.contains("class=\"grid-row\"") ? "grid" : panels > 1 ? "figure wide" : "figure"
                 return "<figure class=\"output \(kind)\">\n" + svg + "</figure>\n"
             }
             if let png = d.bundle["image/png"] {
@@ -144,6 +145,7 @@ enum ReportHTML {
     details.log summary{cursor:pointer;color:var(--muted);font-size:13px}
     details.log pre{background:#fafafa;border-radius:6px;padding:8px 12px;color:#57606a;font-size:12px;margin-top:4px}
     figure{margin:0}figure svg{max-width:100%;height:auto;border:1px solid #eaeef2;border-radius:6px}
+    figure.figure svg{width:720px}figure.figure.wide svg{width:100%}
     table.data{border-collapse:collapse;font-size:14px;margin:2px 0}
     table.data th,table.data td{border:1px solid var(--line);padding:5px 12px;text-align:left}
     table.data thead th{background:var(--code)}table.data td.num{text-align:right;font-variant-numeric:tabular-nums}
