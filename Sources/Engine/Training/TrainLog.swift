@@ -7,7 +7,7 @@ import Foundation
 public enum LogValue {
     case int(Int), double(Double), string(String), bool(Bool), null
 
-    var json: String {
+    public var json: String {
         switch self {
         case .int(let i): return String(i)
         case .double(let d): return d.isFinite ? "\(d)" : "null"
