@@ -23,6 +23,12 @@ enum BrailleRenderer {
         return out.joined(separator: "\n")
     }
 
+    /// An axis end label with three significant digits ("9.45", "-1.1", "1e+03").
+    static func short(_ v: Double) -> String {
+        let s = String(format: "%.3g", v)
+        return s == "-0" ? "0" : s
+    }
+
     static func center(_ s: String, _ w: Int) -> String {
         String(repeating: " ", count: max(0, (w - s.count) / 2)) + s
     }
@@ -34,7 +40,7 @@ enum BrailleRenderer {
         let hasBars = p.series.contains { $0.kind == .bars }
         let (x0, x1) = dataRange(visible.flatMap { $0.map(\.0) }, log: p.xlog, includeZero: false)
         let (y0, y1) = dataRange(visible.flatMap { $0.map(\.1) }, log: p.ylog, includeZero: hasBars)
-        let hiLabel = tickLabel(y1), loLabel = tickLabel(y0)
+        let hiLabel = short(y1), loLabel = short(y0)
         let lw = max(hiLabel.count, loLabel.count) + 1
         let hasFoot = p.ylabel != nil || p.series.contains { $0.label != nil }
         let cols = max(10, width - lw - 1), rows = max(3, height - lines.count - 2 - (hasFoot ? 1 : 0))
@@ -81,7 +87,7 @@ enum BrailleRenderer {
             lines.append(line)
         }
         lines.append(String(repeating: " ", count: lw) + "└" + String(repeating: "─", count: cols))
-        let xl = tickLabel(x0), xh = tickLabel(x1)
+        let xl = short(x0), xh = short(x1)
         let mid = p.xlabel.map { center($0, cols - xl.count - xh.count) } ?? ""
         var axis = String(repeating: " ", count: lw + 1) + xl + mid
         axis += String(repeating: " ", count: max(1, lw + 1 + cols - axis.count - xh.count)) + xh
