@@ -98,6 +98,10 @@ final class FigureTests: XCTestCase {
         XCTAssertEqual(f.panels[0].series.map { $0.label ?? "" }, ["deit", "resnet"])
         XCTAssertEqual(f.panels[0].series[0].xs.map { ($0 * 1000).rounded() / 1000 }, [0, 2, 4])
         XCTAssertEqual(f.title, "Robust accuracy against eps (PGD-5)")
+        // A sweep without eps 0 starts at its clean accuracy (eps 0 changes nothing).
+        let g = try figure("capture(plot({model: \"m\", clean: 90, eps: [1/255, 2/255], robust: [60, 30]}))")
+        XCTAssertEqual(g.panels[0].series[0].ys, [90, 60, 30])
+        XCTAssertEqual(g.panels[0].series[0].xs.first, 0)
     }
 
     func testGridLayoutLabelsAndScaledPerturbation() throws {

@@ -64,7 +64,10 @@ enum DomainFigures {
             var label = "series \(i + 1)"
             if case .string(let m)? = r["model"] { label = m }
             if case .string(let a)? = r["attack"] { attack = a }
-            try p.add(.line, xs: eps.map { $0 * 255 }, ys: rob, label: label, what: "plot")
+            var xs = eps.map { $0 * 255 }, ys = rob
+            // eps 0 is the clean accuracy (an attack with eps 0 changes nothing): start the curve there.
+            if case .number(let c)? = r["clean"], !eps.contains(0), eps.count == rob.count { xs.insert(0, at: 0); ys.insert(c, at: 0) }
+            try p.add(.line, xs: xs, ys: ys, label: label, what: "plot")
         }
         return Figure(title: title ?? "Robust accuracy against eps" + (attack.map { " (\($0))" } ?? ""), panels: [p])
     }

@@ -105,7 +105,13 @@ enum FigureLayout {
         guard !labelled.isEmpty else { return }
         let w = (labelled.map { textWidth($0.element.label ?? "", size: 11) }.max() ?? 0) + 34
         let h = Double(labelled.count) * 16 + 8
-        let lx = right - w - 6, ly = top + 6
+        // The corner whose box covers the fewest data points (top right when tied).
+        let pts = visible.flatMap { $0 }.map { Point(x: fx($0.0), y: fy($0.1)) }
+        let corners = [(right - w - 6, top + 6), (left + 6, top + 6), (right - w - 6, bottom - h - 6), (left + 6, bottom - h - 6)]
+        let (lx, ly) = corners.min { a, b in
+            func covered(_ c: (Double, Double)) -> Int { pts.filter { $0.x >= c.0 - 4 && $0.x <= c.0 + w + 4 && $0.y >= c.1 - 4 && $0.y <= c.1 + h + 4 }.count }
+            return covered(a) < covered(b)
+        }!
         out.append(.begin(cls: "legend", label: nil))
         out.append(.rect(x: lx, y: ly, w: w, h: h, fill: RGB(1, 1, 1), stroke: RGB(0.8, 0.8, 0.8)))
         for (row, (i, s)) in labelled.enumerated() {

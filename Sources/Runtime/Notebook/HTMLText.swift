@@ -36,11 +36,17 @@ enum HTMLText {
         func cells(_ r: String) -> [String] {
             r.dropFirst().dropLast().split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         }
+        func numeric(_ c: String) -> Bool {
+            c == "-" || (c.first.map { $0.isNumber || $0 == "-" } == true && c.dropFirst().allSatisfy { $0.isNumber || ".%KMe-".contains($0) })
+        }
+        let body = rows.dropFirst(2).map(cells)
+        // A column is right-aligned when every cell in it is a number.
+        let width = body.map(\.count).max() ?? 0
+        let right = (0..<width).map { i in body.allSatisfy { i < $0.count && numeric($0[i]) } }
         var h = "<table class=\"data\">\n<thead><tr>" + cells(rows[0]).map { "<th>\(escapeXML($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
-        for r in rows.dropFirst(2) {
-            h += "<tr>" + cells(r).map { c in
-                let numeric = c.first.map { $0.isNumber || $0 == "-" } == true && c.dropFirst().allSatisfy { $0.isNumber || ".%KMe-".contains($0) }
-                return numeric ? "<td class=\"num\">\(escapeXML(c))</td>" : "<td>\(escapeXML(c))</td>"
+        for r in body {
+            h += "<tr>" + r.enumerated().map { i, c in
+                i < right.count && right[i] ? "<td class=\"num\">\(escapeXML(c))</td>" : "<td>\(escapeXML(c))</td>"
             }.joined() + "</tr>\n"
         }
         return h + "</tbody></table>\n"
