@@ -1,4 +1,5 @@
 import Engine
+import Tensor
 import Foundation
 import XCTest
 @testable import Runtime

@@ -2,10 +2,11 @@
 // for .svg and .png (save(m, path) still saves models).
 import Engine
 import Foundation
+import Tensor
 
 enum FigureBuiltins {
     static func register(into t: inout BuiltinTable) {
-        t.add("plot", "plot(xs, ys: nil, label: nil, title: nil, xlabel: nil, ylabel: nil, kind: \"line\", xlog: false, ylog: false)",
+        t.add("plot", "plot(xs, ys = nil, label: nil, title: nil, xlabel: nil, ylabel: nil, kind: \"line\", xlog: false, ylog: false)",
               doc: "A figure: `ys` against `xs` (lists of numbers or tensors; `plot(ys)` alone uses 0, 1, 2, ...) drawn as kind \"line\", \"points\" or \"bars\". Add series with fig.line/points/bars(xs, ys, label:) (labels make a legend), panels with fig.panel(...), log axes with fig.xlog()/ylog(). Given a fit() result it draws the training curves (loss, clean and adversarial training accuracy, learning rate against epoch); given a sweep() result or a list of them, robust accuracy against eps with one line per model. nan and inf points are skipped and counted in a note on the figure; empty data and xs/ys of different lengths are errors. Shown as a value it draws in the terminal; save(fig, \"f.svg\" | \"f.png\") writes it; in a notebook report it appears as SVG.") { args, _ in
             var a = args
             a.callee = "plot"
@@ -54,10 +55,11 @@ enum FigureBuiltins {
 
         // save(fig | grid, path) next to save(m, path).
         if let prior = t.byName["save"] {
-            t.add("save", "save(x, path)",
-                  doc: "Saves `x` to `path`, atomically: a figure or grid as SVG (path ending in .svg) or PNG (.png, rasterized by cairo at twice the pixel size); otherwise " + prior.doc) { args, ctx in
-                guard case .object(let o)? = args.value("x", at: 0) ?? args.value("m"), o is FigureObject || o is GridObject else {
-                    return try prior.fn(args, ctx)
+            t.add(Builtin("save", "save(x, path)",
+                  doc: "Saves `x` to `path`, atomically: a figure or grid as SVG (path ending in .svg) or PNG (.png, rasterized by cairo at twice the pixel size); otherwise " + prior.doc,
+                  checksArguments: false) { args, ctx in
+                guard case .object(let o)? = args.positional.first ?? args.value("x"), o is FigureObject || o is GridObject else {
+                    return try prior.call(args, ctx)
                 }
                 var a = args
                 a.callee = "save"
@@ -72,7 +74,7 @@ enum FigureBuiltins {
                 }
                 try FilesBuiltins.writeFile(data, path, "save")
                 return .nil_
-            }
+            })
         }
     }
 

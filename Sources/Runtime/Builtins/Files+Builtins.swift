@@ -2,6 +2,7 @@
 // (temporary file + rename: nothing half-written), each error naming the path and the reason.
 import Engine
 import Foundation
+import Tensor
 
 enum FilesBuiltins {
     static func register(into t: inout BuiltinTable) {

@@ -5,11 +5,11 @@ import Foundation
 enum NotebookBuiltins {
     static func register(into t: inout BuiltinTable) {
         if let prior = t.byName["seed"] {
-            t.add(prior.name, prior.signature, doc: prior.doc) { a, ctx in
-                let r = try prior.fn(a, ctx)
+            t.add(Builtin(prior.name, prior.signature, doc: prior.doc, checksArguments: false) { a, ctx in
+                let r = try prior.call(a, ctx)
                 if case .number(let d)? = a.value("n", at: 0) { SessionSeed.last = Int(d) }
                 return r
-            }
+            })
         }
     }
 }

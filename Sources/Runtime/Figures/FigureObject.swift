@@ -3,6 +3,7 @@
 // figure, so calls chain: plot(xs, a, label: "a").line(xs, b, label: "b").ylog().
 import Engine
 import Foundation
+import Tensor
 
 public final class FigureObject: HostObject, JSONConvertible {
     public var figure: Figure
@@ -24,7 +25,7 @@ public final class FigureObject: HostObject, JSONConvertible {
         case "note": return figure.note.map { .string($0) } ?? .nil_
         case "line", "points", "bars":
             let kind = Series.Kind(rawValue: name)!
-            return method(name, "\(name)(xs, ys, label: nil)",
+            return method(name, "\(name)(xs, ys = nil, label: nil)",
                           "Adds a series drawn as \(name == "line" ? "a line" : name) to the figure's last panel (`ys` alone: xs are 0, 1, 2, ...); nan and inf points are skipped and counted in the figure's note. Returns the figure.") { [self] a, _ in
                 try a.check(allowed: ["xs", "ys", "label"], maxPositional: 2)
                 let (xs, ys) = try FigureBuiltins.xy(a)
@@ -41,7 +42,7 @@ public final class FigureObject: HostObject, JSONConvertible {
                 return .object(self)
             }
         case "xlog", "ylog":
-            return method(name, "\(name)(on: true)", "Uses a logarithmic \(name.prefix(1)) axis in the last panel (points at or below zero are skipped and counted in the note). Returns the figure.") { [self] a, _ in
+            return method(name, "\(name)(on = true)", "Uses a logarithmic \(name.prefix(1)) axis in the last panel (points at or below zero are skipped and counted in the note). Returns the figure.") { [self] a, _ in
                 try a.check(allowed: ["on"], maxPositional: 1)
                 let on = try a.bool("on", at: 0, default: true)
                 if name == "xlog" { figure.panels[figure.panels.count - 1].xlog = on } else { figure.panels[figure.panels.count - 1].ylog = on }

@@ -4,6 +4,7 @@
 // visible, and its title says by how much it was scaled.
 import Engine
 import Foundation
+import Tensor
 
 struct ImageGrid {
     /// blocks[b][i]: the image of example i in block b.

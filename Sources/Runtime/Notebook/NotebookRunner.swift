@@ -4,6 +4,7 @@
 // diagnostic of a failing cell; later cells are then not run (docs/notebooks.md).
 import Engine
 import Foundation
+import Tensor
 import Lang
 
 public final class NotebookRunner {

@@ -2,6 +2,7 @@
 // needs to trust it: date, adv version, seed, arguments, wall time per cell (docs/notebooks.md).
 import Engine
 import Foundation
+import Tensor
 
 public struct CellResult {
     public enum Status: String { case ok, failed, notRun = "not run" }

@@ -1,6 +1,7 @@
 // Atomic file writes: the data goes to a temporary file in the same folder, is flushed, and is
 // renamed over the target, so a crash or Ctrl-C never leaves a half-written file behind.
 import Foundation
+import Tensor
 
 public enum AtomicFile {
     /// Writes `data` to `path` atomically (temp file + fsync + rename).
