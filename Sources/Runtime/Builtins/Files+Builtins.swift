@@ -7,10 +7,7 @@ import Tensor
 enum FilesBuiltins {
     static func register(into t: inout BuiltinTable) {
         t.add("save_json", "save_json(value, path, pretty: true)",
-              doc: "Writes `value` (numbers, strings, booleans, nil, lists, records, tensors as nested lists; e.g. an evaluate() or sweep() record, a fit() result or a list of table() rows) to `path` as JSON, atomically. Records keep their field order; nan and inf are written as null (JSON has neither). `pretty: false` writes one line. Returns nil.") { args, _ in
-            var a = args
-            a.callee = "save_json"
-            try a.check(allowed: ["value", "path", "pretty"], maxPositional: 2)
+              doc: "Writes `value` (numbers, strings, booleans, nil, lists, records, tensors as nested lists; e.g. an evaluate() or sweep() record, a fit() result or a list of table() rows) to `path` as JSON, atomically. Records keep their field order; nan and inf are written as null (JSON has neither). `pretty: false` writes one line. Returns nil.") { a, _ in
             guard let v = a.value("value", at: 0) else { throw RuntimeError.arguments("save_json: missing argument 'value'") }
             let path = try a.string("path", at: 1)
             let text = try JSONCodec.encode(v, pretty: try a.bool("pretty", default: true))
@@ -19,19 +16,13 @@ enum FilesBuiltins {
         }
 
         t.add("load_json", "load_json(path)",
-              doc: "Reads a JSON file: objects become records (fields in file order), arrays lists, null nil. A file that is not UTF-8 or not valid JSON is an error naming the file, line and column. save_json then load_json gives back an equal value (tensors come back as nested lists).") { args, _ in
-            var a = args
-            a.callee = "load_json"
-            try a.check(allowed: ["path"], maxPositional: 1)
+              doc: "Reads a JSON file: objects become records (fields in file order), arrays lists, null nil. A file that is not UTF-8 or not valid JSON is an error naming the file, line and column. save_json then load_json gives back an equal value (tensors come back as nested lists).") { a, _ in
             let path = try a.string("path", at: 0)
             return try JSONCodec.decode(try readFile(path, "load_json"), name: path)
         }
 
         t.add("save_csv", "save_csv(rows, path)",
-              doc: "Writes a list of records (e.g. evaluate() results, table() rows) to `path` as CSV, atomically: a header with every field in first-seen order, one line per record, RFC 4180 quoting, nil as an empty cell, nested lists and records as compact JSON. One record whose fields include equal-length lists of numbers (a sweep() result: eps and robust) writes one line per element. Returns nil.") { args, _ in
-            var a = args
-            a.callee = "save_csv"
-            try a.check(allowed: ["rows", "path"], maxPositional: 2)
+              doc: "Writes a list of records (e.g. evaluate() results, table() rows) to `path` as CSV, atomically: a header with every field in first-seen order, one line per record, RFC 4180 quoting, nil as an empty cell, nested lists and records as compact JSON. One record whose fields include equal-length lists of numbers (a sweep() result: eps and robust) writes one line per element. Returns nil.") { a, _ in
             guard let v = a.value("rows", at: 0) else { throw RuntimeError.arguments("save_csv: missing argument 'rows'") }
             let path = try a.string("path", at: 1)
             let text = try CSVCodec.encode(try CSVCodec.rows(of: v, callee: "save_csv"))
@@ -40,39 +31,27 @@ enum FilesBuiltins {
         }
 
         t.add("load_csv", "load_csv(path)",
-              doc: "Reads a CSV file with a header row as a list of records: cells that read as numbers become numbers, true/false booleans, empty cells nil, everything else strings. A file that is not UTF-8, has an unclosed quote or a row with the wrong number of cells is an error naming the file and line.") { args, _ in
-            var a = args
-            a.callee = "load_csv"
-            try a.check(allowed: ["path"], maxPositional: 1)
+              doc: "Reads a CSV file with a header row as a list of records: cells that read as numbers become numbers, true/false booleans, empty cells nil, everything else strings. A file that is not UTF-8, has an unclosed quote or a row with the wrong number of cells is an error naming the file and line.") { a, _ in
             let path = try a.string("path", at: 0)
             let text = try utf8Text(try readFile(path, "load_csv"), path)
             return .list(ListBox(try CSVCodec.decode(text, name: path)))
         }
 
         t.add("read_text", "read_text(path)",
-              doc: "The contents of a UTF-8 text file as a string; a file that is not UTF-8 is an error naming the byte offset.") { args, _ in
-            var a = args
-            a.callee = "read_text"
-            try a.check(allowed: ["path"], maxPositional: 1)
+              doc: "The contents of a UTF-8 text file as a string; a file that is not UTF-8 is an error naming the byte offset.") { a, _ in
             let path = try a.string("path", at: 0)
             return .string(try utf8Text(try readFile(path, "read_text"), path))
         }
 
         t.add("write_text", "write_text(text, path)",
-              doc: "Writes the string `text` to `path` as UTF-8, atomically (no newline is added). Returns nil.") { args, _ in
-            var a = args
-            a.callee = "write_text"
-            try a.check(allowed: ["text", "path"], maxPositional: 2)
+              doc: "Writes the string `text` to `path` as UTF-8, atomically (no newline is added). Returns nil.") { a, _ in
             let text = try a.string("text", at: 0)
             try writeFile(Data(text.utf8), try a.string("path", at: 1), "write_text")
             return .nil_
         }
 
         t.add("save_tensors", "save_tensors(tensors, path, dtype: \"f32\")",
-              doc: "Writes a record of tensors (field name -> tensor) to `path` as safetensors, atomically, in field order: PyTorch reads it with safetensors.torch.load_file. `dtype` \"f32\" | \"f16\" | \"bf16\" (rounded to nearest even). Returns nil.") { args, _ in
-            var a = args
-            a.callee = "save_tensors"
-            try a.check(allowed: ["tensors", "path", "dtype"], maxPositional: 2)
+              doc: "Writes a record of tensors (field name -> tensor) to `path` as safetensors, atomically, in field order: PyTorch reads it with safetensors.torch.load_file. `dtype` \"f32\" | \"f16\" | \"bf16\" (rounded to nearest even). Returns nil.") { a, _ in
             guard case .record(let r)? = a.value("tensors", at: 0) else {
                 throw RuntimeError.type("save_tensors: argument 'tensors' must be a record of tensors such as {x: x, y: y}, got \(a.value("tensors", at: 0)?.typeName ?? "nothing")")
             }
@@ -92,10 +71,7 @@ enum FilesBuiltins {
         }
 
         t.add("load_tensors", "load_tensors(path)",
-              doc: "Reads a safetensors file (e.g. written by save_tensors or safetensors.torch.save_file) as a record of float32 tensors, fields in name order. A truncated or corrupt file is an error naming it.") { args, _ in
-            var a = args
-            a.callee = "load_tensors"
-            try a.check(allowed: ["path"], maxPositional: 1)
+              doc: "Reads a safetensors file (e.g. written by save_tensors or safetensors.torch.save_file) as a record of float32 tensors, fields in name order. A truncated or corrupt file is an error naming it.") { a, _ in
             let path = try a.string("path", at: 0)
             let bytes = try readFile(path, "load_tensors")
             do {
@@ -105,10 +81,7 @@ enum FilesBuiltins {
         }
 
         t.add("save_image", "save_image(image, path)",
-              doc: "Writes an image as PNG, atomically: a C x H x W tensor (or 1 x C x H x W; C = 1 gray or 3 RGB; pixels in [0, 1], clamped) or a grid(...) (its images without the labels; save(g, \"g.png\") draws the labels too). Returns nil.") { args, _ in
-            var a = args
-            a.callee = "save_image"
-            try a.check(allowed: ["image", "path"], maxPositional: 2)
+              doc: "Writes an image as PNG, atomically: a C x H x W tensor (or 1 x C x H x W; C = 1 gray or 3 RGB; pixels in [0, 1], clamped) or a grid(...) (its images without the labels; save(g, \"g.png\") draws the labels too). Returns nil.") { a, _ in
             let path = try a.string("path", at: 1)
             let img: PixelImage
             if case .object(let o)? = a.value("image", at: 0), let g = o as? GridObject {
@@ -123,10 +96,7 @@ enum FilesBuiltins {
         }
 
         t.add("load_image", "load_image(path, channels: nil)",
-              doc: "Reads a PNG (or JPEG) file as a C x H x W tensor with pixels in [0, 1] (x / 255); `channels` 1 or 3 converts, by default gray files give 1 channel and colour files 3. A truncated or corrupt file is an error naming it.") { args, _ in
-            var a = args
-            a.callee = "load_image"
-            try a.check(allowed: ["path", "channels"], maxPositional: 1)
+              doc: "Reads a PNG (or JPEG) file as a C x H x W tensor with pixels in [0, 1] (x / 255); `channels` 1 or 3 converts, by default gray files give 1 channel and colour files 3. A truncated or corrupt file is an error naming it.") { a, _ in
             let path = try a.string("path", at: 0)
             let channels = try a.int("channels", default: 0)
             guard [0, 1, 3].contains(channels) else { throw RuntimeError.arguments("load_image: channels must be 1 or 3, got \(channels)") }

@@ -27,7 +27,6 @@ public final class FigureObject: HostObject, JSONConvertible {
             let kind = Series.Kind(rawValue: name)!
             return method(name, "\(name)(xs, ys = nil, label: nil)",
                           "Adds a series drawn as \(name == "line" ? "a line" : name) to the figure's last panel (`ys` alone: xs are 0, 1, 2, ...); nan and inf points are skipped and counted in the figure's note. Returns the figure.") { [self] a, _ in
-                try a.check(allowed: ["xs", "ys", "label"], maxPositional: 2)
                 let (xs, ys) = try FigureBuiltins.xy(a)
                 let label = a.has("label") ? try a.string("label") : nil
                 try figure.panels[figure.panels.count - 1].add(kind, xs: xs, ys: ys, label: label, what: a.callee)
@@ -36,14 +35,12 @@ public final class FigureObject: HostObject, JSONConvertible {
         case "panel":
             return method(name, "panel(title: nil, xlabel: nil, ylabel: nil)",
                           "Starts a new panel (axes) beside the others; later line/points/bars calls draw in it. Returns the figure.") { [self] a, _ in
-                try a.check(allowed: ["title", "xlabel", "ylabel"], maxPositional: 0)
                 figure.panels.append(Panel(title: try FigureBuiltins.optString(a, "title"), xlabel: try FigureBuiltins.optString(a, "xlabel"),
                                            ylabel: try FigureBuiltins.optString(a, "ylabel")))
                 return .object(self)
             }
         case "xlog", "ylog":
             return method(name, "\(name)(on = true)", "Uses a logarithmic \(name.prefix(1)) axis in the last panel (points at or below zero are skipped and counted in the note). Returns the figure.") { [self] a, _ in
-                try a.check(allowed: ["on"], maxPositional: 1)
                 let on = try a.bool("on", at: 0, default: true)
                 if name == "xlog" { figure.panels[figure.panels.count - 1].xlog = on } else { figure.panels[figure.panels.count - 1].ylog = on }
                 return .object(self)
