@@ -2,6 +2,7 @@
 // Argument checking, `help(name)`, REPL completion and docs/builtins.md all come from it
 // (docs/architecture.md "Adding a builtin"; the declaration grammar is in Signature.swift).
 import Engine
+import Tensor
 import Foundation
 import Tensor
 
@@ -53,6 +54,7 @@ public final class Builtin {
         var a = args
         if a.callee.isEmpty { a.callee = name }
         if checksArguments {
+            a = try a.applyingAliases(for: declaration)  // size: for image: (Arguments.aliases)
             try declaration.check(a)
             a.declaration = declaration
         }

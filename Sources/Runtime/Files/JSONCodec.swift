@@ -56,8 +56,22 @@ enum JSONCodec {
         }
     }
 
-    /// A JSON string literal (the engine's JSON-lines log quotes strings the same way).
-    static func quote(_ s: String) -> String { LogValue.string(s).json }
+    /// A JSON string literal.
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
 
     /// Parses JSON bytes into a value (objects become records in file order).
     /// - Throws: `RuntimeError.value` "NAME:LINE:COL: why" for invalid UTF-8 or JSON.

@@ -21,7 +21,7 @@ public struct Report {
     public var title: String
     public var source: String
     public var date: Date = Date()
-    public var version: String = Version.string
+    public var version: String = Version.full
     /// The random seed: "0 (default)" or the last seed(n) of the run.
     public var seed: String = "0 (default)"
     public var args: [String] = []
