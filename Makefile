@@ -19,7 +19,7 @@ ARGPARSER = .build/checkouts/swift-argument-parser
 MANTOOL = .build/manual-tool/release/generate-manual
 GEN = .build/generated
 
-.PHONY: deps browser-deps stamp build test demo report-check bench clean man completions install uninstall check-install
+.PHONY: deps browser-deps stamp build test demo study report-check bench clean man completions install uninstall check-install
 
 # Installs the Debian packages the project needs when any is missing; quiet when all are present.
 deps:
@@ -102,6 +102,12 @@ report-check: deps browser-deps stamp
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 	ADV_REPORT_CHECK_DIR=$(CURDIR)/.build/report-check $(SWIFT) test $(SWIFTFLAGS) --skip-build --disable-swift-testing --filter ReportBrowserTests
 	@echo "report-check: report and screenshot in .build/report-check/"
+
+# The study at CPU scale (examples/study_full.adv; meant for at most 20 minutes on 2 idle cores):
+# results in results/study.json and results/study.csv.
+study: build
+	mkdir -p results
+	$(BIN)/adv examples/study_full.adv results/study
 
 bench: deps
 	$(SWIFT) build $(SWIFTFLAGS) --product AdvBench
