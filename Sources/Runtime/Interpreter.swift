@@ -31,6 +31,8 @@ public final class Interpreter: CallContext {
     public let globals: Environment
     /// Where `print` and the REPL write (tests capture it).
     public var output: (String) -> Void
+    /// Where `show(value)` sends values as display data (a notebook report); nil: as text to `output`.
+    public var display: ((Value) -> Void)?
     public var limits: Limits
     /// Directories searched for `use NAME` after the using file's own directory.
     public var searchPaths: [String]

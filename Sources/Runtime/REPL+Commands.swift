@@ -11,6 +11,7 @@ extension REPL {
         (":time EXPR", "evaluate EXPR and show how long it took"),
         (":load FILE", "run a script in this session (its variables stay)"),
         (":save FILE", "write this session's successful inputs as a runnable script"),
+        (":report FILE", "write this session (inputs, outputs, figures) as a report (.html or .md)"),
         (":quit", "leave (also Ctrl-D)"),
     ]
 
@@ -63,6 +64,19 @@ extension REPL {
                 out("saved \(session.count) statement\(session.count == 1 ? "" : "s") to \(path)\n")
             } catch {
                 Runner.printError("\(path): error: cannot write: \(error.localizedDescription)")
+            }
+        case ":report":
+            guard !rest.isEmpty else { Runner.printError(":report needs a file name ending in .html or .md"); return nil }
+            let path = unquote(rest)
+            var report = Report(title: "adv session", source: "REPL")
+            report.cells = transcript
+            report.seconds = transcript.reduce(0) { $0 + $1.seconds }
+            report.seed = SessionSeed.text
+            do {
+                try report.write(to: path)
+                out("wrote \(transcript.count) input\(transcript.count == 1 ? "" : "s") to \(path)\n")
+            } catch {
+                Runner.printError("\(path): error: cannot write the report: \(error)")
             }
         default:
             var msg = "<repl>: error: unknown command '\(name)'"

@@ -84,21 +84,24 @@ public enum Runner {
     /// Prints an error from `run` and gives the exit status it means.
     @discardableResult
     public static func report(_ error: Error) -> Int32 {
+        let (text, code) = describe(error)
+        if let t = text { printError(t) }
+        return code
+    }
+
+    /// The message an error prints (nil for an `exit()` request) and the exit status it means.
+    public static func describe(_ error: Error) -> (text: String?, code: Int32) {
         switch error {
         case let e as ExitRequest:
-            return e.code
+            return (nil, e.code)
         case let d as Diagnostics:
-            printError(d.description)
-            return 2
+            return (d.description, 2)
         case let d as Diagnostic:
-            printError(d.render())
-            return 2
+            return (d.render(), 2)
         case let e as ScriptError:
-            printError(e.render())
-            return 1
+            return (e.render(), 1)
         default:
-            printError(messageText(error, fallbackName: "adv"))
-            return 1
+            return (messageText(error, fallbackName: "adv"), 1)
         }
     }
 

@@ -58,6 +58,23 @@ public struct FitResult {
     public var stoppedEarly = false
     /// Where the final checkpoint went.
     public var checkpoint: String? = nil
+    /// One entry per optimizer step of this run, for training curves.
+    public var history: [StepRecord] = []
+}
+
+/// The metrics of one optimizer step (the same numbers as the JSON-lines log's step line).
+public struct StepRecord {
+    /// Steps since the start of training (1 for the first).
+    public var globalStep: Int
+    /// Epochs done at the end of this step, fractional: 1 is the end of the first epoch.
+    public var epoch: Double
+    /// The step's loss.
+    public var loss: Double
+    /// The learning rate it used.
+    public var lr: Double
+    /// Running clean and adversarial training accuracy of the epoch so far (fractions).
+    public var clean: Double?
+    public var adv: Double
 }
 
 /// One adversarial training run.
@@ -288,6 +305,8 @@ public final class Trainer {
                 let clean = cleanSeen > 0 ? Double(cleanCorrect) / Double(cleanSeen) : nil
                 let meanLoss = lossCount > 0 ? lossSum / Double(lossCount) : Double.nan
                 let stepInEpoch = position.batchInEpoch / accumulation
+                result.history.append(StepRecord(globalStep: position.globalStep, epoch: Double(epoch) + Double(stepInEpoch) / Double(max(1, stepsPerEpoch)),
+                                                 loss: stepLoss, lr: lr, clean: clean, adv: adv))
                 // The log uses the result's units and numbering: percent, epochs and steps from 1.
                 log?.write([("epoch", .int(epoch + 1)), ("step", .int(stepInEpoch)), ("global_step", .int(position.globalStep)),
                             ("loss", .double(stepLoss)), ("lr", .double(lr)), ("clean", clean.map { .double(100 * $0) } ?? .null),

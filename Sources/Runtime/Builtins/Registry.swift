@@ -31,6 +31,9 @@ public enum Registry {
         AttackBuiltins.register(into: &t)
         AutoAttackBuiltins.register(into: &t)
         TrainBuiltins.register(into: &t)
+        FilesBuiltins.register(into: &t)
+        FigureBuiltins.register(into: &t)
+        NotebookBuiltins.register(into: &t)
         // A domain that reuses a core name (abs, sqrt, sum, min, ...) keeps it for objects;
         // plain numbers, strings and lists still get the core behaviour (numbers stay numbers).
         for (name, c) in core.byName {

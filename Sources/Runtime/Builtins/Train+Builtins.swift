@@ -67,11 +67,12 @@ enum TrainBuiltins {
                   data.test) reports clean (and with `validate_attack` robust) accuracy after each epoch on
                   up to `validate_limit` images. NaN/inf losses skip the step; 5 in a row stop training.
                   Ctrl-C stops after the current step (saving the checkpoint). Returns a record {steps,
-                  epochs, loss, clean, adv, validation, checkpoint, stopped_early}: `epochs` lists {epoch,
+                  epochs, loss, clean, adv, validation, checkpoint, stopped_early, history}: `epochs` lists {epoch,
                   loss, clean, adv, skipped, seconds, complete, validation metrics} per epoch (when
                   `max_steps` stops the run inside an epoch, its last entry covers the steps that ran, with
                   complete: false); loss, clean and adv (percent) are the last entry's, validation the last
-                  completed epoch's.
+                  completed epoch's; `history` has one entry per step as lists {step, epoch, loss, lr, clean,
+                  adv}, which plot(result) draws as training curves.
                   """) { a, ctx in
             return try fit(a)
         }
@@ -194,7 +195,16 @@ enum TrainBuiltins {
             ("validation", .record(RecordBox((result.epochs.last(where: \.complete)?.validation ?? []).map { ($0.0, Value.number(100 * $0.1)) }))),
             ("checkpoint", result.checkpoint.map { .string($0) } ?? .nil_),
             ("stopped_early", .bool(result.stoppedEarly)),
+            ("history", historyValue(result.history)),
         ]))
+    }
+
+    /// Per-step metrics as a record of equal-length lists (percent accuracies, epochs from 1 at the
+    /// end of the first epoch), the shape `plot(result)` draws as training curves.
+    static func historyValue(_ h: [StepRecord]) -> Value {
+        func col(_ f: (StepRecord) -> Double?) -> Value { .list(ListBox(h.map { f($0).map { .number($0) } ?? .nil_ })) }
+        return .record(RecordBox([("step", col { Double($0.globalStep) }), ("epoch", col { $0.epoch }), ("loss", col { $0.loss }),
+                                  ("lr", col { $0.lr }), ("clean", col { $0.clean.map { 100 * $0 } }), ("adv", col { 100 * $0.adv })]))
     }
 
     /// An attack argument: any script object carrying an engine attack.
