@@ -41,6 +41,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
         .executableTarget(name: "AdvBench", dependencies: ["Engine", "Runtime"], swiftSettings: optimize),
+        // Seeded mutation fuzzing of every reader of untrusted input (docs/reliability.md).
+        .target(name: "FuzzKit", dependencies: ["Lang", "Engine", "Runtime", "CZlib"], swiftSettings: optimize),
+        .executableTarget(name: "AdvFuzz", dependencies: ["FuzzKit", "Engine"], swiftSettings: optimize),
 
         .testTarget(name: "LangTests", dependencies: ["Lang"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
@@ -50,6 +53,7 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["Engine", "Runtime"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Lang", "Engine"]),
         .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Scripts")]),
+        .testTarget(name: "FuzzKitTests", dependencies: ["FuzzKit"], resources: [.copy("Corpus")]),
     ],
     swiftLanguageModes: [.v5]
 )

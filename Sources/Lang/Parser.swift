@@ -109,6 +109,26 @@ public struct Parser {
         return advance()
     }
 
+    /// Expects the bracket `s` closing `opener`. When no such bracket follows anywhere (the
+    /// bracket is never closed, so the lexer read the following lines as its contents), the error
+    /// is placed at the opening bracket, with a note where the parser gave up.
+    @discardableResult
+    private mutating func expectClosing(_ s: String, _ what: String, opener: Token) throws -> Token {
+        if cur.isSymbol(s) { return advance() }
+        guard case .symbol(let open) = opener.kind else { return try expect(s, what) }
+        var depth = 0
+        for t in tokens[p...] {
+            if t.isSymbol(open) { depth += 1 }
+            if t.isSymbol(s) {
+                if depth == 0 { return try expect(s, what) }  // closed later: the problem is here
+                depth -= 1
+            }
+        }
+        diagnostics.append(Diagnostic("'\(open)' is never closed (expected '\(s)' \(what))", at: opener.span))
+        diagnostics.append(Diagnostic("the parser gave up here, at \(cur.describe)", at: cur.span, severity: .note))
+        throw Bail()
+    }
+
     private mutating func identifier(_ what: String) throws -> (String, Span) {
         guard case .identifier(let n) = cur.kind else {
             if case .keyword(let k) = cur.kind { throw fail("'\(k.rawValue)' is a reserved word and cannot be \(what)") }
@@ -323,7 +343,7 @@ public struct Parser {
         let start = advance().span  // 'fn'
         var name: String?
         if case .identifier(let n) = cur.kind { name = n; p += 1 }
-        try expect("(", "before the parameters")
+        let openParen = try expect("(", "before the parameters")
         var params: [Parameter] = []
         while !cur.isSymbol(")") {
             let (pn, ps) = try identifier("a parameter name")
@@ -337,7 +357,7 @@ public struct Parser {
             params.append(Parameter(name: pn, span: ps, defaultValue: def))
             if !match(",") { break }
         }
-        let close = try expect(")", "after the parameters")
+        let close = try expectClosing(")", "after the parameters", opener: openParen)
         let savedLoops = loopDepth
         loopDepth = 0
         functionDepth += 1
@@ -408,16 +428,16 @@ public struct Parser {
             if cur.isSymbol("(") {
                 e = try call(e)
             } else if cur.isSymbol("[") {
-                p += 1
+                let openBracket = advance()
                 var lo: Expr?, hi: Expr?
                 if !cur.isSymbol(":") { lo = try expression() }
                 if match(":") {
                     if !cur.isSymbol("]") { hi = try expression() }
-                    let close = try expect("]", "to close the slice")
+                    let close = try expectClosing("]", "to close the slice", opener: openBracket)
                     e = Expr(.slice(e, lo, hi), e.span.to(close.span))
                 } else {
                     guard let index = lo else { throw fail("expected an index or a slice inside '[]'") }
-                    let close = try expect("]", "to close the index")
+                    let close = try expectClosing("]", "to close the index", opener: openBracket)
                     e = Expr(.index(e, index), e.span.to(close.span))
                 }
             } else if cur.isSymbol(".") {
@@ -433,7 +453,7 @@ public struct Parser {
     private mutating func call(_ callee: Expr) throws -> Expr {
         try enter()
         defer { depth -= 1 }
-        p += 1  // '('
+        let openParen = advance()  // '('
         var args: [Argument] = []
         var sawNamed = false
         while !cur.isSymbol(")") {
@@ -451,7 +471,7 @@ public struct Parser {
             }
             if !match(",") { break }
         }
-        let close = try expect(")", "to close the call")
+        let close = try expectClosing(")", "to close the call", opener: openParen)
         return Expr(.call(callee, args), callee.span.to(close.span))
     }
 
@@ -481,7 +501,7 @@ public struct Parser {
             skipNewlines()
             let e = try expression()
             skipNewlines()
-            let close = try expect(")", "to close the parenthesis")
+            let close = try expectClosing(")", "to close the parenthesis", opener: t)
             return Expr(e.kind, t.span.to(close.span))
         case .symbol("["):
             p += 1
@@ -490,7 +510,7 @@ public struct Parser {
                 items.append(try expression())
                 if !match(",") { break }
             }
-            let close = try expect("]", "to close the list")
+            let close = try expectClosing("]", "to close the list", opener: t)
             return Expr(.list(items), t.span.to(close.span))
         case .symbol("{"):
             return try record()
@@ -530,7 +550,7 @@ public struct Parser {
             skipNewlines()
         }
         skipNewlines()
-        let close = try expect("}", "to close the record")
+        let close = try expectClosing("}", "to close the record", opener: open)
         return Expr(.record(fields), open.span.to(close.span))
     }
 

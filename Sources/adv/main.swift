@@ -2,9 +2,10 @@
 //   adv                  REPL when stdin is a terminal, else runs the script on stdin
 //   adv FILE.adv ARGS... runs a script (`args` holds ARGS)
 //   adv -e CODE          evaluates CODE
-// Exit status: 0 success, 1 runtime error, 2 usage or syntax error.
+// Exit status: 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
 import ArgumentParser
 import Foundation
+import Engine
 import Runtime
 
 struct Adv: ParsableCommand {
@@ -15,7 +16,7 @@ struct Adv: ParsableCommand {
             With no FILE, starts the REPL when standard input is a terminal and otherwise runs \
             the script read from standard input. Modules for `use NAME` are found in the \
             directories of ADV_PATH (colon-separated) and in the stdlib folder next to adv.
-            Exit status: 0 success, 1 runtime error, 2 usage or syntax error.
+            Exit status: 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
             """,
         version: "adv \(Version.string)")
 
@@ -33,7 +34,7 @@ struct Adv: ParsableCommand {
 
     func run() throws {
         if builtinsMarkdown {
-            print(BuiltinsMarkdown.generate(), terminator: "")
+            Console.out(BuiltinsMarkdown.generate())
             return
         }
         let code: Int32
@@ -50,6 +51,7 @@ struct Adv: ParsableCommand {
     }
 }
 
+Console.prepare()  // before anything opens a file: closed stdin/stdout/stderr, SIGPIPE
 do {
     var command = try Adv.parseAsRoot()
     try command.run()
@@ -58,9 +60,9 @@ do {
 } catch {
     let status = Adv.exitCode(for: error)
     if status == .success {
-        print(Adv.fullMessage(for: error))
+        Console.out(Adv.fullMessage(for: error) + "\n")
         exit(0)
     }
-    FileHandle.standardError.write(Data((Adv.fullMessage(for: error) + "\n").utf8))
+    Console.err(Adv.fullMessage(for: error) + "\n")
     exit(2)
 }

@@ -24,7 +24,7 @@ public struct EvalOptions {
 public enum Evaluation {
     /// Where progress lines and warnings go (stderr by default; tests replace it).
     public nonisolated(unsafe) static var log: (String) -> Void = { line in
-        FileHandle.standardError.write((line + "\n").data(using: .utf8) ?? Data())
+        Console.err(line + "\n")
     }
 
     /// Evaluates `model` on `data` under each attack in one pass over the data.

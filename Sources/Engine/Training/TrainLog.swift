@@ -30,30 +30,49 @@ public enum LogValue {
     }
 }
 
-/// Appends one JSON object per line to a file, flushing each line (a killed run keeps its log).
+/// Appends one JSON object per line to a file, written with one `write` per line (a killed run
+/// keeps its log). A failed write (a full disk) is cut back to the last whole line, so the log
+/// stays well-formed, and is kept as `failure` for the trainer to stop on (`checkWritten`).
 public final class JSONLinesLog {
-    let handle: FileHandle
+    let fd: Int32
     public let path: String
+    /// Length of the file after the last line written completely.
+    var goodLength: off_t
+    /// The first failed write, if any; later lines are not attempted.
+    public private(set) var failure: EngineError?
 
     /// Opens `path` for appending (creating it).
     public init(path: String) throws {
         self.path = path
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw EngineError.io("cannot create log \(path) (does its folder exist?)")
-            }
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw EngineError.io("cannot open the log \(path) for writing: \(FileContents.reason(errno, path: path))")
         }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw EngineError.io("cannot open log \(path) for writing") }
-        h.seekToEndOfFile()
-        handle = h
+        var st = stat()
+        fstat(fd, &st)
+        self.fd = fd
+        // Cutting back a partial line applies to regular files; a device or pipe keeps what it got.
+        goodLength = (st.st_mode & S_IFMT) == S_IFREG ? st.st_size : -1
     }
 
-    deinit { try? handle.close() }
+    deinit { close(fd) }
 
     /// Writes `fields` as one JSON object line.
     public func write(_ fields: [(String, LogValue)]) {
+        guard failure == nil else { return }
         let line = "{" + fields.map { "\(LogValue.string($0.0).json): \($0.1.json)" }.joined(separator: ", ") + "}\n"
-        handle.write(Data(line.utf8))
+        let bytes = Array(line.utf8)
+        if let e = Console.writeAll(fd, bytes) {
+            if goodLength >= 0 { _ = ftruncate(fd, goodLength) }  // drop a partial line
+            failure = EngineError.io("cannot write the log \(path): \(String(cString: strerror(e)))")
+        } else if goodLength >= 0 {
+            goodLength += off_t(bytes.count)
+        }
+    }
+
+    /// Throws the first failed write, if any.
+    public func checkWritten() throws {
+        if let f = failure { throw f }
     }
 }
 
@@ -75,24 +94,24 @@ public final class ProgressLine {
         lastPrint = now
         if isTTY {
             let pad = max(0, lastLength - text.count)
-            FileHandle.standardError.write(Data(("\r" + text + String(repeating: " ", count: pad)).utf8))
+            Console.err("\r" + text + String(repeating: " ", count: pad))
             lastLength = text.count
         } else {
-            FileHandle.standardError.write(Data((text + "\n").utf8))
+            Console.err(text + "\n")
         }
     }
 
     /// Ends the in-place line (on a terminal) and prints `text` on its own line.
     public func note(_ text: String) {
         guard enabled else { return }
-        if isTTY && lastLength > 0 { FileHandle.standardError.write(Data("\n".utf8)); lastLength = 0 }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        if isTTY && lastLength > 0 { Console.err("\n"); lastLength = 0 }
+        Console.err(text + "\n")
         lastPrint = .distantPast
     }
 
     /// Finishes the in-place line.
     public func finish() {
-        if enabled && isTTY && lastLength > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+        if enabled && isTTY && lastLength > 0 { Console.err("\n") }
         lastLength = 0
     }
 }

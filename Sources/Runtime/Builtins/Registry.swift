@@ -3,6 +3,13 @@
 // `table.add(name, signature, doc: ...) { args, ctx in ... }`.
 
 public enum Registry {
+    /// The language's core builtins only (no tensors, models or data): for sandboxes and fuzzing.
+    public static func core() -> BuiltinTable {
+        var t = BuiltinTable()
+        CoreBuiltins.register(into: &t)
+        return t
+    }
+
     /// Every builtin of the language, in registration order.
     public static func standard() -> BuiltinTable {
         var core = BuiltinTable()

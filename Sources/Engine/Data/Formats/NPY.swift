@@ -12,9 +12,7 @@ public struct NPYArray {
     /// - Parameters:
     ///   - path: the file.
     public static func read(_ path: String) throws -> NPYArray {
-        guard FileManager.default.fileExists(atPath: path) else { throw EngineError.io("cannot open \(path): no such file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw EngineError.io("cannot read \(path)") }
-        return try parse([UInt8](data), source: path)
+        return try parse(try FileContents.read(path, limit: 1 << 33), source: path)
     }
 
     /// Parses .npy bytes.
