@@ -13,6 +13,14 @@ public enum FileContents {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw EngineError.io("cannot read \(path): \(reason(errno, path: path))") }
         defer { close(fd) }
+        return try read(fd: fd, name: path, limit: limit)
+    }
+
+    /// The bytes readable from the open descriptor `fd` (standard input: a pipe, a socket, a file).
+    /// - Parameters:
+    ///   - name: what errors call it.
+    ///   - limit: the largest size accepted.
+    public static func read(fd: Int32, name path: String, limit: Int = 1 << 31) throws -> [UInt8] {
         var st = stat()
         if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
             throw EngineError.io("cannot read \(path): it is a directory")

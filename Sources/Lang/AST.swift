@@ -15,9 +15,14 @@ public enum UnaryOperator: String {
 public final class Expr {
     public private(set) var kind: ExprKind
     public let span: Span
+    /// Nodes on the longest path from here to a leaf (the interpreter recurses this deep).
+    public let height: Int
     public init(_ kind: ExprKind, _ span: Span) {
         self.kind = kind
         self.span = span
+        var h = 0
+        if Expr.hasChildren(kind) { for c in Expr.children(kind) where c.height > h { h = c.height } }
+        height = h + 1
     }
 
     /// Frees the subtree without recursion: the parser caps nesting depth but not the length of a

@@ -5,6 +5,9 @@
 public struct Parser {
     /// Deepest nesting of expressions and blocks accepted.
     public static let maxDepth = 200
+    /// Tallest expression tree accepted: a flat chain (`1 + 1 + ... + 1`, `f()()()...`) is as tall
+    /// as it is long, and evaluating it recurses once per level (docs/reliability.md).
+    public static let maxHeight = 100_000
     /// At most this many syntax errors are reported from one input.
     public static let maxErrors = 20
 
@@ -402,6 +405,7 @@ public struct Parser {
             case .symbol(let s): left = Expr(.binary(BinaryOperator(rawValue: s) ?? .add, left, rhs), span)
             default: throw fail("unexpected \(op.describe)", op.span)
             }
+            try checkHeight(left, op.span)
         }
         return left
     }
@@ -447,6 +451,14 @@ public struct Parser {
             } else {
                 return e
             }
+            try checkHeight(e, previous)
+        }
+    }
+
+    /// Refuses an expression taller than `maxHeight` (reported at the operator that exceeds it).
+    private mutating func checkHeight(_ e: Expr, _ at: Span) throws {
+        if e.height > Parser.maxHeight {
+            throw fail("expression too long (more than \(Parser.maxHeight) operations in a chain); split it into several statements", at)
         }
     }
 

@@ -25,9 +25,9 @@ public enum SourceLoader {
     /// Reads everything from a file descriptor (standard input).
     public static func readAll(fd: Int32, name: String) throws -> [UInt8] {
         do {
-            return try FileContents.read("/dev/fd/\(fd)", limit: maxBytes)
+            return try FileContents.read(fd: fd, name: name, limit: maxBytes)
         } catch let e as EngineError {
-            throw RuntimeError.message(e.description.replacingOccurrences(of: "/dev/fd/\(fd)", with: name))
+            throw RuntimeError.message(e.description)
         }
     }
 

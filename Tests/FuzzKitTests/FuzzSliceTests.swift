@@ -7,7 +7,7 @@ import FuzzKit
 /// campaign runs the same targets through the AdvFuzz executable under AddressSanitizer.
 /// ADV_FUZZ_SLICE=N sets the number of mutated inputs per target.
 final class FuzzSliceTests: XCTestCase {
-    static let counts: [String: Int] = ["lang": 3000, "safetensors": 3000, "idx": 1500, "cifar": 600, "npy": 3000,
+    static let counts: [String: Int] = ["lang": 3000, "safetensors": 3000, "idx": 800, "cifar": 400, "npy": 3000,
                                         "png": 2000, "jpeg": 2000, "checkpoint": 400]
 
     var corpusDir: String {

@@ -16,7 +16,7 @@ final class HardeningUnitTests: XCTestCase {
 
     // 1. Freeing a long left-deep expression must not recurse.
     func testLongChainASTFreesWithoutRecursion() {
-        let text = "x = " + Array(repeating: "1", count: 300_000).joined(separator: " + ")
+        let text = "x = " + Array(repeating: "1", count: 90_000).joined(separator: " + ")
         // Parsed and freed on this (small-stack) thread.
         do {
             let (stmts, diags) = Parser.parse(SourceFile(name: "t", text: text))
@@ -25,6 +25,12 @@ final class HardeningUnitTests: XCTestCase {
         }
         let (_, diags) = Parser.parse(SourceFile(name: "t", text: text + " +"))
         XCTAssertEqual(diags.first?.message, "expected an expression, found end of input")
+        // A chain taller than the interpreter can recurse (3,000,000 terms overflowed its 1 GiB
+        // stack) is a syntax error.
+        let (_, tall) = Parser.parse(SourceFile(name: "t", text: "x = " + Array(repeating: "1", count: Parser.maxHeight + 10).joined(separator: " + ")))
+        XCTAssertEqual(tall.first?.message, "expression too long (more than 100000 operations in a chain); split it into several statements")
+        let (_, calls) = Parser.parse(SourceFile(name: "t", text: "x = f" + String(repeating: "()", count: Parser.maxHeight + 10)))
+        XCTAssertEqual(calls.count, 1)
     }
 
     // 3. Model options are checked before the widths are fitted.
@@ -126,6 +132,19 @@ final class HardeningUnitTests: XCTestCase {
         let d = try Datasets.synthetic(n: 64, classes: 2, image: 8, channels: 1, seed: 0, testN: 1)
         let big = try ResizedDataset(base: d.train, size: 4096, mode: .bilinear)
         XCTAssertThrowsError(try DataLoader(dataset: big, batch: 128)) { XCTAssertTrue("\($0)".contains("has too many elements"), "\($0)") }
+    }
+
+    // 15. A tiny PNG declaring 1,000,000 x 1 pixels is refused before it is resized to gigapixels.
+    func testElongatedImageRefusedBeforeResizing() throws {
+        let root = try tempDir()
+        try FileManager.default.createDirectory(atPath: root + "/cls", withIntermediateDirectories: true)
+        let png = try ImageFile.encodePNG(PixelImage(width: 1_000_000, height: 1, channels: 3))
+        XCTAssertLessThan(png.count, 20_000)
+        FileManager.default.createFile(atPath: root + "/cls/wide.png", contents: Data(png))
+        let d = try ImageFolderDataset(root: root, size: 224)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: 3 * 224 * 224)
+        defer { out.deallocate() }
+        XCTAssertThrowsError(try d.load(0, into: out)) { XCTAssertTrue("\($0)".contains("too elongated to resize"), "\($0)") }
     }
 
     // 15. An IDX gzip bomb stops at the size its header declares.

@@ -157,7 +157,7 @@ enum DataBuiltins {
         }
 
         t.add("synthetic", "synthetic(n: 1000, classes: 10, image: 32, channels: 3, seed: 0, test: nil, noise: 0.08)",
-              doc: "A learnable synthetic task for quick runs and tests: class k is a sinusoidal grating at angle 180*k/classes degrees (one of three frequencies) with a class tint, random phase and contrast, plus Gaussian pixel noise of std `noise`. `n` training and `test` (default n/5) test images of channels x image x image; the same seed gives the same images. Small CNNs and ViTs reach high accuracy within a few epochs. Returns {train, test, classes}.") { args, _ in
+              doc: "A learnable synthetic task for quick runs and tests: class k is a sinusoidal grating at angle 180*k/classes degrees (one of three frequencies) with a class tint, random phase and contrast, plus Gaussian pixel noise of std `noise`. `n` training and `test` (default n/5) test images of channels x image x image; the same seed gives the same images; all images are kept in memory, at most 4 GiB of pixels in all. Small CNNs and ViTs reach high accuracy within a few epochs. Returns {train, test, classes}.") { args, _ in
             var a = args; a.callee = "synthetic"
             try a.check(allowed: ["n", "classes", "image", "channels", "seed", "test", "noise"], maxPositional: 1)
             let n = try a.int("n", at: 0, default: 1000)

@@ -48,7 +48,8 @@ public struct NPYArray {
         if let f = field("fortran_order"), f.hasPrefix("True") {
             throw EngineError.io("\(source): Fortran-order arrays are not supported (save with np.ascontiguousarray)")
         }
-        guard let s = field("shape"), let open = s.firstIndex(of: "("), let close = s.firstIndex(of: ")") else {
+        // The ")" searched after the "(" (a header with ")" first crashed the slice below; fuzzing).
+        guard let s = field("shape"), let open = s.firstIndex(of: "("), let close = s[open...].firstIndex(of: ")") else {
             throw EngineError.io("\(source): header has no 'shape'")
         }
         var shape = [Int]()
