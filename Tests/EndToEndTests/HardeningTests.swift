@@ -168,6 +168,23 @@ final class HardeningTests: XCTestCase {
         }
     }
 
+    /// Two SIGINTs within a millisecond during `fit` still save the checkpoint (the first epoch
+    /// is far from over, so no other checkpoint exists) and exit with 130.
+    func testDoubleSignalDuringFitSavesCheckpoint() throws {
+        let dir = try tempDir()
+        let script = """
+            data = synthetic(n: 4096, classes: 2, image: 8, channels: 1, seed: 2, test: 8)
+            m = model("resnet50_gelu", params: 2e4, image: 8, channels: 1, classes: 2)
+            print("go")
+            fit(m, data, recipe: recipe(epochs: 50, batch: 16, lr: 0.01, lr_batch: 16), checkpoint: "ck.safetensors")
+            """
+        try script.write(to: dir.appendingPathComponent("fit.adv"), atomically: true, encoding: .utf8)
+        let r = try shell("\"$ADV\" fit.adv > out.txt & pid=$!; for i in $(seq 1 300); do grep -q go out.txt && break; sleep 0.1; done; sleep 1; kill -INT $pid; kill -INT $pid; wait $pid; echo \"status $?\"", cwd: dir)
+        XCTAssertEqual(r.stdout, "status 130\n", r.stderr)
+        XCTAssertTrue(r.stderr.contains("training interrupted") && r.stderr.contains("checkpoint ck.safetensors"), r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("ck.safetensors").path))
+    }
+
     // MARK: - 13. Tab-indented code pasted into the REPL
 
     func testTabAfterWhitespaceIndents() throws {
