@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependency direction: adv -> Runtime -> (Lang, Engine). Never the other way.
+// Dependency direction: adv -> Runtime -> (Lang, Engine -> Tensor). Never the other way.
 let optimize: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "adv", targets: ["adv"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Engine", targets: ["Engine"]),
     ],
     dependencies: [
@@ -34,24 +35,27 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
 
         .target(name: "Lang", swiftSettings: optimize),
-        .target(name: "Engine", dependencies: ["CBLAS", "CZlib", "CPNG", "CJPEG", "CKernels"], swiftSettings: optimize),
-        .target(name: "Runtime", dependencies: ["Lang", "Engine", "CReadline"], swiftSettings: optimize),
+        // Tensors, autograd, ops and the kernel/thread backend (Core/, Ops/, Backend/).
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
+        // The vision side on top of it: Models, Attacks, Data, Training, Evaluation, IO.
+        .target(name: "Engine", dependencies: ["Tensor", "CZlib", "CPNG", "CJPEG", "CKernels"], swiftSettings: optimize),
+        .target(name: "Runtime", dependencies: ["Lang", "Engine", "Tensor", "CReadline"], swiftSettings: optimize),
         .executableTarget(name: "adv", dependencies: [
             "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
-        .executableTarget(name: "AdvBench", dependencies: ["Engine", "Runtime"], swiftSettings: optimize),
+        .executableTarget(name: "AdvBench", dependencies: ["Tensor", "Engine", "Runtime"], swiftSettings: optimize),
         // Seeded mutation fuzzing of every reader of untrusted input (docs/reliability.md).
-        .target(name: "FuzzKit", dependencies: ["Lang", "Engine", "Runtime", "CZlib"], swiftSettings: optimize),
+        .target(name: "FuzzKit", dependencies: ["Lang", "Tensor", "Engine", "Runtime", "CZlib"], swiftSettings: optimize),
         .executableTarget(name: "AdvFuzz", dependencies: ["FuzzKit", "Engine"], swiftSettings: optimize),
 
         .testTarget(name: "LangTests", dependencies: ["Lang"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ModelTests", dependencies: ["Engine", "Runtime"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DataTests", dependencies: ["Engine", "Runtime"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AttackTests", dependencies: ["Engine", "Runtime"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainTests", dependencies: ["Engine", "Runtime"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Lang", "Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Tensor", "Engine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelTests", dependencies: ["Tensor", "Engine", "Runtime"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DataTests", dependencies: ["Tensor", "Engine", "Runtime"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AttackTests", dependencies: ["Tensor", "Engine", "Runtime"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainTests", dependencies: ["Tensor", "Engine", "Runtime"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Lang", "Tensor", "Engine"]),
         .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Scripts")]),
         .testTarget(name: "FuzzKitTests", dependencies: ["FuzzKit"], resources: [.copy("Corpus")]),
     ],

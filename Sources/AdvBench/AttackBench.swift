@@ -5,6 +5,7 @@
 //
 // `AdvBench attacks`
 import Engine
+import Tensor
 import Foundation
 
 struct AttackBench: BenchSection {

@@ -3,6 +3,7 @@
 // Fashion-MNIST at 32x32 and for JPEGs at 224 (written synthetically at bench time), on one thread
 // (prefetch off, what one prefetch thread sustains) and with 2 workers.
 import Engine
+import Tensor
 import Foundation
 
 struct DataBench: BenchSection {

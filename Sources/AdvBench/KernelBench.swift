@@ -2,6 +2,7 @@
 // shapes of the five architectures, against the sgemm peak and copy bandwidth of this run.
 import CBLAS
 import Engine
+import Tensor
 import Foundation
 
 struct KernelBench: BenchSection {

@@ -3,6 +3,7 @@
 //
 // `AdvBench models` and `AdvBench model-memory` (run the latter alone: peak RSS is per process).
 import Engine
+import Tensor
 import Foundation
 
 /// The five benchmark models of the issue, as `model()` options.

@@ -4,6 +4,7 @@
 //
 // `AdvBench train`; ADV_BENCH_PRECISION=bf16 (or fp16) runs the step at that precision.
 import Engine
+import Tensor
 import Foundation
 
 struct TrainBench: BenchSection {

@@ -2,6 +2,7 @@
 //
 // Usage: AdvBench [section...] [--budget seconds]   (default: every section)
 import Engine
+import Tensor
 import Foundation
 
 /// Every section, in order. Add yours here.

@@ -4,6 +4,7 @@
 // ends the process (the executable keeps the input being run in a file to reproduce it).
 import Engine
 import Foundation
+import Tensor
 
 public struct CampaignStats: CustomStringConvertible {
     public var inputs = 0

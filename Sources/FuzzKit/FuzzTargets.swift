@@ -7,6 +7,7 @@ import Engine
 import Foundation
 import Lang
 import Runtime
+import Tensor
 
 /// What a target did with one input.
 public enum FuzzOutcome: String {

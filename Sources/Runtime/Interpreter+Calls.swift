@@ -13,7 +13,7 @@ extension Interpreter {
             let saved = currentSite
             currentSite = site
             defer { currentSite = saved }
-            return try located(site) { try b.fn(a, self) }
+            return try located(site) { try b.call(a, self) }
         case .object(let o):
             var a = args
             if a.callee.isEmpty { a.callee = o.typeName }

@@ -1,6 +1,7 @@
 // The tree-walking interpreter (in the style of jlox): statements and control flow here;
 // expressions, operators, calls and modules in the Interpreter+*.swift files.
 import Engine
+import Tensor
 import Foundation
 import Lang
 

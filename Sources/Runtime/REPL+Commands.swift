@@ -1,5 +1,6 @@
 // REPL commands: :help [name], :vars, :time EXPR, :load FILE, :save FILE, :quit.
 import Engine
+import Tensor
 import Foundation
 import Lang
 

@@ -3,6 +3,7 @@
 // Ctrl-C interrupts evaluation (variables stay), Ctrl-D exits.
 import CReadline
 import Engine
+import Tensor
 import Foundation
 import Lang
 

@@ -1,6 +1,7 @@
 // Running scripts for the command line: files, `-e` code and standard input, with errors
 // reported on stderr and the exit status of the contract (0 ok, 1 runtime error, 2 syntax/usage).
 import Engine
+import Tensor
 import Foundation
 import Lang
 

@@ -1,6 +1,7 @@
 // Errors raised while a script runs. The interpreter attaches the source span of the
 // failing expression and a traceback through user functions before reporting.
 import Engine
+import Tensor
 
 public enum RuntimeError: Error, CustomStringConvertible {
     /// Wrong argument count, unknown argument name, value out of range.

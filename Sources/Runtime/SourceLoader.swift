@@ -3,6 +3,7 @@
 // skipped; a NUL byte or invalid UTF-8 is an error shown with its line and a caret.
 import Engine
 import Foundation
+import Tensor
 import Lang
 
 public enum SourceLoader {

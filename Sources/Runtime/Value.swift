@@ -1,5 +1,6 @@
 // Values of the adv language.
 import Engine
+import Tensor
 
 /// A value a script can hold. Reference types (lists, records, host objects) are shared,
 /// as in Python/Lua; numbers, strings and booleans are immutable values.

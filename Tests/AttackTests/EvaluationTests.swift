@@ -3,6 +3,7 @@
 import XCTest
 import Foundation
 @testable import Engine
+@testable import Tensor
 
 final class EvaluationTests: XCTestCase {
     var logged: [String] = []

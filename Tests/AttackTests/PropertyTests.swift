@@ -2,6 +2,7 @@
 // per-example worst case, batched == sequential restarts, and the model's mode restored.
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class PropertyTests: XCTestCase {
     let eps: Float = 8 / 255
@@ -120,15 +121,13 @@ final class PropertyTests: XCTestCase {
         // results are bit-identical).
         let m = TinyMLP(seed: 6)
         let (x, y) = try data(m, n: 40)
-        let saved = RestartMode.maxBatchedImages
-        defer { RestartMode.maxBatchedImages = saved }
         let seq = try PGD(eps: eps, step: eps / 4, steps: 3, restarts: 4, restartMode: .sequential)
         m.forwardCalls = 0
         let rs = try seq.run(m, x, goal: AttackGoal(labels: y), rng: RNG(seed: 3))
         let sequentialCalls = m.forwardCalls
         XCTAssertTrue(rs.fooled.contains(true) && rs.fooled.contains(false), "test needs some examples fooled and some robust")
         for (limit, batches) in [(1000, true), (0, false)] {
-            RestartMode.maxBatchedImages = limit
+            m.restartBatchLimit = limit
             let auto = try PGD(eps: eps, step: eps / 4, steps: 3, restarts: 4, restartMode: .auto)
             m.forwardCalls = 0
             let ra = try auto.run(m, x, goal: AttackGoal(labels: y), rng: RNG(seed: 3))
@@ -147,7 +146,7 @@ final class PropertyTests: XCTestCase {
         let first = try PGD(eps: eps, step: eps / 4, steps: 3, restarts: 1).run(m, x, goal: AttackGoal(labels: y), rng: RNG(seed: 3))
         let survivors = first.fooled.filter { !$0 }.count
         XCTAssertGreaterThan(survivors, 0)
-        RestartMode.maxBatchedImages = 2 * survivors + 1
+        m.restartBatchLimit = 2 * survivors + 1
         m.forwardCalls = 0
         let grouped = try PGD(eps: eps, step: eps / 4, steps: 3, restarts: 4, restartMode: .auto)
             .run(m, x, goal: AttackGoal(labels: y), rng: RNG(seed: 3))
@@ -155,7 +154,7 @@ final class PropertyTests: XCTestCase {
         XCTAssertEqual(grouped.adversarial.toArray(), rs.adversarial.toArray(), "groups of two")
         XCTAssertEqual(m.forwardCalls, 12, "restart 1, restarts 2-3 together, restart 4")
         // APGD's auto mode batches the survivors the same way.
-        RestartMode.maxBatchedImages = 1000
+        m.restartBatchLimit = 1000
         let apgdSeq = try APGD(eps: eps / 2, steps: 10, restarts: 3, restartMode: .sequential)
         let apgdAuto = try APGD(eps: eps / 2, steps: 10, restarts: 3, restartMode: .auto)
         m.forwardCalls = 0
@@ -175,9 +174,9 @@ final class PropertyTests: XCTestCase {
         o.image = 32; o.channels = 3; o.classes = 10
         for (name, factor) in [("resnet50_gelu", 4), ("convnext_atto", 4), ("poolformer_s12", 4), ("deit_tiny", 1), ("swin_tiny", 4)] {
             let m = Models.construct(try Models.configure(name, o), dry: true, rng: RNG(seed: 1))
-            XCTAssertEqual(m.restartBatchLimit, factor * RestartMode.maxBatchedImages, name)
+            XCTAssertEqual(m.restartBatchLimit, factor * RestartBatchLimit.standard, name)
         }
-        XCTAssertEqual(TinyMLP(seed: 1).restartBatchLimit, RestartMode.maxBatchedImages)
+        XCTAssertEqual(TinyMLP(seed: 1).restartBatchLimit, RestartBatchLimit.standard)
     }
 
     func testEveryRestartModeLeavesTheRNGInTheSameState() throws {
@@ -316,4 +315,5 @@ final class ModeSpy: Model {
     func forward(_ x: Tensor) throws -> Tensor { modesSeen.append(inner.isTraining); return try inner.forward(x) }
     func parameters() -> [NamedTensor] { inner.parameters() }
     func buffers() -> [NamedTensor] { [] }
+    var restartBatchLimit: Int { inner.restartBatchLimit }
 }

@@ -3,6 +3,7 @@
 // unbounded attack driving an untrained model to 0%.
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class RealModelTests: XCTestCase {
     func small(_ name: String) throws -> Network {

@@ -1,6 +1,7 @@
 // Adversarial images and robust accuracy against torchattacks 3.5.1 (scripts/fixtures/gen_attacks.py).
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class ReferenceTests: XCTestCase {
     /// Coordinates further than `tol` apart, and the largest difference.

@@ -3,6 +3,7 @@
 import XCTest
 import Lang
 @testable import Engine
+@testable import Tensor
 @testable import Runtime
 
 final class ScriptTests: XCTestCase {
@@ -105,7 +106,7 @@ final class ScriptTests: XCTestCase {
 
     func testClearErrors() throws {
         let (_, _, e1) = try run("a = pgd(eps: 4/255)\na(m, x)")
-        XCTAssertTrue(e1?.contains("missing the labels y") ?? false, e1 ?? "")
+        XCTAssertTrue(e1?.contains("PGD-10: missing argument 'y'") ?? false, e1 ?? "")
         let (_, _, e2) = try run("pgd(eps: 4/255, norm: \"l3\")")
         XCTAssertTrue(e2?.contains("\"linf\", \"l2\"") ?? false, e2 ?? "")
         let (_, _, e3) = try run("evaluate(m, d, attack: 3)")

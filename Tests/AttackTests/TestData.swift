@@ -1,5 +1,6 @@
 // In-memory data sets for evaluation tests.
 import Engine
+import Tensor
 
 /// Images and labels held in memory; optionally throws after `failAfter` loads (an interruption).
 final class MemoryDataset: Dataset {

@@ -2,6 +2,7 @@
 // with its own differentiable forward (input gradient only), so the attack tests depend on
 // nothing but the Model protocol. Weights come from the torch fixture or a seeded RNG.
 import Engine
+import Tensor
 import Foundation
 
 final class TinyMLP: Model {
@@ -20,6 +21,8 @@ final class TinyMLP: Model {
     var record: [Tensor]? = nil
     /// When set, forward throws once this many calls have been made (error-path tests).
     var failAfter: Int? = nil
+    /// Images per batch of restarts in `RestartMode.auto` (the tests of auto restarts change it).
+    var restartBatchLimit = RestartBatchLimit.standard
 
     init(w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor, shape: (Int, Int, Int), mean: Float = 0.5, std: Float = 0.25) {
         self.w1 = w1; self.b1 = b1; self.w2 = w2; self.b2 = b2

@@ -3,6 +3,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class CorruptionTests: XCTestCase {
     func check(_ name: String, _ bytes: [UInt8], _ decode: ([UInt8]) throws -> Void) {

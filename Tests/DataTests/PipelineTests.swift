@@ -3,6 +3,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class PipelineTests: XCTestCase {
     func data() throws -> Dataset { try Datasets.synthetic(n: 64, classes: 4, image: 12, channels: 3, seed: 1).train }

@@ -3,6 +3,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class TransformReferenceTests: XCTestCase {
     func testEveryRandAugmentOpMatchesTimmAndPillow() throws {

@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class TransformTests: XCTestCase {
     func testRandomErasingErasesOneBoundedRectangle() {

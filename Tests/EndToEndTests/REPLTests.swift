@@ -45,4 +45,34 @@ final class REPLTests: XCTestCase {
         let history = (try? String(contentsOf: home.appendingPathComponent(".adv_history"), encoding: .utf8)) ?? ""
         XCTAssertTrue(history.contains("fn sq(x) { return x * x }"), history)
     }
+
+    /// Ctrl-C inside evaluate, fit and an attack call is an interruption, not an error, and the
+    /// variables survive; Tab completes a keyword argument. Driven by Scripts/repl_interrupt.sh.
+    func testCtrlCInsideBuiltinsKeepsVariables() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            throw XCTSkip("tmux is not installed (make deps installs it)")
+        }
+        guard let adv = advExecutable() else { return XCTFail("adv executable not found next to the test bundle") }
+        guard let driver = Bundle.module.url(forResource: "Scripts", withExtension: nil)?.appendingPathComponent("repl_interrupt.sh") else {
+            return XCTFail("Scripts/repl_interrupt.sh missing")
+        }
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("adv-repl-int-\(getpid())")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: home) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = [driver.path, adv.path, home.path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let screen = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, screen)
+        XCTAssertEqual(screen.components(separatedBy: "interrupted (variables are kept)").count - 1, 3, screen)
+        XCTAssertFalse(screen.contains("error: interrupted"), "an interruption printed as an error\n" + screen)
+        XCTAssertTrue(screen.contains("kept: 42 resnet18 4000"), screen)
+        XCTAssertTrue(screen.contains("adv> x = pgd(eps: 4/255)"), screen)
+    }
 }

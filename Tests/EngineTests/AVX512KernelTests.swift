@@ -3,6 +3,7 @@
 import CKernels
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class AVX512KernelTests: XCTestCase {
     override func setUpWithError() throws {

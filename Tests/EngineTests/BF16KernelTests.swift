@@ -4,6 +4,7 @@
 import CKernels
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class BF16KernelTests: XCTestCase {
     override func setUpWithError() throws {

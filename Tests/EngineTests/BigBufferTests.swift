@@ -1,6 +1,7 @@
 // Storage's cache of freed buffers above 32 MB (BigBuffers in Tensor.swift).
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class BigBufferTests: XCTestCase {
     override func setUp() { BigBuffers.drain() }

@@ -2,6 +2,7 @@
 // every split and transpose combination must equal a naive product.
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class GemmSplitTests: XCTestCase {
     func naive(_ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: [Float], _ b: [Float], alpha: Float, beta: Float, c: [Float]) -> [Float] {

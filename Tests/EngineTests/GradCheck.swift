@@ -1,6 +1,7 @@
 // Central finite differences in float64 against the autograd gradient.
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 /// A random tensor from a fixed generator (values in [-1, 1) + offset).
 func rnd(_ shape: [Int], seed: UInt64, offset: Float = 0, requiresGrad: Bool = true) -> Tensor {

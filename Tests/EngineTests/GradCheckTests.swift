@@ -1,6 +1,7 @@
 // Gradient checks for every differentiable op.
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class GradCheckTests: XCTestCase {
     func testElementwiseBroadcast() {

@@ -3,6 +3,7 @@
 // vector, kernels falling mostly on padding, padding at its limit, and the fallback paths.
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class KernelReferenceTests: XCTestCase {
     /// Depthwise conv forward and both gradients (for upstream gradient `r`) in float64 loops.

@@ -1,6 +1,7 @@
 // RNG determinism and distributions; bf16/fp16 rounding.
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class RNGPrecisionTests: XCTestCase {
     func testBulkNormalFillsGiveTheSameValuesAsSingleDraws() {

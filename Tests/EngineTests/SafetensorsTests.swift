@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class SafetensorsTests: XCTestCase {
     func fixture(_ name: String) throws -> String {

@@ -3,6 +3,7 @@
 // 1 and 2, padding on one or both axes, outputs that see only padding, and one-sided gradients.
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class SmallMapConvTests: XCTestCase {
     /// Plain convolution (groups 1) forward and gradients for upstream gradient `r`, in float64.

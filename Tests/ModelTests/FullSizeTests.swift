@@ -6,6 +6,7 @@
 import XCTest
 import Foundation
 @testable import Engine
+@testable import Tensor
 
 final class FullSizeTests: XCTestCase {
     func check(_ arch: String) throws {

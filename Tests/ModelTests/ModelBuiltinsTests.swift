@@ -5,6 +5,7 @@ import Foundation
 import Lang
 @testable import Runtime
 @testable import Engine
+@testable import Tensor
 
 /// Runs code in a fresh interpreter; returns what it printed and the error text (if any).
 func runModelScript(_ code: String) -> (out: String, err: String?) {

@@ -2,6 +2,7 @@
 // (fixtures made by scripts/fixtures/gen_models.py with fixed random weights).
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 /// Fixture file path inside the test bundle.
 func fixturePath(_ name: String) throws -> String {

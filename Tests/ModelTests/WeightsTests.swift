@@ -2,6 +2,7 @@
 import XCTest
 import Foundation
 @testable import Engine
+@testable import Tensor
 
 final class WeightsTests: XCTestCase {
     var dir = ""

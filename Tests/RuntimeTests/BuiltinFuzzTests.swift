@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Engine
+import Tensor
 import Lang
 @testable import Runtime
 
@@ -86,27 +87,6 @@ final class BuiltinFuzzTests: XCTestCase {
                            "accumulation", "workers", "lr_batch"]), ("augmentation", ["epoch"]), ("lr_at", ["step", "steps_per_epoch"])]),
     ]
 
-    /// The named arguments of a signature such as "pgd(eps:, step: eps/4, steps: 10)".
-    static func namedArguments(_ signature: String) -> [String] {
-        var names: [String] = []
-        let chars = Array(signature)
-        var i = 0
-        while i < chars.count {
-            if chars[i].isLetter || chars[i] == "_" {
-                var j = i
-                while j < chars.count, chars[j].isLetter || chars[j].isNumber || chars[j] == "_" { j += 1 }
-                if j < chars.count, chars[j] == ":" {
-                    let n = String(chars[i..<j])
-                    if !names.contains(n) { names.append(n) }
-                }
-                i = j
-            } else {
-                i += 1
-            }
-        }
-        return names
-    }
-
     /// Every case, as one line of script code.
     static func cases(_ table: BuiltinTable) -> [String] {
         var out: [String] = []
@@ -130,7 +110,7 @@ final class BuiltinFuzzTests: XCTestCase {
                     out.append(call(args))
                 }
                 out.append(call(good + [v]))
-                for n in namedArguments(b.signature) where !(extraNamed[name] ?? "").contains("\(n):") {
+                for n in b.declaration.argumentNames where !(extraNamed[name] ?? "").contains("\(n):") {
                     out.append(call(good, "\(n): \(v)"))
                 }
             }

@@ -1,5 +1,6 @@
 import XCTest
 import Engine
+import Tensor
 import Lang
 @testable import Runtime
 

@@ -3,6 +3,7 @@ import XCTest
 import Lang
 @testable import Engine
 @testable import Runtime
+@testable import Tensor
 
 /// Issue 16 (docs/reliability.md): inputs that crashed, hung or silently changed data. Each test
 /// names the item it covers and failed before its fix.

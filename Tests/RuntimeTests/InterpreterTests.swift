@@ -122,7 +122,7 @@ final class InterpreterTests: XCTestCase {
     func testHelp() {
         let out = output("help(len)\nhelp(\"range\")\nfn f(a, b = 2) { return a }\nhelp(f)")
         XCTAssertTrue(out.hasPrefix("len(x)\n  The number of items"), out)
-        XCTAssertTrue(out.contains("range(start = 0, stop, step: 1)\n"), out)
+        XCTAssertTrue(out.contains("range(start = 0, stop, step = 1)\n"), out)
         XCTAssertTrue(out.contains("f(a, b = 2)\n  a function defined at t.adv:3:1"), out)
         let all = output("help()")
         XCTAssertTrue(all.contains("print") && all.contains("range"), all)

@@ -2,6 +2,7 @@
 import XCTest
 import Lang
 import Engine
+import Tensor
 @testable import Runtime
 
 final class TensorBuiltinsTests: XCTestCase {

@@ -1,6 +1,7 @@
 // The data-augmentation warmup table of REFERENCE.md section 4, epoch by epoch.
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class AugmentWarmupTests: XCTestCase {
     func warmupRecipe() throws -> Recipe {

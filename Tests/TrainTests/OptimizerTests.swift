@@ -2,6 +2,7 @@
 // timm parameter groups (fixture from scripts/fixtures/gen_train.py).
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class OptimizerTests: XCTestCase {
     func fixture() throws -> [String: Tensor] {

@@ -3,6 +3,7 @@
 import XCTest
 import Lang
 import Engine
+import Tensor
 @testable import Runtime
 
 final class RecipeScriptTests: XCTestCase {

@@ -5,6 +5,7 @@
 import XCTest
 import Foundation
 import Engine
+import Tensor
 
 final class ResumeProcessTests: XCTestCase {
     /// The `adv` executable built next to this test bundle.

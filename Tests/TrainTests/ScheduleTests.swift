@@ -1,6 +1,7 @@
 // LR schedules and the scaling rule against hand-computed values.
 import XCTest
 @testable import Engine
+@testable import Tensor
 
 final class ScheduleTests: XCTestCase {
     func testLinearScalingRule() {

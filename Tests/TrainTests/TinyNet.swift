@@ -2,6 +2,7 @@
 // architectures. Dropout draws from RNG.global (like drop path in the real models), so resume
 // tests cover the global generator's state. `poison` makes chosen forward calls return NaN.
 import Engine
+import Tensor
 
 final class TinyNet: Model {
     let name = "tinynet"
@@ -9,6 +10,7 @@ final class TinyNet: Model {
     let inputShape: (channels: Int, height: Int, width: Int)
     var isTraining = true
     var precision: Precision = .fp32
+    let restartBatchLimit = RestartBatchLimit.standard
     let fc1w: Tensor, fc1b: Tensor, fc2w: Tensor, fc2b: Tensor
     var dropout: Float = 0.1
     /// Training-mode forward calls so far, and which of them return NaN logits.

@@ -4,6 +4,7 @@
 import XCTest
 import Foundation
 @testable import Engine
+@testable import Tensor
 
 final class TrainerTests: XCTestCase {
     var dir: String = ""

@@ -6,6 +6,7 @@
 // in at most 75% of the steps since the last checkpoint or (b) its step was not halved last
 // time and its best loss did not improve. An example is broken once any iterate misclassifies it.
 import Foundation
+import Tensor
 
 /// APGD-CE / APGD-DLR with L-inf or L2 threat model.
 public final class APGD: Attack {

@@ -1,6 +1,8 @@
 // The attack interface: an attack turns clean images into adversarial ones for a model.
 // All attacks work in pixel space (images in [0, 1]); eps and step sizes are pixel units.
 
+import Tensor
+
 /// The threat model's norm.
 public enum AttackNorm: String, CaseIterable {
     case linf, l2

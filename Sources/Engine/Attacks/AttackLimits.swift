@@ -1,6 +1,7 @@
 // Upper limits on the loop counts of the iterative attacks (docs/attacks.md, "Limits"): a typo
 // like `restarts: 1e9` is an error at once instead of a run of days. Every loop under these
 // limits also checks for Ctrl-C between iterations (`Interrupt.check()`).
+import Tensor
 
 public enum AttackLimits {
     /// Most iterations (steps) of PGD or APGD.

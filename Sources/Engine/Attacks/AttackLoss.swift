@@ -2,6 +2,7 @@
 // soft targets, targeted = negated CE to the target) and AutoAttack's DLR loss.
 // The recorded value is the *sum* over examples, so d(sum)/dx_i is example i's own gradient.
 import Foundation
+import Tensor
 
 enum AttackLoss {
     /// Per-example losses `l_i` (N) and a recorded scalar `sum_i l_i` to call backward on.

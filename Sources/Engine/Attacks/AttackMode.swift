@@ -3,6 +3,8 @@
 // gradients are computed or accumulated while the attack differentiates w.r.t. the input),
 // and autograd switched on (attacks may be called from inside `Autograd.noGrad`).
 
+import Tensor
+
 public enum AttackMode {
     /// Runs `body` with `model` in evaluation mode, parameters not requiring grad and autograd
     /// enabled; restores the previous training flag, requiresGrad flags and autograd switch

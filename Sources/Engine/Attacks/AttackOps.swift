@@ -2,6 +2,7 @@
 // projections onto the L-inf / L2 ball, random starts, and row gather/scatter.
 // All work on flat (N, D) views of (N, C, H, W) tensors with raw pointers.
 import Foundation
+import Tensor
 
 public enum AttackOps {
     /// Checks that `x` is a batch of images the model accepts, with pixels in [0, 1].

@@ -1,6 +1,7 @@
 // Fast gradient sign method (Goodfellow et al.), as torchattacks 3.5.1:
 //   x_adv = clip_[0,1](x + eps * sign(grad_x loss))
 import Foundation
+import Tensor
 
 /// One signed-gradient step of size eps (L-inf), CE loss, optional target class.
 public final class FGSM: Attack {

@@ -3,6 +3,7 @@
 //   k times: x <- clip_[0,1](x_clean + clip_[-eps,eps](x + step * sign(grad_x loss) - x_clean))
 // Restarts keep the per-example worst case; the result is the final iterate of the chosen restart.
 import Foundation
+import Tensor
 
 /// PGD-k in pixel space with L-inf or L2 threat model, CE or DLR loss, optional target class.
 public final class PGD: Attack {

@@ -6,6 +6,8 @@
 // models do); on real models the matrix kernels may round differently at another batch size
 // (OpenBLAS picks other kernels for small products), so values can differ in the last bits.
 
+import Tensor
+
 /// Scheduling of restarts.
 public enum RestartMode: String, CaseIterable {
     /// The first restart on the whole batch; then the remaining restarts in groups over the
@@ -21,10 +23,6 @@ public enum RestartMode: String, CaseIterable {
     case batched
     /// One restart after another, each only on the examples still not fooled.
     case sequential
-
-    /// The default `Model.restartBatchLimit`: the largest number of images (restarts x
-    /// surviving examples) that `auto` runs as one batch.
-    public nonisolated(unsafe) static var maxBatchedImages = 32
 
     /// Runs `restarts` restarts of an attack over the examples `candidates` (indices into the
     /// batch) as this mode schedules them, offering every result to `worst` in restart order,

@@ -1,6 +1,8 @@
 // An ensemble in AutoAttack's style: each attack runs only on the examples that all earlier
 // attacks failed to fool; an example is robust only if it survives every attack.
 
+import Tensor
+
 /// Runs attacks in order on the still-robust examples and keeps the first success per example.
 public final class WorstOf: Attack {
     public let attacks: [Attack]

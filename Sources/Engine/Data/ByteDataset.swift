@@ -1,6 +1,8 @@
 // ByteDataset: images held in memory as 8-bit planes (N, C, H, W), as IDX, CIFAR, uint8 .npy and the
 // synthetic task store them. 60,000 Fashion-MNIST images take 47 MB this way.
 
+import Tensor
+
 /// An in-memory data set of 8-bit images (N, C, H, W) with integer labels.
 public final class ByteDataset: Dataset {
     /// The pixels, N*C*H*W bytes, planar per image.

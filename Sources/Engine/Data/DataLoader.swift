@@ -2,6 +2,7 @@
 // Every batch is a pure function of (seed, epoch, step), so prefetching, resuming from a step and
 // the number of threads never change order or content.
 import Foundation
+import Tensor
 
 /// Mixes words into one 64-bit seed (splitmix64 finaliser over each word).
 @inline(__always) public func mixSeed(_ words: UInt64...) -> UInt64 {
@@ -100,7 +101,7 @@ public final class DataLoader {
     }
 }
 
-/// The batches of one epoch (Training's `BatchStream`). `next()` returns nil at the end and throws
+/// The batches of one epoch (`BatchStream`, BatchSource.swift). `next()` returns nil at the end and throws
 /// what building a batch threw (a corrupt file, ...). Dropping the stream stops its background thread.
 public final class PrefetchStream: BatchStream {
     final class Shared {

@@ -1,6 +1,8 @@
 // The interface of every data set (Fashion-MNIST, MNIST, CIFAR, image folders, .npy, synthetic).
 // Loaders, transforms and batching build on it (docs/data-api.md).
 
+import Tensor
+
 /// A finite, indexable set of labelled images with pixels in [0, 1].
 public protocol Dataset: AnyObject {
     /// Number of examples.

@@ -71,6 +71,7 @@ public enum Datasets {
 }
 
 import Foundation
+import Tensor
 enum FileManagerShim {
     static func exists(_ p: String) -> Bool { FileManager.default.fileExists(atPath: p) }
 }

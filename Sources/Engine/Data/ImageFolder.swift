@@ -1,6 +1,7 @@
 // image_folder: the ImageNet layout, one sub-folder per class (sorted names = class indices), JPEG
 // and PNG files read lazily: only the file list is held in memory; each access decodes one file.
 import Foundation
+import Tensor
 
 /// A folder of class folders of JPEG/PNG images, decoded on demand (RGB).
 public final class ImageFolderDataset: Dataset {

@@ -1,6 +1,8 @@
 // PixelImage: an 8-bit interleaved image (H, W, C), what PIL holds. The augmentations that must match
 // PIL/timm bit for bit (RandAugment, resampling) work on it; batches are float32 (N, C, H, W) in [0, 1].
 
+import Tensor
+
 /// An 8-bit image stored row-major, channels interleaved: pixel (y, x, c) at `(y * width + x) * channels + c`.
 public struct PixelImage: Equatable {
     public var width: Int

@@ -1,6 +1,8 @@
 // ResizedDataset: a data set shown at another square size, by bilinear resampling (PIL's filter,
 // in float) or by centred zero padding (28 -> 32 adds 2 pixels on each side).
 
+import Tensor
+
 /// How a data set is brought to a requested size.
 public enum ResizeMode: String {
     case bilinear, pad

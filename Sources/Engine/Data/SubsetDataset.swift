@@ -1,5 +1,7 @@
 // Views of a data set: a subset of its indices (subset(n), split(fraction)). No pixels are copied.
 
+import Tensor
+
 /// The examples of `base` at `indices`, in that order.
 public final class SubsetDataset: Dataset {
     public let base: Dataset

@@ -4,6 +4,7 @@
 // high accuracy in a few epochs; the noise and random phase keep it from being trivial, so
 // adversarial training is meaningful (an eps-ball can move an image towards a neighbour class).
 import Foundation
+import Tensor
 
 extension Datasets {
     /// Largest synthetic data set (train + test pixels, one byte each): 4 GiB.

@@ -5,6 +5,7 @@
 // bit-identical with or without prefetch, with any number of workers, and when resuming mid-epoch.
 import Dispatch
 import Foundation
+import Tensor
 
 /// How training images are cropped to the output size.
 public enum CropMode: Equatable {
@@ -114,7 +115,7 @@ public final class TrainPipeline: BatchSource {
         own = (randAugment, mixup, labelSmoothing, randomErasing)
     }
 
-    /// Applies one epoch's settings from the training recipe (Training's AugmentSettings). What the
+    /// Applies one epoch's settings from the training recipe (`AugmentSettings`). What the
     /// recipe turns on (RandAugment magnitude, mixing with its probabilities and smoothing, erasing)
     /// replaces the pipeline's own setting for that epoch; what the recipe leaves off keeps the
     /// pipeline's own setting, so a pipeline built with augmentation keeps it under a plain recipe.
@@ -139,7 +140,7 @@ public final class TrainPipeline: BatchSource {
         try validate()
     }
 
-    /// The batches of `epoch` from step `from` (Training's BatchSource).
+    /// The batches of `epoch` from step `from` (`BatchSource`).
     public func batches(epoch: Int, from: Int) throws -> BatchStream {
         try stream(epoch: epoch, from: from)
     }

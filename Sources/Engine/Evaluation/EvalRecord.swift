@@ -2,6 +2,8 @@
 // (0-100), as in the study's table: clean 69.98 means 69.98% top-1; drop -29 means the robust
 // accuracy is 29% lower than the clean accuracy, relative to it.
 
+import Tensor
+
 /// One evaluation: clean and robust top-1 accuracy of a model on a data set.
 public struct EvalRecord {
     /// Model (architecture) name.

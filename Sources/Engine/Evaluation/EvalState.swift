@@ -1,6 +1,7 @@
 // Resumable evaluation: the running counts are saved atomically to a JSON state file every few
 // batches; rerunning the same evaluation with the same path continues after the last saved batch.
 import Foundation
+import Tensor
 
 struct EvalState: Codable {
     var version = 1

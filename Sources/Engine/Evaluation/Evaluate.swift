@@ -1,6 +1,7 @@
 // Robustness evaluation: clean and robust top-1 accuracy of a model over a data set, with
 // sanity checks, progress on stderr, and resume from a state file.
 import Foundation
+import Tensor
 
 /// Options of `Evaluation.evaluate`.
 public struct EvalOptions {

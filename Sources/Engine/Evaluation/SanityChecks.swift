@@ -6,6 +6,8 @@
 //   4. an unbounded attack (L-inf eps = 1, 20 steps of 0.1) drives robust accuracy to about 0%.
 // They run once per evaluation on a small sample of clean-correct images (the first batch).
 
+import Tensor
+
 public enum SanityChecks {
     /// Images of the first batch the checks use (at most).
     public nonisolated(unsafe) static var sampleSize = 32

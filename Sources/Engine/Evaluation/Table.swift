@@ -1,6 +1,7 @@
 // The study's results table: Model | Train Prec | Num Para | Clean Acc@1 | PGD-5 Acc@1 |
 // Relative Drop, aligned, with one "<attack> Acc@1" column per distinct attack.
 import Foundation
+import Tensor
 
 public enum ResultsTable {
     /// One row of the table (from an EvalRecord or written by hand).

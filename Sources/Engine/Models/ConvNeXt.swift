@@ -7,6 +7,8 @@
 //   otherwise permute to NHWC, LayerNorm and Linear.
 // head: global average pool -> head.norm LayerNorm2d (eps 1e-6) -> head.fc
 
+import Tensor
+
 final class ConvNeXtBlock {
     let convDw: Conv2d
     let norm: LayerNorm

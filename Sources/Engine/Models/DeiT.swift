@@ -5,6 +5,8 @@
 // blocks.i: x + drop_path(attn.proj(MHSA(attn.qkv(norm1 x)))), x + drop_path(mlp(norm2 x)); LayerNorm eps 1e-6
 // norm -> class token -> head
 
+import Tensor
+
 final class ViTBlock {
     let dim: Int, heads: Int
     let norm1: LayerNorm, norm2: LayerNorm

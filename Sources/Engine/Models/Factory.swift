@@ -1,5 +1,6 @@
 // Building models by name with options, and the parameter-budget search (`params: N`).
 import Foundation
+import Tensor
 
 /// The options of `model(name, ...)`; nil means "the family default".
 public struct ModelOptions {

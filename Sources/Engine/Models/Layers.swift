@@ -4,6 +4,8 @@
 // parameter and buffer in creation order under its full state-dict name. In dry mode the store only
 // counts (no allocation, no initialisation): the parameter-budget search builds hundreds of dry models.
 
+import Tensor
+
 /// How a parameter is initialised (timm's defaults for each kind of layer).
 public enum ParamInit {
     case zeros, ones

@@ -1,6 +1,7 @@
 // The configuration of one of the five architectures: the family defaults (timm's registered
 // models) and the user's options (`model(name, image:, channels:, ...)`), validated.
 import Foundation
+import Tensor
 
 /// The five architecture families.
 public enum Architecture: String, CaseIterable {

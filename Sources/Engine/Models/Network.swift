@@ -2,6 +2,7 @@
 // forward (so attacks work in pixel space), precision and mode handling, multiply-add counting,
 // the per-stage tree and the layer summary.
 import Foundation
+import Tensor
 
 /// A network built from a `ModelConfig`. Subclasses declare their layers in `init` through a
 /// `Scope` over a new `ParamStore`, pass the store to `super.init` and implement `body`.
@@ -47,8 +48,8 @@ public class Network {
     /// tokens in every product and gains nothing beyond about 32.
     public var restartBatchLimit: Int {
         switch config.arch {
-        case .resnet, .convnext, .poolformer, .swin: return 4 * RestartMode.maxBatchedImages
-        default: return RestartMode.maxBatchedImages
+        case .resnet, .convnext, .poolformer, .swin: return 4 * RestartBatchLimit.standard
+        default: return RestartBatchLimit.standard
         }
     }
 

@@ -7,6 +7,8 @@
 //   norm = GroupNorm(1 group, eps 1e-5); pool = AvgPool2d(3, 1, 1, count_include_pad=False)
 // head: global average pool -> head.norm LayerNorm2d (eps 1e-6) -> head.fc
 
+import Tensor
+
 final class PoolFormerBlock {
     let norm1: GroupNorm1, norm2: GroupNorm1
     let scale1: Tensor, scale2: Tensor

@@ -9,6 +9,8 @@
 //   changes) -> act
 // global average pool -> fc
 
+import Tensor
+
 final class ResNetBlock {
     let convs: [Conv2d]
     let bns: [BatchNorm2d]

@@ -10,6 +10,8 @@
 //   crop, roll back.
 // norm LayerNorm -> head: average over H, W -> head.fc
 
+import Tensor
+
 /// Relative position bias gathered from the table: out[h, i, j] = table[index[i][j], h].
 // table: (L, heads) -> (1, heads, N, N)
 func gatherRelativeBias(_ table: Tensor, _ index: [Int32], n: Int) throws -> Tensor {

@@ -3,6 +3,7 @@
 // and num_batches_tracked (int64) included, so a timm state dict saved with safetensors loads here
 // and gives the same logits.
 import Foundation
+import Tensor
 
 /// Buffers timm derives from the configuration; older timm versions saved some of them. Ignored on load.
 let derivedBufferSuffixes = ["relative_position_index", "attn_mask", "relative_coords_table"]

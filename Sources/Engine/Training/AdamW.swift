@@ -4,6 +4,7 @@
 //   p <- p - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
 import CKernels
 import Foundation
+import Tensor
 
 /// AdamW (Loshchilov & Hutter) exactly as PyTorch computes it, in float32.
 public final class AdamW: Optimizer {

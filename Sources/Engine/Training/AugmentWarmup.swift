@@ -1,54 +1,12 @@
-// Data-augmentation settings per epoch, including the "data augmentation warmup" of Bai et al.
-// 2021 (ViTs-vs-CNNs) that the study used for every model but ResNet50 (REFERENCE.md section 4):
+// The data-augmentation settings (Data/AugmentSettings.swift) of each epoch, including the
+// "data augmentation warmup" of Bai et al. 2021 (ViTs-vs-CNNs) that the study used for every model but ResNet50 (REFERENCE.md section 4):
 //   RandAugment magnitude m = min(e, M) with m = 1 at e = 0
 //   mixup/cutmix prob 0.5, 0.6, ..., 1.0 for e = 0..5, then the recipe's prob
 //     (optional original-code dip: 0.9 at e = 8 and 0.95 at e = 9)
 //   cutmix alpha 0 for e < 6, then the recipe's alpha
 //   switch prob 0.1, 0.2, 0.3, 0.4 for e = 6..9, then the recipe's switch prob
 
-/// The augmentation parameters of one epoch, handed to the data pipeline.
-public struct AugmentSettings: Equatable, CustomStringConvertible {
-    /// RandAugment magnitude M (nil: no RandAugment).
-    public var randAugmentMagnitude: Double?
-    /// Standard deviation of the per-op magnitude noise (timm "mstd").
-    public var randAugmentStd: Double
-    /// Operations per image (timm "n", 2).
-    public var randAugmentOps: Int
-    /// Mixup Beta(alpha, alpha) parameter (0: off).
-    public var mixupAlpha: Double
-    /// CutMix Beta(alpha, alpha) parameter (0: off).
-    public var cutmixAlpha: Double
-    /// Probability that a batch is mixed at all.
-    public var mixProb: Double
-    /// Probability of CutMix rather than mixup when both are on.
-    public var switchProb: Double
-    /// Label smoothing folded into mixed targets.
-    public var labelSmoothing: Double
-    /// Random erasing probability.
-    public var randomErasing: Double
-
-    public init(randAugmentMagnitude: Double? = nil, randAugmentStd: Double = 0.5, randAugmentOps: Int = 2,
-                mixupAlpha: Double = 0, cutmixAlpha: Double = 0, mixProb: Double = 1, switchProb: Double = 0.5,
-                labelSmoothing: Double = 0, randomErasing: Double = 0) {
-        self.randAugmentMagnitude = randAugmentMagnitude
-        self.randAugmentStd = randAugmentStd
-        self.randAugmentOps = randAugmentOps
-        self.mixupAlpha = mixupAlpha
-        self.cutmixAlpha = cutmixAlpha
-        self.mixProb = mixProb
-        self.switchProb = switchProb
-        self.labelSmoothing = labelSmoothing
-        self.randomErasing = randomErasing
-    }
-
-    /// True when batches may be mixed (mixup or CutMix with a positive probability).
-    public var mixes: Bool { (mixupAlpha > 0 || cutmixAlpha > 0) && mixProb > 0 }
-
-    public var description: String {
-        let ra = randAugmentMagnitude.map { "m\(fmt($0))-mstd\(fmt(randAugmentStd))" } ?? "off"
-        return "randaugment \(ra), mixup \(fmt(mixupAlpha)), cutmix \(fmt(cutmixAlpha)), prob \(fmt(mixProb)), switch \(fmt(switchProb))"
-    }
-}
+import Tensor
 
 extension Recipe {
     /// The augmentation settings of epoch `e` (0-based): the recipe's values, with the

@@ -3,6 +3,7 @@
 // state ("optim.*"), the EMA weights ("ema.*"), and in the metadata the schedule position,
 // epoch/batch, the RNG states, the fp16 loss scale and the seed. Written atomically.
 import Foundation
+import Tensor
 
 /// Where a run stands: everything besides tensors that a resumed run needs.
 public struct TrainingPosition: Equatable {

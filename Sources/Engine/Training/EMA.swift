@@ -1,6 +1,8 @@
 // Exponential moving average of the weights (timm ModelEmaV2): after every optimizer step
 //   ema <- decay * ema + (1 - decay) * weight      for every parameter and float buffer.
 
+import Tensor
+
 /// A moving average of a model's parameters and buffers.
 public final class WeightEMA {
     public let decay: Double

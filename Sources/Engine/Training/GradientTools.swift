@@ -2,6 +2,7 @@
 // as timm's dispatch_clip_grad "norm" mode), finiteness check and scaling (loss-scale unscaling,
 // gradient-accumulation averaging).
 import Foundation
+import Tensor
 
 public enum GradientTools {
     /// The L2 norm of all gradients together (nil gradients count as zero); NaN/inf when any is.

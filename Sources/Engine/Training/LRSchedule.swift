@@ -5,6 +5,7 @@
 //   step:             lr[i] = max(min, base * rate^floor(epoch(i) / every))   (ResNet: x0.1 every 30 epochs)
 // and the linear scaling rule lr = base_lr * global_batch / lr_batch (Goyal et al.).
 import Foundation
+import Tensor
 
 /// The learning rate at every optimizer step of a run.
 public struct LRSchedule: Equatable {

@@ -3,6 +3,8 @@
 // gradient is inf/NaN the step is skipped and the scale halved; after `growthInterval` clean
 // steps in a row the scale doubles.
 
+import Tensor
+
 /// The fp16 loss-scale state machine.
 public struct LossScaler: Equatable {
     public var scale: Double

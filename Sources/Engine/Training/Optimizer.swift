@@ -1,6 +1,8 @@
 // The optimizer interface: one `step(lr:)` per optimizer step, reading each parameter's `grad`.
 // State (moments, momentum buffers, step count) is exposed as named tensors for checkpoints.
 
+import Tensor
+
 /// An optimizer over parameter groups. Parameters whose `grad` is nil are skipped (as PyTorch does).
 public protocol Optimizer: AnyObject {
     /// Short name ("adamw", "sgd").

@@ -3,6 +3,8 @@
 // on names ending in ".bias", and on the model's no-decay names (position embeddings, class
 // tokens, relative position bias tables).
 
+import Tensor
+
 /// A set of parameters sharing weight decay and a learning-rate multiplier.
 public struct ParameterGroup {
     /// The parameters (their `grad` is read at each step).

@@ -1,6 +1,8 @@
 // timm's RandAugment config strings: "rand-m9-mstd0.5-inc1" (magnitude 9, magnitude noise std 0.5,
 // "increasing" op set, 2 ops per image unless "-n3" etc.).
 
+import Tensor
+
 /// A parsed RandAugment configuration.
 public struct RandAugmentSpec: Equatable, CustomStringConvertible {
     public var magnitude: Double
@@ -49,13 +51,4 @@ public struct RandAugmentSpec: Equatable, CustomStringConvertible {
     public var description: String {
         "rand-m\(fmt(magnitude))-mstd\(fmt(std))" + (ops != 2 ? "-n\(ops)" : "") + (increasing ? "-inc1" : "")
     }
-}
-
-/// A number in its shortest readable form: 9 -> "9", 0.5 -> "0.5", 2.5e-07 -> "2.5e-7".
-func fmt(_ x: Double) -> String {
-    if x == x.rounded() && abs(x) < 1e15 { return String(Int(x)) }
-    if abs(x) >= 1e-3 { return "\(x)" }
-    var s = "\(x)"                      // Swift prints 2.5e-07
-    if let r = s.range(of: "e-0") { s.replaceSubrange(r, with: "e-") }
-    return s
 }

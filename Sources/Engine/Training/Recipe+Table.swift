@@ -1,6 +1,7 @@
 // A recipe printed the way the study prints its recipe table: one row per table entry, the
 // recipe as a column. `Recipe.table([...])` puts several recipes side by side.
 import Foundation
+import Tensor
 
 extension Recipe {
     /// The rows of the study's recipe table with this recipe's values, in the study's order

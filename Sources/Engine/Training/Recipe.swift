@@ -2,6 +2,8 @@
 // (seed/000_c3402ba108062dbd.txt; semantics in REFERENCE.md section 4). The study's five columns
 // are data in stdlib/recipes.adv, not code.
 
+import Tensor
+
 /// Everything `fit` needs to know about how to train, one field per row of the study's table.
 public struct Recipe: Equatable {
     /// Column title ("convnext-tiny").

@@ -4,6 +4,8 @@
 //   g <- g + momentum * buf (nesterov) | buf
 //   p <- p - lr * g
 
+import Tensor
+
 /// Stochastic gradient descent with momentum and optional Nesterov momentum.
 public final class SGD: Optimizer {
     public let name = "sgd"

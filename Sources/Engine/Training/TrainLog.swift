@@ -2,6 +2,7 @@
 // adversarial training accuracy, lr, images/s, ETA) and a JSON-lines file with one object per
 // step plus events (start, resume, skipped steps, validation, checkpoints, end).
 import Foundation
+import Tensor
 
 /// One value of a JSON-lines record.
 public enum LogValue {

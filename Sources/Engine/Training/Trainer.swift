@@ -4,6 +4,7 @@
 // Handles gradient accumulation, clipping, EMA, bf16/fp16/fp32 (fp16 with dynamic loss scaling),
 // NaN/inf skipping, Ctrl-C, checkpoints every N steps and bit-identical resuming.
 import Foundation
+import Tensor
 
 /// Options of one `fit` call besides the recipe.
 public struct FitOptions {

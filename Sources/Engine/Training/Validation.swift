@@ -2,6 +2,8 @@
 // and robust accuracy under an attack through the evaluation code. Uses its own generator, so
 // validating never changes the training run's random streams (resuming stays bit-identical).
 
+import Tensor
+
 public enum Validation {
     /// Metrics of `model` on `data`: ("val_clean", fraction) and, with an attack, ("val_robust", fraction).
     /// - Parameters:

@@ -1,6 +1,9 @@
 // Arguments passed to a builtin, with checked accessors that produce clear errors naming
 // the argument: `try args.number("eps", at: 0)`, `try args.int("steps", default: 10)`.
+// Unknown names, extra positional values and missing required arguments are rejected before
+// the body runs, from the builtin's declaration (Signature.swift).
 import Engine
+import Tensor
 import Foundation
 
 /// The arguments of one call: positional values, then named ones.
@@ -9,6 +12,12 @@ public struct Arguments {
     public var named: [(name: String, value: Value)]
     /// The builtin's name, used in error messages ("pgd: eps must be ...").
     public var callee: String
+    /// The declaration the arguments were checked against (set by `Builtin.call`).
+    public var declaration: Signature?
+
+    /// Test hook: when set, every read of an argument the declaration does not have (or at
+    /// another position than declared) is reported, e.g. "sweep reads 'precision', not declared".
+    public nonisolated(unsafe) static var audit: ((String) -> Void)?
 
     public init(_ positional: [Value], named: [(name: String, value: Value)] = [], callee: String = "") {
         self.positional = positional
@@ -18,13 +27,17 @@ public struct Arguments {
 
     /// The value of an argument given by name or, when `at` is set, by position.
     public func value(_ name: String, at index: Int? = nil) -> Value? {
+        if let report = Arguments.audit, let d = declaration, let problem = d.misread(name, at: index) {
+            report("\(callee) \(problem)")
+        }
         if let v = named.first(where: { $0.name == name })?.value { return v }
         if let i = index, i < positional.count { return positional[i] }
         return nil
     }
 
     /// Fails when a named argument is not among `allowed` or there are more than `maxPositional`
-    /// positional ones. Call it first in every builtin so typos are reported, with a suggestion.
+    /// positional ones. Declared builtins need not call it (their declaration is checked before
+    /// the body runs); it stays for code that checks arguments by hand.
     public func check(allowed: [String], maxPositional: Int) throws {
         if positional.count > maxPositional {
             throw RuntimeError.arguments("\(callee) takes at most \(maxPositional) positional argument\(maxPositional == 1 ? "" : "s"), got \(positional.count)")

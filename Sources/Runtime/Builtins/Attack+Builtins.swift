@@ -1,24 +1,42 @@
 // Builtins: attacks (fgsm, pgd, apgd, worst_of), evaluate, sweep, table.
 import Engine
+import Tensor
 import Foundation
 
 enum AttackBuiltins {
     static func register(into t: inout BuiltinTable) {
-        t.add("fgsm", "fgsm(eps:, target: nil)",
-              doc: "The fast gradient sign method: one step x + eps * sign(grad of the cross entropy), clipped to [0, 1]. eps is in pixel space (images in [0, 1]; the model normalises inside), e.g. 4/255. `target: c` makes it targeted (steps towards class c). Returns an attack; call it as a(m, x, y) to get adversarial images, or pass it to evaluate/fit.") { args, _ in
-            var a = args
-            a.callee = "fgsm"
-            try a.check(allowed: ["eps", "target"], maxPositional: 1)
+        t.add("fgsm", "fgsm(eps, target: nil)",
+              doc: """
+                  The fast gradient sign method: one step x + eps * sign(grad of the cross entropy), clipped
+                  to [0, 1]. eps is in pixel space (images in [0, 1]; the model normalises inside), e.g.
+                  4/255.
+
+                  `target: c` makes it targeted (steps towards class c). Returns an attack; call it as a(m,
+                  x, y) to get adversarial images, or pass it to evaluate/fit.
+                  """) { a, _ in
             let eps = try a.number("eps", at: 0)
             let target = try optionalClass(a, "target")
             return .object(AttackObject(try engine { try FGSM(eps: Float(eps), targetClass: target) }))
         }
 
-        t.add("pgd", "pgd(eps:, step: eps/4, steps: 10, restarts: 1, random_start: true, norm: \"linf\", loss: \"ce\", target: nil, batched: \"auto\")",
-              doc: "Projected gradient descent (torchattacks semantics): start at x + U(-eps, eps) (random_start), then `steps` times x <- clip_[0,1](proj_eps(x + step * sign(grad))) (norm \"l2\": normalised gradient and L2 ball). eps and step are in pixel space. loss \"ce\" (cross entropy; soft targets in training) or \"dlr\". `restarts` > 1 keeps the per-example worst case (robust only if no restart fools it); `batched` (\"auto\" | \"batched\" | \"sequential\") runs all restarts as one larger batch, or one after another (each on the examples still robust), or (auto) the first restart alone, then the others over the examples not yet fooled in groups as large as the model's batch limit allows (128 images for the convolutional networks and Swin, 32 for DeiT: where batching measured faster on this engine). All three run the same restarts with the same random starts and pick the same worst case; the values agree up to float rounding (matrix kernels can round differently at another batch size). `target: c` makes it targeted. The study's evaluation attack is pgd(eps: 4/255, step: 1/255, steps: 5); its training attack pgd(eps: 4/255, step: 4/255, steps: 1). The model is in evaluation mode while the attack runs and back in its previous mode after.") { args, _ in
-            var a = args
-            a.callee = "pgd"
-            try a.check(allowed: ["eps", "step", "steps", "restarts", "random_start", "norm", "loss", "target", "batched"], maxPositional: 3)
+        t.add("pgd", "pgd(eps, step = eps/4, steps = 10, restarts: 1, random_start: true, norm: \"linf\", loss: \"ce\", target: nil, batched: \"auto\")",
+              doc: """
+                  Projected gradient descent (torchattacks semantics): start at x + U(-eps, eps)
+                  (random_start), then `steps` times x <- clip_[0,1](proj_eps(x + step * sign(grad))) (norm
+                  "l2": normalised gradient and L2 ball). eps and step are in pixel space. loss "ce" (cross
+                  entropy; soft targets in training) or "dlr". `restarts` > 1 keeps the per-example worst
+                  case (robust only if no restart fools it); `batched` ("auto" | "batched" | "sequential")
+                  runs all restarts as one larger batch, or one after another (each on the examples still
+                  robust), or (auto) the first restart alone, then the others over the examples not yet
+                  fooled in groups as large as the model's batch limit allows (128 images for the
+                  convolutional networks and Swin, 32 for DeiT: where batching measured faster on this
+                  engine). All three run the same restarts with the same random starts and pick the same
+                  worst case; the values agree up to float rounding (matrix kernels can round differently at
+                  another batch size). `target: c` makes it targeted. The study's evaluation attack is
+                  pgd(eps: 4/255, step: 1/255, steps: 5); its training attack pgd(eps: 4/255, step: 4/255,
+                  steps: 1). The model is in evaluation mode while the attack runs and back in its previous
+                  mode after.
+                  """) { a, _ in
             let eps = try a.number("eps", at: 0)
             let step = try a.number("step", at: 1, default: eps / 4)
             let steps = try a.int("steps", at: 2, default: 10)
@@ -34,11 +52,17 @@ enum AttackBuiltins {
             }))
         }
 
-        t.add("apgd", "apgd(eps:, steps: 100, restarts: 1, loss: \"ce\", norm: \"linf\", target: nil, batched: \"auto\")",
-              doc: "AutoAttack's APGD (Croce & Hein 2020), a port of autopgd_base.py: N = `steps` iterations from a random start, initial step 2*eps, momentum 0.75, and checkpoints at 22%, then shrinking by 3% (at least 6%) of N where an example's step is halved and it restarts from its best point when its loss rose in at most 75% of the steps since the last checkpoint, or its step was not halved last time and its best loss did not improve. An example is broken once any iterate misclassifies it. loss \"ce\" (APGD-CE) or \"dlr\" (APGD-DLR, needs >= 3 classes); norm \"linf\" or \"l2\"; `restarts` run on the examples still robust; eps in pixel space. Names in tables: APGD-CE-100, APGD-DLR-100.") { args, _ in
-            var a = args
-            a.callee = "apgd"
-            try a.check(allowed: ["eps", "steps", "restarts", "loss", "norm", "target", "batched"], maxPositional: 2)
+        t.add("apgd", "apgd(eps, steps = 100, restarts: 1, loss: \"ce\", norm: \"linf\", target: nil, batched: \"auto\")",
+              doc: """
+                  AutoAttack's APGD (Croce & Hein 2020), a port of autopgd_base.py: N = `steps` iterations
+                  from a random start, initial step 2*eps, momentum 0.75, and checkpoints at 22%, then
+                  shrinking by 3% (at least 6%) of N where an example's step is halved and it restarts from
+                  its best point when its loss rose in at most 75% of the steps since the last checkpoint,
+                  or its step was not halved last time and its best loss did not improve. An example is
+                  broken once any iterate misclassifies it. loss "ce" (APGD-CE) or "dlr" (APGD-DLR, needs >=
+                  3 classes); norm "linf" or "l2"; `restarts` run on the examples still robust; eps in pixel
+                  space. Names in tables: APGD-CE-100, APGD-DLR-100.
+                  """) { a, _ in
             let eps = try a.number("eps", at: 0)
             let steps = try a.int("steps", at: 1, default: 100)
             let restarts = try a.int("restarts", default: 1)
@@ -51,11 +75,14 @@ enum AttackBuiltins {
             }))
         }
 
-        t.add("worst_of", "worst_of(a, b, ...)",
-              doc: "An ensemble as in AutoAttack: runs the attacks in order, each only on the examples all earlier ones failed to fool, and keeps each example's first success; an example is robust only if it survives every attack. Takes attacks as arguments or one list of attacks. Returns an attack.") { args, _ in
-            var a = args
-            a.callee = "worst_of"
-            try a.check(allowed: [], maxPositional: Int.max)
+        t.add("worst_of", "worst_of(attacks...)",
+              doc: """
+                  An ensemble as in AutoAttack: runs the attacks in order, each only on the examples all
+                  earlier ones failed to fool, and keeps each example's first success; an example is robust
+                  only if it survives every attack.
+
+                  Takes attacks as arguments or one list of attacks. Returns an attack.
+                  """) { a, _ in
             var items = a.positional
             if items.count == 1, case .list(let l) = items[0] { items = l.items }
             guard !items.isEmpty else { throw RuntimeError.arguments("worst_of: needs at least one attack, e.g. worst_of(pgd(eps: 4/255), apgd(eps: 4/255))") }
@@ -69,10 +96,21 @@ enum AttackBuiltins {
         }
 
         t.add("evaluate", "evaluate(m, data, attack: pgd(eps: 4/255, step: 1/255, steps: 5), attacks: nil, batch: 128, limit: nil, sanity: true, progress: true, state: nil, precision: nil)",
-              doc: "Clean and robust top-1 accuracy of model `m` on `data` (a Dataset, or a {train, test} record: its test split), in percent. Each attack runs on the clean-correct images; `attacks: [a, b]` runs several in one pass (robust is then the per-example worst case, and `attacks` lists each one's own). Returns a record {model, precision, params, clean, robust, drop, attack, attacks, images, seconds, warnings}; drop is relative, (robust - clean) / clean in percent, as in the study. `limit` evaluates the first images only. Sanity checks (eps 0 = clean, more steps never raise robust accuracy, zero/NaN gradients, an unbounded attack reaches ~0%) run on a sample of the first batch and warn on stderr; `sanity: false` skips them. Progress goes to stderr; `state: \"path.json\"` saves progress atomically every few batches so rerunning the same call resumes. `precision` overrides the label for table() (default: the model's precision). Deterministic from seed(n).") { args, _ in
-            var a = args
-            a.callee = "evaluate"
-            try a.check(allowed: ["m", "data", "attack", "attacks", "batch", "limit", "sanity", "progress", "state", "precision"], maxPositional: 2)
+              doc: """
+                  Clean and robust top-1 accuracy of model `m` on `data` (a Dataset, or a {train, test}
+                  record: its test split), in percent.
+
+                  Each attack runs on the clean-correct images; `attacks: [a, b]` runs several in one pass
+                  (robust is then the per-example worst case, and `attacks` lists each one's own). Returns a
+                  record {model, precision, params, clean, robust, drop, attack, attacks, images, seconds,
+                  warnings}; drop is relative, (robust - clean) / clean in percent, as in the study. `limit`
+                  evaluates the first images only. Sanity checks (eps 0 = clean, more steps never raise
+                  robust accuracy, zero/NaN gradients, an unbounded attack reaches ~0%) run on a sample of
+                  the first batch and warn on stderr; `sanity: false` skips them. Progress goes to stderr;
+                  `state: "path.json"` saves progress atomically every few batches so rerunning the same
+                  call resumes. `precision` overrides the label for table() (default: the model's
+                  precision). Deterministic from seed(n).
+                  """) { a, _ in
             let m = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
             let data = try dataset(a)
             var attacks: [Attack] = []
@@ -91,21 +129,23 @@ enum AttackBuiltins {
             } else {
                 attacks = [try engine { try PGD(eps: 4 / 255, step: 1 / 255, steps: 5) }]
             }
-            let o = try options(a)
+            let o = try options(a, precisionLabel: true)
             let r = try engine { try Evaluation.evaluate(m, data, attacks: attacks, options: o, rng: RNG.global) }
             return recordValue(r)
         }
 
         t.add("sweep", "sweep(m, data, attack:, eps:, batch: 128, limit: nil, sanity: true, progress: true, state: nil)",
-              doc: "The robustness curve: robust top-1 accuracy (percent) of `m` on `data` for each radius in the list `eps` (pixel space), all in one pass over the data; each point is the attack with that eps (its step keeps the same ratio to eps). Returns a record {model, attack, clean, eps: [...], robust: [...], warnings}; warns when robust accuracy rises with eps.") { args, _ in
-            var a = args
-            a.callee = "sweep"
-            try a.check(allowed: ["m", "data", "attack", "eps", "batch", "limit", "sanity", "progress", "state"], maxPositional: 2)
+              doc: """
+                  The robustness curve: robust top-1 accuracy (percent) of `m` on `data` for each radius in
+                  the list `eps` (pixel space), all in one pass over the data; each point is the attack with
+                  that eps (its step keeps the same ratio to eps). Returns a record {model, attack, clean,
+                  eps: [...], robust: [...], warnings}; warns when robust accuracy rises with eps.
+                  """) { a, _ in
             let m = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
             let data = try dataset(a)
             let atk = try attack(a, "attack")
             let eps = try a.numbers("eps").map(Float.init)
-            let o = try options(a)
+            let o = try options(a, precisionLabel: false)
             let r = try engine { try Evaluation.sweep(m, data, attack: atk, eps: eps, options: o, rng: RNG.global) }
             return .record(RecordBox([
                 ("model", .string(m.name)), ("attack", .string(atk.name)), ("clean", .number(r.clean)),
@@ -116,10 +156,13 @@ enum AttackBuiltins {
         }
 
         t.add("table", "table(rows)",
-              doc: "The study's results table for a list of evaluate() records (or records written by hand with fields model, precision, params, clean, robust, attack, drop): columns Model, Train Prec, Num Para (\"29M\", \"1.0M\"), Clean Acc@1, one \"<attack> Acc@1\" column per attack (PGD-5 in the study) and Relative Drop, aligned. Returns the table as a string; print(table(rows)) shows it.") { args, _ in
-            var a = args
-            a.callee = "table"
-            try a.check(allowed: ["rows"], maxPositional: 1)
+              doc: """
+                  The study's results table for a list of evaluate() records (or records written by hand
+                  with fields model, precision, params, clean, robust, attack, drop): columns Model, Train
+                  Prec, Num Para ("29M", "1.0M"), Clean Acc@1, one "<attack> Acc@1" column per attack (PGD-5
+                  in the study) and Relative Drop, aligned. Returns the table as a string;
+                  print(table(rows)) shows it.
+                  """) { a, _ in
             let rows = try a.list("rows", at: 0).enumerated().map { i, v in try tableRow(v, index: i) }
             return .string(ResultsTable.format(rows))
         }
@@ -127,10 +170,6 @@ enum AttackBuiltins {
 
     // MARK: helpers
 
-    /// Runs engine code, turning its errors into runtime errors.
-    static func engine<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as EngineError { throw RuntimeError.engine(e) }
-    }
 
     /// An optional class index argument (nil when absent or nil).
     static func optionalClass(_ a: Arguments, _ name: String) throws -> Int? {
@@ -170,7 +209,8 @@ enum AttackBuiltins {
         throw RuntimeError.type("\(a.callee): argument 'data' must be a Dataset or a {train, test} record, got \(v.typeName)")
     }
 
-    static func options(_ a: Arguments) throws -> EvalOptions {
+    /// The evaluation options; `precisionLabel`: the builtin has a `precision` argument (evaluate).
+    static func options(_ a: Arguments, precisionLabel: Bool) throws -> EvalOptions {
         var o = EvalOptions()
         o.batch = try a.int("batch", default: 128)
         guard o.batch >= 1 else { throw RuntimeError.arguments("\(a.callee): batch must be >= 1, got \(o.batch)") }
@@ -182,7 +222,7 @@ enum AttackBuiltins {
         o.sanity = try a.bool("sanity", default: true)
         o.progress = try a.bool("progress", default: true)
         if a.has("state") { o.statePath = try a.string("state") }
-        if a.has("precision") { o.precisionLabel = try a.string("precision") }
+        if precisionLabel, a.has("precision") { o.precisionLabel = try a.string("precision") }
         return o
     }
 

@@ -1,6 +1,7 @@
 // The script-side wrapper of an engine Attack. Printing shows its parameters; calling it,
 // `a(m, x, y)`, returns adversarial images; members: name, eps, steps.
 import Engine
+import Tensor
 
 public final class AttackObject: HostObject, AttackCarrier {
     public let attack: Attack
@@ -8,30 +9,34 @@ public final class AttackObject: HostObject, AttackCarrier {
     public var attackValue: Attack { attack }
     public var typeName: String { "Attack" }
     public func describe(depth: Int) -> String { attack.description }
-    public var memberNames: [String] { ["name", "eps", "steps"] }
-
-    public func member(_ name: String) throws -> Value? {
-        switch name {
-        case "name": return .string(attack.name)
-        case "eps": return .number(Double(attack.eps))
-        case "steps": return attack.steps.map { .number(Double($0)) } ?? .nil_
-        default: return nil
-        }
-    }
-
-    /// `a(m, x, y, target: nil, targets: nil)`: adversarial images for images x (N, C, H, W) or one
-    /// image (C, H, W) with labels y (a tensor, list or number); `target` makes it targeted
-    /// (class per image, or one class), `targets` gives soft targets (N, classes) for the loss.
+    public var memberNames: [String] { AttackObject.members.names }
+    public func member(_ name: String) throws -> Value? { try AttackObject.members.value(name, of: self) }
     public func call(_ args: Arguments, _ ctx: CallContext) throws -> Value {
         var a = args
         a.callee = attack.name
-        try a.check(allowed: ["m", "x", "y", "target", "targets"], maxPositional: 3)
+        return try AttackObject.members.call(self, a, ctx)
+    }
+
+    /// Fields and `a(m, x, y)`, declared once (Members.swift).
+    static let members: Members<AttackObject> = {
+        var t = Members<AttackObject>("Attack")
+        t.field("name") { .string($0.attack.name) }
+        t.field("eps") { .number(Double($0.attack.eps)) }
+        t.field("steps") { o in o.attack.steps.map { .number(Double($0)) } ?? .nil_ }
+        t.call("a(m, x, y, target: nil, targets: nil)", doc: """
+            Adversarial images for images x (N, C, H, W) or one image (C, H, W) with labels y (a tensor, list
+            or number); `target` makes it targeted (a class per image, or one class), `targets` gives soft
+            targets (N, classes) for the loss.
+            """) { o, a, _ in try o.perturb(a) }
+        return t
+    }()
+
+    func perturb(_ a: Arguments) throws -> Value {
         let m = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
-        guard let xv = a.value("x", at: 1) else { throw RuntimeError.arguments("\(a.callee)(m, x, y): missing the images x") }
-        var x = try TensorObject.from(xv, what: "\(a.callee): x")
+        var x = try TensorObject.tensor(a, "x", at: 1)
         let single = x.rank == 3
-        if single { x = try AttackBuiltins.engine { try x.reshape([1] + x.shape) } }
-        guard let yv = a.value("y", at: 2) else { throw RuntimeError.arguments("\(a.callee)(m, x, y): missing the labels y") }
+        if single { x = try engine { try x.reshape([1] + x.shape) } }
+        guard let yv = a.value("y", at: 2) else { throw RuntimeError.arguments("\(a.callee): missing argument 'y'") }
         let n = x.rank >= 1 ? x.shape[0] : 0
         let y = try AttackBuiltins.labels(yv, count: n, what: "\(a.callee): y")
         let target = try a.value("target").flatMap { v -> [Int]? in
@@ -44,10 +49,10 @@ public final class AttackObject: HostObject, AttackCarrier {
         }
         let atk = attack
         let input = x
-        let adv = try AttackBuiltins.engine {
+        let adv = try engine {
             try atk.perturb(m, input, labels: y, targets: soft, target: target, rng: RNG.global)
         }
-        if single { return .object(TensorObject(try AttackBuiltins.engine { try adv.reshape(Array(adv.shape.dropFirst())) })) }
+        if single { return .object(TensorObject(try engine { try adv.reshape(Array(adv.shape.dropFirst())) })) }
         return .object(TensorObject(adv))
     }
 }

@@ -1,5 +1,6 @@
 // Builtins: language core (print, len, range, help, conversions, lists, records, math, time).
 import Engine
+import Tensor
 import Foundation
 
 /// Raised by `exit(code)`; the command line exits with the code, the REPL quits.
@@ -21,16 +22,25 @@ enum CoreBuiltins {
 
     static func registerIO(into t: inout BuiltinTable) {
         t.add("print", "print(values..., sep: \" \", end: \"\\n\")",
-              doc: "Writes the values to standard output separated by `sep` (a space) and followed by `end` (a newline). Strings print without quotes; lists, records and objects print in their readable form, nested values up to a depth limit.") { args, ctx in
-            try args.check(allowed: ["sep", "end"], maxPositional: Int.max)
+              doc: """
+                  Writes the values to standard output separated by `sep` (a space) and followed by `end` (a
+                  newline).
+
+                  Strings print without quotes; lists, records and objects print in their readable form,
+                  nested values up to a depth limit.
+                  """) { args, ctx in
             let sep = try args.string("sep", default: " ")
             let end = try args.string("end", default: "\n")
             ctx.write(args.positional.map { $0.display() }.joined(separator: sep) + end)
             return .nil_
         }
-        t.add("help", "help(name)",
-              doc: "Shows the signature and documentation of a builtin, method, function, module or object: `help(pgd)`, `help(\"pgd\")`, `help(t.sum)`. Without an argument, lists every builtin.") { args, ctx in
-            try args.check(allowed: ["name"], maxPositional: 1)
+        t.add("help", "help(name = nil)",
+              doc: """
+                  Shows the signature and documentation of a builtin, method, function, module or object:
+                  `help(pgd)`, `help("pgd")`, `help(t.sum)`.
+
+                  Without an argument, lists every builtin.
+                  """) { args, ctx in
             guard let interp = ctx as? Interpreter else { return .nil_ }
             ctx.write(helpText(args.value("name", at: 0), interp) + "\n")
             return .nil_
@@ -68,8 +78,11 @@ enum CoreBuiltins {
         }
     }
 
-    /// Wraps a paragraph at 80 columns.
+    /// Wraps text at 80 columns, paragraph by paragraph (paragraphs are separated by a blank line).
     static func wrap(_ text: String, indent: String) -> String {
+        if text.contains("\n\n") {
+            return text.components(separatedBy: "\n\n").map { wrap($0, indent: indent) }.joined(separator: "\n\n")
+        }
         var lines: [String] = []
         var line = indent
         for w in text.split(separator: " ") {
@@ -84,38 +97,50 @@ enum CoreBuiltins {
 
     static func registerConversions(into t: inout BuiltinTable) {
         t.add("str", "str(x)",
-              doc: "The text of a value, as `print` shows it: `str(3)` is \"3\", `str([1, \"a\"])` is \"[1, \\\"a\\\"]\".") { args, _ in
-            try args.check(allowed: ["x"], maxPositional: 1)
+              doc: """
+                  The text of a value, as `print` shows it: `str(3)` is "3", `str([1, "a"])` is "[1,
+                  \\"a\\"]".
+                  """) { args, _ in
             guard let v = args.value("x", at: 0) else { throw RuntimeError.arguments("str: missing argument 'x'") }
             return .string(v.display())
         }
         t.add("repr", "repr(x)",
-              doc: "The readable form of a value with strings quoted, as the REPL shows it: `repr(\"a\")` is \"\\\"a\\\"\".") { args, _ in
-            try args.check(allowed: ["x"], maxPositional: 1)
+              doc: """
+                  The readable form of a value with strings quoted, as the REPL shows it: `repr("a")` is
+                  "\\"a\\"".
+                  """) { args, _ in
             guard let v = args.value("x", at: 0) else { throw RuntimeError.arguments("repr: missing argument 'x'") }
             return .string(v.repr())
         }
         t.add("num", "num(x)",
-              doc: "A number from a number or a string (\"0.5\", \"1e-3\", \" 42 \"); fails with the text when the string is not a number.") { args, _ in
-            try args.check(allowed: ["x"], maxPositional: 1)
+              doc: """
+                  A number from a number or a string ("0.5", "1e-3", " 42 "); fails with the text when the
+                  string is not a number.
+                  """) { args, _ in
             return .number(try toNumber(args, "num"))
         }
         t.add("int", "int(x)",
-              doc: "The whole number of a number or numeric string, rounding toward zero: `int(3.7)` is 3, `int(-3.7)` is -3, `int(\"12\")` is 12.") { args, _ in
-            try args.check(allowed: ["x"], maxPositional: 1)
+              doc: """
+                  The whole number of a number or numeric string, rounding toward zero: `int(3.7)` is 3,
+                  `int(-3.7)` is -3, `int("12")` is 12.
+                  """) { args, _ in
             let d = try toNumber(args, "int")
             guard d.isFinite else { throw RuntimeError.value("int: cannot convert \(formatNumber(d)) to a whole number") }
             return .number(d.rounded(.towardZero))
         }
         t.add("type", "type(x)",
-              doc: "The type name of a value: \"nil\", \"bool\", \"number\", \"string\", \"list\", \"record\", \"function\", \"builtin\", \"module\", or an object's type such as \"Tensor\" or \"Model\".") { args, _ in
-            try args.check(allowed: ["x"], maxPositional: 1)
+              doc: """
+                  The type name of a value: "nil", "bool", "number", "string", "list", "record", "function",
+                  "builtin", "module", or an object's type such as "Tensor" or "Model".
+                  """) { args, _ in
             guard let v = args.value("x", at: 0) else { throw RuntimeError.arguments("type: missing argument 'x'") }
             return .string(v.typeName)
         }
-        t.add("format", "format(x, digits: 2)",
-              doc: "A number as text with a fixed number of digits after the point: `format(0.12345, digits: 3)` is \"0.123\". Useful in tables and log lines.") { args, _ in
-            try args.check(allowed: ["x", "digits"], maxPositional: 2)
+        t.add("format", "format(x, digits = 2)",
+              doc: """
+                  A number as text with a fixed number of digits after the point: `format(0.12345, digits:
+                  3)` is "0.123". Useful in tables and log lines.
+                  """) { args, _ in
             let x = try args.number("x", at: 0)
             let d = try args.int("digits", at: 1, default: 2)
             guard (0...20).contains(d) else { throw RuntimeError.arguments("format: argument 'digits' must be between 0 and 20, got \(d)") }
@@ -141,8 +166,11 @@ enum CoreBuiltins {
 
     static func registerCollections(into t: inout BuiltinTable) {
         t.add("len", "len(x)",
-              doc: "The number of items of a list, characters of a string, fields of a record, or elements along the first axis of an object that has a length (a tensor's first dimension, a data set's examples).") { args, _ in
-            try args.check(allowed: ["x"], maxPositional: 1)
+              doc: """
+                  The number of items of a list, characters of a string, fields of a record, or elements
+                  along the first axis of an object that has a length (a tensor's first dimension, a data
+                  set's examples).
+                  """) { args, _ in
             guard let v = args.value("x", at: 0) else { throw RuntimeError.arguments("len: missing argument 'x'") }
             switch v {
             case .list(let l): return .number(Double(l.items.count))
@@ -154,9 +182,13 @@ enum CoreBuiltins {
             default: throw RuntimeError.type("len: argument 'x' must be a list, string, record or object, got \(v.typeName)")
             }
         }
-        t.add("range", "range(start = 0, stop, step: 1)",
-              doc: "The list of whole numbers from `start` up to but excluding `stop`, `step` apart: `range(3)` is [0, 1, 2], `range(2, 8, step: 3)` is [2, 5]. A negative step counts down.") { args, ctx in
-            try args.check(allowed: ["start", "stop", "step"], maxPositional: 3)
+        t.add("range", "range(start = 0, stop, step = 1)",
+              doc: """
+                  The list of whole numbers from `start` up to but excluding `stop`, `step` apart:
+                  `range(3)` is [0, 1, 2], `range(2, 8, step: 3)` is [2, 5].
+
+                  A negative step counts down.
+                  """) { args, ctx in
             var start = 0, stop: Int
             if args.positional.count >= 2 || args.has("stop") && (args.positional.count >= 1 || args.has("start")) {
                 start = try args.int("start", at: 0)
@@ -176,23 +208,28 @@ enum CoreBuiltins {
             return .list(ListBox(out))
         }
         t.add("append", "append(list, value)",
-              doc: "Adds `value` to the end of `list`, changing the list in place (every variable holding it sees the change). Returns nil.") { args, _ in
-            try args.check(allowed: ["list", "value"], maxPositional: 2)
+              doc: """
+                  Adds `value` to the end of `list`, changing the list in place (every variable holding it
+                  sees the change). Returns nil.
+                  """) { args, _ in
             let l = try listBox(args, "list", 0)
             guard let v = args.value("value", at: 1) else { throw RuntimeError.arguments("append: missing argument 'value'") }
             l.items.append(v)
             return .nil_
         }
-        t.add("push", "push(list, value)", doc: "The same as `append(list, value)`: adds `value` to the end of `list` in place. Returns nil.") { args, ctx in
-            try args.check(allowed: ["list", "value"], maxPositional: 2)
+        t.add("push", "push(list, value)", doc: """
+            The same as `append(list, value)`: adds `value` to the end of `list` in place. Returns nil.
+            """) { args, ctx in
             let l = try listBox(args, "list", 0)
             guard let v = args.value("value", at: 1) else { throw RuntimeError.arguments("push: missing argument 'value'") }
             l.items.append(v)
             return .nil_
         }
-        t.add("pop", "pop(list, index: -1)",
-              doc: "Removes and returns the item at `index` (the last one by default) from `list`, in place. Fails on an empty list or an index out of range.") { args, _ in
-            try args.check(allowed: ["list", "index"], maxPositional: 2)
+        t.add("pop", "pop(list, index = -1)",
+              doc: """
+                  Removes and returns the item at `index` (the last one by default) from `list`, in place.
+                  Fails on an empty list or an index out of range.
+                  """) { args, _ in
             let l = try listBox(args, "list", 0)
             guard !l.items.isEmpty else { throw RuntimeError.value("pop: the list is empty") }
             var i = try args.int("index", at: 1, default: -1)
@@ -202,8 +239,10 @@ enum CoreBuiltins {
             return l.items.remove(at: i)
         }
         t.add("insert", "insert(list, index, value)",
-              doc: "Inserts `value` before position `index` of `list`, in place (index may equal the length to append; negative counts from the end). Returns nil.") { args, _ in
-            try args.check(allowed: ["list", "index", "value"], maxPositional: 3)
+              doc: """
+                  Inserts `value` before position `index` of `list`, in place (index may equal the length to
+                  append; negative counts from the end). Returns nil.
+                  """) { args, _ in
             let l = try listBox(args, "list", 0)
             var i = try args.int("index", at: 1)
             let n = i
@@ -214,8 +253,10 @@ enum CoreBuiltins {
             return .nil_
         }
         t.add("copy", "copy(x)",
-              doc: "A shallow copy of a list or record (a new container holding the same items); other values are returned as they are.") { args, _ in
-            try args.check(allowed: ["x"], maxPositional: 1)
+              doc: """
+                  A shallow copy of a list or record (a new container holding the same items); other values
+                  are returned as they are.
+                  """) { args, _ in
             guard let v = args.value("x", at: 0) else { throw RuntimeError.arguments("copy: missing argument 'x'") }
             switch v {
             case .list(let l): return .list(ListBox(l.items))
@@ -223,44 +264,54 @@ enum CoreBuiltins {
             default: return v
             }
         }
-        t.add("reverse", "reverse(list)", doc: "A new list with the items of `list` in reverse order (strings: the reversed string).") { args, _ in
-            try args.check(allowed: ["list"], maxPositional: 1)
+        t.add("reverse", "reverse(list)", doc: """
+            A new list with the items of `list` in reverse order (strings: the reversed string).
+            """) { args, _ in
             if case .string(let s)? = args.value("list", at: 0) { return .string(String(s.reversed())) }
             return .list(ListBox(try args.list("list", at: 0).reversed()))
         }
-        t.add("keys", "keys(record)", doc: "The field names of a record, in the order they were added, as a list of strings.") { args, _ in
-            try args.check(allowed: ["record"], maxPositional: 1)
+        t.add("keys", "keys(record)", doc: """
+            The field names of a record, in the order they were added, as a list of strings.
+            """) { args, _ in
             return .list(ListBox(try recordBox(args, "record", 0).keys.map { .string($0) }))
         }
-        t.add("values", "values(record)", doc: "The field values of a record, in the order their fields were added.") { args, _ in
-            try args.check(allowed: ["record"], maxPositional: 1)
+        t.add("values", "values(record)", doc: """
+            The field values of a record, in the order their fields were added.
+            """) { args, _ in
             let r = try recordBox(args, "record", 0)
             return .list(ListBox(r.keys.compactMap { r[$0] }))
         }
-        t.add("has", "has(record, name)", doc: "True when the record has a field called `name` (the same as `name in record`).") { args, _ in
-            try args.check(allowed: ["record", "name"], maxPositional: 2)
+        t.add("has", "has(record, name)", doc: """
+            True when the record has a field called `name` (the same as `name in record`).
+            """) { args, _ in
             return .bool(try recordBox(args, "record", 0)[try args.string("name", at: 1)] != nil)
         }
-        t.add("remove", "remove(record, name)", doc: "Removes the field `name` from a record in place and returns its value (nil when it had no such field).") { args, _ in
-            try args.check(allowed: ["record", "name"], maxPositional: 2)
+        t.add("remove", "remove(record, name)", doc: """
+            Removes the field `name` from a record in place and returns its value (nil when it had no such
+            field).
+            """) { args, _ in
             let r = try recordBox(args, "record", 0)
             let k = try args.string("name", at: 1)
             let v = r[k]
             r[k] = nil
             return v ?? .nil_
         }
-        t.add("join", "join(list, sep: \"\")",
-              doc: "The items of `list` as text (strings as they are, other values as `str` shows them) joined by `sep`: `join([\"a\", 1], sep: \", \")` is \"a, 1\".") { args, ctx in
-            try args.check(allowed: ["list", "sep"], maxPositional: 2)
+        t.add("join", "join(list, sep = \"\")",
+              doc: """
+                  The items of `list` as text (strings as they are, other values as `str` shows them) joined
+                  by `sep`: `join(["a", 1], sep: ", ")` is "a, 1".
+                  """) { args, ctx in
             let items = try args.list("list", at: 0).map { $0.display() }
             let sep = try args.string("sep", at: 1, default: "")
             let size = items.reduce(0) { $0 + $1.utf8.count } + sep.utf8.count * Swift.max(0, items.count - 1)
             try checkStringSize(size, "join", ctx)
             return .string(items.joined(separator: sep))
         }
-        t.add("split", "split(text, sep: nil)",
-              doc: "Splits a string at each occurrence of `sep`; without `sep`, at runs of whitespace (dropping empty pieces): `split(\"a,b\", sep: \",\")` is [\"a\", \"b\"].") { args, _ in
-            try args.check(allowed: ["text", "sep"], maxPositional: 2)
+        t.add("split", "split(text, sep = nil)",
+              doc: """
+                  Splits a string at each occurrence of `sep`; without `sep`, at runs of whitespace
+                  (dropping empty pieces): `split("a,b", sep: ",")` is ["a", "b"].
+                  """) { args, _ in
             let s = try args.string("text", at: 0)
             if args.has("sep", at: 1) {
                 let sep = try args.string("sep", at: 1)
@@ -270,15 +321,14 @@ enum CoreBuiltins {
             return .list(ListBox(s.split(whereSeparator: { $0.isWhitespace }).map { .string(String($0)) }))
         }
         t.add("upper", "upper(text)", doc: "The string in upper case.") { args, _ in
-            try args.check(allowed: ["text"], maxPositional: 1)
             return .string(try args.string("text", at: 0).uppercased())
         }
         t.add("lower", "lower(text)", doc: "The string in lower case.") { args, _ in
-            try args.check(allowed: ["text"], maxPositional: 1)
             return .string(try args.string("text", at: 0).lowercased())
         }
-        t.add("replace", "replace(text, old, new)", doc: "The string with every occurrence of `old` replaced by `new`.") { args, ctx in
-            try args.check(allowed: ["text", "old", "new"], maxPositional: 3)
+        t.add("replace", "replace(text, old, new)", doc: """
+            The string with every occurrence of `old` replaced by `new`.
+            """) { args, ctx in
             let old = try args.string("old", at: 1)
             guard !old.isEmpty else { throw RuntimeError.arguments("replace: argument 'old' must not be empty") }
             let text = try args.string("text", at: 0), new = try args.string("new", at: 2)
@@ -312,14 +362,17 @@ enum CoreBuiltins {
     // MARK: - Functions over lists
 
     static func registerFunctional(into t: inout BuiltinTable) {
-        t.add("map", "map(list, f)", doc: "A new list with `f(item)` for each item of `list`: `map([1, 2], fn(x) { return x * 10 })` is [10, 20].") { args, ctx in
-            try args.check(allowed: ["list", "f"], maxPositional: 2)
+        t.add("map", "map(list, f)", doc: """
+            A new list with `f(item)` for each item of `list`: `map([1, 2], fn(x) { return x * 10 })` is
+            [10, 20].
+            """) { args, ctx in
             let items = try args.list("list", at: 0)
             guard let f = args.value("f", at: 1) else { throw RuntimeError.arguments("map: missing argument 'f'") }
             return .list(ListBox(try items.map { try ctx.call(f, Arguments([$0])) }))
         }
-        t.add("filter", "filter(list, f)", doc: "A new list with the items of `list` for which `f(item)` is true.") { args, ctx in
-            try args.check(allowed: ["list", "f"], maxPositional: 2)
+        t.add("filter", "filter(list, f)", doc: """
+            A new list with the items of `list` for which `f(item)` is true.
+            """) { args, ctx in
             let items = try args.list("list", at: 0)
             guard let f = args.value("f", at: 1) else { throw RuntimeError.arguments("filter: missing argument 'f'") }
             return .list(ListBox(try items.filter { item in
@@ -328,19 +381,22 @@ enum CoreBuiltins {
                 return b
             }))
         }
-        t.add("enumerate", "enumerate(list)", doc: "A list of [index, item] pairs: `for p in enumerate(xs) { print(p[0], p[1]) }`.") { args, _ in
-            try args.check(allowed: ["list"], maxPositional: 1)
+        t.add("enumerate", "enumerate(list)", doc: """
+            A list of [index, item] pairs: `for p in enumerate(xs) { print(p[0], p[1]) }`.
+            """) { args, _ in
             let items = try args.list("list", at: 0)
             return .list(ListBox(items.enumerated().map { .list(ListBox([.number(Double($0.offset)), $0.element])) }))
         }
         t.add("zip", "zip(a, b)", doc: "A list of [a[i], b[i]] pairs, as long as the shorter list.") { args, _ in
-            try args.check(allowed: ["a", "b"], maxPositional: 2)
             let a = try args.list("a", at: 0), b = try args.list("b", at: 1)
             return .list(ListBox(zip(a, b).map { .list(ListBox([$0, $1])) }))
         }
         t.add("sort", "sort(list, key: nil, reverse: false)",
-              doc: "A new list with the items sorted ascending (numbers, or strings); with `key`, sorted by `key(item)`; `reverse: true` sorts descending. The sort is stable; NaN goes last in either direction.") { args, ctx in
-            try args.check(allowed: ["list", "key", "reverse"], maxPositional: 1)
+              doc: """
+                  A new list with the items sorted ascending (numbers, or strings); with `key`, sorted by
+                  `key(item)`; `reverse: true` sorts descending. The sort is stable; NaN goes last in either
+                  direction.
+                  """) { args, ctx in
             let items = try args.list("list", at: 0)
             let reverse = try args.bool("reverse", default: false)
             var keys = items
@@ -370,7 +426,6 @@ enum CoreBuiltins {
             return .list(ListBox(idx.map { items[$0] }))
         }
         t.add("sum", "sum(list)", doc: "The sum of a list of numbers (0 for an empty list).") { args, ctx in
-            try args.check(allowed: ["list"], maxPositional: 1)
             if case .object(let o)? = args.value("list", at: 0), let m = try o.member("sum") {
                 return try ctx.call(m, Arguments([]))
             }
@@ -394,7 +449,6 @@ enum CoreBuiltins {
         ]
         for (name, doc, f) in unary {
             t.add(name, "\(name)(x)", doc: "\(doc) `x` is a number.") { args, ctx in
-                try args.check(allowed: ["x"], maxPositional: 1)
                 if case .object(let o)? = args.value("x", at: 0) {
                     guard let m = try o.member(name) else { throw RuntimeError.type("\(name): argument 'x' must be a number, got a \(o.typeName)") }
                     return try ctx.call(m, Arguments([]))
@@ -402,9 +456,11 @@ enum CoreBuiltins {
                 return .number(f(try args.number("x", at: 0)))
             }
         }
-        t.add("round", "round(x, digits: 0)",
-              doc: "x rounded to `digits` digits after the point, halves away from zero: `round(2.5)` is 3, `round(0.1234, digits: 2)` is 0.12.") { args, _ in
-            try args.check(allowed: ["x", "digits"], maxPositional: 2)
+        t.add("round", "round(x, digits = 0)",
+              doc: """
+                  x rounded to `digits` digits after the point, halves away from zero: `round(2.5)` is 3,
+                  `round(0.1234, digits: 2)` is 0.12.
+                  """) { args, _ in
             let x = try args.number("x", at: 0)
             let d = try args.int("digits", at: 1, default: 0)
             guard (-15...15).contains(d) else { throw RuntimeError.arguments("round: argument 'digits' must be between -15 and 15, got \(d)") }
@@ -416,9 +472,11 @@ enum CoreBuiltins {
             return .number(r.isFinite ? r : x)
         }
         for (name, pick) in [("min", { (a: Double, b: Double) in Swift.min(a, b) }), ("max", { (a: Double, b: Double) in Swift.max(a, b) })] {
-            t.add(name, "\(name)(a, b, ...)",
-                  doc: "The \(name == "min" ? "smallest" : "largest") of several numbers, or of one list of numbers: `\(name)(3, 1, 2)`, `\(name)([3, 1, 2])`. Fails on an empty list.") { args, _ in
-                try args.check(allowed: [], maxPositional: Int.max)
+            t.add(name, "\(name)(values...)",
+                  doc: """
+                      The \(name == "min" ? "smallest" : "largest") of several numbers, or of one list of numbers:
+                      `\(name)(3, 1, 2)`, `\(name)([3, 1, 2])`. Fails on an empty list.
+                      """) { args, _ in
                 var xs: [Double]
                 if args.positional.count == 1 {
                     xs = try args.numbers("values", at: 0)
@@ -436,27 +494,28 @@ enum CoreBuiltins {
 
     static func registerSystem(into t: inout BuiltinTable) {
         t.add("time", "time()", doc: "Seconds since 1970-01-01 UTC, with fractions (wall clock).") { args, _ in
-            try args.check(allowed: [], maxPositional: 0)
             return .number(Date().timeIntervalSince1970)
         }
-        t.add("clock", "clock()", doc: "Seconds on a monotonic clock, for timing: `t0 = clock(); ...; print(clock() - t0)`.") { args, _ in
-            try args.check(allowed: [], maxPositional: 0)
+        t.add("clock", "clock()", doc: """
+            Seconds on a monotonic clock, for timing: `t0 = clock(); ...; print(clock() - t0)`.
+            """) { args, _ in
             return .number(ProcessInfo.processInfo.systemUptime)
         }
-        t.add("assert", "assert(condition, message: \"assertion failed\")",
+        t.add("assert", "assert(condition, message = \"assertion failed\")",
               doc: "Stops the script with an error showing `message` when `condition` is false.") { args, _ in
-            try args.check(allowed: ["condition", "message"], maxPositional: 2)
             guard let c = args.value("condition", at: 0) else { throw RuntimeError.arguments("assert: missing argument 'condition'") }
             guard case .bool(let b) = c else { throw RuntimeError.type("assert: argument 'condition' must be true or false, got \(c.typeName)") }
             if !b { throw RuntimeError.message(try args.string("message", at: 1, default: "assertion failed")) }
             return .nil_
         }
-        t.add("error", "error(message)", doc: "Stops the script with a runtime error showing `message` (and where it happened).") { args, _ in
-            try args.check(allowed: ["message"], maxPositional: 1)
+        t.add("error", "error(message)", doc: """
+            Stops the script with a runtime error showing `message` (and where it happened).
+            """) { args, _ in
             throw RuntimeError.message(try args.value("message", at: 0)?.display() ?? "error")
         }
-        t.add("exit", "exit(code: 0)", doc: "Ends the script with exit status `code` (0 success); in the REPL, leaves the REPL.") { args, _ in
-            try args.check(allowed: ["code"], maxPositional: 1)
+        t.add("exit", "exit(code = 0)", doc: """
+            Ends the script with exit status `code` (0 success); in the REPL, leaves the REPL.
+            """) { args, _ in
             let c = try args.int("code", at: 0, default: 0)
             guard (0...255).contains(c) else { throw RuntimeError.arguments("exit: argument 'code' must be between 0 and 255, got \(c)") }
             throw ExitRequest(code: Int32(c))

@@ -1,6 +1,7 @@
 // Builtins: data sets (fashion_mnist, mnist, cifar10, cifar100, image_folder, npy, synthetic) and the
 // training input pipeline (pipeline, randaugment, mixup). Engine side: Sources/Engine/Data.
 import Engine
+import Tensor
 import Foundation
 
 enum DataBuiltins {
@@ -35,7 +36,7 @@ enum DataBuiltins {
         case .object(let o) where o is RandAugmentObject: return (o as? RandAugmentObject)?.config
         case .number(let m):
             let c = RandAugmentConfig(magnitude: m)
-            try dataEngine { try c.validate() }
+            try engine { try c.validate() }
             return c
         case .string(let s): return try parseTimm(s, callee: callee)
         default:
@@ -74,7 +75,7 @@ enum DataBuiltins {
         guard inc else {
             throw RuntimeError.arguments("\(callee): only the increasing op set (inc1) is implemented; write \"\(s)-inc1\"")
         }
-        try dataEngine { try c.validate() }
+        try engine { try c.validate() }
         return c
     }
 
@@ -95,57 +96,85 @@ enum DataBuiltins {
 
     static func register(into t: inout BuiltinTable) {
         t.add("fashion_mnist", "fashion_mnist(size: nil, root: \"/usr/share/datasets/fashion-mnist\", resize: \"bilinear\")",
-              doc: "Fashion-MNIST, the default real data set: 60,000 training and 10,000 test images of clothing, 1 x 28 x 28, 10 classes, read from the gzipped IDX files Debian's dataset-fashion-mnist package installs (`make deps`). `size` shows the images at size x size, by bilinear resampling or, with resize: \"pad\", centred zero padding (28 -> 32 adds 2 pixels per side). Returns a record {train, test, classes} of Datasets.") { args, _ in
-            var a = args; a.callee = "fashion_mnist"
-            try a.check(allowed: ["size", "root", "resize"], maxPositional: 0)
+              doc: """
+                  Fashion-MNIST, the default real data set: 60,000 training and 10,000 test images of
+                  clothing, 1 x 28 x 28, 10 classes, read from the gzipped IDX files Debian's
+                  dataset-fashion-mnist package installs (`make deps`).
+
+                  `size` shows the images at size x size, by bilinear resampling or, with resize: "pad",
+                  centred zero padding (28 -> 32 adds 2 pixels per side). Returns a record {train, test,
+                  classes} of Datasets.
+                  """) { a, _ in
             let root = try a.string("root", default: Datasets.fashionMNISTRoot)
             let size = try optionalSize(a), mode = try resizeMode(a)
-            return splits(try dataEngine { try Datasets.fashionMNIST(root: root, size: size, resize: mode) })
+            return splits(try engine { try Datasets.fashionMNIST(root: root, size: size, resize: mode) })
         }
 
         t.add("mnist", "mnist(root, size: nil, resize: \"bilinear\")",
-              doc: "MNIST digits from the four IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...) in folder `root`: 60,000 / 10,000 images, 1 x 28 x 28, 10 classes; `size` and `resize` as for fashion_mnist. Returns {train, test, classes}.") { args, _ in
-            var a = args; a.callee = "mnist"
-            try a.check(allowed: ["root", "size", "resize"], maxPositional: 1)
+              doc: """
+                  MNIST digits from the four IDX files (train-images-idx3-ubyte[.gz],
+                  train-labels-idx1-ubyte[.gz], t10k-...) in folder `root`: 60,000 / 10,000 images, 1 x 28 x
+                  28, 10 classes; `size` and `resize` as for fashion_mnist.
+
+                  Returns {train, test, classes}.
+                  """) { a, _ in
             let root = try a.string("root", at: 0)
             let size = try optionalSize(a), mode = try resizeMode(a)
-            return splits(try dataEngine { try Datasets.mnist(root: root, size: size, resize: mode) })
+            return splits(try engine { try Datasets.mnist(root: root, size: size, resize: mode) })
         }
 
         t.add("cifar10", "cifar10(root)",
-              doc: "CIFAR-10, binary version: `root` is the cifar-10-batches-bin folder (or the folder containing it) with data_batch_1..5.bin and test_batch.bin. 50,000 / 10,000 images, 3 x 32 x 32, 10 classes. Returns {train, test, classes}.") { args, _ in
-            var a = args; a.callee = "cifar10"
-            try a.check(allowed: ["root"], maxPositional: 1)
+              doc: """
+                  CIFAR-10, binary version: `root` is the cifar-10-batches-bin folder (or the folder
+                  containing it) with data_batch_1..5.bin and test_batch.bin. 50,000 / 10,000 images, 3 x 32
+                  x 32, 10 classes.
+
+                  Returns {train, test, classes}.
+                  """) { a, _ in
             let root = try a.string("root", at: 0)
-            return splits(try dataEngine { try Datasets.cifar10(root: root) })
+            return splits(try engine { try Datasets.cifar10(root: root) })
         }
 
         t.add("cifar100", "cifar100(root, coarse: false)",
-              doc: "CIFAR-100, binary version: `root` is the cifar-100-binary folder (or its parent) with train.bin and test.bin. 50,000 / 10,000 images, 3 x 32 x 32, 100 fine classes (20 superclasses with coarse: true). Returns {train, test, classes}.") { args, _ in
-            var a = args; a.callee = "cifar100"
-            try a.check(allowed: ["root", "coarse"], maxPositional: 1)
+              doc: """
+                  CIFAR-100, binary version: `root` is the cifar-100-binary folder (or its parent) with
+                  train.bin and test.bin. 50,000 / 10,000 images, 3 x 32 x 32, 100 fine classes (20
+                  superclasses with coarse: true).
+
+                  Returns {train, test, classes}.
+                  """) { a, _ in
             let root = try a.string("root", at: 0)
             let coarse = try a.bool("coarse", default: false)
-            return splits(try dataEngine { try Datasets.cifar100(root: root, coarse: coarse) })
+            return splits(try engine { try Datasets.cifar100(root: root, coarse: coarse) })
         }
 
         t.add("image_folder", "image_folder(root, size: 224)",
-              doc: "Images in the ImageNet layout: one sub-folder of `root` per class (sorted names give the class indices), JPEG and PNG files read lazily (only the file list is in memory), decoded as RGB. Indexing or plain batches give the evaluation view: shorter side resized to floor(size / 0.875), centre crop size x size; pipelines crop the full-size images. When `root` holds train/ and val/ (or test/) the result is a record {train, test, classes}, else one Dataset.") { args, _ in
-            var a = args; a.callee = "image_folder"
-            try a.check(allowed: ["root", "size"], maxPositional: 1)
+              doc: """
+                  Images in the ImageNet layout: one sub-folder of `root` per class (sorted names give the
+                  class indices), JPEG and PNG files read lazily (only the file list is in memory), decoded
+                  as RGB.
+
+                  Indexing or plain batches give the evaluation view: shorter side resized to floor(size /
+                  0.875), centre crop size x size; pipelines crop the full-size images. When `root` holds
+                  train/ and val/ (or test/) the result is a record {train, test, classes}, else one
+                  Dataset.
+                  """) { a, _ in
             let root = try a.string("root", at: 0)
             let size = try a.int("size", default: 224)
             let fm = FileManager.default
             if fm.fileExists(atPath: root + "/train"), fm.fileExists(atPath: root + "/val") || fm.fileExists(atPath: root + "/test") {
-                return splits(try dataEngine { try Datasets.imageFolderSplits(root: root, size: size) })
+                return splits(try engine { try Datasets.imageFolderSplits(root: root, size: size) })
             }
-            return .object(DatasetObject(try dataEngine { try Datasets.imageFolder(root: root, size: size) }))
+            return .object(DatasetObject(try engine { try Datasets.imageFolder(root: root, size: size) }))
         }
 
         t.add("npy", "npy(images, labels, classes: nil)",
-              doc: "A Dataset from two NumPy .npy files: `images` of shape (N, H, W), (N, C, H, W) or (N, H, W, C) with C 1 or 3, uint8 (0..255) or float ([0, 1]); `labels` integer (N,). `classes` defaults to the largest label + 1.") { args, _ in
-            var a = args; a.callee = "npy"
-            try a.check(allowed: ["images", "labels", "classes"], maxPositional: 2)
+              doc: """
+                  A Dataset from two NumPy .npy files: `images` of shape (N, H, W), (N, C, H, W) or (N, H,
+                  W, C) with C 1 or 3, uint8 (0..255) or float ([0, 1]); `labels` integer (N,).
+
+                  `classes` defaults to the largest label + 1.
+                  """) { a, _ in
             let x = try a.string("images", at: 0), y = try a.string("labels", at: 1)
             var classes: Int? = nil
             if a.has("classes") {
@@ -153,13 +182,18 @@ enum DataBuiltins {
                 guard k >= 1 else { throw RuntimeError.arguments("npy: classes must be >= 1, got \(k)") }
                 classes = k
             }
-            return .object(DatasetObject(try dataEngine { try Datasets.npy(images: x, labels: y, classes: classes) }))
+            return .object(DatasetObject(try engine { try Datasets.npy(images: x, labels: y, classes: classes) }))
         }
 
-        t.add("synthetic", "synthetic(n: 1000, classes: 10, image: 32, channels: 3, seed: 0, test: nil, noise: 0.08)",
-              doc: "A learnable synthetic task for quick runs and tests: class k is a sinusoidal grating at angle 180*k/classes degrees (one of three frequencies) with a class tint, random phase and contrast, plus Gaussian pixel noise of std `noise`. `n` training and `test` (default n/5) test images of channels x image x image; the same seed gives the same images; all images are kept in memory, at most 4 GiB of pixels in all. Small CNNs and ViTs reach high accuracy within a few epochs. Returns {train, test, classes}.") { args, _ in
-            var a = args; a.callee = "synthetic"
-            try a.check(allowed: ["n", "classes", "image", "channels", "seed", "test", "noise"], maxPositional: 1)
+        t.add("synthetic", "synthetic(n = 1000, classes: 10, image: 32, channels: 3, seed: 0, test: nil, noise: 0.08)",
+              doc: """
+                  A learnable synthetic task for quick runs and tests: class k is a sinusoidal grating at
+                  angle 180*k/classes degrees (one of three frequencies) with a class tint, random phase and
+                  contrast, plus Gaussian pixel noise of std `noise`. `n` training and `test` (default n/5)
+                  test images of channels x image x image; the same seed gives the same images; all images
+                  are kept in memory, at most 4 GiB of pixels in all. Small CNNs and ViTs reach high accuracy
+                  within a few epochs. Returns {train, test, classes}.
+                  """) { a, _ in
             let n = try a.int("n", at: 0, default: 1000)
             let classes = try a.int("classes", default: 10)
             let image = try a.int("image", default: 32)
@@ -167,15 +201,21 @@ enum DataBuiltins {
             let seed = try seedArgument(a)
             let test: Int? = a.has("test") ? try a.int("test") : nil
             let noise = try a.number("noise", default: 0.08)
-            return splits(try dataEngine {
+            return splits(try engine {
                 try Datasets.synthetic(n: n, classes: classes, image: image, channels: channels, seed: seed, testN: test, noise: noise)
             })
         }
 
-        t.add("randaugment", "randaugment(m: 9, mstd: 0.5, n: 2, prob: 0.5, interpolation: \"bicubic\", fill: [124, 116, 104])",
-              doc: "RandAugment options exactly as timm's \"rand-mM-mstdS-inc1\": `n` operations per image drawn with replacement from timm's 15 increasing ops (AutoContrast, Equalize, Invert, Rotate, PosterizeIncreasing, SolarizeIncreasing, SolarizeAdd, Color/Contrast/Brightness/Sharpness, ShearX/Y, TranslateX/Y), each applied with probability `prob` at magnitude ~ N(m, mstd) clipped to [0, 10], with Pillow's 8-bit semantics; `interpolation` and `fill` are those of the geometric ops. Pass it to pipeline(randaugment: ...), or call it on images: `ra(x, seed: 1)` augments x (C, H, W) or (N, C, H, W).") { args, _ in
-            var a = args; a.callee = "randaugment"
-            try a.check(allowed: ["m", "mstd", "n", "prob", "interpolation", "fill"], maxPositional: 1)
+        t.add("randaugment", "randaugment(m = 9, mstd: 0.5, n: 2, prob: 0.5, interpolation: \"bicubic\", fill: [124, 116, 104])",
+              doc: """
+                  RandAugment options exactly as timm's "rand-mM-mstdS-inc1": `n` operations per image drawn
+                  with replacement from timm's 15 increasing ops (AutoContrast, Equalize, Invert, Rotate,
+                  PosterizeIncreasing, SolarizeIncreasing, SolarizeAdd, Color/Contrast/Brightness/Sharpness,
+                  ShearX/Y, TranslateX/Y), each applied with probability `prob` at magnitude ~ N(m, mstd)
+                  clipped to [0, 10], with Pillow's 8-bit semantics; `interpolation` and `fill` are those of
+                  the geometric ops. Pass it to pipeline(randaugment: ...), or call it on images: `ra(x,
+                  seed: 1)` augments x (C, H, W) or (N, C, H, W).
+                  """) { a, _ in
             var c = RandAugmentConfig(magnitude: try a.number("m", at: 0, default: 9), std: try a.number("mstd", default: 0.5),
                                       ops: try a.int("n", default: 2), prob: try a.number("prob", default: 0.5))
             c.filter = try a.choice("interpolation", ["bicubic", "bilinear"], default: "bicubic") == "bilinear" ? .bilinear : .bicubic
@@ -186,18 +226,24 @@ enum DataBuiltins {
                 }
                 c.fill = f.map { UInt8($0) }
             }
-            try dataEngine { try c.validate() }
+            try engine { try c.validate() }
             return .object(RandAugmentObject(c))
         }
 
-        t.add("mixup", "mixup(alpha: 0.8, cutmix: 0, prob: 1, switch: 0.5, smoothing: 0.1)",
-              doc: "Mixup/CutMix options in timm's batch mode: with probability `prob` a batch is mixed with its reverse; CutMix (Beta(cutmix, cutmix), a box of side sqrt(1 - lambda) with uniform centre, lambda recomputed from the clipped area) is chosen with probability `switch` when both alphas are positive, else mixup with Beta(alpha, alpha); soft targets lambda*smooth(y) + (1 - lambda)*smooth(y reversed) with label `smoothing`. Needs even batch sizes. Pass it to pipeline(mixup: ...), or call it: `mx(x, y, classes: 10, seed: 0)` gives {images, targets, lambda}.") { args, _ in
-            var a = args; a.callee = "mixup"
-            try a.check(allowed: ["alpha", "cutmix", "prob", "switch", "smoothing"], maxPositional: 1)
+        t.add("mixup", "mixup(alpha = 0.8, cutmix: 0, prob: 1, switch: 0.5, smoothing: 0.1)",
+              doc: """
+                  Mixup/CutMix options in timm's batch mode: with probability `prob` a batch is mixed with
+                  its reverse; CutMix (Beta(cutmix, cutmix), a box of side sqrt(1 - lambda) with uniform
+                  centre, lambda recomputed from the clipped area) is chosen with probability `switch` when
+                  both alphas are positive, else mixup with Beta(alpha, alpha); soft targets
+                  lambda*smooth(y) + (1 - lambda)*smooth(y reversed) with label `smoothing`. Needs even
+                  batch sizes. Pass it to pipeline(mixup: ...), or call it: `mx(x, y, classes: 10, seed: 0)`
+                  gives {images, targets, lambda}.
+                  """) { a, _ in
             let c = MixupConfig(mixupAlpha: try a.number("alpha", at: 0, default: 0.8), cutmixAlpha: try a.number("cutmix", default: 0),
                                 prob: try a.number("prob", default: 1), switchProb: try a.number("switch", default: 0.5))
             let s = try a.number("smoothing", default: 0.1)
-            try dataEngine { try c.validate() }
+            try engine { try c.validate() }
             guard s >= 0, s < 1 else { throw RuntimeError.arguments("mixup: smoothing must be in [0, 1), got \(formatNumber(s))") }
             guard c.mixupAlpha > 0 || c.cutmixAlpha > 0 else {
                 throw RuntimeError.arguments("mixup: alpha or cutmix must be positive (both are 0: nothing to mix)")
@@ -206,10 +252,18 @@ enum DataBuiltins {
         }
 
         t.add("pipeline", "pipeline(data, batch: 128, seed: 0, size: nil, crop: \"none\", flip: false, randaugment: nil, erasing: 0, mixup: nil, smoothing: nil, prefetch: 2, workers: 1)",
-              doc: "The training input pipeline over `data` (a Dataset or a {train, test} record: its train split), in timm's order: per image `crop` (\"none\", \"random_resized\" for scale (0.08, 1) and ratio (3/4, 4/3), \"pad4\" or a number p for a random crop after p pixels of zero padding) to size x size (default: the stored size), horizontal `flip`, `randaugment` (randaugment(...), a timm string such as \"rand-m9-mstd0.5-inc1\", or a magnitude), random `erasing` probability; per batch `mixup` (mixup(...)) with soft targets and label `smoothing` (default: the mixup's). Every random choice derives from `seed`, the epoch and the position, so results are the same with or without the `prefetch` thread and `workers`. `p.batches(epoch)` iterates an epoch; `p.set(...)` changes settings between epochs; fit(m, p, ...) trains from it.") { args, _ in
-            var a = args; a.callee = "pipeline"
-            try a.check(allowed: ["data", "batch", "seed", "size", "crop", "flip", "randaugment", "erasing", "mixup", "smoothing",
-                                  "prefetch", "workers"], maxPositional: 1)
+              doc: """
+                  The training input pipeline over `data` (a Dataset or a {train, test} record: its train
+                  split), in timm's order: per image `crop` ("none", "random_resized" for scale (0.08, 1)
+                  and ratio (3/4, 4/3), "pad4" or a number p for a random crop after p pixels of zero
+                  padding) to size x size (default: the stored size), horizontal `flip`, `randaugment`
+                  (randaugment(...), a timm string such as "rand-m9-mstd0.5-inc1", or a magnitude), random
+                  `erasing` probability; per batch `mixup` (mixup(...)) with soft targets and label
+                  `smoothing` (default: the mixup's). Every random choice derives from `seed`, the epoch and
+                  the position, so results are the same with or without the `prefetch` thread and `workers`.
+                  `p.batches(epoch)` iterates an epoch; `p.set(...)` changes settings between epochs; fit(m,
+                  p, ...) trains from it.
+                  """) { a, _ in
             let d = try dataset(a, "data", at: 0)
             let batch = try a.int("batch", default: 128)
             let seed = try seedArgument(a)
@@ -225,7 +279,7 @@ enum DataBuiltins {
                 }
             }
             let smoothing = try a.number("smoothing", default: mix?.smoothing ?? 0)
-            let p = try dataEngine {
+            let p = try engine {
                 try TrainPipeline(dataset: d, batch: batch, seed: seed, size: size, crop: crop, flip: try a.bool("flip", default: false),
                                   randAugment: ra, randomErasing: try a.number("erasing", default: 0), mixup: mix?.config,
                                   labelSmoothing: smoothing, prefetch: try a.int("prefetch", default: 2),
@@ -234,9 +288,14 @@ enum DataBuiltins {
             return .object(PipelineObject(p))
         }
         t.add("augment", "augment(x, size: nil, crop: \"none\", flip: false, randaugment: nil, erasing: 0, seed: 0)",
-              doc: "Applies the per-image part of the training pipeline to an image (C, H, W) or a batch (N, C, H, W) in [0, 1], for looking at augmentations: `crop` (\"none\", \"random_resized\", \"pad4\" or a padding), horizontal `flip`, `randaugment` (randaugment(...), a timm string or a magnitude; 8-bit Pillow semantics), random `erasing` probability, output side `size` (default: the input's height). Image i of a batch uses a generator seeded from (`seed`, i), so the same call gives the same result.") { args, _ in
-            var a = args; a.callee = "augment"
-            try a.check(allowed: ["x", "size", "crop", "flip", "randaugment", "erasing", "seed"], maxPositional: 1)
+              doc: """
+                  Applies the per-image part of the training pipeline to an image (C, H, W) or a batch (N,
+                  C, H, W) in [0, 1], for looking at augmentations: `crop` ("none", "random_resized", "pad4"
+                  or a padding), horizontal `flip`, `randaugment` (randaugment(...), a timm string or a
+                  magnitude; 8-bit Pillow semantics), random `erasing` probability, output side `size`
+                  (default: the input's height). Image i of a batch uses a generator seeded from (`seed`,
+                  i), so the same call gives the same result.
+                  """) { a, _ in
             let x = try TensorObject.tensor(a, "x", at: 0)
             guard x.rank == 3 || x.rank == 4 else {
                 throw RuntimeError.type("augment: x must be an image (C, H, W) or a batch (N, C, H, W), got shape \(x.shape)")
@@ -260,9 +319,11 @@ enum DataBuiltins {
         }
 
         t.add("soft_targets", "soft_targets(labels, classes:, smoothing: 0.1)",
-              doc: "Label-smoothed one-hot targets (N, classes): 1 - smoothing + smoothing/classes on each true class and smoothing/classes elsewhere (timm's convention); pass them to cross_entropy(logits, targets).") { args, _ in
-            var a = args; a.callee = "soft_targets"
-            try a.check(allowed: ["labels", "classes", "smoothing"], maxPositional: 1)
+              doc: """
+                  Label-smoothed one-hot targets (N, classes): 1 - smoothing + smoothing/classes on each
+                  true class and smoothing/classes elsewhere (timm's convention); pass them to
+                  cross_entropy(logits, targets).
+                  """) { a, _ in
             let y = try TensorBuiltins.labels(a, "labels", at: 0)
             let k = try a.int("classes")
             let eps = try a.number("smoothing", default: 0.1)

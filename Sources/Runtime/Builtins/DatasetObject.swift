@@ -2,12 +2,8 @@
 // Pipeline (a TrainPipeline; fit() reads it as a BatchSourceCarrier), Batches (one epoch, iterable
 // with `for b in ...`, prefetched), and the RandAugment / Mixup option objects (callable on tensors).
 import Engine
+import Tensor
 import Foundation
-
-/// Runs engine code, turning its errors into runtime errors.
-func dataEngine<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as EngineError { throw RuntimeError.engine(e) }
-}
 
 /// Label-smoothed (and, with lambda < 1, mixed) targets (N, classes) for the builtin `callee`.
 /// The arguments are checked here, before the engine sizes anything, so every error names the builtin.
@@ -25,20 +21,10 @@ func checkedTargets(_ callee: String, labels: [Int], classes: Int, lambda: Doubl
     if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
         throw RuntimeError.value("\(callee): label \(bad) is out of range for \(classes) classes")
     }
-    return try dataEngine {
+    return try engine {
         try Tensor.checkSize([labels.count, classes], "\(callee): targets for \(classes) classes")
         return try Mixing.targets(labels: labels, classes: classes, lambda: lambda, smoothing: smoothing)
     }
-}
-
-/// A method value bound to `callee`.
-func dataMethod(_ callee: String, _ sig: String, _ doc: String,
-                _ fn: @escaping (Arguments, CallContext) throws -> Value) -> Value {
-    .builtin(Builtin(callee, sig, doc: doc) { args, ctx in
-        var a = args
-        a.callee = callee
-        return try fn(a, ctx)
-    })
 }
 
 /// A seed argument: a whole number >= 0.
@@ -70,7 +56,7 @@ public final class DatasetObject: HostObject {
 
     public var length: Int? { dataset.count }
 
-    public var memberNames: [String] { ["classes", "class_names", "shape", "count", "subset", "split", "batches"] }
+    public var memberNames: [String] { DatasetObject.members.names }
 
     /// `d[i]`: [image (C, H, W), label]; negative indices count from the end.
     public func index(_ i: Value) throws -> Value? {
@@ -85,7 +71,7 @@ public final class DatasetObject: HostObject {
         guard k >= 0, k < dataset.count else {
             throw RuntimeError.value("index \(Int(d)) is out of range for a Dataset of \(dataset.count) images")
         }
-        let (x, y) = try dataEngine { try dataset.example(k) }
+        let (x, y) = try engine { try dataset.example(k) }
         return .list(ListBox([TensorObject.wrap(x), .number(Double(y))]))
     }
 
@@ -95,55 +81,63 @@ public final class DatasetObject: HostObject {
         func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + n : v, 0), n) }
         let lo = clamp(start ?? 0), hi = clamp(end ?? n)
         guard hi > lo else { throw RuntimeError.value("the slice [\(lo):\(hi)] of a Dataset of \(n) images is empty") }
-        return .object(DatasetObject(try dataEngine { try dataset.subset(indices: Array(lo..<hi)) }))
+        return .object(DatasetObject(try engine { try dataset.subset(indices: Array(lo..<hi)) }))
     }
 
-    public func member(_ name: String) throws -> Value? {
-        let d = dataset
-        switch name {
-        case "classes": return .number(Double(d.classes))
-        case "class_names": return .list(ListBox(d.classNames.map { .string($0) }))
-        case "count": return .number(Double(d.count))
-        case "shape":
-            let s = d.imageShape
+    public func member(_ name: String) throws -> Value? { try DatasetObject.members.value(name, of: self) }
+
+    /// Fields and methods, declared once (Members.swift).
+    static let members: Members<DatasetObject> = {
+        var t = Members<DatasetObject>("Dataset")
+        t.field("classes") { o in .number(Double(o.dataset.classes)) }
+        t.field("class_names") { o in .list(ListBox(o.dataset.classNames.map { .string($0) })) }
+        t.field("count") { o in .number(Double(o.dataset.count)) }
+        t.field("shape") { o in
+            let s = o.dataset.imageShape
             return .list(ListBox([s.channels, s.height, s.width].map { .number(Double($0)) }))
-        case "subset":
-            return dataMethod("Dataset.subset", "d.subset(n, seed: nil)",
-                              "The first `n` examples as a Dataset (no copy); with `seed`, `n` examples drawn at random without replacement.") { a, _ in
-                try a.check(allowed: ["n", "seed"], maxPositional: 1)
-                let n = try a.int("n", at: 0)
-                guard n >= 1, n <= d.count else {
-                    throw RuntimeError.arguments("Dataset.subset: n must be between 1 and \(d.count), got \(n)")
-                }
-                if a.has("seed") {
-                    let perm = RNG(seed: try seedArgument(a)).permutation(d.count)
-                    return .object(DatasetObject(try dataEngine { try d.subset(indices: Array(perm[0..<n])) }))
-                }
-                return .object(DatasetObject(try dataEngine { try d.subset(n) }))
-            }
-        case "split":
-            return dataMethod("Dataset.split", "d.split(fraction, seed: 0)",
-                              "Splits the examples at random (from `seed`) into two Datasets; the first holds round(fraction * len(d)) of them. Returns [first, second].") { a, _ in
-                try a.check(allowed: ["fraction", "seed"], maxPositional: 1)
-                let f = try a.number("fraction", at: 0)
-                let (x, y) = try dataEngine { try d.split(f, seed: try seedArgument(a)) }
-                return .list(ListBox([.object(DatasetObject(x)), .object(DatasetObject(y))]))
-            }
-        case "batches":
-            return dataMethod("Dataset.batches", "d.batches(batch: 128, shuffle: true, seed: 0, epoch: 0, drop_last: false, prefetch: 2)",
-                              "The data set in batches of `batch` images, shuffled from `seed` and `epoch` when `shuffle` is true, without augmentation, prepared ahead on a background thread. Loop over it: `for b in d.batches(batch: 64) { ... }`; each b is a record {images (N, C, H, W), labels, targets: nil}.") { a, _ in
-                try a.check(allowed: ["batch", "shuffle", "seed", "epoch", "drop_last", "prefetch"], maxPositional: 1)
-                let loader = try dataEngine {
-                    try DataLoader(dataset: d, batch: try a.int("batch", at: 0, default: 128), shuffle: try a.bool("shuffle", default: true),
-                                   seed: try seedArgument(a), dropLast: try a.bool("drop_last", default: false),
-                                   prefetch: try a.int("prefetch", default: 2))
-                }
-                let epoch = try a.int("epoch", default: 0)
-                return .object(BatchesObject(count: loader.batchesPerEpoch) { from in loader.batches(epoch: epoch, from: from) })
-            }
-        default: return nil
         }
-    }
+        t.add("subset", "d.subset(n, seed: nil)", doc: """
+            The first `n` examples as a Dataset (no copy); with `seed`, `n` examples drawn at random without
+            replacement.
+            """) { o, a, _ in
+            let d = o.dataset
+            let n = try a.int("n", at: 0)
+            guard n >= 1, n <= d.count else {
+                throw RuntimeError.arguments("Dataset.subset: n must be between 1 and \(d.count), got \(n)")
+            }
+            if a.has("seed") {
+                let perm = RNG(seed: try seedArgument(a)).permutation(d.count)
+                return .object(DatasetObject(try engine { try d.subset(indices: Array(perm[0..<n])) }))
+            }
+            return .object(DatasetObject(try engine { try d.subset(n) }))
+        }
+        t.add("split", "d.split(fraction, seed: 0)", doc: """
+            Splits the examples at random (from `seed`) into two Datasets; the first holds round(fraction *
+            len(d)) of them. Returns [first, second].
+            """) { o, a, _ in
+            let d = o.dataset
+            let f = try a.number("fraction", at: 0)
+            let (x, y) = try engine { try d.split(f, seed: try seedArgument(a)) }
+            return .list(ListBox([.object(DatasetObject(x)), .object(DatasetObject(y))]))
+        }
+        t.add("batches", "d.batches(batch = 128, shuffle: true, seed: 0, epoch: 0, drop_last: false, prefetch: 2)", doc: """
+            The data set in batches of `batch` images, shuffled from `seed` and `epoch` when `shuffle` is
+            true, without augmentation, prepared ahead on a background thread.
+
+            Loop over it: `for b in d.batches(batch: 64) { ... }`; each b is a record {images (N, C, H, W),
+            labels, targets: nil}.
+            """) { o, a, _ in
+            let d = o.dataset
+            let loader = try engine {
+                try DataLoader(dataset: d, batch: try a.int("batch", at: 0, default: 128), shuffle: try a.bool("shuffle", default: true),
+                               seed: try seedArgument(a), dropLast: try a.bool("drop_last", default: false),
+                               prefetch: try a.int("prefetch", default: 2))
+            }
+            let epoch = try a.int("epoch", default: 0)
+            return .object(BatchesObject(count: loader.batchesPerEpoch) { from in loader.batches(epoch: epoch, from: from) })
+        }
+        return t
+    }()
 }
 
 /// One epoch of batches; `for b in batches` pulls them in order from a prefetching stream.
@@ -161,8 +155,15 @@ public final class BatchesObject: HostObject {
     public var typeName: String { "Batches" }
     public func describe(depth: Int) -> String { "Batches(\(count) batches)" }
     public var length: Int? { count }
-    public var memberNames: [String] { ["count"] }
-    public func member(_ name: String) throws -> Value? { name == "count" ? .number(Double(count)) : nil }
+    public var memberNames: [String] { BatchesObject.members.names }
+    public func member(_ name: String) throws -> Value? { try BatchesObject.members.value(name, of: self) }
+
+    /// Fields, declared once (Members.swift).
+    static let members: Members<BatchesObject> = {
+        var t = Members<BatchesObject>("Batches")
+        t.field("count") { .number(Double($0.count)) }
+        return t
+    }()
 
     /// Batch `i`: sequential access reads the open stream; any other index reopens it there.
     public func index(_ i: Value) throws -> Value? {
@@ -172,10 +173,10 @@ public final class BatchesObject: HostObject {
         let k = Int(d)
         guard k >= 0, k < count else { throw RuntimeError.value("batch \(k) is out of range (\(count) batches)") }
         if stream == nil || k != next {
-            stream = try dataEngine { try open(k) }
+            stream = try engine { try open(k) }
             next = k
         }
-        guard let b = try dataEngine({ try stream?.next() }) else {
+        guard let b = try engine({ try stream?.next() }) else {
             throw RuntimeError.value("batch \(k) is missing")
         }
         next = k + 1
@@ -191,22 +192,29 @@ public final class RandAugmentObject: HostObject {
     public func describe(depth: Int) -> String {
         "RandAugment(rand-m\(formatNumber(config.magnitude))-n\(config.ops)-mstd\(formatNumber(config.std))-inc1, p \(formatNumber(config.prob)))"
     }
-    public var memberNames: [String] { ["magnitude", "std", "ops", "prob"] }
-    public func member(_ name: String) throws -> Value? {
-        switch name {
-        case "magnitude": return .number(config.magnitude)
-        case "std": return .number(config.std)
-        case "ops": return .number(Double(config.ops))
-        case "prob": return .number(config.prob)
-        default: return nil
-        }
-    }
+    public var memberNames: [String] { RandAugmentObject.members.names }
+    public func member(_ name: String) throws -> Value? { try RandAugmentObject.members.value(name, of: self) }
+
+    /// Fields and methods, declared once (Members.swift).
+    static let members: Members<RandAugmentObject> = {
+        var t = Members<RandAugmentObject>("RandAugment")
+        t.call("ra(x, seed: 0)", doc: """
+            Augments x (C, H, W) or (N, C, H, W) in [0, 1], quantised to 8 bits like a PIL image; image i of a
+            batch uses a generator seeded from (`seed`, i).
+            """) { o, a, _ in try o.augment(a) }
+        t.field("magnitude") { o in .number(o.config.magnitude) }
+        t.field("std") { o in .number(o.config.std) }
+        t.field("ops") { o in .number(Double(o.config.ops)) }
+        t.field("prob") { o in .number(o.config.prob) }
+        return t
+    }()
 
     /// `ra(x, seed: 0)`: x (C, H, W) or (N, C, H, W) in [0, 1], quantised to 8 bits like a PIL image.
     public func call(_ args: Arguments, _ ctx: CallContext) throws -> Value {
-        var a = args
-        a.callee = "RandAugment"
-        try a.check(allowed: ["x", "seed"], maxPositional: 1)
+        try RandAugmentObject.members.call(self, args, ctx)
+    }
+
+    func augment(_ a: Arguments) throws -> Value {
         let x = try TensorObject.tensor(a, "x", at: 0)
         let seed = try seedArgument(a)
         guard x.rank == 3 || x.rank == 4 else {
@@ -234,23 +242,30 @@ public final class MixupObject: HostObject {
     public func describe(depth: Int) -> String {
         "Mixup(mixup \(formatNumber(config.mixupAlpha)), cutmix \(formatNumber(config.cutmixAlpha)), prob \(formatNumber(config.prob)), switch \(formatNumber(config.switchProb)), smoothing \(formatNumber(smoothing)))"
     }
-    public var memberNames: [String] { ["alpha", "cutmix", "prob", "switch", "smoothing"] }
-    public func member(_ name: String) throws -> Value? {
-        switch name {
-        case "alpha": return .number(config.mixupAlpha)
-        case "cutmix": return .number(config.cutmixAlpha)
-        case "prob": return .number(config.prob)
-        case "switch": return .number(config.switchProb)
-        case "smoothing": return .number(smoothing)
-        default: return nil
-        }
-    }
+    public var memberNames: [String] { MixupObject.members.names }
+    public func member(_ name: String) throws -> Value? { try MixupObject.members.value(name, of: self) }
+
+    /// Fields and methods, declared once (Members.swift).
+    static let members: Members<MixupObject> = {
+        var t = Members<MixupObject>("Mixup")
+        t.call("mx(x, y, classes: nil, seed: 0)", doc: """
+            Mixes a batch x (N, C, H, W) with labels y: {images, targets, lambda}, x is not modified. `classes`
+            defaults to the largest label + 1.
+            """) { o, a, _ in try o.mix(a) }
+        t.field("alpha") { o in .number(o.config.mixupAlpha) }
+        t.field("cutmix") { o in .number(o.config.cutmixAlpha) }
+        t.field("prob") { o in .number(o.config.prob) }
+        t.field("switch") { o in .number(o.config.switchProb) }
+        t.field("smoothing") { o in .number(o.smoothing) }
+        return t
+    }()
 
     /// `mx(x, y, classes:, seed:)` -> {images, targets, lambda}; x is not modified.
     public func call(_ args: Arguments, _ ctx: CallContext) throws -> Value {
-        var a = args
-        a.callee = "Mixup"
-        try a.check(allowed: ["x", "y", "classes", "seed"], maxPositional: 2)
+        try MixupObject.members.call(self, args, ctx)
+    }
+
+    func mix(_ a: Arguments) throws -> Value {
         let x = try TensorObject.tensor(a, "x", at: 0)
         let y = try TensorBuiltins.labels(a, "y", at: 1)
         guard x.rank == 4 else { throw RuntimeError.type("Mixup: x must be a batch (N, C, H, W), got shape \(x.shape)") }
@@ -260,7 +275,7 @@ public final class MixupObject: HostObject {
         let classes = try a.int("classes", default: (y.max() ?? 0) + 1)
         let out = x.copy()
         let d = MixupDecision.draw(config, height: x.shape[2], width: x.shape[3], rng: RNG(seed: try seedArgument(a)))
-        try dataEngine { try Mixing.apply(d, to: out) }
+        try engine { try Mixing.apply(d, to: out) }
         let t = try checkedTargets("Mixup", labels: y, classes: classes, lambda: d.lambda, smoothing: smoothing)
         return .record(RecordBox([("images", TensorObject.wrap(out)), ("targets", TensorObject.wrap(t)),
                                   ("lambda", .number(d.lambda))]))
@@ -292,63 +307,70 @@ public final class PipelineObject: HostObject, BatchSourceCarrier {
         return "Pipeline(\(p.dataset.count) images, " + parts.joined(separator: ", ") + ")"
     }
 
-    public var memberNames: [String] { ["batches", "batches_per_epoch", "batch", "set", "dataset"] }
+    public var memberNames: [String] { PipelineObject.members.names }
 
-    public func member(_ name: String) throws -> Value? {
-        let p = pipeline
-        switch name {
-        case "batches_per_epoch": return .number(Double(p.batchesPerEpoch))
-        case "batch": return .number(Double(p.batchSize))
-        case "dataset": return .object(DatasetObject(p.dataset))
-        case "batches":
-            return dataMethod("Pipeline.batches", "p.batches(epoch: 0, from: 0)",
-                              "The augmented batches of `epoch` (0-based), starting at step `from`, as an iterable: `for b in p.batches(3) { ... }` gives records {images, labels, targets}. The same seed, epoch and step always give the same batch.") { a, _ in
-                try a.check(allowed: ["epoch", "from"], maxPositional: 1)
-                let e = try a.int("epoch", at: 0, default: 0)
-                let from = try a.int("from", default: 0)
-                guard e >= 0, from >= 0 else { throw RuntimeError.arguments("Pipeline.batches: epoch and from must be >= 0") }
-                let n = max(p.batchesPerEpoch - from, 0)
-                return .object(BatchesObject(count: n) { k in try p.stream(epoch: e, from: from + k) })
-            }
-        case "set":
-            return dataMethod("Pipeline.set", "p.set(magnitude:, mstd:, mix_prob:, mixup:, cutmix:, switch:, smoothing:, erasing:, flip:)",
-                              "Changes augmentation settings for the following epochs (e.g. the augmentation warmup): RandAugment `magnitude` (nil turns it off) and `mstd`, mixup/cutmix alphas `mixup` and `cutmix`, mixing probability `mix_prob`, `switch` probability, label `smoothing`, random `erasing` probability, `flip`. Returns the pipeline.") { a, _ in
-                try a.check(allowed: ["magnitude", "mstd", "mix_prob", "mixup", "cutmix", "switch", "smoothing", "erasing", "flip"], maxPositional: 0)
-                // on a bad value nothing changes
-                let saved = (p.randAugment, p.mixup, p.labelSmoothing, p.randomErasing, p.flip)
-                do {
-                if let v = a.value("magnitude") {
-                    if case .nil_ = v { p.randAugment = nil } else {
-                        var r = p.randAugment ?? RandAugmentConfig()
-                        r.magnitude = try a.number("magnitude")
-                        p.randAugment = r
-                    }
-                }
-                if a.has("mstd") {
+    public func member(_ name: String) throws -> Value? { try PipelineObject.members.value(name, of: self) }
+
+    /// Fields and methods, declared once (Members.swift).
+    static let members: Members<PipelineObject> = {
+        var t = Members<PipelineObject>("Pipeline")
+        t.field("batches_per_epoch") { o in .number(Double(o.pipeline.batchesPerEpoch)) }
+        t.field("batch") { o in .number(Double(o.pipeline.batchSize)) }
+        t.field("dataset") { o in .object(DatasetObject(o.pipeline.dataset)) }
+        t.add("batches", "p.batches(epoch = 0, from: 0)", doc: """
+            The augmented batches of `epoch` (0-based), starting at step `from`, as an iterable: `for b in
+            p.batches(3) { ... }` gives records {images, labels, targets}.
+
+            The same seed, epoch and step always give the same batch.
+            """) { o, a, _ in
+            let p = o.pipeline
+            let e = try a.int("epoch", at: 0, default: 0)
+            let from = try a.int("from", default: 0)
+            guard e >= 0, from >= 0 else { throw RuntimeError.arguments("Pipeline.batches: epoch and from must be >= 0") }
+            let n = max(p.batchesPerEpoch - from, 0)
+            return .object(BatchesObject(count: n) { k in try p.stream(epoch: e, from: from + k) })
+        }
+        t.add("set", "p.set(magnitude: unchanged, mstd: unchanged, mix_prob: unchanged, mixup: unchanged, cutmix: unchanged, switch: unchanged, smoothing: unchanged, erasing: unchanged, flip: unchanged)", doc: """
+            Changes augmentation settings for the following epochs (e.g. the augmentation warmup):
+            RandAugment `magnitude` (nil turns it off) and `mstd`, mixup/cutmix alphas `mixup` and `cutmix`,
+            mixing probability `mix_prob`, `switch` probability, label `smoothing`, random `erasing`
+            probability, `flip`. Returns the pipeline.
+            """) { o, a, _ in
+            let p = o.pipeline
+            // on a bad value nothing changes
+            let saved = (p.randAugment, p.mixup, p.labelSmoothing, p.randomErasing, p.flip)
+            do {
+            if let v = a.value("magnitude") {
+                if case .nil_ = v { p.randAugment = nil } else {
                     var r = p.randAugment ?? RandAugmentConfig()
-                    r.std = try a.number("mstd")
+                    r.magnitude = try a.number("magnitude")
                     p.randAugment = r
                 }
-                if a.has("mixup") || a.has("cutmix") || a.has("mix_prob") || a.has("switch") {
-                    var m = p.mixup ?? MixupConfig(mixupAlpha: 0)
-                    m.mixupAlpha = try a.number("mixup", default: m.mixupAlpha)
-                    m.cutmixAlpha = try a.number("cutmix", default: m.cutmixAlpha)
-                    m.prob = try a.number("mix_prob", default: m.prob)
-                    m.switchProb = try a.number("switch", default: m.switchProb)
-                    p.mixup = m
-                }
-                p.labelSmoothing = try a.number("smoothing", default: p.labelSmoothing)
-                p.randomErasing = try a.number("erasing", default: p.randomErasing)
-                p.flip = try a.bool("flip", default: p.flip)
-                try dataEngine { try p.validate() }
-                p.keepSettings()
-                } catch {
-                    (p.randAugment, p.mixup, p.labelSmoothing, p.randomErasing, p.flip) = saved
-                    throw error
-                }
-                return .object(self)
             }
-        default: return nil
+            if a.has("mstd") {
+                var r = p.randAugment ?? RandAugmentConfig()
+                r.std = try a.number("mstd")
+                p.randAugment = r
+            }
+            if a.has("mixup") || a.has("cutmix") || a.has("mix_prob") || a.has("switch") {
+                var m = p.mixup ?? MixupConfig(mixupAlpha: 0)
+                m.mixupAlpha = try a.number("mixup", default: m.mixupAlpha)
+                m.cutmixAlpha = try a.number("cutmix", default: m.cutmixAlpha)
+                m.prob = try a.number("mix_prob", default: m.prob)
+                m.switchProb = try a.number("switch", default: m.switchProb)
+                p.mixup = m
+            }
+            p.labelSmoothing = try a.number("smoothing", default: p.labelSmoothing)
+            p.randomErasing = try a.number("erasing", default: p.randomErasing)
+            p.flip = try a.bool("flip", default: p.flip)
+            try engine { try p.validate() }
+            p.keepSettings()
+            } catch {
+                (p.randAugment, p.mixup, p.labelSmoothing, p.randomErasing, p.flip) = saved
+                throw error
+            }
+            return .object(o)
         }
-    }
+        return t
+    }()
 }

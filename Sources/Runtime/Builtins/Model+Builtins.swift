@@ -1,10 +1,8 @@
 // Builtins: the five architectures (`model`), params, flops, save, load_weights.
 import Engine
+import Tensor
 
 enum ModelBuiltins {
-    static let modelOptions = ["name", "image", "channels", "classes", "patch", "window", "depths", "dims", "width",
-                               "heads", "drop_path", "mean", "std", "act", "stem", "params"]
-
     /// The Model argument of a builtin, or a clear error.
     static func modelArg(_ args: Arguments, _ name: String = "m", at: Int = 0) throws -> ModelObject {
         try args.object(name, at: at, as: ModelObject.self, expected: "a model (from model(...))")
@@ -28,11 +26,19 @@ enum ModelBuiltins {
     }
 
     static func register(into t: inout BuiltinTable) {
-        t.add("model", "model(name, image: 224, channels: 3, classes: 1000, patch:, window:, depths:, dims:, width:, heads:, drop_path:, mean:, std:, act:, stem:, params:)",
-              doc: "Builds one of the five architectures as timm 1.0.x defines them, with fresh weights from the global seed: convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base, poolformer_s12/s24/s36/m36, deit_tiny/small/base, resnet18/26/34/50/101 (GELU by default; act: \"relu\" for the original) and resnet50_gelu. Options: image (input side; Swin windows and DeiT position embeddings adapt), channels, classes, patch (ConvNeXt/Swin/DeiT), window (Swin), depths and dims per stage (DeiT: one of each), width (multiplies the widths), heads (Swin/DeiT), drop_path (max stochastic-depth rate), mean/std (normalisation applied inside the model; ImageNet values for 3 channels, 0.5/0.5 otherwise), act and stem (ResNet), params (scale the widths so the parameter count lands within 3% of it). The model takes images in [0, 1]: `m(x)` gives logits. Models start in evaluation mode.") { args, _ in
-            var a = args
-            a.callee = "model"
-            try a.check(allowed: modelOptions, maxPositional: 1)
+        t.add("model", "model(name, image: 224, channels: 3, classes: 1000, patch: nil, window: nil, depths: nil, dims: nil, width: 1, heads: nil, drop_path: 0, mean: nil, std: nil, act: \"gelu\", stem: nil, params: nil)",
+              doc: """
+                  Builds one of the five architectures as timm 1.0.x defines them, with fresh weights from
+                  the global seed: convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base,
+                  poolformer_s12/s24/s36/m36, deit_tiny/small/base, resnet18/26/34/50/101 (GELU by default;
+                  act: "relu" for the original) and resnet50_gelu. Options: image (input side; Swin windows
+                  and DeiT position embeddings adapt), channels, classes, patch (ConvNeXt/Swin/DeiT), window
+                  (Swin), depths and dims per stage (DeiT: one of each), width (multiplies the widths),
+                  heads (Swin/DeiT), drop_path (max stochastic-depth rate), mean/std (normalisation applied
+                  inside the model; ImageNet values for 3 channels, 0.5/0.5 otherwise), act and stem
+                  (ResNet), params (scale the widths so the parameter count lands within 3% of it). The
+                  model takes images in [0, 1]: `m(x)` gives logits. Models start in evaluation mode.
+                  """) { a, _ in
             let name = try a.string("name", at: 0)
             var o = ModelOptions()
             func optInt(_ k: String) throws -> Int? { a.has(k) ? try a.int(k) : nil }
@@ -51,55 +57,59 @@ enum ModelBuiltins {
             if a.has("mean") { o.mean = try a.numbers("mean").map { Float($0) } }
             if a.has("std") { o.std = try a.numbers("std").map { Float($0) } }
             if a.has("act") { o.act = try a.choice("act", ["gelu", "relu"], default: "gelu") }
-            let net = try ModelObject.engine { try Models.make(name, o) }
+            let net = try engine { try Models.make(name, o) }
             return .object(ModelObject(net))
         }
 
         t.add("models", "models()",
-              doc: "The list of model names `model()` accepts.") { args, _ in
-            var a = args
-            a.callee = "models"
-            try a.check(allowed: [], maxPositional: 0)
+              doc: "The list of model names `model()` accepts.") { a, _ in
             return .list(ListBox(ModelConfig.familyNames.map { .string($0) }))
         }
 
         t.add("params", "params(m)",
-              doc: "The number of trainable parameters of model `m` (what timm reports; BatchNorm running statistics are buffers, not parameters).") { args, _ in
-            var a = args
-            a.callee = "params"
-            try a.check(allowed: ["m"], maxPositional: 1)
+              doc: """
+                  The number of trainable parameters of model `m` (what timm reports; BatchNorm running
+                  statistics are buffers, not parameters).
+                  """) { a, _ in
             return .number(Double(try modelArg(a).model.parameterCount))
         }
 
         t.add("flops", "flops(m)",
-              doc: "Multiply-adds of one forward pass of model `m` for ONE image at its built size: convolutions, linear layers and the two attention products (normalisation, activations and pooling are not counted, as in fvcore/timm's profiles).") { args, _ in
-            var a = args
-            a.callee = "flops"
-            try a.check(allowed: ["m"], maxPositional: 1)
+              doc: """
+                  Multiply-adds of one forward pass of model `m` for ONE image at its built size:
+                  convolutions, linear layers and the two attention products (normalisation, activations and
+                  pooling are not counted, as in fvcore/timm's profiles).
+                  """) { a, _ in
             let n = try network(a)
-            return .number(Double(try ModelObject.engine { try n.macs() }))
+            return .number(Double(try engine { try n.macs() }))
         }
 
         t.add("save", "save(m, path)",
-              doc: "Writes the weights of model `m` to `path` as safetensors with timm's state-dict names and PyTorch layouts (BatchNorm running statistics and num_batches_tracked included); the model configuration is stored in the metadata. The file is written atomically.") { args, _ in
-            var a = args
-            a.callee = "save"
-            try a.check(allowed: ["m", "path"], maxPositional: 2)
+              doc: """
+                  Writes the weights of model `m` to `path` as safetensors with timm's state-dict names and
+                  PyTorch layouts (BatchNorm running statistics and num_batches_tracked included); the model
+                  configuration is stored in the metadata.
+
+                  The file is written atomically.
+                  """) { a, _ in
             let n = try network(a)
             let path = try a.string("path", at: 1)
-            try ModelObject.engine { try n.saveWeights(to: path) }
+            try engine { try n.saveWeights(to: path) }
             return .nil_
         }
 
         t.add("load_weights", "load_weights(m, path)",
-              doc: "Loads safetensors weights with timm's state-dict names (e.g. a timm state dict saved with safetensors.torch.save_file) into model `m`, in place. Every missing, unexpected or mis-shaped tensor is named in the error, and the model is unchanged unless everything fits. Returns `m`.") { args, _ in
-            var a = args
-            a.callee = "load_weights"
-            try a.check(allowed: ["m", "path"], maxPositional: 2)
+              doc: """
+                  Loads safetensors weights with timm's state-dict names (e.g. a timm state dict saved with
+                  safetensors.torch.save_file) into model `m`, in place.
+
+                  Every missing, unexpected or mis-shaped tensor is named in the error, and the model is
+                  unchanged unless everything fits. Returns `m`.
+                  """) { a, _ in
             let mo = try modelArg(a)
             let n = try network(a)
             let path = try a.string("path", at: 1)
-            try ModelObject.engine { try n.loadWeights(from: path) }
+            try engine { try n.loadWeights(from: path) }
             return .object(mo)
         }
     }

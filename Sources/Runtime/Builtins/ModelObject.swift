@@ -3,6 +3,7 @@
 // `m(x)` gives logits; members: name, classes, params, image, channels, training, precision,
 // train(), eval(), precision("bf16"), summary(image: 224), flops().
 import Engine
+import Tensor
 
 public final class ModelObject: HostObject {
     public let model: Model
@@ -16,86 +17,78 @@ public final class ModelObject: HostObject {
         return "Model(\(model.name), \(model.parameterCount) params)"
     }
 
-    public var memberNames: [String] {
-        ["name", "classes", "params", "image", "channels", "training", "config",
-         "train", "eval", "precision", "summary", "flops"]
-    }
-
-    /// Runs `body`, turning engine errors into runtime errors.
-    static func engine<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as EngineError { throw RuntimeError.engine(e) }
-    }
-
-    public func member(_ name: String) throws -> Value? {
-        let m = model
-        func method(_ sig: String, _ doc: String, _ fn: @escaping (Arguments, CallContext) throws -> Value) -> Value {
-            .builtin(Builtin("Model.\(name)", sig, doc: doc) { args, ctx in
-                var a = args
-                a.callee = "Model.\(name)"
-                return try fn(a, ctx)
-            })
-        }
-        switch name {
-        case "name": return .string(m.name)
-        case "classes": return .number(Double(m.classes))
-        case "params": return .number(Double(m.parameterCount))
-        case "image": return .number(Double(m.inputShape.height))
-        case "channels": return .number(Double(m.inputShape.channels))
-        case "training": return .bool(m.isTraining)
-        case "config":
-            guard let n = m as? Network else { return .nil_ }
-            return .string(n.config.json)
-        case "train":
-            return method("m.train()", "Switches the model to training mode (BatchNorm batch statistics, drop path on) and returns it.") { a, _ in
-                try a.check(allowed: [], maxPositional: 0)
-                m.isTraining = true
-                return .object(self)
-            }
-        case "eval":
-            return method("m.eval()", "Switches the model to evaluation mode (BatchNorm running statistics, no drop path) and returns it.") { a, _ in
-                try a.check(allowed: [], maxPositional: 0)
-                m.isTraining = false
-                return .object(self)
-            }
-        case "precision":
-            return method("m.precision(p)", "Sets the input precision of the model's matrix products and convolutions: \"fp32\", \"bf16\" or \"fp16\" (inputs rounded to nearest even, accumulation stays fp32). On a CPU with AVX512-BF16, bf16 products run on its bf16 instructions (up to twice the fp32 rate; bf16 denormals count as zero there); elsewhere, and for fp16, the rounded values go through fp32 products. Without an argument returns the current one.") { a, _ in
-                try a.check(allowed: ["p"], maxPositional: 1)
-                guard a.has("p", at: 0) else { return .string(m.precision.rawValue) }
-                let p = try a.choice("p", at: 0, Precision.allCases.map(\.rawValue), default: "fp32")
-                m.precision = Precision(rawValue: p) ?? .fp32
-                return .object(self)
-            }
-        case "summary":
-            return method("m.summary(image: built size)", "Prints one row per layer (block) as in timm's module tree: its output shape for one image of side `image`, its parameter count and its multiply-adds (convolutions, linear layers and attention products, counted on a forward pass at that side, as flops(m) counts them); then the totals.") { a, ctx in
-                try a.check(allowed: ["image"], maxPositional: 1)
-                guard let n = m as? Network else { throw RuntimeError.type("summary: only for models built by model()") }
-                let side = try a.int("image", at: 0, default: n.config.image)
-                let rows = try ModelObject.engine { try n.summaryRows(image: side) }
-                ctx.write(ModelObject.formatSummary(n, rows, side: side) + "\n")
-                return .nil_
-            }
-        case "flops":
-            return method("m.flops()", "Multiply-adds of one forward pass for one image (same as flops(m)).") { a, _ in
-                try a.check(allowed: [], maxPositional: 0)
-                guard let n = m as? Network else { throw RuntimeError.type("flops: only for models built by model()") }
-                return .number(Double(try ModelObject.engine { try n.macs() }))
-            }
-        default: return nil
-        }
-    }
-
-    /// `m(x)`: logits (N, classes) for images x (N, C, H, W) in [0, 1].
+    public var memberNames: [String] { ModelObject.members.names }
+    public func member(_ name: String) throws -> Value? { try ModelObject.members.value(name, of: self) }
     public func call(_ args: Arguments, _ ctx: CallContext) throws -> Value {
         var a = args
         a.callee = model.name
-        try a.check(allowed: ["x"], maxPositional: 1)
-        guard let v = a.value("x", at: 0) else { throw RuntimeError.arguments("\(model.name)(x): missing the images x") }
-        var x = try TensorObject.from(v, what: "\(model.name)(x)")
-        if x.rank == 3 { x = try ModelObject.engine { try x.reshape([1] + x.shape) } }  // one image
-        let input = x
-        let m = model
-        return .object(TensorObject(try ModelObject.engine { try m.forward(input) }))
+        return try ModelObject.members.call(self, a, ctx)
     }
+
+    /// Fields, methods and `m(x)`, declared once (Members.swift).
+    static let members: Members<ModelObject> = {
+        var t = Members<ModelObject>("Model")
+        t.field("name") { .string($0.model.name) }
+        t.field("classes") { .number(Double($0.model.classes)) }
+        t.field("params") { .number(Double($0.model.parameterCount)) }
+        t.field("image") { .number(Double($0.model.inputShape.height)) }
+        t.field("channels") { .number(Double($0.model.inputShape.channels)) }
+        t.field("training") { .bool($0.model.isTraining) }
+        t.field("config") { o in (o.model as? Network).map { .string($0.config.json) } ?? .nil_ }
+        t.add("train", "m.train()", doc: """
+            Switches the model to training mode (BatchNorm batch statistics, drop path on) and returns it.
+            """) { o, _, _ in
+            o.model.isTraining = true
+            return .object(o)
+        }
+        t.add("eval", "m.eval()", doc: """
+            Switches the model to evaluation mode (BatchNorm running statistics, no drop path) and returns
+            it.
+            """) { o, _, _ in
+            o.model.isTraining = false
+            return .object(o)
+        }
+        t.add("precision", "m.precision(p = nil)", doc: """
+            Sets the input precision of the model's matrix products and convolutions: "fp32", "bf16" or "fp16"
+            (inputs rounded to nearest even, accumulation stays fp32). On a CPU with AVX512-BF16, bf16 products
+            run on its bf16 instructions (up to twice the fp32 rate; bf16 denormals count as zero there);
+            elsewhere, and for fp16, the rounded values go through fp32 products. Without an argument returns
+            the current one.
+            """) { o, a, _ in
+            let m = o.model
+            guard a.has("p", at: 0) else { return .string(m.precision.rawValue) }
+            let p = try a.choice("p", at: 0, Precision.allCases.map(\.rawValue), default: "fp32")
+            m.precision = Precision(rawValue: p) ?? .fp32
+            return .object(o)
+        }
+        t.add("summary", "m.summary(image = built size)", doc: """
+            Prints one row per layer (block) as in timm's module tree: its output shape for one image of side
+            `image`, its parameter count and its multiply-adds (convolutions, linear layers and attention
+            products, counted on a forward pass at that side, as flops(m) counts them); then the totals.
+            """) { o, a, ctx in
+            guard let n = o.model as? Network else { throw RuntimeError.type("summary: only for models built by model()") }
+            let side = try a.int("image", at: 0, default: n.config.image)
+            let rows = try engine { try n.summaryRows(image: side) }
+            ctx.write(ModelObject.formatSummary(n, rows, side: side) + "\n")
+            return .nil_
+        }
+        t.add("flops", "m.flops()", doc: """
+            Multiply-adds of one forward pass for one image (same as flops(m)).
+            """) { o, _, _ in
+            guard let n = o.model as? Network else { throw RuntimeError.type("flops: only for models built by model()") }
+            return .number(Double(try engine { try n.macs() }))
+        }
+        t.call("m(x)", doc: """
+            Logits (N, classes) for images x (N, C, H, W) in [0, 1]; one image (C, H, W) counts as N = 1.
+            """) { o, a, _ in
+            var x = try TensorObject.tensor(a, "x", at: 0)
+            if x.rank == 3 { x = try engine { try x.reshape([1] + x.shape) } }  // one image
+            let input = x
+            let m = o.model
+            return .object(TensorObject(try engine { try m.forward(input) }))
+        }
+        return t
+    }()
 
     /// The summary table: one row per traced unit (name, output shape, parameters, multiply-adds), then the totals.
     static func formatSummary(_ n: Network, _ rows: [SummaryRow], side: Int) -> String {

@@ -2,6 +2,7 @@
 // the study's recipe table), `r.epochs` reads a field, `r.with(epochs: 3)` gives a modified copy,
 // and printing shows the recipe as a column of the study's table.
 import Engine
+import Tensor
 
 /// One script-visible field of a recipe: its option name, how to read it, how to set it from arguments.
 struct RecipeField {
@@ -25,58 +26,57 @@ public final class RecipeObject: HostObject {
             .joined(separator: "\n")
     }
 
-    public var memberNames: [String] {
-        RecipeObject.fields.map(\.name) + ["with", "global_batch", "scaled_lr", "augmentation", "lr_at", "table"]
-    }
+    public var memberNames: [String] { RecipeObject.members.names }
+    public func member(_ name: String) throws -> Value? { try RecipeObject.members.value(name, of: self) }
 
-    public func member(_ name: String) throws -> Value? {
-        let r = recipe
-        switch name {
-        case "global_batch": return .number(Double(r.globalBatch))
-        case "scaled_lr": return .number(r.scaledLR)
-        case "table": return .string(Recipe.table([r]))
-        case "with":
-            return .builtin(Builtin("Recipe.with", "r.with(OPTION: value, ...)",
-                                    doc: "A copy of the recipe with the given options changed (the same options as `recipe(...)`).") { args, _ in
-                var a = args
-                a.callee = "Recipe.with"
-                try a.check(allowed: RecipeObject.fields.map(\.name), maxPositional: 0)
-                var copy = r
-                try RecipeObject.apply(a, to: &copy)
-                return .object(RecipeObject(copy))
-            })
-        case "augmentation":
-            return .builtin(Builtin("Recipe.augmentation", "r.augmentation(epoch)",
-                                    doc: "The data-augmentation settings of epoch `epoch` (0-based) as a record: randaugment magnitude (nil when off), mixup and cutmix alphas, mixing and switch probabilities, with the augmentation warmup applied when the recipe has `aug_warmup: true`.") { args, _ in
-                var a = args
-                a.callee = "Recipe.augmentation"
-                try a.check(allowed: ["epoch"], maxPositional: 1)
-                let e = try a.int("epoch", at: 0)
-                guard e >= 0 else { throw RuntimeError.arguments("Recipe.augmentation: epoch must be >= 0, got \(e)") }
-                let s = r.augmentation(epoch: e)
-                return .record(RecordBox([
-                    ("randaugment", s.randAugmentMagnitude.map { .number($0) } ?? .nil_),
-                    ("mstd", .number(s.randAugmentStd)),
-                    ("mixup", .number(s.mixupAlpha)), ("cutmix", .number(s.cutmixAlpha)),
-                    ("mix_prob", .number(s.mixProb)), ("switch_prob", .number(s.switchProb)),
-                ]))
-            })
-        case "lr_at":
-            return .builtin(Builtin("Recipe.lr_at", "r.lr_at(step, steps_per_epoch:)",
-                                    doc: "The learning rate of optimizer step `step` (0-based) in a run of the recipe's epochs with `steps_per_epoch` steps each: linear warmup, then cosine or step decay, after the linear scaling rule.") { args, _ in
-                var a = args
-                a.callee = "Recipe.lr_at"
-                try a.check(allowed: ["step", "steps_per_epoch"], maxPositional: 1)
-                let step = try a.int("step", at: 0)
-                let spe = try a.int("steps_per_epoch")
-                do {
-                    return .number(try r.lrSchedule(stepsPerEpoch: spe).lr(at: step))
-                } catch let e as EngineError { throw RuntimeError.engine(e) }
-            })
-        default:
-            return RecipeObject.fields.first { $0.name == name }.map { $0.get(r) }
+    /// Every option as a named parameter with its default, for the signatures of `recipe(...)`
+    /// and `r.with(...)`: "name: \"\", ..., epochs: 300, ...".
+    static let optionParameters: String = {
+        let d = Recipe()
+        return fields.map { "\($0.name): \($0.get(d).repr())" }.joined(separator: ", ")
+    }()
+
+    /// Fields (the options, then derived values) and methods, declared once (Members.swift).
+    static let members: Members<RecipeObject> = {
+        var t = Members<RecipeObject>("Recipe")
+        for f in fields { t.field(f.name) { f.get($0.recipe) } }
+        t.add("with", "r.with(\(optionParameters))", doc: """
+            A copy of the recipe with the given options changed (the same options as `recipe(...)`;
+            the defaults shown are those of a new recipe, the copy keeps the others).
+            """) { o, a, _ in
+            var copy = o.recipe
+            try RecipeObject.apply(a, to: &copy)
+            return .object(RecipeObject(copy))
         }
-    }
+        t.field("global_batch") { .number(Double($0.recipe.globalBatch)) }
+        t.field("scaled_lr") { .number($0.recipe.scaledLR) }
+        t.add("augmentation", "r.augmentation(epoch)", doc: """
+            The data-augmentation settings of epoch `epoch` (0-based) as a record: randaugment magnitude (nil
+            when off), mixup and cutmix alphas, mixing and switch probabilities, with the augmentation warmup
+            applied when the recipe has `aug_warmup: true`.
+            """) { o, a, _ in
+            let e = try a.int("epoch", at: 0)
+            guard e >= 0 else { throw RuntimeError.arguments("Recipe.augmentation: epoch must be >= 0, got \(e)") }
+            let s = o.recipe.augmentation(epoch: e)
+            return .record(RecordBox([
+                ("randaugment", s.randAugmentMagnitude.map { .number($0) } ?? .nil_),
+                ("mstd", .number(s.randAugmentStd)),
+                ("mixup", .number(s.mixupAlpha)), ("cutmix", .number(s.cutmixAlpha)),
+                ("mix_prob", .number(s.mixProb)), ("switch_prob", .number(s.switchProb)),
+            ]))
+        }
+        t.add("lr_at", "r.lr_at(step, steps_per_epoch:)", doc: """
+            The learning rate of optimizer step `step` (0-based) in a run of the recipe's epochs with
+            `steps_per_epoch` steps each: linear warmup, then cosine or step decay, after the linear scaling
+            rule.
+            """) { o, a, _ in
+            let step = try a.int("step", at: 0)
+            let spe = try a.int("steps_per_epoch")
+            return .number(try engine { try o.recipe.lrSchedule(stepsPerEpoch: spe).lr(at: step) })
+        }
+        t.field("table") { .string(Recipe.table([$0.recipe])) }
+        return t
+    }()
 
     /// Sets every field named in `args` (unknown names are rejected by the caller's `check`).
     static func apply(_ args: Arguments, to r: inout Recipe) throws {

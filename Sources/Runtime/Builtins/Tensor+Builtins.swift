@@ -1,5 +1,6 @@
 // Builtins: tensors and autograd (creation, math, reductions, losses, grad, no_grad, seed, threads).
 import Engine
+import Tensor
 import Foundation
 
 enum TensorBuiltins {
@@ -52,29 +53,39 @@ enum TensorBuiltins {
 
     static func registerCreation(into t: inout BuiltinTable) {
         t.add("tensor", "tensor(values)",
-              doc: "A float32 tensor from a number or a nested, rectangular list of numbers: `tensor([[1, 2], [3, 4]])` has shape [2, 2]. A tensor argument is returned as it is.") { a, _ in
-            try a.check(allowed: ["values"], maxPositional: 1)
+              doc: """
+                  A float32 tensor from a number or a nested, rectangular list of numbers: `tensor([[1, 2],
+                  [3, 4]])` has shape [2, 2]. A tensor argument is returned as it is.
+                  """) { a, _ in
             return wrap(try TensorObject.tensor(a, "values", at: 0))
         }
-        t.add("zeros", "zeros(dims...)", doc: "A tensor of zeros with the given shape: `zeros(2, 3)` or `zeros([2, 3])`.") { a, _ in
-            try a.check(allowed: [], maxPositional: 8)
+        t.add("zeros", "zeros(dims...)", doc: """
+            A tensor of zeros with the given shape: `zeros(2, 3)` or `zeros([2, 3])`.
+            """) { a, _ in
             return wrap(Tensor(zeros: try shapeArgs(a)))
         }
-        t.add("ones", "ones(dims...)", doc: "A tensor of ones with the given shape: `ones(2, 3)` or `ones([2, 3])`.") { a, _ in
-            try a.check(allowed: [], maxPositional: 8)
+        t.add("ones", "ones(dims...)", doc: """
+            A tensor of ones with the given shape: `ones(2, 3)` or `ones([2, 3])`.
+            """) { a, _ in
             return wrap(Tensor(shape: try shapeArgs(a), repeating: 1))
         }
-        t.add("rand", "rand(dims...)", doc: "A tensor of uniform random numbers in [0, 1) with the given shape, from the global generator (see `seed`).") { a, _ in
-            try a.check(allowed: [], maxPositional: 8)
+        t.add("rand", "rand(dims...)", doc: """
+            A tensor of uniform random numbers in [0, 1) with the given shape, from the global generator
+            (see `seed`).
+            """) { a, _ in
             return wrap(Tensor.rand(try shapeArgs(a)))
         }
-        t.add("randn", "randn(dims...)", doc: "A tensor of standard normal random numbers with the given shape, from the global generator (see `seed`).") { a, _ in
-            try a.check(allowed: [], maxPositional: 8)
+        t.add("randn", "randn(dims...)", doc: """
+            A tensor of standard normal random numbers with the given shape, from the global generator (see
+            `seed`).
+            """) { a, _ in
             return wrap(Tensor.randn(try shapeArgs(a)))
         }
-        t.add("arange", "arange(end) or arange(start, end, step: 1)",
-              doc: "A 1-D tensor of the numbers start, start + step, ... below `end` (start defaults to 0): `arange(4)` is [0, 1, 2, 3].") { a, _ in
-            try a.check(allowed: ["start", "end", "step"], maxPositional: 3)
+        t.add("arange", "arange(start = 0, end, step = 1)",
+              doc: """
+                  A 1-D tensor of the numbers start, start + step, ... below `end` (start defaults to 0):
+                  `arange(4)` is [0, 1, 2, 3].
+                  """) { a, _ in
             var start = 0.0, end: Double
             if a.positional.count >= 2 || a.has("start") {
                 start = try a.number("start", at: 0)
@@ -92,12 +103,14 @@ enum TensorBuiltins {
             return wrap(try Tensor(shape: [n], data: (0..<n).map { Float(start + Double($0) * step) }))
         }
         t.add("onehot", "onehot(labels, classes)",
-              doc: "A (N, classes) tensor with 1 at [i, labels[i]] and 0 elsewhere; `labels` is a list or 1-D tensor of class indices.") { a, _ in
-            try a.check(allowed: ["labels", "classes"], maxPositional: 2)
+              doc: """
+                  A (N, classes) tensor with 1 at [i, labels[i]] and 0 elsewhere; `labels` is a list or 1-D
+                  tensor of class indices.
+                  """) { a, _ in
             let l = try labels(a, "labels", at: 0)
             let c = try a.int("classes", at: 1)
             guard c >= 1 else { throw RuntimeError.arguments("onehot: classes must be at least 1, got \(c)") }
-            do { try Tensor.checkSize([l.count, c], "onehot") } catch let e as EngineError { throw RuntimeError.engine(e) }
+            try engine { try Tensor.checkSize([l.count, c], "onehot") }
             let out = Tensor(zeros: [l.count, c])
             for (i, k) in l.enumerated() {
                 guard k < c else { throw RuntimeError.value("onehot: label \(k) is out of range for \(c) classes") }
@@ -106,15 +119,22 @@ enum TensorBuiltins {
             return wrap(out)
         }
         t.add("seed", "seed(n)",
-              doc: "Restarts the global random generator from the whole number `n`, so rand, randn, shuffling, augmentation and random starts repeat exactly.") { a, _ in
-            try a.check(allowed: ["n"], maxPositional: 1)
+              doc: """
+                  Restarts the global random generator from the whole number `n`, so rand, randn, shuffling,
+                  augmentation and random starts repeat exactly.
+                  """) { a, _ in
             let n = try a.int("n", at: 0)
             RNG.global.reseed(UInt64(bitPattern: Int64(n)))
             return .nil_
         }
-        t.add("threads", "threads(n: nil)",
-              doc: "Sets the number of CPU threads the engine uses (its thread pool, which also splits the matrix products; OpenBLAS itself runs single-threaded) and returns the number in use; without an argument only returns it. The default comes from the ADV_THREADS environment variable or the number of cores.") { a, _ in
-            try a.check(allowed: ["n"], maxPositional: 1)
+        t.add("threads", "threads(n = nil)",
+              doc: """
+                  Sets the number of CPU threads the engine uses (its thread pool, which also splits the
+                  matrix products; OpenBLAS itself runs single-threaded) and returns the number in use;
+                  without an argument only returns it.
+
+                  The default comes from the ADV_THREADS environment variable or the number of cores.
+                  """) { a, _ in
             if a.has("n", at: 0) {
                 let n = try a.int("n", at: 0)
                 guard n >= 1 && n <= 1024 else { throw RuntimeError.arguments("threads: n must be between 1 and 1024, got \(n)") }
@@ -138,13 +158,16 @@ enum TensorBuiltins {
         ]
         for (name, doc, f) in unary {
             t.add(name, "\(name)(x)", doc: doc + " `x` is a tensor; differentiable.") { a, _ in
-                try a.check(allowed: ["x"], maxPositional: 1)
                 return wrap(f(try TensorObject.tensor(a, "x", at: 0)))
             }
         }
-        t.add("clamp", "clamp(x, min: nil, max: nil)",
-              doc: "Each element of `x` limited to [min, max]; either bound may be omitted, and each may be a number or a tensor broadcastable to x (e.g. the eps-ball around an image). Differentiable where the bound is not active.") { a, _ in
-            try a.check(allowed: ["x", "min", "max"], maxPositional: 3)
+        t.add("clamp", "clamp(x, min = nil, max = nil)",
+              doc: """
+                  Each element of `x` limited to [min, max]; either bound may be omitted, and each may be a
+                  number or a tensor broadcastable to x (e.g. the eps-ball around an image).
+
+                  Differentiable where the bound is not active.
+                  """) { a, _ in
             var x = try TensorObject.tensor(a, "x", at: 0)
             for (name, pos, isMin) in [("min", 1, true), ("max", 2, false)] where a.has(name, at: pos) {
                 if let v = a.value(name, at: pos), case .number(let d) = v {
@@ -156,47 +179,64 @@ enum TensorBuiltins {
             }
             return wrap(x)
         }
-        t.add("maximum", "maximum(a, b)", doc: "Elementwise larger of two tensors or numbers (broadcasting). Differentiable.") { a, _ in
-            try a.check(allowed: ["a", "b"], maxPositional: 2)
+        t.add("maximum", "maximum(a, b)", doc: """
+            Elementwise larger of two tensors or numbers (broadcasting). Differentiable.
+            """) { a, _ in
             return wrap(try TensorObject.tensor(a, "a", at: 0).maximum(TensorObject.tensor(a, "b", at: 1)))
         }
-        t.add("minimum", "minimum(a, b)", doc: "Elementwise smaller of two tensors or numbers (broadcasting). Differentiable.") { a, _ in
-            try a.check(allowed: ["a", "b"], maxPositional: 2)
+        t.add("minimum", "minimum(a, b)", doc: """
+            Elementwise smaller of two tensors or numbers (broadcasting). Differentiable.
+            """) { a, _ in
             return wrap(try TensorObject.tensor(a, "a", at: 0).minimum(TensorObject.tensor(a, "b", at: 1)))
         }
         t.add("where", "where(cond, a, b)",
-              doc: "Elementwise choice: `a` where `cond` is non-zero, `b` elsewhere; the three broadcast together (comparisons like `x > 0` give 0/1 tensors). Differentiable in a and b.") { a, _ in
-            try a.check(allowed: ["cond", "a", "b"], maxPositional: 3)
+              doc: """
+                  Elementwise choice: `a` where `cond` is non-zero, `b` elsewhere; the three broadcast
+                  together (comparisons like `x > 0` give 0/1 tensors).
+
+                  Differentiable in a and b.
+                  """) { a, _ in
             return wrap(try Tensor.where(TensorObject.tensor(a, "cond", at: 0), TensorObject.tensor(a, "a", at: 1),
                                          TensorObject.tensor(a, "b", at: 2)))
         }
-        t.add("matmul", "matmul(a, b)", doc: "Matrix product a @ b with batch broadcasting: (..., M, K) @ (..., K, N). Same as the `@` operator.") { a, _ in
-            try a.check(allowed: ["a", "b"], maxPositional: 2)
+        t.add("matmul", "matmul(a, b)", doc: """
+            Matrix product a @ b with batch broadcasting: (..., M, K) @ (..., K, N). Same as the `@`
+            operator.
+            """) { a, _ in
             return wrap(try Tensor.matmul(TensorObject.tensor(a, "a", at: 0), TensorObject.tensor(a, "b", at: 1)))
         }
-        t.add("sum", "sum(x, dim: nil)", doc: "Sum of all elements of `x` (a scalar tensor), or along `dim`. Differentiable.") { a, _ in
-            try a.check(allowed: ["x", "dim"], maxPositional: 2)
+        t.add("sum", "sum(x, dim = nil)", doc: """
+            Sum of all elements of `x` (a scalar tensor), or along `dim`. Differentiable.
+            """) { a, _ in
             let x = try TensorObject.tensor(a, "x", at: 0)
             if a.has("dim", at: 1) { return wrap(try x.sum(axes: [try a.int("dim", at: 1)])) }
             return wrap(x.sum())
         }
-        t.add("mean", "mean(x, dim: nil)", doc: "Mean of all elements of `x` (a scalar tensor), or along `dim`. Differentiable.") { a, _ in
-            try a.check(allowed: ["x", "dim"], maxPositional: 2)
+        t.add("mean", "mean(x, dim = nil)", doc: """
+            Mean of all elements of `x` (a scalar tensor), or along `dim`. Differentiable.
+            """) { a, _ in
             let x = try TensorObject.tensor(a, "x", at: 0)
             if a.has("dim", at: 1) { return wrap(try x.mean(axes: [try a.int("dim", at: 1)])) }
             return wrap(x.mean())
         }
-        t.add("softmax", "softmax(x, dim: -1)", doc: "Softmax of `x` along `dim` (default the last): exp(x) / sum(exp(x)), computed stably. Differentiable.") { a, _ in
-            try a.check(allowed: ["x", "dim"], maxPositional: 2)
+        t.add("softmax", "softmax(x, dim = -1)", doc: """
+            Softmax of `x` along `dim` (default the last): exp(x) / sum(exp(x)), computed stably.
+            Differentiable.
+            """) { a, _ in
             return wrap(try TensorObject.tensor(a, "x", at: 0).softmax(axis: try a.int("dim", at: 1, default: -1)))
         }
-        t.add("log_softmax", "log_softmax(x, dim: -1)", doc: "Logarithm of the softmax of `x` along `dim` (default the last), computed stably. Differentiable.") { a, _ in
-            try a.check(allowed: ["x", "dim"], maxPositional: 2)
+        t.add("log_softmax", "log_softmax(x, dim = -1)", doc: """
+            Logarithm of the softmax of `x` along `dim` (default the last), computed stably. Differentiable.
+            """) { a, _ in
             return wrap(try TensorObject.tensor(a, "x", at: 0).logSoftmax(axis: try a.int("dim", at: 1, default: -1)))
         }
-        t.add("norm", "norm(x, p: 2, dim: nil)",
-              doc: "The p-norm of `x` (p = 1, 2 or \"inf\"): over all elements (a scalar tensor), or along `dim` (e.g. per-example norms of a perturbation with `norm(d.reshape(n, -1), dim: 1)`). Differentiable.") { a, _ in
-            try a.check(allowed: ["x", "p", "dim"], maxPositional: 3)
+        t.add("norm", "norm(x, p = 2, dim = nil)",
+              doc: """
+                  The p-norm of `x` (p = 1, 2 or "inf"): over all elements (a scalar tensor), or along `dim`
+                  (e.g. per-example norms of a perturbation with `norm(d.reshape(n, -1), dim: 1)`).
+
+                  Differentiable.
+                  """) { a, _ in
             var x = try TensorObject.tensor(a, "x", at: 0)
             var p = 2.0
             if let v = a.value("p", at: 1) {
@@ -227,8 +267,13 @@ enum TensorBuiltins {
             return wrap(r)
         }
         t.add("cross_entropy", "cross_entropy(logits, labels, smoothing: 0, reduction: \"mean\")",
-              doc: "Cross-entropy loss of `logits` (N, C) against `labels`: a list or 1-D tensor of N class indices, or an (N, C) tensor of target probabilities (soft labels). `smoothing` applies label smoothing to hard labels; `reduction: \"none\"` gives one loss per example (N,) instead of the mean. Differentiable in the logits.") { a, _ in
-            try a.check(allowed: ["logits", "labels", "smoothing", "reduction"], maxPositional: 2)
+              doc: """
+                  Cross-entropy loss of `logits` (N, C) against `labels`: a list or 1-D tensor of N class
+                  indices, or an (N, C) tensor of target probabilities (soft labels).
+
+                  `smoothing` applies label smoothing to hard labels; `reduction: "none"` gives one loss per
+                  example (N,) instead of the mean. Differentiable in the logits.
+                  """) { a, _ in
             let logits = try TensorObject.tensor(a, "logits", at: 0)
             let smoothing = try a.number("smoothing", default: 0)
             let reduction = try a.choice("reduction", ["mean", "none"], default: "mean")
@@ -258,8 +303,13 @@ enum TensorBuiltins {
 
     static func registerAutograd(into t: inout BuiltinTable) {
         t.add("grad", "grad(f, x)",
-              doc: "The gradient df/dx of a script function `f` of one tensor argument at `x`: calls `f(x)` with gradient tracking on (even inside no_grad) and returns a tensor shaped like x. `f` must return a one-element tensor (e.g. a loss). Model parameters' own gradients are left untouched. FGSM: `x + eps * sign(grad(fn(z) { return cross_entropy(m(z), y) }, x))`.") { a, ctx in
-            try a.check(allowed: ["f", "x"], maxPositional: 2)
+              doc: """
+                  The gradient df/dx of a script function `f` of one tensor argument at `x`: calls `f(x)`
+                  with gradient tracking on (even inside no_grad) and returns a tensor shaped like x.
+
+                  `f` must return a one-element tensor (e.g. a loss). Model parameters' own gradients are
+                  left untouched. FGSM: `x + eps * sign(grad(fn(z) { return cross_entropy(m(z), y) }, x))`.
+                  """) { a, ctx in
             guard let f = a.value("f", at: 0) else { throw RuntimeError.arguments("grad: missing argument 'f'") }
             let x0 = try TensorObject.tensor(a, "x", at: 1)
             let x = x0.copy()
@@ -278,8 +328,10 @@ enum TensorBuiltins {
             return wrap(try Autograd.gradients(of: y, wrt: [x])[0])
         }
         t.add("no_grad", "no_grad(f)",
-              doc: "Calls the function `f` (no arguments) without recording gradients and returns its result: faster and lighter for evaluation.") { a, ctx in
-            try a.check(allowed: ["f"], maxPositional: 1)
+              doc: """
+                  Calls the function `f` (no arguments) without recording gradients and returns its result:
+                  faster and lighter for evaluation.
+                  """) { a, ctx in
             guard let f = a.value("f", at: 0) else { throw RuntimeError.arguments("no_grad: missing argument 'f'") }
             return try Autograd.noGrad { try ctx.call(f, Arguments([], callee: "no_grad(f)")) }
         }

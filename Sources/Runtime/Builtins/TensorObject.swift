@@ -2,6 +2,7 @@
 // `.object(TensorObject(t))` and read them with `args.object(name, as: TensorObject.self, expected: "a tensor")`
 // (or `TensorObject.tensor(args, name, at:)`, which also accepts numbers and nested lists).
 import Engine
+import Tensor
 
 public final class TensorObject: HostObject {
     public let tensor: Tensor
@@ -16,30 +17,8 @@ public final class TensorObject: HostObject {
         return "Tensor(\(tensor.shape), float32) [\(vals)\(more)]"
     }
 
-    public var memberNames: [String] {
-        ["shape", "ndim", "T", "grad", "sum", "mean", "max", "min", "argmax", "reshape", "flatten", "item", "tolist",
-         "detach", "abs", "exp", "log", "sqrt", "sign", "clamp", "softmax"]
-    }
-
-    public func member(_ name: String) throws -> Value? {
-        let t = tensor
-        switch name {
-        case "shape": return .list(ListBox(t.shape.map { .number(Double($0)) }))
-        case "ndim": return .number(Double(t.rank))
-        case "T":
-            guard t.rank >= 2 else { return .object(self) }
-            return TensorObject.wrap(try t.permute(Array((0..<t.rank).reversed())))
-        case "grad":
-            return t.grad.map { TensorObject.wrap($0) } ?? .nil_
-        default: break
-        }
-        guard let m = TensorObject.methods[name] else { return nil }
-        return .builtin(Builtin("Tensor.\(name)", m.signature, doc: m.doc) { args, ctx in
-            var a = args
-            a.callee = "Tensor.\(name)"
-            return try m.fn(t, a, ctx)
-        })
-    }
+    public var memberNames: [String] { TensorObject.members.names }
+    public func member(_ name: String) throws -> Value? { try TensorObject.members.value(name, of: self) }
 
     // MARK: conversions
 
@@ -209,16 +188,22 @@ extension Tensor {
     }
 }
 
-/// A tensor method: `t.name(args)`.
-struct TensorMethod {
-    let signature: String
-    let doc: String
-    let fn: (Tensor, Arguments, CallContext) throws -> Value
-}
-
 extension TensorObject {
-    static let methods: [String: TensorMethod] = {
-        var m: [String: TensorMethod] = [:]
+    /// Fields and methods (`t.shape`, `t.sum(dim: 1)`), declared once (Members.swift).
+    static let members: Members<TensorObject> = {
+        var m = Members<TensorObject>("Tensor")
+        m.field("shape") { .list(ListBox($0.tensor.shape.map { .number(Double($0)) })) }
+        m.field("ndim") { .number(Double($0.tensor.rank)) }
+        m.field("T") { o in
+            let t = o.tensor
+            guard t.rank >= 2 else { return .object(o) }
+            return TensorObject.wrap(try t.permute(Array((0..<t.rank).reversed())))
+        }
+        m.field("grad") { o in o.tensor.grad.map { TensorObject.wrap($0) } ?? .nil_ }
+        /// Declares a method whose body gets the tensor.
+        func add(_ name: String, _ sig: String, doc: String, _ fn: @escaping (Tensor, Arguments, CallContext) throws -> Value) {
+            m.add(name, sig, doc: doc) { o, a, ctx in try fn(o.tensor, a, ctx) }
+        }
         func dimArg(_ a: Arguments, _ t: Tensor) throws -> Int? {
             guard a.has("dim", at: 0) else { return nil }
             let d = try a.int("dim", at: 0)
@@ -227,35 +212,38 @@ extension TensorObject {
             }
             return d
         }
-        m["sum"] = TensorMethod(signature: "t.sum(dim: nil, keepdim: false)",
-                                doc: "Sum of all elements (a scalar tensor), or along `dim` (keeping it as size 1 with `keepdim: true`). Differentiable.") { t, a, _ in
-            try a.check(allowed: ["dim", "keepdim"], maxPositional: 1)
+        add("sum", "t.sum(dim = nil, keepdim: false)", doc: """
+            Sum of all elements (a scalar tensor), or along `dim` (keeping it as size 1 with `keepdim:
+            true`). Differentiable.
+            """) { t, a, _ in
             guard let d = try dimArg(a, t) else { return wrap(t.sum()) }
             return wrap(try t.sum(axes: [d], keepDims: try a.bool("keepdim", default: false)))
         }
-        m["mean"] = TensorMethod(signature: "t.mean(dim: nil, keepdim: false)",
-                                 doc: "Mean of all elements (a scalar tensor), or along `dim`. Differentiable.") { t, a, _ in
-            try a.check(allowed: ["dim", "keepdim"], maxPositional: 1)
+        add("mean", "t.mean(dim = nil, keepdim: false)", doc: """
+            Mean of all elements (a scalar tensor), or along `dim`. Differentiable.
+            """) { t, a, _ in
             guard let d = try dimArg(a, t) else { return wrap(t.mean()) }
             return wrap(try t.mean(axes: [d], keepDims: try a.bool("keepdim", default: false)))
         }
-        m["max"] = TensorMethod(signature: "t.max(dim: nil, keepdim: false)",
-                                doc: "Largest element (a scalar tensor), or the maxima along `dim`. Differentiable (the gradient goes to the first maximum).") { t, a, _ in
-            try a.check(allowed: ["dim", "keepdim"], maxPositional: 1)
+        add("max", "t.max(dim = nil, keepdim: false)", doc: """
+            Largest element (a scalar tensor), or the maxima along `dim`. Differentiable (the gradient goes
+            to the first maximum).
+            """) { t, a, _ in
             guard t.count > 0 else { throw RuntimeError.value("Tensor.max: the tensor is empty") }
             guard let d = try dimArg(a, t) else { return wrap(try t.reshape([-1]).max(axis: 0)) }
             return wrap(try t.max(axis: d, keepDims: try a.bool("keepdim", default: false)))
         }
-        m["min"] = TensorMethod(signature: "t.min(dim: nil, keepdim: false)",
-                                doc: "Smallest element (a scalar tensor), or the minima along `dim`. Differentiable.") { t, a, _ in
-            try a.check(allowed: ["dim", "keepdim"], maxPositional: 1)
+        add("min", "t.min(dim = nil, keepdim: false)", doc: """
+            Smallest element (a scalar tensor), or the minima along `dim`. Differentiable.
+            """) { t, a, _ in
             guard t.count > 0 else { throw RuntimeError.value("Tensor.min: the tensor is empty") }
             guard let d = try dimArg(a, t) else { return wrap(try t.neg().reshape([-1]).max(axis: 0).neg()) }
             return wrap(try t.neg().max(axis: d, keepDims: try a.bool("keepdim", default: false)).neg())
         }
-        m["argmax"] = TensorMethod(signature: "t.argmax(dim: -1)",
-                                   doc: "Indices of the maxima along `dim` (default the last), as a tensor of whole numbers without that dim: for logits (N, C), `t.argmax(1)` is the predicted class of each row.") { t, a, _ in
-            try a.check(allowed: ["dim"], maxPositional: 1)
+        add("argmax", "t.argmax(dim = -1)", doc: """
+            Indices of the maxima along `dim` (default the last), as a tensor of whole numbers without that
+            dim: for logits (N, C), `t.argmax(1)` is the predicted class of each row.
+            """) { t, a, _ in
             guard t.rank >= 1 else { throw RuntimeError.value("Tensor.argmax: needs at least one dimension, got a scalar") }
             let d = try dimArg(a, t) ?? -1
             let idx = try t.argmax(axis: d)
@@ -264,26 +252,25 @@ extension TensorObject {
             shape.remove(at: ax)
             return wrap(try Tensor(shape: shape, data: idx.map { Float($0) }))
         }
-        m["reshape"] = TensorMethod(signature: "t.reshape(dims...)",
-                                    doc: "The same values with a new shape, given as numbers or one list; one dimension may be -1 (inferred). Differentiable.") { t, a, _ in
-            try a.check(allowed: [], maxPositional: 8)
+        add("reshape", "t.reshape(dims...)", doc: """
+            The same values with a new shape, given as numbers or one list; one dimension may be -1
+            (inferred). Differentiable.
+            """) { t, a, _ in
             return wrap(try t.reshape(try TensorBuiltins.shapeArgs(a, allowMinusOne: true)))
         }
-        m["flatten"] = TensorMethod(signature: "t.flatten()", doc: "The values as a 1-D tensor. Differentiable.") { t, a, _ in
-            try a.check(allowed: [], maxPositional: 0)
+        add("flatten", "t.flatten()", doc: "The values as a 1-D tensor. Differentiable.") { t, a, _ in
             return wrap(try t.reshape([-1]))
         }
-        m["item"] = TensorMethod(signature: "t.item()", doc: "The value of a one-element tensor as a number.") { t, a, _ in
-            try a.check(allowed: [], maxPositional: 0)
+        add("item", "t.item()", doc: "The value of a one-element tensor as a number.") { t, a, _ in
             guard t.count == 1 else { throw RuntimeError.value("Tensor.item: needs exactly one element, got shape \(t.shape)") }
             return .number(Double(t.item))
         }
-        m["tolist"] = TensorMethod(signature: "t.tolist()", doc: "The values as (nested) lists of numbers; a scalar tensor gives a number.") { t, a, _ in
-            try a.check(allowed: [], maxPositional: 0)
+        add("tolist", "t.tolist()", doc: """
+            The values as (nested) lists of numbers; a scalar tensor gives a number.
+            """) { t, a, _ in
             return toValue(t)
         }
-        m["detach"] = TensorMethod(signature: "t.detach()", doc: "The same values cut off from gradient tracking (shares memory).") { t, a, _ in
-            try a.check(allowed: [], maxPositional: 0)
+        add("detach", "t.detach()", doc: "The same values cut off from gradient tracking (shares memory).") { t, a, _ in
             return wrap(t.detached())
         }
         for (name, doc, f) in [
@@ -293,19 +280,18 @@ extension TensorObject {
             ("sqrt", "Square root of each element.", { (t: Tensor) in t.sqrt() }),
             ("sign", "-1, 0 or 1 for each element (gradient zero).", { (t: Tensor) in t.sign() }),
         ] as [(String, String, (Tensor) -> Tensor)] {
-            m[name] = TensorMethod(signature: "t.\(name)()", doc: doc + " Differentiable.") { t, a, _ in
-                try a.check(allowed: [], maxPositional: 0)
+            add(name, "t.\(name)()", doc: doc + " Differentiable.") { t, a, _ in
                 return wrap(f(t))
             }
         }
-        m["clamp"] = TensorMethod(signature: "t.clamp(min: nil, max: nil)", doc: "Each element limited to [min, max] (either may be omitted).") { t, a, _ in
-            try a.check(allowed: ["min", "max"], maxPositional: 2)
+        add("clamp", "t.clamp(min = nil, max = nil)", doc: """
+            Each element limited to [min, max] (either may be omitted).
+            """) { t, a, _ in
             let lo = a.has("min", at: 0) ? Float(try a.number("min", at: 0)) : nil
             let hi = a.has("max", at: 1) ? Float(try a.number("max", at: 1)) : nil
             return wrap(t.clamp(min: lo, max: hi))
         }
-        m["softmax"] = TensorMethod(signature: "t.softmax(dim: -1)", doc: "Softmax along `dim` (default the last).") { t, a, _ in
-            try a.check(allowed: ["dim"], maxPositional: 1)
+        add("softmax", "t.softmax(dim = -1)", doc: "Softmax along `dim` (default the last).") { t, a, _ in
             guard t.rank >= 1 else { throw RuntimeError.value("Tensor.softmax: needs at least one dimension") }
             return wrap(try t.softmax(axis: try dimArg(a, t) ?? -1))
         }

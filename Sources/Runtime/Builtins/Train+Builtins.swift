@@ -1,5 +1,6 @@
 // Builtins: recipes and adversarial training (`recipe`, `recipe_table`, `fit`).
 import Engine
+import Tensor
 import Foundation
 
 /// Script objects that carry an engine attack (the attack builtins' objects conform).
@@ -9,22 +10,32 @@ public protocol BatchSourceCarrier: AnyObject { var batchSource: BatchSource { g
 
 enum TrainBuiltins {
     static func register(into t: inout BuiltinTable) {
-        let names = RecipeObject.fields.map(\.name)
-        t.add("recipe", "recipe(epochs:, batch:, optimizer:, lr:, lr_batch: 1024, schedule:, min_lr:, warmup_epochs:, warmup_lr:, precision:, weight_decay:, label_smoothing:, dropout:, drop_path:, repeated_aug:, grad_clip:, ema:, randaugment:, aug_warmup:, mixup:, cutmix:, mix_prob:, random_erasing:, workers:, accumulation:, ...)",
-              doc: "A training recipe with one named option per row of the study's recipe table: epochs, batch (per worker), optimizer (\"adamw\" | \"sgd\", with momentum/nesterov/betas/eps), lr (quoted at lr_batch, 1024: the peak rate is lr * batch * workers * accumulation / lr_batch), schedule (\"cosine\" | \"step\" with decay_epochs/decay_rate), min_lr, warmup_epochs and warmup_lr (linear per-step warmup from warmup_lr), precision (\"bf16\" | \"fp16\" | \"fp32\"), weight_decay (never on biases and norm parameters), label_smoothing, dropout and drop_path (rates to give model(...)), repeated_aug, grad_clip and ema (a number or false), randaugment (timm string such as \"rand-m9-mstd0.5-inc1\" or false), aug_warmup (Bai et al.'s augmentation warmup; aug_warmup_dip adds the original code's dip), mixup, cutmix, mix_prob, switch_prob, random_erasing, workers, accumulation, name. Unset options take neutral defaults (AdamW, lr 1e-3, cosine, fp32, no augmentation). Printing a recipe shows it as a column of the study's table; `r.with(...)` gives a changed copy; the study's five columns are in `use recipes`.") { args, _ in
-            var a = args
-            a.callee = "recipe"
-            try a.check(allowed: names, maxPositional: 0)
+        t.add("recipe", "recipe(\(RecipeObject.optionParameters))",
+              doc: """
+                  A training recipe with one named option per row of the study's recipe table: epochs, batch
+                  (per worker), optimizer ("adamw" | "sgd", with momentum/nesterov/betas/eps), lr (quoted at
+                  lr_batch, 1024: the peak rate is lr * batch * workers * accumulation / lr_batch), schedule
+                  ("cosine" | "step" with decay_epochs/decay_rate), min_lr, warmup_epochs and warmup_lr
+                  (linear per-step warmup from warmup_lr), precision ("bf16" | "fp16" | "fp32"),
+                  weight_decay (never on biases and norm parameters), label_smoothing, dropout and drop_path
+                  (rates to give model(...)), repeated_aug, grad_clip and ema (a number or false),
+                  randaugment (timm string such as "rand-m9-mstd0.5-inc1" or false), aug_warmup (Bai et
+                  al.'s augmentation warmup; aug_warmup_dip adds the original code's dip), mixup, cutmix,
+                  mix_prob, switch_prob, random_erasing, workers, accumulation, name. Unset options take
+                  neutral defaults (AdamW, lr 1e-3, cosine, fp32, no augmentation). Printing a recipe shows
+                  it as a column of the study's table; `r.with(...)` gives a changed copy; the study's five
+                  columns are in `use recipes`.
+                  """) { a, _ in
             var r = Recipe()
             try RecipeObject.apply(a, to: &r)
             return .object(RecipeObject(r))
         }
 
         t.add("recipe_table", "recipe_table(recipes)",
-              doc: "The recipes of a list side by side as a Markdown table with the rows of the study's recipe table (one column per recipe), returned as a string; print it to show it.") { args, _ in
-            var a = args
-            a.callee = "recipe_table"
-            try a.check(allowed: ["recipes"], maxPositional: 1)
+              doc: """
+                  The recipes of a list side by side as a Markdown table with the rows of the study's recipe
+                  table (one column per recipe), returned as a string; print it to show it.
+                  """) { a, _ in
             let items = try a.list("recipes", at: 0)
             let rs: [Recipe] = try items.map { v in
                 guard case .object(let o) = v, let r = o as? RecipeObject else {
@@ -36,19 +47,33 @@ enum TrainBuiltins {
         }
 
         t.add("fit", "fit(m, data, recipe:, attack: nil, epochs: nil, checkpoint: nil, checkpoint_every: 0, log: nil, resume: nil, validate: nil, validate_attack: nil, validate_limit: 1000, seed: nil, crop: \"none\", flip: false, clean_every: 1, max_steps: nil, progress: true)",
-              doc: "Adversarially trains model `m` in place on `data` (a Dataset, a {train, test} record, or a pipeline) with `recipe`: for every batch `attack` (e.g. pgd(eps: 4/255, step: 4/255, steps: 1)) makes adversarial images with the model in evaluation mode (soft targets when the batch is mixed), then the model takes a training step on them at the scheduled learning rate, in the recipe's precision. The recipe's augmentation (RandAugment, mixup/cutmix, warmup) is applied per epoch; `crop` (\"none\" | \"random_resized\" | \"pad4\") and `flip` add geometric augmentation. `epochs` overrides the recipe's. A progress line goes to stderr; `log` appends one JSON line per step. `checkpoint` is written atomically every `checkpoint_every` steps, at each epoch end and at the end; `resume: path` continues such a run to bit-identical weights. `validate` (a Dataset, or true for data.test) reports clean (and with `validate_attack` robust) accuracy after each epoch on up to `validate_limit` images. NaN/inf losses skip the step; 5 in a row stop training. Ctrl-C stops after the current step (saving the checkpoint). Returns a record {steps, epochs, loss, clean, adv, validation, checkpoint, stopped_early}: `epochs` lists {epoch, loss, clean, adv, skipped, seconds, complete, validation metrics} per epoch (when `max_steps` stops the run inside an epoch, its last entry covers the steps that ran, with complete: false); loss, clean and adv (percent) are the last entry's, validation the last completed epoch's.") { args, ctx in
-            var a = args
-            a.callee = "fit"
-            try a.check(allowed: ["model", "data", "recipe", "attack", "epochs", "checkpoint", "checkpoint_every", "log", "resume",
-                                  "validate", "validate_attack", "validate_limit", "seed", "crop", "flip", "clean_every",
-                                  "max_steps", "progress"], maxPositional: 2)
+              doc: """
+                  Adversarially trains model `m` in place on `data` (a Dataset, a {train, test} record, or a
+                  pipeline) with `recipe`: for every batch `attack` (e.g. pgd(eps: 4/255, step: 4/255,
+                  steps: 1)) makes adversarial images with the model in evaluation mode (soft targets when
+                  the batch is mixed), then the model takes a training step on them at the scheduled
+                  learning rate, in the recipe's precision. The recipe's augmentation (RandAugment,
+                  mixup/cutmix, warmup) is applied per epoch; `crop` ("none" | "random_resized" | "pad4")
+                  and `flip` add geometric augmentation. `epochs` overrides the recipe's. A progress line
+                  goes to stderr; `log` appends one JSON line per step. `checkpoint` is written atomically
+                  every `checkpoint_every` steps, at each epoch end and at the end; `resume: path` continues
+                  such a run to bit-identical weights. `validate` (a Dataset, or true for data.test) reports
+                  clean (and with `validate_attack` robust) accuracy after each epoch on up to
+                  `validate_limit` images. NaN/inf losses skip the step; 5 in a row stop training. Ctrl-C
+                  stops after the current step (saving the checkpoint). Returns a record {steps, epochs,
+                  loss, clean, adv, validation, checkpoint, stopped_early}: `epochs` lists {epoch, loss,
+                  clean, adv, skipped, seconds, complete, validation metrics} per epoch (when `max_steps`
+                  stops the run inside an epoch, its last entry covers the steps that ran, with complete:
+                  false); loss, clean and adv (percent) are the last entry's, validation the last completed
+                  epoch's.
+                  """) { a, ctx in
             return try fit(a)
         }
     }
 
     /// The `fit` builtin.
     static func fit(_ a: Arguments) throws -> Value {
-        let model = try a.object("model", at: 0, as: ModelObject.self, expected: "a model").model
+        let model = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
         let recipe = try a.object("recipe", as: RecipeObject.self, expected: "a recipe (recipe(...) or recipes.study(...))").recipe
         let attack: Attack? = try a.has("attack") ? attackArgument(a, "attack") : nil
         let validateAttack: Attack? = try a.has("validate_attack") ? attackArgument(a, "validate_attack") : nil
@@ -145,14 +170,7 @@ enum TrainBuiltins {
         }
 
         let trainer = try engine { try Trainer(model: model, source: src, recipe: recipe, attack: attack, options: opt) }
-        let result: FitResult
-        do {
-            result = try trainer.run()
-        } catch EngineError.interrupted {
-            throw RuntimeError.interrupted
-        } catch let e as EngineError {
-            throw RuntimeError.engine(e)
-        }
+        let result = try engine { try trainer.run() }
         let last = result.epochs.last
         let epochs: [Value] = result.epochs.map { e in
             .record(RecordBox([("epoch", .number(Double(e.epoch + 1))), ("loss", .number(e.loss)),
@@ -174,15 +192,11 @@ enum TrainBuiltins {
 
     /// An attack argument: any script object carrying an engine attack.
     static func attackArgument(_ a: Arguments, _ name: String) throws -> Attack {
-        guard let v = a.value(name) else { throw RuntimeError.arguments("fit: missing argument '\(name)'") }
+        guard let v = a.value(name) else { throw RuntimeError.arguments("\(a.callee): missing argument '\(name)'") }
         guard case .object(let o) = v, let c = o as? AttackCarrier else {
             throw RuntimeError.type("fit: argument '\(name)' must be an attack such as pgd(eps: 4/255, step: 4/255, steps: 1), got \(v.typeName)")
         }
         return c.attackValue
     }
 
-    /// Runs engine code, turning its errors into runtime errors.
-    static func engine<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as EngineError { throw RuntimeError.engine(e) }
-    }
 }

@@ -1,6 +1,7 @@
 // CIFAR-10 and CIFAR-100, binary versions (https://www.cs.toronto.edu/~kriz/cifar.html):
 // records of <label byte(s)> + 3072 pixel bytes (1024 red, 1024 green, 1024 blue, row-major 32x32).
 import Foundation
+import Tensor
 
 extension Datasets {
     /// CIFAR-10 (binary version): 50,000 training and 10,000 test images, 3 x 32 x 32.

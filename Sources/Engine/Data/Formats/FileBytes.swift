@@ -2,6 +2,7 @@
 // cannot make us allocate more than the data that actually arrives.
 import CZlib
 import Foundation
+import Tensor
 
 enum FileBytes {
     /// Names the Debian package or download that provides a missing file, for error messages.

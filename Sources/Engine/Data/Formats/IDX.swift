@@ -1,6 +1,8 @@
 // IDX files (MNIST, Fashion-MNIST): magic 00 00 <type> <rank>, rank big-endian UInt32 dimensions,
 // then the values. Only unsigned bytes (type 0x08) are used by these data sets.
 
+import Tensor
+
 /// A parsed IDX array of unsigned bytes.
 public struct IDXArray {
     public let dims: [Int]

@@ -3,6 +3,7 @@
 import CJPEG
 import CPNG
 import Foundation
+import Tensor
 
 public enum ImageFile {
     /// Largest accepted image, in pixels (a malicious header cannot make us allocate more).

@@ -1,6 +1,7 @@
 // .npy arrays (NumPy format 1.0-3.0): magic "\x93NUMPY", version, header length, a Python-dict header
 // {'descr': '<f4', 'fortran_order': False, 'shape': (N, H, W)}, then the C-order data.
 import Foundation
+import Tensor
 
 /// A parsed .npy array converted to Double-free storage: bytes (uint8) or floats.
 public struct NPYArray {

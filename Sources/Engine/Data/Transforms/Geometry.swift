@@ -2,6 +2,7 @@
 // central-crop fallback), Resize(shorter side) + CenterCrop for evaluation, RandomCrop with padding,
 // horizontal flip.
 import Foundation
+import Tensor
 
 /// A crop rectangle: top row, left column, height, width.
 public struct CropBox: Equatable {

@@ -4,6 +4,7 @@
 // has sides int(sqrt(1 - lambda) * H/W), a uniform centre, is clipped, and lambda is recomputed from
 // the clipped area. Targets: lambda * smooth(y) + (1 - lambda) * smooth(y.flip(0)).
 import Foundation
+import Tensor
 
 /// Mixup/CutMix settings (all settable between epochs).
 public struct MixupConfig {

@@ -3,6 +3,7 @@
 // (Color, Contrast, Brightness, Sharpness via Image.blend), and Image.transform(AFFINE) with PIL's
 // bilinear/bicubic filters (Geometry.c: a = -1 cubic, out-of-image pixels keep the fill colour).
 import Foundation
+import Tensor
 
 extension PixelImage {
     /// Applies one 256-entry lookup table per channel.

@@ -3,6 +3,7 @@
 // probability `prob`; its magnitude ~ N(M, std) clipped to [0, 10]; level -> argument as timm's
 // _*_level_to_arg with a random sign (p = 0.5) where timm negates. The image ops are Pillow's.
 import Foundation
+import Tensor
 
 /// The 15 operations of timm's _RAND_INCREASING_TRANSFORMS, in timm's order.
 public enum RandAugmentOp: String, CaseIterable {

@@ -3,6 +3,7 @@
 // with per-pixel noise. timm draws N(0, 1) in normalised space; in pixel space that is
 // 0.5 + 0.25 * N(0, 1), clamped to [0, 1] (normalisation lives in the model).
 import Foundation
+import Tensor
 
 public struct RandomErasing {
     public var probability: Double

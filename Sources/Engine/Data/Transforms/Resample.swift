@@ -2,6 +2,7 @@
 // with the downscale factor (antialiasing), horizontal pass first, 8-bit fixed point with 22
 // fractional bits for uint8 images (bit-identical with Pillow), plain float for float images.
 import Foundation
+import Tensor
 
 /// Resampling filters (PIL names).
 public enum ResampleFilter: String {

@@ -7,6 +7,7 @@
 // of range or overlapping, sizes that disagree with the shape, unknown dtypes and absurd shapes
 // are clear errors, never a crash or a huge allocation.
 import Foundation
+import Tensor
 
 public enum Safetensors {
     /// Element types that can be read (all become float32 tensors) and written.

@@ -2,6 +2,7 @@
 // /dev/stdin, FIFOs and process substitution (`adv <(echo 'print(1)')`), with errors that name
 // the path and the reason in plain words (docs/reliability.md, "Reading files").
 import Foundation
+import Tensor
 
 public enum FileContents {
     /// The bytes of `path`.

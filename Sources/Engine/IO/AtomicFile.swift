@@ -8,6 +8,7 @@
 //  - temporaries `.NAME.tmp-PID` that a killed writer left next to the target (their process is
 //    gone) are removed by the next write of the same target.
 import Foundation
+import Tensor
 
 public enum AtomicFile {
     /// Writes `data` to `path` atomically (temp file + fsync + rename).

@@ -2,6 +2,8 @@
 // (for resuming) and takes the epoch's augmentation settings. The data pipeline
 // (TrainPipeline) is adapted to it; `ShuffledBatches` is a plain source without augmentation.
 
+import Tensor
+
 /// A stream of mini-batches of one epoch.
 public protocol BatchStream: AnyObject {
     /// The next batch, or nil at the end of the epoch.

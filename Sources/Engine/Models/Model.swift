@@ -1,6 +1,8 @@
 // The interface every trainable network implements (the five architectures, user models).
 // Attacks, evaluation and training code against this protocol only.
 
+import Tensor
+
 /// A named parameter or buffer in timm/PyTorch state-dict naming ("stages.0.blocks.1.norm.weight").
 public struct NamedTensor {
     public let name: String
@@ -28,13 +30,19 @@ public protocol Model: AnyObject {
     /// Non-trainable state saved with the weights (BatchNorm running_mean/var/num_batches_tracked).
     func buffers() -> [NamedTensor]
     /// The largest batch of images (restarts x examples) that attacks in `RestartMode.auto` run
-    /// at once: about where this model's per-image cost stops falling with the batch.
-    /// Default `RestartMode.maxBatchedImages`.
+    /// at once: about where this model's per-image cost stops falling with the batch. Each model
+    /// declares it (`RestartBatchLimit.standard` when nothing better is known).
     var restartBatchLimit: Int { get }
 }
 
+/// Values models declare as their `restartBatchLimit`.
+public enum RestartBatchLimit {
+    /// 32 images: where DeiT's per-image cost stops falling at 32x32 on this CPU engine (it keeps
+    /// all its tokens in every product); the limit of models with nothing better measured.
+    public static let standard = 32
+}
+
 extension Model {
-    public var restartBatchLimit: Int { RestartMode.maxBatchedImages }
 
     /// Total number of trainable scalars (what timm reports as the parameter count).
     public var parameterCount: Int { parameters().reduce(0) { $0 + $1.tensor.count } }
