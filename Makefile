@@ -4,9 +4,21 @@ SWIFT ?= swift
 SWIFTFLAGS = -c release -Xswiftc -enable-testing
 BIN = .build/release
 APT_PACKAGES = libopenblas-dev libreadline-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev \
-               pkg-config tmux dataset-fashion-mnist
+               pkg-config tmux dataset-fashion-mnist man-db
+# `make install PREFIX=$$HOME/.local` (DESTDIR for staging): bin/adv, share/adv/stdlib (found
+# relative to the executable), share/man/man1/adv.1, bash/zsh/fish completions, share/doc/adv
+# (LICENSE, README.md).
+PREFIX ?= /usr/local
+DESTDIR ?=
+ROOT = $(DESTDIR)$(PREFIX)
+STAMP = Sources/CBuildInfo/stamp.h
+# The manual page is generated from adv's command-line definitions by swift-argument-parser's
+# generate-manual tool, built from the package checkout (offline; no SwiftPM plugin needed).
+ARGPARSER = .build/checkouts/swift-argument-parser
+MANTOOL = .build/manual-tool/release/generate-manual
+GEN = .build/generated
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps stamp build test demo bench clean man completions install uninstall check-install
 
 # Installs the Debian packages the project needs when any is missing; quiet when all are present.
 deps:
@@ -19,12 +31,56 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-build: deps
+# Writes the commit `adv --version` names into $(STAMP) (git-ignored) only when it changed, and
+# touches the one C file that includes it, so a new commit recompiles that file alone.
+stamp:
+	@c=$$(git describe --always --dirty --abbrev=10 2>/dev/null || echo unknown); \
+	line="#define ADV_GIT_COMMIT \"$$c\""; \
+	if [ ! -f $(STAMP) ] || [ "$$(cat $(STAMP))" != "$$line" ]; then \
+	  echo "$$line" > $(STAMP); touch Sources/CBuildInfo/build_info.c; fi
+
+build: deps stamp
 	$(SWIFT) build $(SWIFTFLAGS) --product adv
 
-test: deps
+$(MANTOOL):
+	$(SWIFT) build -c release --package-path $(ARGPARSER) --scratch-path .build/manual-tool --product generate-manual
+
+# adv.1 from `adv --experimental-dump-help` (the parser's own definitions), dated by the commit.
+man: build $(MANTOOL)
+	@mkdir -p $(GEN)
+	$(MANTOOL) $(BIN)/adv --date $$(git log -1 --format=%cs 2>/dev/null || date +%F) --output-directory $(GEN)
+
+completions: build
+	@mkdir -p $(GEN)
+	$(BIN)/adv --generate-completion-script bash > $(GEN)/adv.bash
+	$(BIN)/adv --generate-completion-script zsh > $(GEN)/_adv
+	$(BIN)/adv --generate-completion-script fish > $(GEN)/adv.fish
+
+install: build man completions
+	install -d $(ROOT)/bin $(ROOT)/share/adv/stdlib $(ROOT)/share/man/man1 $(ROOT)/share/doc/adv \
+	  $(ROOT)/share/bash-completion/completions $(ROOT)/share/zsh/site-functions $(ROOT)/share/fish/vendor_completions.d
+	install -m 755 $(BIN)/adv $(ROOT)/bin/adv
+	install -m 644 stdlib/*.adv $(ROOT)/share/adv/stdlib/
+	install -m 644 $(GEN)/adv.1 $(ROOT)/share/man/man1/adv.1
+	install -m 644 LICENSE README.md $(ROOT)/share/doc/adv/
+	install -m 644 $(GEN)/adv.bash $(ROOT)/share/bash-completion/completions/adv
+	install -m 644 $(GEN)/_adv $(ROOT)/share/zsh/site-functions/_adv
+	install -m 644 $(GEN)/adv.fish $(ROOT)/share/fish/vendor_completions.d/adv.fish
+
+# Installs into a temporary PREFIX, runs the installed adv from elsewhere, checks the manual
+# page and completions, uninstalls (scripts/check_install.sh).
+check-install:
+	MAKE="$(MAKE)" sh scripts/check_install.sh
+
+uninstall:
+	rm -f $(ROOT)/bin/adv $(ROOT)/share/man/man1/adv.1 $(ROOT)/share/bash-completion/completions/adv \
+	  $(ROOT)/share/zsh/site-functions/_adv $(ROOT)/share/fish/vendor_completions.d/adv.fish
+	rm -rf $(ROOT)/share/adv $(ROOT)/share/doc/adv
+
+test: deps stamp
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build --disable-swift-testing
+	$(MAKE) --no-print-directory check-install
 
 demo: build
 	$(BIN)/adv examples/study.adv

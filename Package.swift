@@ -33,13 +33,15 @@ let package = Package(
 
         // Hot kernels in C, compiled for AVX-512, AVX2 and baseline x86-64 (picked at load time).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
+        // The git commit `adv --version` names (stamp.h, written by `make`; "unknown" without it).
+        .target(name: "CBuildInfo"),
 
         .target(name: "Lang", swiftSettings: optimize),
         // Tensors, autograd, ops and the kernel/thread backend (Core/, Ops/, Backend/).
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
         // The vision side on top of it: Models, Attacks, Data, Training, Evaluation, IO.
         .target(name: "Engine", dependencies: ["Tensor", "CZlib", "CPNG", "CJPEG", "CKernels"], swiftSettings: optimize),
-        .target(name: "Runtime", dependencies: ["Lang", "Engine", "Tensor", "CReadline"], swiftSettings: optimize),
+        .target(name: "Runtime", dependencies: ["Lang", "Engine", "Tensor", "CReadline", "CBuildInfo"], swiftSettings: optimize),
         .executableTarget(name: "adv", dependencies: [
             "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -22,4 +22,22 @@ public final class Closure {
         }
         return "\(name)(\(ps.joined(separator: ", ")))"
     }
+
+    /// The docstring: the `#` comment lines directly above the `fn` line (no blank line in
+    /// between), without their `#`, joined by newlines; nil when there are none. Also the
+    /// comment of `name = fn(...)` (docs/language.md, "Functions").
+    public var docComment: String? {
+        let src = decl.span.source
+        var line = src.location(of: decl.span.start).line - 1
+        var out: [String] = []
+        while line >= 1 {
+            let text = src.line(line).trimmingCharacters(in: .whitespaces)
+            guard text.hasPrefix("#"), !text.hasPrefix("# %%") else { break }
+            var body = text.dropFirst()
+            if body.hasPrefix(" ") { body = body.dropFirst() }
+            out.append(String(body))
+            line -= 1
+        }
+        return out.isEmpty ? nil : out.reversed().joined(separator: "\n")
+    }
 }

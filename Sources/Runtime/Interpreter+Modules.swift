@@ -5,7 +5,7 @@ import Lang
 
 extension Interpreter {
     /// Directories searched for `use NAME`: each entry of ADV_PATH (colon-separated), then the
-    /// first `stdlib` folder found walking up from the executable's directory.
+    /// stdlib of the installation or the source tree (`stdlibDirectory`).
     public static func defaultSearchPaths() -> [String] {
         var out: [String] = []
         if let p = ProcessInfo.processInfo.environment["ADV_PATH"] {
@@ -15,16 +15,24 @@ extension Interpreter {
         return out
     }
 
-    /// The `stdlib` folder next to the executable or in one of its parent directories.
+    /// Where the stdlib is, relative to the executable (symlinks resolved), so an installed
+    /// binary and a build in the source tree both find theirs (docs/language.md, "Modules"):
+    /// `PREFIX/share/adv/stdlib` for `PREFIX/bin/adv` (what `make install` lays out), else the
+    /// first `stdlib` folder next to the executable or in one of its parent directories
+    /// (`.build/release/adv` in a checkout). A binary copied elsewhere needs ADV_PATH.
     public static func stdlibDirectory() -> String? {
         let exe = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments.first ?? ".")
-        var dir = exe.resolvingSymlinksInPath().deletingLastPathComponent()
+        let bin = exe.resolvingSymlinksInPath().deletingLastPathComponent()
+        func isDirectory(_ url: URL) -> Bool {
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) && isDir.boolValue
+        }
+        let installed = bin.deletingLastPathComponent().appendingPathComponent("share/adv/stdlib")
+        if isDirectory(installed) { return installed.standardized.path }
+        var dir = bin
         for _ in 0..<8 {
             let cand = dir.appendingPathComponent("stdlib")
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: cand.path, isDirectory: &isDir), isDir.boolValue {
-                return cand.path
-            }
+            if isDirectory(cand) { return cand.path }
             let up = dir.deletingLastPathComponent()
             if up.path == dir.path { break }
             dir = up

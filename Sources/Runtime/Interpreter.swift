@@ -34,6 +34,8 @@ public final class Interpreter: CallContext {
     public var limits: Limits
     /// Directories searched for `use NAME` after the using file's own directory.
     public var searchPaths: [String]
+    /// How this session prints tensors (`print_options`); in force while its code runs.
+    public let printOptions = PrintOptions()
 
     var callStack: [Frame] = []
     var steps = 0
@@ -83,6 +85,9 @@ public final class Interpreter: CallContext {
         steps = 0
         deadline = limits.seconds.map { ProcessInfo.processInfo.systemUptime + $0 } ?? .infinity
         callStack.removeAll()
+        let outer = PrintOptions.active
+        PrintOptions.active = printOptions
+        defer { PrintOptions.active = outer }
         try BigStack.shared.run {
             for s in stmts {
                 if case .expression(let e) = s.kind, let echo = echo {

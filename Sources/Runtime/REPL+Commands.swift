@@ -31,8 +31,7 @@ extension REPL {
                 s += "help() lists the builtins; help(name) shows one. Ctrl-C interrupts, Ctrl-D quits.\n"
                 out(s)
             } else {
-                let v: Value = interp.globals.values[rest] ?? interp.builtins.byName[rest].map { .builtin($0) } ?? .string(rest)
-                out(CoreBuiltins.helpText(v, interp) + "\n")
+                out(CoreBuiltins.helpText(helpTarget(rest), interp) + "\n")
             }
         case ":vars":
             let names = interp.globals.values.keys.filter { $0 != "args" }.sorted()
@@ -71,6 +70,20 @@ extension REPL {
             Runner.printError(msg + " (:help lists the commands)")
         }
         return nil
+    }
+
+    /// What `:help NAME` documents: a variable, a builtin, or a dotted path through modules,
+    /// records and objects (`:help recipes.study`); otherwise the name itself (help suggests one).
+    func helpTarget(_ name: String) -> Value {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard var v = interp.globals.values[parts[0]] ?? interp.builtins.byName[parts[0]].map({ .builtin($0) }) else {
+            return interp.builtins.byName[name].map { .builtin($0) } ?? .string(name)
+        }
+        for p in parts.dropFirst() {
+            guard let next = try? interp.member(v, p) else { return interp.builtins.byName[name].map { .builtin($0) } ?? .string(name) }
+            v = next
+        }
+        return v
     }
 
     func unquote(_ s: String) -> String {

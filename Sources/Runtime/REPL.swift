@@ -1,6 +1,8 @@
 // The interactive loop on GNU readline: prompt `adv> `, continuation `...> ` while a bracket
-// or block is open, history in ~/.adv_history, results printed unless the input ends in `;`,
+// or block is open, history in ~/.adv_history (or ADV_HISTFILE; each input is appended, so two
+// sessions at once keep both), results printed unless the input ends in `;` and kept in `_`,
 // Ctrl-C interrupts evaluation (variables stay), Ctrl-D exits.
+import CBuildInfo
 import CReadline
 import Engine
 import Tensor
@@ -31,11 +33,20 @@ public final class REPL {
     let historyPath: String
     var pending = ""
     var blankLines = 0
+    /// Lines kept in the history file (older ones are cut when a line is appended).
+    static let historyLimit: Int32 = 2000
 
     public init(interp: Interpreter = Interpreter()) {
         self.interp = interp
-        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
-        historyPath = URL(fileURLWithPath: home).appendingPathComponent(".adv_history").path
+        historyPath = REPL.historyFile()
+    }
+
+    /// ADV_HISTFILE when set and not empty, else ~/.adv_history.
+    static func historyFile() -> String {
+        let env = ProcessInfo.processInfo.environment
+        if let p = env["ADV_HISTFILE"], !p.isEmpty { return p }
+        let home = env["HOME"] ?? NSHomeDirectory()
+        return URL(fileURLWithPath: home).appendingPathComponent(".adv_history").path
     }
 
     func out(_ s: String) { Console.out(s) }
@@ -47,10 +58,10 @@ public final class REPL {
         rl_catch_signals = 0
         rl_readline_name = UnsafePointer(strdup("adv"))
         installCompletion()
-        stifle_history(2000)
+        stifle_history(REPL.historyLimit)
         _ = read_history(historyPath)
         Runner.installInterruptHandler()
-        out("adv \(Version.string) — :help for commands, help() for builtins, Ctrl-D to quit\n")
+        out("adv \(Version.full) — :help for commands, help() for builtins, Ctrl-D to quit\n")
         while true {
             REPLState.atPrompt = true
             REPLState.lineCleared = false
@@ -98,10 +109,18 @@ public final class REPL {
         return out
     }
 
+    /// Adds an input to the history and appends it to the history file (never rewriting the
+    /// file from this session's list, which would drop lines another open REPL appended), then
+    /// cuts the file to its last `historyLimit` lines.
     func remember(_ entry: String) {
         guard !entry.isEmpty else { return }
         entry.withCString { add_history($0) }
-        _ = write_history(historyPath)
+        if !FileManager.default.fileExists(atPath: historyPath) {
+            // append_history opens the file without creating it.
+            _ = FileManager.default.createFile(atPath: historyPath, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        _ = append_history(1, historyPath)
+        _ = history_truncate_file(historyPath, REPL.historyLimit)
     }
 
     /// Evaluates one input, printing results and errors.
@@ -119,6 +138,7 @@ public final class REPL {
                 if case .nil_ = v { return }
                 if !echo || suppress { return }
                 out(v.display() + "\n")
+                interp.globals.values["_"] = v
                 // A shown value becomes print(...) in the saved script, so it prints the same.
                 if record, let last = session.last, last == source.text(of: stmt.span) {
                     session[session.count - 1] = "print(\(last))"
@@ -142,4 +162,8 @@ public final class REPL {
 /// The version shown by `adv --version` and the REPL banner.
 public enum Version {
     public static let string = "0.1.0"
+    /// The git commit of the build, stamped by `make` ("unknown" after a plain `swift build`).
+    public static var commit: String { String(cString: adv_build_commit()) }
+    /// "0.1.0 (commit 1a2b3c4)".
+    public static var full: String { "\(string) (commit \(commit))" }
 }

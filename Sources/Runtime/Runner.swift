@@ -39,15 +39,44 @@ public enum Runner {
         }
     }
 
+    /// Runs the script at `path` (or `code` from `-e`), then the REPL with the script's
+    /// variables (`adv -i`, as `python -i`); an error in the script is reported and the REPL
+    /// still opens, so its variables can be inspected.
+    /// - Returns: the REPL's exit status, or 2 when the file cannot be read.
+    public static func runThenREPL(path: String?, code: String?, args: [String]) -> Int32 {
+        let interp = Interpreter(args: args)
+        let source: SourceFile
+        if let c = code {
+            source = SourceFile(name: "-e", text: c)
+        } else if let p = path {
+            do { source = try SourceLoader.load(path: p) } catch {
+                printError(messageText(error, fallbackName: p))
+                return 2
+            }
+        } else {
+            return REPL(interp: interp).run()
+        }
+        let r = run(source, in: interp)
+        if r.exited { return r.status }  // exit() in the script leaves, as in python -i
+        return REPL(interp: interp).run()
+    }
+
     /// Parses and runs a source, printing any error.
     public static func run(_ source: SourceFile, args: [String]) -> Int32 {
+        run(source, in: Interpreter(args: args)).status
+    }
+
+    /// Parses and runs a source in `interp`, printing any error.
+    /// - Returns: the exit status, and whether the script called `exit()`.
+    static func run(_ source: SourceFile, in interp: Interpreter) -> (status: Int32, exited: Bool) {
         installInterruptHandler()
-        let interp = Interpreter(args: args)
         do {
             try interp.run(source)
-            return 0
+            return (0, false)
+        } catch let e as ExitRequest {
+            return (e.code, true)
         } catch {
-            return report(error)
+            return (report(error), false)
         }
     }
 

@@ -2,6 +2,7 @@
 //   adv                  REPL when stdin is a terminal, else runs the script on stdin
 //   adv FILE.adv ARGS... runs a script (`args` holds ARGS)
 //   adv -e CODE          evaluates CODE
+//   adv -i FILE.adv      runs the script, then the REPL with its variables
 // Exit status: 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
 import ArgumentParser
 import Foundation
@@ -15,13 +16,18 @@ struct Adv: ParsableCommand {
         discussion: """
             With no FILE, starts the REPL when standard input is a terminal and otherwise runs \
             the script read from standard input. Modules for `use NAME` are found in the \
-            directories of ADV_PATH (colon-separated) and in the stdlib folder next to adv.
+            directories of ADV_PATH (colon-separated), then in PREFIX/share/adv/stdlib of an \
+            installed adv (or the stdlib folder of the source tree). The REPL keeps its history \
+            in ~/.adv_history (ADV_HISTFILE moves it); ADV_PROGRESS=0 silences progress lines.
             Exit status: 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
             """,
-        version: "adv \(Version.string)")
+        version: "adv \(Version.full)")
 
     @Option(name: .short, help: ArgumentHelp("Evaluate CODE and exit.", valueName: "CODE"))
     var e: String?
+
+    @Flag(name: .short, help: "Run FILE (or -e CODE), then start the REPL with its variables (as python -i).")
+    var i = false
 
     @Flag(name: .customLong("builtins-markdown"), help: .hidden)
     var builtinsMarkdown = false
@@ -38,7 +44,10 @@ struct Adv: ParsableCommand {
             return
         }
         let code: Int32
-        if let e = e {
+        if i {
+            let f = file == "-" ? nil : file
+            code = Runner.runThenREPL(path: e == nil ? f : nil, code: e, args: e == nil ? args : ([file].compactMap { $0 }) + args)
+        } else if let e = e {
             code = Runner.runCode(e, args: ([file].compactMap { $0 }) + args)
         } else if let f = file, f != "-" {
             code = Runner.runFile(path: f, args: args)

@@ -122,13 +122,72 @@ final class EvaluationTests: XCTestCase {
         }
     }
 
+    /// Captures what the shared progress display writes, as a terminal (`tty`) or not.
+    func captureProgress(tty: Bool, _ body: () throws -> Void) rethrows -> String {
+        var text = ""
+        let (w, t, i) = (Progress.write, Progress.isTerminal, Progress.plainInterval)
+        Progress.write = { text += $0 }
+        Progress.isTerminal = tty
+        Progress.plainInterval = 1000
+        defer { Progress.write = w; Progress.isTerminal = t; Progress.plainInterval = i }
+        try body()
+        return text
+    }
+
+    /// Not a terminal: plain lines (the first batch, then every few seconds, and the end) with
+    /// what, how far, speed, ETA and the running accuracies.
     func testProgressLines() throws {
         let m = TinyMLP(seed: 3)
         let d = try MemoryDataset.forModel(m, n: 20, seed: 1)
-        _ = try Evaluation.evaluate(m, d, attacks: [try FGSM(eps: 1 / 255)], options: options(batch: 8), rng: RNG(seed: 0))
-        let last = logged.last ?? ""
-        XCTAssertTrue(last.contains("batch 3/3") && last.contains("20/20 images") && last.contains("img/s")
+        let text = try captureProgress(tty: false) {
+            _ = try Evaluation.evaluate(m, d, attacks: [try FGSM(eps: 1 / 255)], options: options(batch: 8), rng: RNG(seed: 0))
+        }
+        let lines = text.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2, "the first batch and the end; the interval holds back the middle one\n" + text)
+        let last = lines.last ?? ""
+        XCTAssertTrue(last.hasPrefix("evaluate \(m.name): 20/20 images (100%)") && last.contains("images/s")
                       && last.contains("clean 80.00%") && last.contains("FGSM") && last.contains("ETA"), last)
+        XCTAssertFalse(text.contains("\r"))
+    }
+
+    /// On a terminal the line is rewritten in place (carriage returns, one final newline), not a
+    /// new line per batch; progress: false and ADV_PROGRESS=0 silence it.
+    func testProgressInPlaceAndSilenced() throws {
+        let m = TinyMLP(seed: 3)
+        let d = try MemoryDataset.forModel(m, n: 20, seed: 1)
+        let tty = try captureProgress(tty: true) {
+            var o = options(batch: 4)
+            o.sanity = false
+            _ = try Evaluation.evaluate(m, d, attacks: [try FGSM(eps: 1 / 255)], options: o, rng: RNG(seed: 0))
+        }
+        XCTAssertTrue(tty.hasPrefix("\r"), tty)
+        XCTAssertEqual(tty.filter { $0 == "\n" }.count, 1, tty)
+        XCTAssertTrue(tty.contains("20/20 images (100%)"), tty)
+        let off = try captureProgress(tty: false) {
+            var o = options(batch: 8)
+            o.progress = false
+            _ = try Evaluation.evaluate(m, d, attacks: [try FGSM(eps: 1 / 255)], options: o, rng: RNG(seed: 0))
+        }
+        XCTAssertEqual(off, "")
+        setenv("ADV_PROGRESS", "0", 1)
+        defer { unsetenv("ADV_PROGRESS") }
+        let env = try captureProgress(tty: false) {
+            _ = try Evaluation.evaluate(m, d, attacks: [try FGSM(eps: 1 / 255)], options: options(batch: 8), rng: RNG(seed: 0))
+        }
+        XCTAssertEqual(env, "")
+    }
+
+    /// sweep labels each point (and its progress column) with its eps, not the attack's name alone.
+    func testSweepLabelsPointsWithEps() throws {
+        let m = TinyMLP(seed: 3)
+        let d = try MemoryDataset.forModel(m, n: 20, seed: 1)
+        var r: (clean: Double, robust: [(eps: Float, robust: Double, label: String)], warnings: [String])?
+        let text = try captureProgress(tty: false) {
+            r = try Evaluation.sweep(m, d, attack: try PGD(eps: 4 / 255, step: 1 / 255, steps: 2), eps: [0, 2 / 255, 8 / 255],
+                                     options: options(batch: 8), rng: RNG(seed: 0))
+        }
+        XCTAssertEqual(r?.robust.map(\.label), ["PGD-2 eps 0", "PGD-2 eps 2/255", "PGD-2 eps 8/255"])
+        XCTAssertTrue(text.contains("PGD-2 eps 2/255 "), text)
     }
 
     func testTableHasTheStudyColumnsAligned() {

@@ -104,6 +104,19 @@ final class ScriptTests: XCTestCase {
         XCTAssertTrue(lines[7].contains("FGSM Acc@1 | APGD-CE-10 Acc@1"), lines[7])
     }
 
+    /// Attack parameters keep the number written (the engine computes with its Float), and a
+    /// sweep's points carry their eps, exactly as written, and a label naming it.
+    func testAttackParametersKeepTheWrittenNumber() throws {
+        let (_, out, err) = try run("""
+        a = pgd(eps: 4/255, step: 1/255, steps: 3)
+        print(a.eps == 4/255, a.step == 1/255, fgsm(eps: 0.1).eps == 0.1, apgd(eps: 8/255).eps == 8/255, a.steps)
+        s = sweep(m, d, attack: a, eps: [0, 1/255, 4/255], sanity: false, progress: false)
+        print(s.eps[1] == 1/255, s.points[2].eps == 4/255, s.points[1].label, s.points[2].robust == s.robust[2])
+        """)
+        XCTAssertNil(err)
+        XCTAssertEqual(out, "true true true true 3\ntrue true PGD-3 eps 1/255 true\n")
+    }
+
     func testClearErrors() throws {
         let (_, _, e1) = try run("a = pgd(eps: 4/255)\na(m, x)")
         XCTAssertTrue(e1?.contains("PGD-10: missing argument 'y'") ?? false, e1 ?? "")

@@ -62,16 +62,17 @@ final class BuiltinTests: XCTestCase {
         let mn = try Fixture.path("files/mnist"), c10 = try Fixture.path("files/cifar10")
         let folder = try Fixture.path("files/folder"), npy = try Fixture.path("files/npy")
         let out = ok("""
-        m = mnist("\(mn)", size: 6, resize: "pad")
+        m = mnist("\(mn)", image: 6, resize: "pad")
         print(len(m.train), m.train.shape)
         c = cifar10("\(c10)")
         print(len(c.train), c.train.class_names[0])
         f = image_folder("\(folder)", size: 8)
         print(len(f), f.class_names, f[2][0].shape)
+        print(image_folder("\(folder)", image: 8)[2][0].shape == f[2][0].shape, mnist("\(mn)", size: 6, resize: "pad").train.shape)
         x = npy("\(npy)/x_nhwc_u8.npy", "\(npy)/y_i64.npy")
         print(len(x), x.classes, x.shape)
         """)
-        XCTAssertEqual(out, "5 [1, 6, 6]\n10 airplane\n3 [\"cat\", \"dog\"] [3, 8, 8]\n4 3 [3, 5, 6]\n")
+        XCTAssertEqual(out, "5 [1, 6, 6]\n10 airplane\n3 [\"cat\", \"dog\"] [3, 8, 8]\ntrue [1, 6, 6]\n4 3 [3, 5, 6]\n")
     }
 
     func testPipelineFromScripts() {
@@ -122,10 +123,19 @@ final class BuiltinTests: XCTestCase {
         XCTAssertEqual(out, "RandAugment(rand-m9-n2-mstd0.5-inc1, p 0.5)\n[2, 3, 6, 6] 0\n[2, 3, 6, 6] [2, 3] true true\n[2, 3, 4, 4] [3, 4, 4] 0\n[2, 4] true true true\n")
     }
 
+    /// `image:` names the image side for models as for data sets; `size:` is its silent alias.
+    func testImageSizeAliasForModels() {
+        XCTAssertEqual(ok("print(model(\"resnet18\", size: 16, channels: 1, classes: 3).image, model(\"resnet18\", image: 16, channels: 1, classes: 3).image)"), "16 16\n")
+    }
+
     func testArgumentErrors() {
         fails("fashion_mnist(root: \"/nonexistent/fm\")", ["/nonexistent/fm/train-images-idx3-ubyte.gz", "no such file"])
         fails("fashion_mnist(sise: 32)", ["no argument named 'sise'", "size"])
         fails("fashion_mnist(resize: \"nearest\")", ["bilinear", "pad"])
+        // One name for the image side: image:, with size: as a silent alias; not both.
+        fails("fashion_mnist(image: 32, size: 32)", ["fashion_mnist: give 'image' or its alias 'size', not both"])
+        fails("d = synthetic(n: 10)\npipeline(d, batch: 2, image: 0)", ["image must be between 1 and 4096"])
+        fails("model(\"resnet18\", image: 32, size: 32)", ["model: give 'image' or its alias 'size', not both"])
         fails("synthetic(n: 10, channels: 2)", ["channels must be 1 or 3"])
         fails("d = synthetic(n: 10)\nd.train[10]", ["out of range"])
         fails("d = synthetic(n: 10)\npipeline(d, batch: 3, mixup: mixup())", ["even batch size"])

@@ -112,7 +112,7 @@ final class DeclarationTests: XCTestCase {
             return Completion.complete(String(line[start...]), before: String(line[..<start]), interp: interp)
         }
         XCTAssertEqual(complete("pgd(e"), ["eps:"])
-        XCTAssertEqual(complete("fashion_mnist(si"), ["size:"])
+        XCTAssertEqual(complete("fashion_mnist(im"), ["image:"])
         XCTAssertEqual(complete("x = pgd(eps: 1, st"), ["step:", "steps:"])
         XCTAssertEqual(complete("pgd(eps: 1, ta"), ["target:"])
         XCTAssertEqual(complete("t.sum(k"), ["keepdim:"])

@@ -123,9 +123,42 @@ final class InterpreterTests: XCTestCase {
         let out = output("help(len)\nhelp(\"range\")\nfn f(a, b = 2) { return a }\nhelp(f)")
         XCTAssertTrue(out.hasPrefix("len(x)\n  The number of items"), out)
         XCTAssertTrue(out.contains("range(start = 0, stop, step = 1)\n"), out)
-        XCTAssertTrue(out.contains("f(a, b = 2)\n  a function defined at t.adv:3:1"), out)
+        XCTAssertTrue(out.contains("f(a, b = 2)\n  defined at t.adv:3:1"), out)
         let all = output("help()")
         XCTAssertTrue(all.contains("print") && all.contains("range"), all)
+    }
+
+    /// The `#` lines directly above `fn` are the function's docstring; a blank line or code
+    /// ends it; a closure bound with `name = fn(...)` gets the comment above that line.
+    func testHelpShowsDocComments() {
+        let code = """
+            # unrelated header
+
+            # Squares a number.
+            #   sq(3) is 9
+            fn sq(x) { return x * x }
+            x = 1
+            fn plain(a) { return a }
+            # Doubles.
+            double = fn(v) { return 2 * v }
+            help(sq)
+            help(plain)
+            help(double)
+            """
+        let out = output(code)
+        XCTAssertTrue(out.contains("sq(x)\n  Squares a number.\n    sq(3) is 9\n  defined at t.adv:5:1\n"), out)
+        XCTAssertFalse(out.contains("unrelated"), out)
+        XCTAssertTrue(out.contains("plain(a)\n  defined at t.adv:7:1\n"), out)
+        XCTAssertTrue(out.contains("double(v)\n  Doubles.\n"), out)
+    }
+
+    /// Stdlib functions document themselves: help(recipes.study) shows the comment above it.
+    func testHelpOnStdlibFunction() throws {
+        let stdlib = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("stdlib").path
+        let (out, err) = runScript("use \"\(stdlib)/recipes.adv\"\nhelp(recipes.study)")
+        XCTAssertNil(err)
+        XCTAssertTrue(out.hasPrefix("study(arch, epochs = 3, batch = 128)\n  The study's recipe for `arch`"), out)
     }
 
     func testEveryCoreBuiltinHasSignatureAndDoc() {

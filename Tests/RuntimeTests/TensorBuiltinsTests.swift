@@ -6,8 +6,41 @@ import Tensor
 @testable import Runtime
 
 final class TensorBuiltinsTests: XCTestCase {
+    /// PyTorch's layout: nested rows with aligned columns, 4 significant digits, `...` beyond
+    /// the threshold (first and last 3 of each dimension), shape and dtype in the header.
+    func testTensorPrintsLikePyTorch() {
+        XCTAssertEqual(output("print(tensor([[0.1, -2.5], [3.14159, 10]]))"),
+                       "Tensor([2, 2], float32)\n[[ 0.10, -2.50],\n [ 3.14, 10.00]]\n")
+        XCTAssertEqual(output("print(tensor([1/3, 2/3]))"), "Tensor([2], float32) [0.3333, 0.6667]\n")
+        XCTAssertEqual(output("print(tensor(3.5))"), "Tensor([], float32) 3.500\n")
+        XCTAssertEqual(output("print(tensor([1e-6, 1]))"), "Tensor([2], float32) [1.000e-06, 1.000e+00]\n")
+        XCTAssertEqual(output("print(zeros(2, 2, 2))"), "Tensor([2, 2, 2], float32)\n[[[0, 0],\n  [0, 0]],\n\n [[0, 0],\n  [0, 0]]]\n")
+        let big = output("print(arange(2000))")
+        XCTAssertEqual(big, "Tensor([2000], float32) [   0,    1,    2, ..., 1997, 1998, 1999]\n")
+        let grid = output("print(arange(1200).reshape(40, 30))")
+        XCTAssertTrue(grid.hasPrefix("Tensor([40, 30], float32)\n[[   0,    1,    2, ...,   27,   28,   29],\n [  30,"), grid)
+        XCTAssertTrue(grid.contains("\n ...,\n [1110,"), grid)
+        XCTAssertEqual(grid.split(separator: "\n").count, 8, grid)
+        // Long rows wrap at 80 columns.
+        let row = output("print(arange(100) + 0.5)")
+        XCTAssertTrue(row.components(separatedBy: "\n").dropFirst().allSatisfy { $0.count <= 80 }, row)
+    }
+
+    /// print_options changes precision and threshold for this session only.
+    func testPrintOptionsArePerSession() {
+        XCTAssertEqual(output("print_options(precision: 2)\nprint(tensor([1/3, 2/3]))"), "Tensor([2], float32) [0.33, 0.67]\n")
+        XCTAssertEqual(output("r = print_options(threshold: 4)\nprint(arange(10), r.threshold, r.precision)"),
+                       "Tensor([10], float32) [0, 1, 2, ..., 7, 8, 9] 4 4\n")
+        // A fresh interpreter has the defaults again.
+        XCTAssertEqual(output("print(tensor([1/3]))"), "Tensor([1], float32) [0.3333]\n")
+        XCTAssertTrue(errorLine("print_options(precision: 0)").contains("precision must be between 1 and 17"))
+        XCTAssertTrue(errorLine("print_options(threshold: -1)").contains("threshold must be >= 0"))
+        XCTAssertTrue(errorLine("print_options(digits: 3)").contains("print_options has no argument named 'digits' (arguments: precision, threshold)"))
+    }
+
     func testCreationAndPrinting() {
-        XCTAssertEqual(output("print(tensor([[1, 2, 3], [4, 5, 6]]))"), "Tensor([2, 3], float32) [1, 2, 3, 4, 5, 6]\n")
+        XCTAssertEqual(output("print(tensor([[1, 2, 3], [4, 5, 6]]))"), "Tensor([2, 3], float32)\n[[1, 2, 3],\n [4, 5, 6]]\n")
+        XCTAssertEqual(output("print([tensor([1, 2])])"), "[Tensor([2], float32) [1, 2]]\n", "inside a list: one line")
         XCTAssertEqual(output("print(zeros(2, 3).shape, ones([4]).tolist(), arange(4).tolist(), arange(1, 2, step: 0.5).tolist())"),
                        "[2, 3] [1, 1, 1, 1] [0, 1, 2, 3] [1, 1.5]\n")
         XCTAssertEqual(output("t = randn(3, 4, 5)\nprint(t.shape, len(t), t.ndim)"), "[3, 4, 5] 3 3\n")

@@ -226,8 +226,56 @@ final class TrainerTests: XCTestCase {
         let clean = try Validation.run(b, d.test, attack: nil, limit: 64, seed: 1)
         XCTAssertEqual(clean[0].1, r.epochs[1].validation[0].1, accuracy: 1e-12, "clean accuracy agrees with the evaluation code")
         XCTAssertTrue(a.weights() == b.weights(), "validation must not change training")
-        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.filter { $0.contains("\"event\": \"validation\"") }.count, 2)
+        // The log speaks the result's units: epochs from 1, accuracies in percent.
+        let objects = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let validation = objects.filter { $0["event"] as? String == "validation" }
+        XCTAssertEqual(validation.map { $0["epoch"] as? Int }, [1, 2])
+        for (v, e) in zip(validation, r.epochs) {
+            XCTAssertEqual(v["val_clean"] as? Double ?? -1, 100 * e.validation[0].1, accuracy: 1e-9)
+        }
+        let steps = objects.filter { $0["event"] == nil }
+        XCTAssertEqual(steps.first?["epoch"] as? Int, 1)
+        XCTAssertEqual(steps.first?["step"] as? Int, 1)
+        XCTAssertEqual(steps.last?["epoch"] as? Int, 2)
+        let lastAdv = try XCTUnwrap(steps.last?["adv"] as? Double)
+        XCTAssertEqual(lastAdv, 100 * r.epochs[1].adversarialAccuracy, accuracy: 1e-9, "the last step's running adv accuracy is the epoch's, in percent")
+    }
+
+    /// fit reports on the shared progress display: what, images done of the run, speed, ETA and
+    /// the current metric (epoch, step, loss, accuracies, lr); silent with progress off.
+    func testFitProgressUsesTheSharedDisplay() throws {
+        let d = try data()
+        var text = ""
+        let (w, t, i) = (Progress.write, Progress.isTerminal, Progress.plainInterval)
+        Progress.write = { text += $0 }
+        Progress.isTerminal = false
+        Progress.plainInterval = 0
+        defer { Progress.write = w; Progress.isTerminal = t; Progress.plainInterval = i }
+        let m = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        _ = try Trainer(model: m, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: recipe(epochs: 1),
+                        attack: nil, options: options { $0.progress = true }).run()
+        let lines = text.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.first?.hasPrefix("fit \(m.name): 32/256 images (12%)") ?? false, text)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("fit \(m.name): 256/256 images (100%)") && $0.contains("images/s  ETA 0s  epoch 1/1 step 8/8 loss ") }, text)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("epoch 1/1 done: loss ") }, text)
+        text = ""
+        _ = try Trainer(model: m, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: recipe(epochs: 1),
+                        attack: nil, options: options()).run()
+        XCTAssertEqual(text, "")
+    }
+
+    /// The JSON-lines writer is Foundation's: escapes, non-finite numbers as null, one object a line.
+    func testLogLinesAreFoundationJSON() throws {
+        let line = JSONLinesLog.line([("s", .string("a\"b\\c\n\u{1}é/")), ("x", .double(.nan)), ("n", .int(3)), ("b", .bool(true)), ("z", .null)])
+        XCTAssertEqual(line.last, 0x0A)
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: line.dropLast()) as? [String: Any])
+        XCTAssertEqual(o["s"] as? String, "a\"b\\c\n\u{1}é/")
+        XCTAssertTrue(o["x"] is NSNull)
+        XCTAssertTrue(o["z"] is NSNull)
+        XCTAssertEqual(o["n"] as? Int, 3)
+        XCTAssertEqual(o["b"] as? Bool, true)
     }
 
     func testSingleNaNIsSkipped() throws {
@@ -240,7 +288,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(r.epochs[0].skippedSteps, 1)
         XCTAssertTrue(m.weights().allSatisfy { $0.allSatisfy(\.isFinite) })
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.filter { $0.contains("\"event\": \"skipped\"") }.count, 1)
+        XCTAssertEqual(lines.filter { $0.contains("\"event\":\"skipped\"") }.count, 1)
         XCTAssertEqual(lines.filter { $0.contains("\"global_step\"") && $0.contains("\"loss\"") }.count, 8, "one line per step")
         for l in lines {   // every line is JSON
             XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(l.utf8)))

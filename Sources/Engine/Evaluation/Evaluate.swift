@@ -1,5 +1,5 @@
 // Robustness evaluation: clean and robust top-1 accuracy of a model over a data set, with
-// sanity checks, progress on stderr, and resume from a state file.
+// sanity checks, progress on stderr (the shared `Progress` display), and resume from a state file.
 import Foundation
 import Tensor
 
@@ -11,8 +11,11 @@ public struct EvalOptions {
     public var limit: Int? = nil
     /// Run the sanity checks (on the first batch) and warn on stderr when one fails.
     public var sanity: Bool = true
-    /// Print progress lines (batch, images/s, running accuracies, ETA) to the log.
+    /// Show progress (images, images/s, ETA, running accuracies) on the shared `Progress` display.
     public var progress: Bool = true
+    /// Names of the attacks on the progress line and in the record's per-attack results (nil:
+    /// each attack's `name`; `sweep` labels each point with its eps).
+    public var labels: [String]? = nil
     /// JSON state file for resuming (nil: no state).
     public var statePath: String? = nil
     /// Save the state every this many batches (and at the end).
@@ -23,7 +26,8 @@ public struct EvalOptions {
 }
 
 public enum Evaluation {
-    /// Where progress lines and warnings go (stderr by default; tests replace it).
+    /// Where warnings and notes go (stderr by default; tests replace it). Progress lines go to
+    /// `Progress`.
     public nonisolated(unsafe) static var log: (String) -> Void = { line in
         Console.err(line + "\n")
     }
@@ -54,6 +58,10 @@ public enum Evaluation {
         guard data.classes <= model.classes else {
             throw EngineError.shape("evaluate: data set has \(data.classes) classes but model \(model.name) has \(model.classes) outputs")
         }
+        if let l = options.labels, l.count != attacks.count {
+            throw EngineError.invalidArgument("evaluate: \(l.count) labels for \(attacks.count) attacks")
+        }
+        let names = options.labels ?? attacks.map(\.name)
         let total = min(options.limit ?? data.count, data.count)
         let key = stateKey(model, data, attacks, options, total)
         var state = EvalState(key: key, seed: rng.next(), next: 0, clean: 0, robust: 0,
@@ -70,9 +78,10 @@ public enum Evaluation {
         let d = s.channels * s.height * s.width
         let start = Date()
         let secondsBefore = state.seconds
-        var lastPrint = Date.distantPast
         var batches = 0
-        let runStart = state.next
+        let progress = Progress("evaluate \(model.name)", total: total, unit: "images", enabled: options.progress)
+        progress.resume(from: state.next)
+        defer { progress.finish() }
         try AttackMode.evaluating(model) {
             while state.next < total {
                 try Interrupt.check()
@@ -92,6 +101,7 @@ public enum Evaluation {
                         let m = min(SanityChecks.sampleSize, correctIdx.count)
                         let sample = try AttackOps.rows(xc, Array(0..<m))
                         let w = try SanityChecks.run(attacks[0], model: model, x: sample, labels: Array(yc[0..<m]), seed: seed ^ 0x5A5A)
+                        if !w.isEmpty { progress.finish() }
                         for line in w { log("WARNING: sanity check failed: \(line)") }
                         state.warnings += w
                         state.sanityDone = true
@@ -111,17 +121,9 @@ public enum Evaluation {
                 if let path = options.statePath, batches % max(options.saveEvery, 1) == 0 || hi == total {
                     try state.save(path)
                 }
-                if options.progress && (Date().timeIntervalSince(lastPrint) >= 2 || hi == total) {
-                    lastPrint = Date()
-                    let elapsed = Date().timeIntervalSince(start)
-                    let imagesThisRun = hi - runStart
-                    let ips = elapsed > 0 ? Double(imagesThisRun) / elapsed : 0
-                    let eta = ips > 0 ? Double(total - hi) / ips : 0
-                    var line = "evaluate \(model.name): batch \((hi + options.batch - 1) / options.batch)/\((total + options.batch - 1) / options.batch)  \(hi)/\(total) images  \(String(format: "%.1f", ips)) img/s  clean \(pct(state.clean, hi))"
-                    for (ai, a) in attacks.enumerated() { line += "  \(a.name) \(pct(state.perAttack[ai], hi))" }
-                    line += "  ETA \(duration(eta))"
-                    log(line)
-                }
+                var metric = "clean \(pct(state.clean, hi))"
+                for (ai, label) in names.enumerated() { metric += "  \(label) \(pct(state.perAttack[ai], hi))" }
+                progress.update(hi, metric: metric, force: hi == total)
             }
         }
         if let path = options.statePath {
@@ -133,7 +135,7 @@ public enum Evaluation {
         return EvalRecord(model: model.name, precision: options.precisionLabel ?? model.precision.rawValue,
                           params: model.parameterCount, clean: clean, robust: robust,
                           drop: EvalRecord.relativeDrop(clean: clean, robust: robust),
-                          perAttack: attacks.enumerated().map { ($1.name, total > 0 ? Double(state.perAttack[$0]) * 100 / Double(total) : 0) },
+                          perAttack: names.enumerated().map { ($1, total > 0 ? Double(state.perAttack[$0]) * 100 / Double(total) : 0) },
                           images: total, seconds: state.seconds, warnings: state.warnings)
     }
 
@@ -147,14 +149,16 @@ public enum Evaluation {
     ///   - rng: source of the evaluation seed.
     /// - Returns: the clean accuracy and the robust accuracy (percent) for each eps.
     public static func sweep(_ model: Model, _ data: Dataset, attack: Attack, eps: [Float], options: EvalOptions = EvalOptions(),
-                             rng: RNG) throws -> (clean: Double, robust: [(eps: Float, robust: Double)], warnings: [String]) {
+                             rng: RNG) throws -> (clean: Double, robust: [(eps: Float, robust: Double, label: String)], warnings: [String]) {
         guard !eps.isEmpty else { throw EngineError.invalidArgument("sweep: eps must list at least one radius") }
         for e in eps where !(e >= 0 && e.isFinite) {
             throw EngineError.invalidArgument("sweep: eps values must be finite and >= 0, got \(e)")
         }
         let attacks = eps.map { attack.with(eps: $0) }
-        let r = try evaluate(model, data, attacks: attacks, options: options, rng: rng)
-        let curve = zip(eps, r.perAttack).map { (eps: $0, robust: $1.robust) }
+        var o = options
+        o.labels = eps.map { "\(attack.name) eps \(fmt($0))" }
+        let r = try evaluate(model, data, attacks: attacks, options: o, rng: rng)
+        let curve = zip(eps, r.perAttack).map { (eps: $0, robust: $1.robust, label: $1.name) }
         var warnings = r.warnings
         let sorted = curve.sorted { $0.eps < $1.eps }
         for (a, b) in zip(sorted, sorted.dropFirst()) where b.robust > a.robust + 1e-9 {
@@ -166,13 +170,6 @@ public enum Evaluation {
     }
 
     static func pct(_ k: Int, _ n: Int) -> String { n > 0 ? String(format: "%.2f%%", Double(k) * 100 / Double(n)) : "-" }
-
-    static func duration(_ s: Double) -> String {
-        let t = Int(s.rounded())
-        if t >= 3600 { return "\(t / 3600)h\(String(format: "%02d", (t % 3600) / 60))m" }
-        if t >= 60 { return "\(t / 60)m\(String(format: "%02d", t % 60))s" }
-        return "\(t)s"
-    }
 
     /// Identifies an evaluation: model name, parameter count and a checksum of the weights,
     /// data size, attacks, batch and limit.

@@ -1,6 +1,7 @@
-// What a training run reports: a progress line on stderr (epoch, step, loss, clean and
-// adversarial training accuracy, lr, images/s, ETA) and a JSON-lines file with one object per
-// step plus events (start, resume, skipped steps, validation, checkpoints, end).
+// What a training run writes besides its result: a JSON-lines file with one object per step
+// plus events (start, resume, skipped steps, validation, checkpoints, end), in the units and
+// numbering of the records `fit` returns (accuracies in percent, epochs and steps from 1), written
+// by Foundation's JSONSerialization. The progress line is the shared `Progress` display.
 import Foundation
 import Tensor
 
@@ -8,25 +9,14 @@ import Tensor
 public enum LogValue {
     case int(Int), double(Double), string(String), bool(Bool), null
 
-    var json: String {
+    /// The value as JSONSerialization takes it (a non-finite double becomes null).
+    var object: Any {
         switch self {
-        case .int(let i): return String(i)
-        case .double(let d): return d.isFinite ? "\(d)" : "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .null: return "null"
-        case .string(let s):
-            var out = "\""
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\t": out += "\\t"
-                default:
-                    if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-                }
-            }
-            return out + "\""
+        case .int(let i): return i
+        case .double(let d): return d.isFinite ? d : NSNull()
+        case .bool(let b): return b
+        case .null: return NSNull()
+        case .string(let s): return s
         }
     }
 }
@@ -37,7 +27,7 @@ public enum LogValue {
 public final class JSONLinesLog {
     let fd: Int32
     public let path: String
-    /// Length of the file after the last line written completely.
+    /// Length of the file after the last line written completely (-1: not a regular file).
     var goodLength: off_t
     /// The first failed write, if any; later lines are not attempted.
     public private(set) var failure: EngineError?
@@ -58,11 +48,20 @@ public final class JSONLinesLog {
 
     deinit { close(fd) }
 
+    /// One JSON object (keys sorted) for `fields`; a later field of the same name wins.
+    public static func line(_ fields: [(String, LogValue)]) -> Data {
+        var object: [String: Any] = [:]
+        for (k, v) in fields { object[k] = v.object }
+        // Strings, numbers, bools and null only: serialization cannot fail.
+        var data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        data.append(0x0A)
+        return data
+    }
+
     /// Writes `fields` as one JSON object line.
     public func write(_ fields: [(String, LogValue)]) {
         guard failure == nil else { return }
-        let line = "{" + fields.map { "\(LogValue.string($0.0).json): \($0.1.json)" }.joined(separator: ", ") + "}\n"
-        let bytes = Array(line.utf8)
+        let bytes = [UInt8](JSONLinesLog.line(fields))
         if let e = Console.writeAll(fd, bytes) {
             if goodLength >= 0 { _ = ftruncate(fd, goodLength) }  // drop a partial line
             failure = EngineError.io("cannot write the log \(path): \(String(cString: strerror(e)))")
@@ -77,51 +76,3 @@ public final class JSONLinesLog {
     }
 }
 
-/// Human-readable progress on stderr: rewritten in place on a terminal, a line every few seconds otherwise.
-public final class ProgressLine {
-    let isTTY = isatty(2) != 0
-    var lastPrint = Date.distantPast
-    var lastLength = 0
-    public var enabled: Bool
-
-    public init(enabled: Bool) { self.enabled = enabled }
-
-    /// Shows `text`, throttled unless `force`.
-    public func show(_ text: String, force: Bool = false) {
-        guard enabled else { return }
-        let now = Date()
-        let interval = isTTY ? 0.25 : 10
-        guard force || now.timeIntervalSince(lastPrint) >= interval else { return }
-        lastPrint = now
-        if isTTY {
-            let pad = max(0, lastLength - text.count)
-            Console.err("\r" + text + String(repeating: " ", count: pad))
-            lastLength = text.count
-        } else {
-            Console.err(text + "\n")
-        }
-    }
-
-    /// Ends the in-place line (on a terminal) and prints `text` on its own line.
-    public func note(_ text: String) {
-        guard enabled else { return }
-        if isTTY && lastLength > 0 { Console.err("\n"); lastLength = 0 }
-        Console.err(text + "\n")
-        lastPrint = .distantPast
-    }
-
-    /// Finishes the in-place line.
-    public func finish() {
-        if enabled && isTTY && lastLength > 0 { Console.err("\n") }
-        lastLength = 0
-    }
-}
-
-/// "1h02m", "3m05s", "12s".
-func formatDuration(_ s: Double) -> String {
-    guard s.isFinite, s >= 0 else { return "?" }
-    let t = Int(s.rounded())
-    if t >= 3600 { return String(format: "%dh%02dm", t / 3600, (t % 3600) / 60) }
-    if t >= 60 { return String(format: "%dm%02ds", t / 60, t % 60) }
-    return "\(t)s"
-}

@@ -69,7 +69,7 @@ public final class Trainer {
     public private(set) var ema: WeightEMA?
     public private(set) var position = TrainingPosition()
     let attackRNG: RNG
-    let progress: ProgressLine
+    let progress: Progress
     var log: JSONLinesLog?
 
     /// - Parameters:
@@ -102,7 +102,7 @@ public final class Trainer {
         optimizer = try recipe.makeOptimizer(model.parameters())
         ema = try recipe.ema.map { try WeightEMA(model: model, decay: $0) }
         attackRNG = RNG(seed: options.seed ^ 0xA77A_C4ED_5EED)
-        progress = ProgressLine(enabled: options.progress)
+        progress = Progress("fit \(model.name)", total: 0, unit: "images", enabled: options.progress)
     }
 
     /// Epochs of this run.
@@ -130,7 +130,7 @@ public final class Trainer {
             }
             attackRNG.state = position.attackRNG
             if !position.globalRNG.isEmpty { RNG.global.state = position.globalRNG }
-            log?.write([("event", .string("resume")), ("from", .string(r)), ("epoch", .int(position.epoch)),
+            log?.write([("event", .string("resume")), ("from", .string(r)), ("epoch", .int(position.epoch + 1)),
                         ("batch", .int(position.batchInEpoch)), ("global_step", .int(position.globalStep))])
             progress.note("resuming from \(r) at epoch \(position.epoch + 1), step \(position.globalStep)")
         } else {
@@ -152,7 +152,9 @@ public final class Trainer {
         let accumulation = recipe.accumulation
         let totalSteps = epochs * stepsPerEpoch
         let runStart = Date()
-        var stepsThisRun = 0
+        let imagesPerStep = accumulation * source.batchSize
+        progress.total = totalSteps * imagesPerStep
+        progress.resume(from: position.globalStep * imagesPerStep)
         let fp16 = recipe.enginePrecision == .fp16
 
         while position.epoch < epochs {
@@ -266,26 +268,24 @@ public final class Trainer {
                 }
                 optimizer.zeroGrad()
                 position.globalStep += 1
-                stepsThisRun += 1
 
                 // Report.
                 let dt = Date().timeIntervalSince(stepStart)
                 let elapsed = Date().timeIntervalSince(runStart)
-                let perStep = elapsed / Double(stepsThisRun)
-                let eta = perStep * Double(totalSteps - position.globalStep)
                 let adv = seen > 0 ? Double(advCorrect) / Double(seen) : 0
                 let clean = cleanSeen > 0 ? Double(cleanCorrect) / Double(cleanSeen) : nil
                 let meanLoss = lossCount > 0 ? lossSum / Double(lossCount) : Double.nan
                 let stepInEpoch = position.batchInEpoch / accumulation
-                log?.write([("epoch", .int(epoch)), ("step", .int(stepInEpoch)), ("global_step", .int(position.globalStep)),
-                            ("loss", .double(stepLoss)), ("lr", .double(lr)), ("clean_acc", clean.map { .double($0) } ?? .null),
-                            ("adv_acc", .double(adv)), ("images_per_s", .double(Double(stepImages) / max(dt, 1e-9))),
+                // The log uses the result's units and numbering: percent, epochs and steps from 1.
+                log?.write([("epoch", .int(epoch + 1)), ("step", .int(stepInEpoch)), ("global_step", .int(position.globalStep)),
+                            ("loss", .double(stepLoss)), ("lr", .double(lr)), ("clean", clean.map { .double(100 * $0) } ?? .null),
+                            ("adv", .double(100 * adv)), ("images_per_s", .double(Double(stepImages) / max(dt, 1e-9))),
                             ("skipped", .bool(!stepped)), ("loss_scale", .double(scale)), ("seconds", .double(elapsed))])
-                progress.show(String(format: "epoch %d/%d step %d/%d loss %.4f clean %@ adv %.1f%% lr %.3g %.0f img/s ETA %@",
-                                     epoch + 1, epochs, stepInEpoch, stepsPerEpoch, meanLoss,
-                                     clean.map { String(format: "%.1f%%", 100 * $0) } ?? "-", 100 * adv, lr,
-                                     Double(stepImages) / max(dt, 1e-9), formatDuration(eta)),
-                              force: stepInEpoch == stepsPerEpoch)
+                progress.update(position.globalStep * imagesPerStep,
+                                metric: String(format: "epoch %d/%d step %d/%d loss %.4f clean %@ adv %.1f%% lr %.3g",
+                                               epoch + 1, epochs, stepInEpoch, stepsPerEpoch, meanLoss,
+                                               clean.map { String(format: "%.1f%%", 100 * $0) } ?? "-", 100 * adv, lr),
+                                force: stepInEpoch == stepsPerEpoch)
 
                 if position.badSteps >= options.maxBadSteps {
                     let where_ = options.checkpoint.map { "; the last good weights are in \($0)" } ?? ""
@@ -311,14 +311,14 @@ public final class Trainer {
             var validation: [(String, Double)] = []
             if let v = options.validate {
                 validation = try Autograd.noGrad { try v(model) }
-                log?.write([("event", .string("validation")), ("epoch", .int(epoch))] + validation.map { ($0.0, LogValue.double($0.1)) })
+                log?.write([("event", .string("validation")), ("epoch", .int(epoch + 1))] + validation.map { ($0.0, LogValue.double(100 * $0.1)) })
             }
             let done = summary(validation: validation, complete: true)
             result.epochs.append(done)
             let vtext = validation.map { String(format: " %@ %.2f%%", $0.0, 100 * $0.1) }.joined()
             progress.note(String(format: "epoch %d/%d done: loss %.4f clean %@ adv %.1f%%%@ (%@)", epoch + 1, epochs, done.loss,
                                  done.cleanAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
-                                 100 * done.adversarialAccuracy, vtext, formatDuration(done.seconds)))
+                                 100 * done.adversarialAccuracy, vtext, Progress.duration(done.seconds)))
             if stopAfterEpoch {
                 result.checkpoint = try saveCheckpoint(reason: "max_steps")
                 result.steps = position.globalStep

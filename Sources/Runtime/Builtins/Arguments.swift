@@ -184,3 +184,32 @@ public func nearest(_ word: String, in candidates: [String]) -> String? {
     }
     return best?.0
 }
+
+extension Arguments {
+    /// The arguments with a named `alias` renamed to `name` (one name per concept across the
+    /// builtins, the other accepted silently: `size:` for `image:`, docs/language.md "Names").
+    /// Giving both is an error naming them.
+    public func aliasing(_ alias: String, as name: String) throws -> Arguments {
+        guard named.contains(where: { $0.name == alias }) else { return self }
+        if named.contains(where: { $0.name == name }) {
+            throw RuntimeError.arguments("\(callee): give '\(name)' or its alias '\(alias)', not both")
+        }
+        var a = self
+        a.named = named.map { $0.name == alias ? (name: name, value: $0.value) : $0 }
+        return a
+    }
+
+    /// Names accepted silently in place of a declared parameter (alias -> parameter).
+    static let aliases: [String: String] = ["size": "image"]
+
+    /// The arguments with every alias of `aliases` renamed, for a declaration that has the
+    /// parameter and not the alias (`Builtin.call` applies it before checking).
+    func applyingAliases(for d: Signature) throws -> Arguments {
+        var a = self
+        let names = d.argumentNames
+        for (alias, name) in Arguments.aliases where names.contains(name) && !names.contains(alias) {
+            a = try a.aliasing(alias, as: name)
+        }
+        return a
+    }
+}

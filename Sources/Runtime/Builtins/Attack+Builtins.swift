@@ -16,7 +16,7 @@ enum AttackBuiltins {
                   """) { a, _ in
             let eps = try a.number("eps", at: 0)
             let target = try optionalClass(a, "target")
-            return .object(AttackObject(try engine { try FGSM(eps: Float(eps), targetClass: target) }))
+            return .object(AttackObject(try engine { try FGSM(eps: Float(eps), targetClass: target) }, eps: eps))
         }
 
         t.add("pgd", "pgd(eps, step = eps/4, steps = 10, restarts: 1, random_start: true, norm: \"linf\", loss: \"ce\", target: nil, batched: \"auto\")",
@@ -49,7 +49,7 @@ enum AttackBuiltins {
             return .object(AttackObject(try engine {
                 try PGD(eps: Float(eps), step: Float(step), steps: steps, restarts: restarts, randomStart: rs,
                         norm: norm, loss: loss, targetClass: target, restartMode: mode)
-            }))
+            }, eps: eps, step: step))
         }
 
         t.add("apgd", "apgd(eps, steps = 100, restarts: 1, loss: \"ce\", norm: \"linf\", target: nil, batched: \"auto\")",
@@ -72,7 +72,7 @@ enum AttackBuiltins {
             let target = try optionalClass(a, "target")
             return .object(AttackObject(try engine {
                 try APGD(eps: Float(eps), steps: steps, restarts: restarts, loss: loss, norm: norm, targetClass: target, restartMode: mode)
-            }))
+            }, eps: eps))
         }
 
         t.add("worst_of", "worst_of(attacks...)",
@@ -139,18 +139,24 @@ enum AttackBuiltins {
                   The robustness curve: robust top-1 accuracy (percent) of `m` on `data` for each radius in
                   the list `eps` (pixel space), all in one pass over the data; each point is the attack with
                   that eps (its step keeps the same ratio to eps). Returns a record {model, attack, clean,
-                  eps: [...], robust: [...], warnings}; warns when robust accuracy rises with eps.
+                  eps: [...] (as written), robust: [...], points: [{eps, robust, label}], warnings}; a
+                  point's label names the attack and its eps ("PGD-5 eps 2/255", also its column on the
+                  progress line). Warns when robust accuracy rises with eps.
                   """) { a, _ in
             let m = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
             let data = try dataset(a)
             let atk = try attack(a, "attack")
-            let eps = try a.numbers("eps").map(Float.init)
+            let eps = try a.numbers("eps")  // kept as written for the record; the engine runs in Float
             let o = try options(a, precisionLabel: false)
-            let r = try engine { try Evaluation.sweep(m, data, attack: atk, eps: eps, options: o, rng: RNG.global) }
+            let r = try engine { try Evaluation.sweep(m, data, attack: atk, eps: eps.map(Float.init), options: o, rng: RNG.global) }
+            let points: [Value] = zip(eps, r.robust).map { e, p in
+                .record(RecordBox([("eps", .number(e)), ("robust", .number(p.robust)), ("label", .string(p.label))]))
+            }
             return .record(RecordBox([
                 ("model", .string(m.name)), ("attack", .string(atk.name)), ("clean", .number(r.clean)),
-                ("eps", .list(ListBox(r.robust.map { .number(Double($0.eps)) }))),
+                ("eps", .list(ListBox(eps.map { .number($0) }))),
                 ("robust", .list(ListBox(r.robust.map { .number($0.robust) }))),
+                ("points", .list(ListBox(points))),
                 ("warnings", .list(ListBox(r.warnings.map { .string($0) }))),
             ]))
         }

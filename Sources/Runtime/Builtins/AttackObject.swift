@@ -1,11 +1,18 @@
 // The script-side wrapper of an engine Attack. Printing shows its parameters; calling it,
-// `a(m, x, y)`, returns adversarial images; members: name, eps, steps.
+// `a(m, x, y)`, returns adversarial images; members: name, eps, step, steps. eps and step are
+// the numbers the user wrote (Double); the engine computes with their Float values.
 import Engine
 import Tensor
 
 public final class AttackObject: HostObject, AttackCarrier {
     public let attack: Attack
-    public init(_ attack: Attack) { self.attack = attack }
+    /// The radius and step as the script wrote them (nil: read back from the engine's Float).
+    let writtenEps: Double?, writtenStep: Double?
+    public init(_ attack: Attack, eps: Double? = nil, step: Double? = nil) {
+        self.attack = attack
+        writtenEps = eps
+        writtenStep = step
+    }
     public var attackValue: Attack { attack }
     public var typeName: String { "Attack" }
     public func describe(depth: Int) -> String { attack.description }
@@ -21,7 +28,8 @@ public final class AttackObject: HostObject, AttackCarrier {
     static let members: Members<AttackObject> = {
         var t = Members<AttackObject>("Attack")
         t.field("name") { .string($0.attack.name) }
-        t.field("eps") { .number(Double($0.attack.eps)) }
+        t.field("eps") { .number($0.writtenEps ?? Double($0.attack.eps)) }
+        t.field("step") { o in o.writtenStep.map { .number($0) } ?? (o.attack as? PGD).map { .number(Double($0.step)) } ?? .nil_ }
         t.field("steps") { o in o.attack.steps.map { .number(Double($0)) } ?? .nil_ }
         t.call("a(m, x, y, target: nil, targets: nil)", doc: """
             Adversarial images for images x (N, C, H, W) or one image (C, H, W) with labels y (a tensor, list

@@ -53,6 +53,7 @@ public final class Builtin {
         var a = args
         if a.callee.isEmpty { a.callee = name }
         if checksArguments {
+            a = try a.applyingAliases(for: declaration)  // size: for image: (Arguments.aliases)
             try declaration.check(a)
             a.declaration = declaration
         }

@@ -67,7 +67,8 @@ enum CoreBuiltins {
             if let n = nearest(s, in: interp.builtins.order) { msg += "; did you mean '\(n)'?" }
             return msg
         case .function(let c):
-            return c.signature + "\n  a function defined at \(c.decl.span.position)"
+            let doc = c.docComment.map { "\n" + $0.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n") } ?? ""
+            return c.signature + doc + "\n  defined at \(c.decl.span.position)"
         case .module(let m):
             return "module \(m.name) (\(m.path))\n" + wrap(m.exports.joined(separator: ", "), indent: "  ")
         case .object(let o):

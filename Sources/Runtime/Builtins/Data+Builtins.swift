@@ -14,10 +14,11 @@ enum DataBuiltins {
         try a.choice("resize", ["bilinear", "pad"], default: "bilinear") == "pad" ? .pad : .bilinear
     }
 
+    /// The image side `image:` (alias `size:`, already renamed by `aliasing`), or nil.
     static func optionalSize(_ a: Arguments) throws -> Int? {
-        guard a.has("size") else { return nil }
-        let s = try a.int("size")
-        guard s >= 1, s <= 4096 else { throw RuntimeError.arguments("\(a.callee): size must be between 1 and 4096, got \(s)") }
+        guard a.has("image") else { return nil }
+        let s = try a.int("image")
+        guard s >= 1, s <= 4096 else { throw RuntimeError.arguments("\(a.callee): image must be between 1 and 4096, got \(s)") }
         return s
     }
 
@@ -95,13 +96,13 @@ enum DataBuiltins {
     }
 
     static func register(into t: inout BuiltinTable) {
-        t.add("fashion_mnist", "fashion_mnist(size: nil, root: \"/usr/share/datasets/fashion-mnist\", resize: \"bilinear\")",
+        t.add("fashion_mnist", "fashion_mnist(image: nil, root: \"/usr/share/datasets/fashion-mnist\", resize: \"bilinear\")",
               doc: """
                   Fashion-MNIST, the default real data set: 60,000 training and 10,000 test images of
                   clothing, 1 x 28 x 28, 10 classes, read from the gzipped IDX files Debian's
                   dataset-fashion-mnist package installs (`make deps`).
 
-                  `size` shows the images at size x size, by bilinear resampling or, with resize: "pad",
+                  `image` (alias `size`) shows the images at image x image, by bilinear resampling or, with resize: "pad",
                   centred zero padding (28 -> 32 adds 2 pixels per side). Returns a record {train, test,
                   classes} of Datasets.
                   """) { a, _ in
@@ -110,11 +111,11 @@ enum DataBuiltins {
             return splits(try engine { try Datasets.fashionMNIST(root: root, size: size, resize: mode) })
         }
 
-        t.add("mnist", "mnist(root, size: nil, resize: \"bilinear\")",
+        t.add("mnist", "mnist(root, image: nil, resize: \"bilinear\")",
               doc: """
                   MNIST digits from the four IDX files (train-images-idx3-ubyte[.gz],
                   train-labels-idx1-ubyte[.gz], t10k-...) in folder `root`: 60,000 / 10,000 images, 1 x 28 x
-                  28, 10 classes; `size` and `resize` as for fashion_mnist.
+                  28, 10 classes; `image` and `resize` as for fashion_mnist.
 
                   Returns {train, test, classes}.
                   """) { a, _ in
@@ -148,19 +149,19 @@ enum DataBuiltins {
             return splits(try engine { try Datasets.cifar100(root: root, coarse: coarse) })
         }
 
-        t.add("image_folder", "image_folder(root, size: 224)",
+        t.add("image_folder", "image_folder(root, image: 224)",
               doc: """
                   Images in the ImageNet layout: one sub-folder of `root` per class (sorted names give the
                   class indices), JPEG and PNG files read lazily (only the file list is in memory), decoded
                   as RGB.
 
-                  Indexing or plain batches give the evaluation view: shorter side resized to floor(size /
-                  0.875), centre crop size x size; pipelines crop the full-size images. When `root` holds
+                  Indexing or plain batches give the evaluation view: shorter side resized to floor(image /
+                  0.875), centre crop image x image; pipelines crop the full-size images. When `root` holds
                   train/ and val/ (or test/) the result is a record {train, test, classes}, else one
                   Dataset.
                   """) { a, _ in
             let root = try a.string("root", at: 0)
-            let size = try a.int("size", default: 224)
+            let size = try a.int("image", default: 224)
             let fm = FileManager.default
             if fm.fileExists(atPath: root + "/train"), fm.fileExists(atPath: root + "/val") || fm.fileExists(atPath: root + "/test") {
                 return splits(try engine { try Datasets.imageFolderSplits(root: root, size: size) })
@@ -251,12 +252,12 @@ enum DataBuiltins {
             return .object(MixupObject(c, smoothing: s))
         }
 
-        t.add("pipeline", "pipeline(data, batch: 128, seed: 0, size: nil, crop: \"none\", flip: false, randaugment: nil, erasing: 0, mixup: nil, smoothing: nil, prefetch: 2, workers: 1)",
+        t.add("pipeline", "pipeline(data, batch: 128, seed: 0, image: nil, crop: \"none\", flip: false, randaugment: nil, erasing: 0, mixup: nil, smoothing: nil, prefetch: 2, workers: 1)",
               doc: """
                   The training input pipeline over `data` (a Dataset or a {train, test} record: its train
                   split), in timm's order: per image `crop` ("none", "random_resized" for scale (0.08, 1)
                   and ratio (3/4, 4/3), "pad4" or a number p for a random crop after p pixels of zero
-                  padding) to size x size (default: the stored size), horizontal `flip`, `randaugment`
+                  padding) to image x image (default: the stored size), horizontal `flip`, `randaugment`
                   (randaugment(...), a timm string such as "rand-m9-mstd0.5-inc1", or a magnitude), random
                   `erasing` probability; per batch `mixup` (mixup(...)) with soft targets and label
                   `smoothing` (default: the mixup's). Every random choice derives from `seed`, the epoch and
@@ -287,12 +288,12 @@ enum DataBuiltins {
             }
             return .object(PipelineObject(p))
         }
-        t.add("augment", "augment(x, size: nil, crop: \"none\", flip: false, randaugment: nil, erasing: 0, seed: 0)",
+        t.add("augment", "augment(x, image: nil, crop: \"none\", flip: false, randaugment: nil, erasing: 0, seed: 0)",
               doc: """
                   Applies the per-image part of the training pipeline to an image (C, H, W) or a batch (N,
                   C, H, W) in [0, 1], for looking at augmentations: `crop` ("none", "random_resized", "pad4"
                   or a padding), horizontal `flip`, `randaugment` (randaugment(...), a timm string or a
-                  magnitude; 8-bit Pillow semantics), random `erasing` probability, output side `size`
+                  magnitude; 8-bit Pillow semantics), random `erasing` probability, output side `image`
                   (default: the input's height). Image i of a batch uses a generator seeded from (`seed`,
                   i), so the same call gives the same result.
                   """) { a, _ in

@@ -31,7 +31,7 @@ enum ModelBuiltins {
                   Builds one of the five architectures as timm 1.0.x defines them, with fresh weights from
                   the global seed: convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base,
                   poolformer_s12/s24/s36/m36, deit_tiny/small/base, resnet18/26/34/50/101 (GELU by default;
-                  act: "relu" for the original) and resnet50_gelu. Options: image (input side; Swin windows
+                  act: "relu" for the original) and resnet50_gelu. Options: image (input side, alias size as for the data sets; Swin windows
                   and DeiT position embeddings adapt), channels, classes, patch (ConvNeXt/Swin/DeiT), window
                   (Swin), depths and dims per stage (DeiT: one of each), width (multiplies the widths),
                   heads (Swin/DeiT), drop_path (max stochastic-depth rate), mean/std (normalisation applied

@@ -47,6 +47,31 @@ enum TensorBuiltins {
         registerCreation(into: &t)
         registerMath(into: &t)
         registerAutograd(into: &t)
+        registerPrinting(into: &t)
+    }
+
+    // MARK: - Printing
+
+    static func registerPrinting(into t: inout BuiltinTable) {
+        t.add("print_options", "print_options(precision: nil, threshold: nil)",
+              doc: "How tensors print in this session (as PyTorch's set_printoptions): `precision` significant digits of the largest shown value (default 4, 1 to 17), `threshold` the number of elements beyond which a tensor prints summarised with `...` (the first and last 3 entries of each dimension; default 1000). Only the arguments given change; the settings belong to this session (another interpreter keeps its own). Returns the settings now in force as a record {precision, threshold}.") { args, ctx in
+            var a = args
+            a.callee = "print_options"
+            try a.check(allowed: ["precision", "threshold"], maxPositional: 0)
+            guard let interp = ctx as? Interpreter else { throw RuntimeError.value("print_options: needs a session") }
+            let o = interp.printOptions
+            if a.has("precision") {
+                let p = try a.int("precision")
+                guard (1...17).contains(p) else { throw RuntimeError.arguments("print_options: precision must be between 1 and 17, got \(p)") }
+                o.precision = p
+            }
+            if a.has("threshold") {
+                let n = try a.int("threshold")
+                guard n >= 0 else { throw RuntimeError.arguments("print_options: threshold must be >= 0, got \(n)") }
+                o.threshold = n
+            }
+            return .record(RecordBox([("precision", .number(Double(o.precision))), ("threshold", .number(Double(o.threshold)))]))
+        }
     }
 
     // MARK: - Creation

@@ -9,8 +9,11 @@ public final class TensorObject: HostObject {
     public init(_ tensor: Tensor) { self.tensor = tensor }
     public var typeName: String { "Tensor" }
 
-    /// `Tensor([2, 3], float32) [0.1, 0.2, 0.3, ...]`: shape, type and the first few values.
+    /// At top level (print, the REPL) the PyTorch-like form of `TensorFormat` with the running
+    /// session's `print_options`; inside a list or record one line: `Tensor([2, 3], float32)
+    /// [0.1, 0.2, 0.3, ...]`, shape, type and the first few values.
     public func describe(depth: Int) -> String {
+        if depth == 0 { return TensorFormat.format(tensor, PrintOptions.active) }
         let n = Swift.min(tensor.count, 6)
         let vals = (0..<n).map { formatNumber(Double(tensor.ptr[$0])) }.joined(separator: ", ")
         let more = tensor.count > n ? ", ..." : ""

@@ -29,6 +29,10 @@ enum FileBytes {
             throw EngineError.io("cannot open \(path): \(String(cString: strerror(errno)))")
         }
         defer { gzclose(gz) }
+        // Loading a large file shows on the shared progress display (in KB of the file on disk).
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.intValue ?? 0
+        let progress = Progress("load \(URL(fileURLWithPath: path).lastPathComponent)", total: size / 1024, unit: "KB", delay: 1)
+        defer { progress.finish() }
         var out = [UInt8]()
         let chunk = 1 << 16
         var buf = [UInt8](repeating: 0, count: chunk)
@@ -45,6 +49,7 @@ enum FileBytes {
                 sized = true
                 if d < limit { limit = d }
             }
+            progress.update(Int(gzoffset(gz)) / 1024)
             if out.count > limit {
                 throw EngineError.io("\(path) is larger than the \(limit) bytes expected; refusing to read it")
             }
