@@ -18,7 +18,7 @@ ARGPARSER = .build/checkouts/swift-argument-parser
 MANTOOL = .build/manual-tool/release/generate-manual
 GEN = .build/generated
 
-.PHONY: deps stamp build test demo bench clean man completions install uninstall check-install
+.PHONY: deps stamp build test demo study bench clean man completions install uninstall check-install
 
 # Installs the Debian packages the project needs when any is missing; quiet when all are present.
 deps:
@@ -84,6 +84,12 @@ test: deps stamp
 
 demo: build
 	$(BIN)/adv examples/study.adv
+
+# The study at CPU scale (examples/study_full.adv; meant for at most 20 minutes on 2 idle cores):
+# results in results/study.json and results/study.csv.
+study: build
+	mkdir -p results
+	$(BIN)/adv examples/study_full.adv results/study
 
 bench: deps
 	$(SWIFT) build $(SWIFTFLAGS) --product AdvBench

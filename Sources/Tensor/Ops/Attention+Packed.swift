@@ -65,7 +65,7 @@ extension Tensor {
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: t + (keep ? 0 : 2 * t * t))
             defer { buffer.deallocate() }
             // The products the loop below would give to the small-product kernel (BLAS.gemmSmall,
-            // here where inParallelRegion tells whether the heads are split over the threads).
+            // inside this loop body whether or not the heads are split over the threads).
             if var a = args, BLAS.isSmall(t, t, d), BLAS.isSmall(t, d, t),
                adv_attention_forward(&a, r.lowerBound, r.upperBound, buffer) != 0 { return }
             let scratch = keep ? nil : buffer + t

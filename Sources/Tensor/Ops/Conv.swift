@@ -349,16 +349,25 @@ enum Conv {
         let pgx = gx?.ptr, pgw = gwPlanes?.ptr
         let fast = usesDW7(g)
         let scratch = Swift.max(adv_dw_scratch(g.h, g.w, g.kh, g.kw, g.ph, g.pw), fast ? adv_dw7_scratch(g.h, g.w) : 0)
-        Parallel.forEach(g.n * g.cin, minChunk: Swift.max(1, 16384 / Swift.max(g.hw * kk, 1))) { r in
+        // Fixed blocks of planes (from the shape only): the small-map weight-gradient kernel sums a
+        // channel's planes within its range, so the ranges must not follow the thread count
+        // (docs/architecture.md, "Determinism").
+        let planes = g.n * g.cin
+        let blocks = Parallel.parts(planes, quantum: Swift.max(1, 16384 / Swift.max(g.hw * kk, 1)))
+        let per = (planes + blocks - 1) / blocks
+        Parallel.forEach(blocks, minChunk: 1) { br in
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
             defer { buf.deallocate() }
-            let (p0, p1) = (r.lowerBound, r.upperBound)
-            // The AVX-512 7x7 kernels first; whatever they decline goes to the portable kernel.
-            let doneX = fast && pgx != nil && adv_dw7_planes(pg, pw, nil, 1, pgx, p0, p1, g.cin, g.h, g.w, buf) != 0
-            let doneW = fast && pgw != nil && adv_dw7_weight_grad(px, pg, pgw, p0, p1, g.cin, g.h, g.w, buf) != 0
-            let restX = doneX ? nil : pgx, restW = doneW ? nil : pgw
-            if restX == nil && restW == nil { return }
-            adv_dw_backward_s1(px, pw, pg, restX, restW, p0, p1, g.cin, g.h, g.w, g.kh, g.kw, g.ph, g.pw, buf)
+            for block in br {
+                let (p0, p1) = (block * per, Swift.min(planes, (block + 1) * per))
+                if p0 >= p1 { continue }
+                // The AVX-512 7x7 kernels first; whatever they decline goes to the portable kernel.
+                let doneX = fast && pgx != nil && adv_dw7_planes(pg, pw, nil, 1, pgx, p0, p1, g.cin, g.h, g.w, buf) != 0
+                let doneW = fast && pgw != nil && adv_dw7_weight_grad(px, pg, pgw, p0, p1, g.cin, g.h, g.w, buf) != 0
+                let restX = doneX ? nil : pgx, restW = doneW ? nil : pgw
+                if restX == nil && restW == nil { continue }
+                adv_dw_backward_s1(px, pw, pg, restX, restW, p0, p1, g.cin, g.h, g.w, g.kh, g.kw, g.ph, g.pw, buf)
+            }
         }
         if let gx = gx { x.addGrad(gx) }
         if let planes = gwPlanes {

@@ -27,27 +27,30 @@ enum BLAS {
             }
             return
         }
-        let t = Parallel.threads
+        // The split depends on the shape only (Parallel.parts), never on the thread count, so the
+        // result is the same with any number of threads (docs/architecture.md, "Determinism").
         let work = Double(m) * Double(n) * Double(k)
-        if t > 1 && work >= 2_000_000 && !Parallel.inParallelRegion {
-            if m >= 16 * t && m >= n / 4 {
+        if work >= 2_000_000 && !Parallel.inParallelRegion {
+            if m >= 32 && m >= n / 4 {
                 // Split the rows of C (and of op(A)).
-                split(m, t) { i0, cnt in
+                split(m, Parallel.parts(m, quantum: 32)) { i0, cnt in
                     let ap = transA ? a + i0 : a + i0 * lda
                     raw(transA, transB, cnt, n, k, alpha, ap, lda, b, ldb, beta, c + i0 * ldc, ldc, bf16)
                 }
                 return
             }
-            if n >= 16 * t {
+            if n >= 32 {
                 // Split the columns of C (and of op(B)).
-                split(n, t) { j0, cnt in
+                split(n, Parallel.parts(n, quantum: 32)) { j0, cnt in
                     let bp = transB ? b + j0 * ldb : b + j0
                     raw(transA, transB, m, cnt, k, alpha, a, lda, bp, ldb, beta, c + j0, ldc, bf16)
                 }
                 return
             }
-            if k >= 64 * t {
-                // Tall-skinny: split the inner dimension into private partial products.
+            if k >= 128 {
+                // Tall-skinny: split the inner dimension into private partial products, added in
+                // part order.
+                let t = Parallel.parts(k, quantum: 64, maxParts: 8)
                 let parts = UnsafeMutablePointer<Float>.allocate(capacity: t * m * n)
                 defer { parts.deallocate() }
                 let per = (k + t - 1) / t
@@ -119,7 +122,8 @@ enum BLAS {
              beta: 1, c: c, ldc: ldc)
     }
 
-    /// Runs `body(start, count)` over `t` blocks of 0..<total on the pool (one single-threaded sgemm per block).
+    /// Runs `body(start, count)` over `t` blocks of 0..<total on the pool (one single-threaded
+    /// sgemm per block; the blocks are the same with any number of threads).
     private static func split(_ total: Int, _ t: Int, _ body: (Int, Int) -> Void) {
         let per = (total + t - 1) / t
         Parallel.forEach(t, minChunk: 1) { r in

@@ -26,7 +26,8 @@ extension Tensor {
             let gx = x.requiresGrad ? Tensor(uninitialized: x.shape) : nil
             let pgx = gx?.ptr
             // Each chunk of rows sums its own weight/bias gradients; the chunks are added after.
-            let chunks = Swift.max(1, Swift.min(Parallel.threads, rows * d / 16384))
+            // (Chunks from the size only, added in chunk order: the same sums with any thread count.)
+            let chunks = Parallel.parts(rows, quantum: Swift.max(1, 16384 / Swift.max(d, 1)), maxParts: 8)
             let per = (rows + chunks - 1) / chunks
             let partW = needW ? Tensor(zeros: [chunks, d]) : nil, partB = needB ? Tensor(zeros: [chunks, d]) : nil
             let ppw = partW?.ptr, ppb = partB?.ptr
