@@ -1,4 +1,4 @@
-// The sanity facts any correct attack satisfies (REFERENCE.md section 2), restarts as a
+// The sanity facts any correct attack satisfies (docs/reference.md section 2), restarts as a
 // per-example worst case, batched == sequential restarts, and the model's mode restored.
 import XCTest
 @testable import Engine

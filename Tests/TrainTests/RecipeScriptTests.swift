@@ -74,7 +74,7 @@ final class RecipeScriptTests: XCTestCase {
         """), "1 0.5 0 7 1 0.2\n0 1 1\n")
     }
 
-    /// Every cell of the study's recipe table (seed/000_c3402ba108062dbd.txt), column by column.
+    /// Every cell of the study's recipe table (docs/reference.md section 4, stdlib/recipes.adv), column by column.
     func testStudyTableEncodedExactly() {
         let expected: [String: [String: String]] = [
             "convnext_tiny": ["epochs": "300", "batch": "4096", "optimizer": "adamw", "lr": "0.001", "schedule": "cosine",

@@ -52,7 +52,7 @@ final class TinyNet: Model {
         if isTraining && Autograd.isEnabled {
             trainCalls += 1
             onTrainForward(trainCalls)
-            if poison(trainCalls) { return try out.mul(scalar: Float.nan) }
+            if poison(trainCalls) { return out.mul(scalar: Float.nan) }
         }
         return out
     }

@@ -1,5 +1,6 @@
 // The data-augmentation settings (Data/AugmentSettings.swift) of each epoch, including the
-// "data augmentation warmup" of Bai et al. 2021 (ViTs-vs-CNNs) that the study used for every model but ResNet50 (REFERENCE.md section 4):
+// "data augmentation warmup" of Bai et al. 2021 (ViTs-vs-CNNs) that the study used for every model
+// but ResNet50 (docs/reference.md section 4):
 //   RandAugment magnitude m = min(e, M) with m = 1 at e = 0
 //   mixup/cutmix prob 0.5, 0.6, ..., 1.0 for e = 0..5, then the recipe's prob
 //     (optional original-code dip: 0.9 at e = 8 and 0.95 at e = 9)

@@ -1,5 +1,5 @@
 // A training recipe: every row of the study's recipe table as a named field
-// (seed/000_c3402ba108062dbd.txt; semantics in REFERENCE.md section 4). The study's five columns
+// (semantics in docs/reference.md section 4, each field in docs/training.md). The study's five columns
 // are data in stdlib/recipes.adv, not code.
 
 import Tensor
@@ -57,7 +57,7 @@ public struct Recipe: Equatable {
     public var ema: Double? = nil
     /// RandAugment config (nil: none).
     public var randAugment: RandAugmentSpec? = nil
-    /// Data-augmentation warmup of Bai et al. (REFERENCE.md section 4).
+    /// Data-augmentation warmup of Bai et al. (docs/reference.md section 4).
     public var augWarmup: Bool = false
     /// Reproduce the original code's mixup-prob dip (0.9, 0.95 at epochs 8, 9).
     public var augWarmupDip: Bool = false

@@ -4,33 +4,17 @@
 // BLAS.gemm (Matmul.swift), many small ones run in parallel loops (attention heads), so only one
 // set of threads ever exists: OpenBLAS's own workers spin for a long time after each threaded
 // call and competed with ours for the two cores (steps took 1.5x longer at random).
-import CBLAS
 import CKernels
 import Dispatch
 import Foundation
 
 public enum Parallel {
-    nonisolated(unsafe) static var _threads: Int = {
-        if let s = ProcessInfo.processInfo.environment["ADV_THREADS"], let n = Int(s), n >= 1 {
-            openblas_set_num_threads(1)
-            adv_pool_set_threads(n)
-            return n
-        }
-        let n = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        openblas_set_num_threads(1)
-        adv_pool_set_threads(n)
-        return n
-    }()
-
-    /// The number of threads used by our loops and split products (default: ADV_THREADS or the
-    /// number of cores); OpenBLAS itself stays single-threaded. Values below 1 become 1.
+    /// The number of threads used by our loops and split products: `Backend.current.threads`
+    /// (ADV_THREADS or the number of cores); OpenBLAS itself stays single-threaded. Setting it
+    /// sets that (values below 1 become 1); tests change it for a scope with `Backend.with`.
     public static var threads: Int {
-        get { _threads }
-        set {
-            let n = max(1, newValue)
-            _threads = n
-            adv_pool_set_threads(n)
-        }
+        get { Backend.current.threads }
+        set { Backend.current.threads = newValue }
     }
 
     /// Per-thread marker: set while this thread runs a chunk of a parallel `forEach`.
