@@ -49,6 +49,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
         .executableTarget(name: "AdvBench", dependencies: ["Tensor", "Engine", "Runtime"], swiftSettings: optimize),
+        // Seeded mutation fuzzing of every reader of untrusted input (docs/reliability.md).
+        .target(name: "FuzzKit", dependencies: ["Lang", "Tensor", "Engine", "Runtime", "CZlib"], swiftSettings: optimize),
+        .executableTarget(name: "AdvFuzz", dependencies: ["FuzzKit", "Engine"], swiftSettings: optimize),
 
         .testTarget(name: "LangTests", dependencies: ["Lang"]),
         .testTarget(name: "EngineTests", dependencies: ["Tensor", "Engine"], resources: [.copy("Fixtures")]),
@@ -58,6 +61,7 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["Tensor", "Engine", "Runtime"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Lang", "Tensor", "Engine"]),
         .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Scripts")]),
+        .testTarget(name: "FuzzKitTests", dependencies: ["FuzzKit"], resources: [.copy("Corpus")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -60,10 +60,10 @@ extension REPL {
             guard !rest.isEmpty else { Runner.printError(":save needs a file name"); return nil }
             let path = unquote(rest)
             do {
-                try writeAtomically(session.joined(separator: "\n") + "\n", to: path)
+                try AtomicFile.write(session.joined(separator: "\n") + "\n", to: path)
                 out("saved \(session.count) statement\(session.count == 1 ? "" : "s") to \(path)\n")
             } catch {
-                Runner.printError("\(path): error: cannot write: \(error.localizedDescription)")
+                Runner.printError("\(path): error: \(error)")
             }
         case ":report":
             guard !rest.isEmpty else { Runner.printError(":report needs a file name ending in .html or .md"); return nil }
@@ -103,17 +103,5 @@ extension REPL {
     func unquote(_ s: String) -> String {
         if s.count >= 2, s.hasPrefix("\""), s.hasSuffix("\"") { return String(s.dropFirst().dropLast()) }
         return s
-    }
-}
-
-/// Writes a file through a temporary file and a rename, so a failure never leaves half a file.
-func writeAtomically(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    try Data(text.utf8).write(to: tmp)
-    if rename(tmp.path, url.path) != 0 {
-        let err = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: tmp)
-        throw RuntimeError.message(err)
     }
 }

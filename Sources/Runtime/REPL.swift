@@ -51,7 +51,7 @@ public final class REPL {
         return URL(fileURLWithPath: home).appendingPathComponent(".adv_history").path
     }
 
-    func out(_ s: String) { FileHandle.standardOutput.write(Data(s.utf8)) }
+    func out(_ s: String) { Console.out(s) }
 
     /// Runs until Ctrl-D, `:quit` or `exit()`.
     /// - Returns: the exit status.

@@ -4,9 +4,10 @@
 //   adv -e CODE          evaluates CODE
 //   adv notebook FILE.adv [-o OUT.html|OUT.md] [ARGS...]  runs the cells, writes a report
 //   adv -i FILE.adv      runs the script, then the REPL with its variables
-// Exit status: 0 success, 1 runtime error, 2 usage or syntax error.
+// Exit status: 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
 import ArgumentParser
 import Foundation
+import Engine
 import Runtime
 
 struct Adv: ParsableCommand {
@@ -21,7 +22,7 @@ struct Adv: ParsableCommand {
             in ~/.adv_history (ADV_HISTFILE moves it); ADV_PROGRESS=0 silences progress lines.
             `adv notebook FILE.adv [-o OUT.html|OUT.md] [ARGS...]` runs the file's cells and \
             writes a report (adv notebook --help).
-            Exit status: 0 success, 1 runtime error, 2 usage or syntax error.
+            Exit status: 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
             """,
         version: "adv \(Version.full)")
 
@@ -42,7 +43,7 @@ struct Adv: ParsableCommand {
 
     func run() throws {
         if builtinsMarkdown {
-            print(BuiltinsMarkdown.generate(), terminator: "")
+            Console.out(BuiltinsMarkdown.generate())
             return
         }
         let code: Int32
@@ -61,6 +62,8 @@ struct Adv: ParsableCommand {
         throw ExitCode(code)
     }
 }
+
+Console.prepare()  // before anything opens a file: closed stdin/stdout/stderr, SIGPIPE
 
 /// `adv notebook FILE.adv [-o OUT] [ARGS...]`: runs the file's cells in one session and writes
 /// a report (docs/notebooks.md). Exit status: the failing cell's (1 runtime, 2 syntax), else 0.
@@ -131,9 +134,9 @@ do {
 } catch {
     let status = Adv.exitCode(for: error)
     if status == .success {
-        print(Adv.fullMessage(for: error))
+        Console.out(Adv.fullMessage(for: error) + "\n")
         exit(0)
     }
-    FileHandle.standardError.write(Data((Adv.fullMessage(for: error) + "\n").utf8))
+    Console.err(Adv.fullMessage(for: error) + "\n")
     exit(2)
 }

@@ -323,6 +323,7 @@ final class DetachedInput: Model {
     var inputShape: (channels: Int, height: Int, width: Int) { inner.inputShape }
     var isTraining: Bool { get { inner.isTraining } set { inner.isTraining = newValue } }
     var precision: Precision { get { .fp32 } set {} }
+    var trainedPrecision: Precision? = nil
     func parameters() -> [NamedTensor] { inner.parameters() }
     func buffers() -> [NamedTensor] { [] }
     func forward(_ x: Tensor) throws -> Tensor { try Autograd.noGrad { try inner.forward(x.detached()) } }

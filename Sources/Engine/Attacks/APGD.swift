@@ -40,6 +40,7 @@ public final class APGD: Attack {
         guard eps.isFinite, eps >= 0 else { throw EngineError.invalidArgument("apgd: eps must be a finite number >= 0, got \(eps)") }
         guard steps >= 1 else { throw EngineError.invalidArgument("apgd: steps must be >= 1, got \(steps)") }
         guard restarts >= 1 else { throw EngineError.invalidArgument("apgd: restarts must be >= 1, got \(restarts)") }
+        try AttackLimits.check("apgd", steps: steps, restarts: restarts)
         guard rho > 0, rho <= 1 else { throw EngineError.invalidArgument("apgd: rho must be in (0, 1], got \(rho)") }
         if let t = targetClass, t < 0 { throw EngineError.invalidArgument("apgd: target must be a class index >= 0, got \(t)") }
         if targetClass != nil && loss == .dlr {

@@ -33,7 +33,7 @@ struct EvalState: Codable {
     static func load(_ path: String) throws -> EvalState? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw EngineError.io("evaluate: cannot read state file \(path)")
+            throw EngineError.io("evaluate: cannot read the state file \(path): \(FileContents.explain(path))")
         }
         do {
             return try JSONDecoder().decode(EvalState.self, from: data)

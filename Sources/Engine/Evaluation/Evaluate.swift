@@ -32,7 +32,7 @@ public enum Evaluation {
     /// Where warnings and notes go (stderr by default; tests replace it). Progress lines go to
     /// `Progress`.
     public nonisolated(unsafe) static var log: (String) -> Void = { line in
-        FileHandle.standardError.write((line + "\n").data(using: .utf8) ?? Data())
+        Console.err(line + "\n")
     }
 
     /// Evaluates `model` on `data` under each attack in one pass over the data.

@@ -205,6 +205,7 @@ public final class Trainer {
             var stopAfterEpoch = false
 
             while position.batchInEpoch + accumulation <= stepsPerEpoch * accumulation {
+                try stopIfLogFailed(epoch: epoch)
                 do { try Interrupt.check() } catch {
                     let saved = try saveCheckpoint(reason: "interrupt")
                     progress.note("training interrupted at epoch \(epoch + 1), step \(position.globalStep)"
@@ -374,7 +375,16 @@ public final class Trainer {
         result.steps = position.globalStep
         log?.write([("event", .string("end")), ("global_step", .int(position.globalStep)),
                     ("seconds", .double(Date().timeIntervalSince(runStart)))])
+        try stopIfLogFailed(epoch: epochs - 1)
         return result
+    }
+
+    /// A failed log write (a full disk) stops the run: the log is cut back to its last whole line
+    /// and the last checkpoint written stays as it was (docs/reliability.md).
+    func stopIfLogFailed(epoch: Int) throws {
+        guard let f = log?.failure else { return }
+        throw EngineError.io("fit: \(f); training stopped at epoch \(epoch + 1), step \(position.globalStep)"
+                             + (options.checkpoint.map { " (the last checkpoint written is kept in \($0))" } ?? ""))
     }
 
     /// What identifies this run's experiment, in the order a difference is reported: the recipe

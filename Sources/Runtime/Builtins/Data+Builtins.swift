@@ -193,7 +193,8 @@ enum DataBuiltins {
                   Class k is a sinusoidal grating at angle 180*k/classes degrees (one of three frequencies)
                   with a class tint, random phase and contrast, plus Gaussian pixel noise of std `noise`.
                   `n` training and `test` (default n/5) test images of channels x image x image; the same
-                  seed gives the same images. Small CNNs and ViTs reach high accuracy within a few epochs.
+                  seed gives the same images; all images are kept in memory, at most 4 GiB of pixels in all.
+                  Small CNNs and ViTs reach high accuracy within a few epochs.
                   Returns {train, test, classes}.
                   """) { a, _ in
             let n = try a.int("n", at: 0, default: 1000)

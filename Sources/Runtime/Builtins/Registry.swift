@@ -20,6 +20,13 @@
 // docs/architecture.md "Adding a builtin" has the whole recipe.
 
 public enum Registry {
+    /// The language's core builtins only (no tensors, models or data): for sandboxes and fuzzing.
+    public static func core() -> BuiltinTable {
+        var t = BuiltinTable()
+        CoreBuiltins.register(into: &t)
+        return t
+    }
+
     /// Every builtin of the language, in registration order.
     public static func standard() -> BuiltinTable {
         var core = BuiltinTable()
