@@ -28,6 +28,8 @@ let package = Package(
 
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg62-turbo-dev"])]),
         // Open MPI for multi-process runs under mpirun (docs/distributed.md).
@@ -44,12 +46,15 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
         // The vision side on top of it: Models, Attacks, Data, Training, Evaluation, IO.
         .target(name: "Engine", dependencies: ["Tensor", "CZlib", "CPNG", "CJPEG", "CKernels"], swiftSettings: optimize),
-        .target(name: "Runtime", dependencies: ["Lang", "Engine", "Tensor", "CReadline", "CBuildInfo", "CMPI"], swiftSettings: optimize),
+        .target(name: "Runtime", dependencies: ["Lang", "Engine", "Tensor", "CReadline", "CBuildInfo", "CCairo", "CMPI"], swiftSettings: optimize),
         .executableTarget(name: "adv", dependencies: [
             "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
         .executableTarget(name: "AdvBench", dependencies: ["Tensor", "Engine", "Runtime"], swiftSettings: optimize),
+        // Seeded mutation fuzzing of every reader of untrusted input (docs/reliability.md).
+        .target(name: "FuzzKit", dependencies: ["Lang", "Tensor", "Engine", "Runtime", "CZlib"], swiftSettings: optimize),
+        .executableTarget(name: "AdvFuzz", dependencies: ["FuzzKit", "Engine"], swiftSettings: optimize),
 
         .testTarget(name: "LangTests", dependencies: ["Lang"]),
         .testTarget(name: "EngineTests", dependencies: ["Tensor", "Engine"], resources: [.copy("Fixtures")]),
@@ -59,6 +64,7 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["Tensor", "Engine", "Runtime"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Lang", "Tensor", "Engine"]),
         .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Scripts")]),
+        .testTarget(name: "FuzzKitTests", dependencies: ["FuzzKit"], resources: [.copy("Corpus")]),
     ],
     swiftLanguageModes: [.v5]
 )
