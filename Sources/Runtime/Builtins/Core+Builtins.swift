@@ -24,8 +24,10 @@ enum CoreBuiltins {
         t.add("print", "print(values..., sep: \" \", end: \"\\n\", all: false)",
               doc: """
                   Writes the values to standard output separated by `sep` (a space) and followed by `end` (a
-                  newline). Under mpirun only rank 0 prints; `all: true` prints from every rank, each line
-                  prefixed "[rank r] ".
+                  newline).
+
+                  Under mpirun only rank 0 prints; `all: true` prints from every rank, each line prefixed
+                  "[rank r] " (docs/distributed.md).
 
                   Strings print without quotes; lists, records and objects print in their readable form,
                   nested values up to a depth limit.
