@@ -170,6 +170,6 @@ final class InterpreterTests: XCTestCase {
             XCTAssertGreaterThan(b.doc.count, 10, "doc of \(n)")
         }
         let md = BuiltinsMarkdown.generate(Registry.standard())
-        XCTAssertTrue(md.contains("## print\n\n```\nprint(values..., sep: \" \", end: \"\\n\")\n```"), md)
+        XCTAssertTrue(md.contains("## print\n\n```\nprint(values..., sep: \" \", end: \"\\n\", all: false)\n```"), md)
     }
 }
