@@ -65,7 +65,7 @@ enum TrainBuiltins {
                   options), naming the first difference, unless `force: true`; resuming a finished run
                   returns its recorded final loss and accuracies. `validate` (a Dataset, or true for
                   data.test) reports clean (and with `validate_attack` robust) accuracy after each epoch on
-                  up to `validate_limit` images. NaN/inf losses skip the step; 5 in a row stop training.
+                  up to `validate_limit` images. NaN/inf losses skip the step; 5 in a row stop training. The recipe's `workers` must equal the number of processes (1 without mpirun; fit on several processes is not implemented yet, docs/distributed.md).
                   Ctrl-C stops after the current step (saving the checkpoint). Returns a record {steps,
                   epochs, loss, clean, adv, validation, checkpoint, stopped_early, history}: `epochs` lists {epoch,
                   loss, clean, adv, skipped, seconds, complete, validation metrics} per epoch (when
