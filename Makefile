@@ -4,7 +4,7 @@ SWIFT ?= swift
 SWIFTFLAGS = -c release -Xswiftc -enable-testing
 BIN = .build/release
 APT_PACKAGES = libopenblas-dev libreadline-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev \
-               pkg-config tmux dataset-fashion-mnist man-db
+               pkg-config tmux dataset-fashion-mnist man-db libzmq3-dev libssl-dev
 # `make install PREFIX=$$HOME/.local` (DESTDIR for staging): bin/adv, share/adv/stdlib (found
 # relative to the executable), share/man/man1/adv.1, bash/zsh/fish completions, share/doc/adv
 # (LICENSE, README.md).
@@ -18,7 +18,7 @@ ARGPARSER = .build/checkouts/swift-argument-parser
 MANTOOL = .build/manual-tool/release/generate-manual
 GEN = .build/generated
 
-.PHONY: deps stamp build test demo bench clean man completions install uninstall check-install
+.PHONY: deps stamp build test demo bench clean man completions install uninstall check-install kernel-check
 
 # Installs the Debian packages the project needs when any is missing; quiet when all are present.
 deps:
@@ -81,6 +81,19 @@ test: deps stamp
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build --disable-swift-testing
 	$(MAKE) --no-print-directory check-install
+	$(MAKE) --no-print-directory kernel-check
+
+# Python tools for the kernel check, in a virtual environment outside the repository (created
+# when missing; never a build dependency). JUPYTER_VENV moves it.
+JUPYTER_VENV ?= /opt/adv-jupyter
+$(JUPYTER_VENV)/bin/jupyter-nbconvert:
+	python3 -m venv $(JUPYTER_VENV)
+	$(JUPYTER_VENV)/bin/pip install -q jupyter_client ipykernel nbconvert nbformat jupytext
+
+# The Jupyter kernel driven by jupyter_client: execute, streams, tables, errors, completion,
+# inspection, interrupt, bad messages, restart, shutdown, nbconvert (scripts/kernel_check.py).
+kernel-check: build $(JUPYTER_VENV)/bin/jupyter-nbconvert
+	$(JUPYTER_VENV)/bin/python scripts/kernel_check.py $(BIN)/adv
 
 demo: build
 	$(BIN)/adv examples/study.adv

@@ -3,6 +3,8 @@
 //   adv FILE.adv ARGS... runs a script (`args` holds ARGS)
 //   adv -e CODE          evaluates CODE
 //   adv -i FILE.adv      runs the script, then the REPL with its variables
+//   adv kernel CONNECTION_FILE            the Jupyter kernel (started by Jupyter)
+//   adv kernel install [--user | --prefix P]  writes its kernel spec
 // Exit status: 0 success, 1 runtime error, 2 usage or syntax error.
 import ArgumentParser
 import Foundation
@@ -18,6 +20,8 @@ struct Adv: ParsableCommand {
             directories of ADV_PATH (colon-separated), then in PREFIX/share/adv/stdlib of an \
             installed adv (or the stdlib folder of the source tree). The REPL keeps its history \
             in ~/.adv_history (ADV_HISTFILE moves it); ADV_PROGRESS=0 silences progress lines.
+            `adv kernel install [--user | --prefix P]` installs the Jupyter kernel, which Jupyter \
+            starts as `adv kernel CONNECTION_FILE` (adv kernel --help).
             Exit status: 0 success, 1 runtime error, 2 usage or syntax error.
             """,
         version: "adv \(Version.full)")
@@ -56,6 +60,64 @@ struct Adv: ParsableCommand {
             code = Runner.runStdin(args: args)
         }
         throw ExitCode(code)
+    }
+}
+
+/// `adv kernel CONNECTION_FILE` and `adv kernel install [--user | --prefix P]`: the Jupyter
+/// kernel and its installation (docs/notebooks.md).
+struct KernelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "adv kernel",
+        abstract: "The Jupyter kernel for adv, or `install` to write its kernel spec.",
+        discussion: """
+            Jupyter starts `adv kernel CONNECTION_FILE` itself once the spec is installed. \
+            `adv kernel install` writes kernels/adv (kernel.json and logos) into \
+            /usr/local/share/jupyter, with --user into ~/.local/share/jupyter (or \
+            JUPYTER_DATA_DIR), with --prefix P into P/share/jupyter; `jupyter kernelspec list` \
+            then shows adv. Exit status 2 for a missing or invalid connection file.
+            """)
+
+    @Flag(help: "With install: install for this user (~/.local/share/jupyter).")
+    var user = false
+
+    @Option(help: ArgumentHelp("With install: install into P/share/jupyter.", valueName: "P"))
+    var prefix: String?
+
+    @Argument(help: ArgumentHelp("`install`, or the connection file Jupyter wrote.", valueName: "CONNECTION_FILE"))
+    var target: String
+
+    func validate() throws {
+        if target != "install" && (user || prefix != nil) { throw ValidationError("--user and --prefix go with `adv kernel install`") }
+        if user && prefix != nil { throw ValidationError("give --user or --prefix, not both") }
+    }
+
+    func run() throws {
+        guard target == "install" else { throw ExitCode(Kernel.main(connectionFile: target)) }
+        do {
+            let dir = try KernelSpec.install(user: user, prefix: prefix)
+            print("adv kernel: installed the kernel spec in \(dir)")
+        } catch {
+            Runner.printError("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "kernel" {
+    do {
+        var command = try KernelCommand.parseAsRoot(Array(CommandLine.arguments.dropFirst(2)))
+        try command.run()
+        exit(0)
+    } catch let code as ExitCode {
+        exit(code.rawValue)
+    } catch {
+        let status = KernelCommand.exitCode(for: error)
+        if status == .success {
+            print(KernelCommand.fullMessage(for: error))
+            exit(0)
+        }
+        FileHandle.standardError.write(Data((KernelCommand.fullMessage(for: error) + "\n").utf8))
+        exit(2)
     }
 }
 
