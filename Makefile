@@ -18,7 +18,7 @@ ARGPARSER = .build/checkouts/swift-argument-parser
 MANTOOL = .build/manual-tool/release/generate-manual
 GEN = .build/generated
 
-.PHONY: deps stamp build test demo bench clean man completions install uninstall check-install kernel-check
+.PHONY: deps stamp build test demo study bench clean man completions install uninstall check-install kernel-check
 
 # Installs the Debian packages the project needs when any is missing; quiet when all are present.
 deps:
@@ -97,6 +97,12 @@ kernel-check: build $(JUPYTER_VENV)/bin/jupyter-nbconvert
 
 demo: build
 	$(BIN)/adv examples/study.adv
+
+# The study at CPU scale (examples/study_full.adv; meant for at most 20 minutes on 2 idle cores):
+# results in results/study.json and results/study.csv.
+study: build
+	mkdir -p results
+	$(BIN)/adv examples/study_full.adv results/study
 
 bench: deps
 	$(SWIFT) build $(SWIFTFLAGS) --product AdvBench

@@ -2,7 +2,7 @@
 (attack with the model in eval mode, forward/backward in train mode, AdamW step) at batch 64 on
 the five benchmark models at 32x32x3, 10 classes, fp32, on the CPU with the same thread count.
 
-Run: /work/venv/bin/python benchmarks/torch_train_step.py [--threads N] [--budget SECONDS] [--only deit,swin] [--bf16]
+Run: /tmp/advref/bin/python benchmarks/torch_train_step.py [--threads N] [--budget SECONDS] [--only deit,swin] [--bf16]
 --bf16 runs both forward passes under torch.autocast("cpu", dtype=torch.bfloat16), PyTorch's
 mixed precision (the reference for ADV_BENCH_PRECISION=bf16 AdvBench train).
 Needs torch 2.x and timm 1.0.x (never a build or CI dependency of adv).

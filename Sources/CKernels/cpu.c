@@ -4,12 +4,14 @@
 #include "dispatch.h"
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
-/// -1 until first asked; then 0 or 1 (set once by the first call, or by adv_set_avx512).
+/// The switches as Swift's Backend set them (adv_set_*); -1 until the first call, which Swift
+/// makes before any kernel runs (Backend.current is read by every parallel loop). Until then a
+/// switch follows the CPU. The environment is read on the Swift side only.
 static int avx512_state = -1;
+static int bf16_state = -1;
 
-static int cpu_has_avx512(void) {
+int adv_cpu_has_avx512(void) {
 #if ADV_HAVE_AVX512_SOURCE
     // compiler-rt / libgcc also check that the OS saves the zmm and mask registers.
     return __builtin_cpu_supports("avx512f") ? 1 : 0;
@@ -18,9 +20,7 @@ static int cpu_has_avx512(void) {
 #endif
 }
 
-static int bf16_state = -1;
-
-static int cpu_has_bf16(void) {
+int adv_cpu_has_bf16(void) {
 #if ADV_HAVE_BF16_SOURCE
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16") ? 1 : 0;
 #else
@@ -28,28 +28,19 @@ static int cpu_has_bf16(void) {
 #endif
 }
 
-/// A switch's value, decided on first use: off when the environment variable is "0", else what
-/// the CPU probe says. Only if still unset: a concurrent adv_set_* wins.
-static int resolve(int *state, const char *env_name, int (*probe)(void)) {
+/// A switch's value: as last set, or the CPU's answer before the first set.
+static int resolve(const int *state, int (*probe)(void)) {
     int s = __atomic_load_n(state, __ATOMIC_RELAXED);
-    if (s < 0) {
-        const char *env = getenv(env_name);
-        s = (env && strcmp(env, "0") == 0) ? 0 : probe();
-        int unset = -1;
-        if (!__atomic_compare_exchange_n(state, &unset, s, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) s = unset;
-    }
-    return s;
+    return s < 0 ? probe() : s;
 }
 
-int adv_has_avx512(void) { return resolve(&avx512_state, "ADV_AVX512", cpu_has_avx512); }
+int adv_has_avx512(void) { return resolve(&avx512_state, adv_cpu_has_avx512); }
 
-void adv_set_avx512(int on) {
-    __atomic_store_n(&avx512_state, on ? cpu_has_avx512() : 0, __ATOMIC_RELAXED);
-}
+void adv_set_avx512(int on) { __atomic_store_n(&avx512_state, on ? adv_cpu_has_avx512() : 0, __ATOMIC_RELAXED); }
 
-int adv_has_bf16(void) { return resolve(&bf16_state, "ADV_BF16", cpu_has_bf16) && adv_has_avx512(); }
+int adv_has_bf16(void) { return resolve(&bf16_state, adv_cpu_has_bf16) && adv_has_avx512(); }
 
-void adv_set_bf16(int on) { __atomic_store_n(&bf16_state, on ? cpu_has_bf16() : 0, __ATOMIC_RELAXED); }
+void adv_set_bf16(int on) { __atomic_store_n(&bf16_state, on ? adv_cpu_has_bf16() : 0, __ATOMIC_RELAXED); }
 
 // MARK: per-thread scratch
 

@@ -1,5 +1,6 @@
-// exp, GELU and softmax over contiguous floats. Scalar code written so that clang vectorises
-// every loop (no branches in the loop bodies: selects only); see adv_kernels.h for the contract.
+// GELU, softmax and bf16 rounding over contiguous floats. Scalar code written so that clang
+// vectorises every loop (no branches in the loop bodies: selects only); see adv_kernels.h for the
+// contract.
 #include "adv_kernels.h"
 #include "dispatch.h"
 
@@ -40,10 +41,6 @@ static inline float phi(float x) {
     p = p * t + 0.254829592f;
     float half = 0.5f * p * t * exp_poly(-(z * z));
     return x >= 0 ? 1.0f - half : half;
-}
-
-ADV_CLONES void adv_exp(const float *x, float *y, long n) {
-    for (long i = 0; i < n; i++) y[i] = exp_poly(x[i]);
 }
 
 ADV_CLONES void adv_gelu_forward(const float *x, float *y, long n) {
@@ -121,17 +118,6 @@ void adv_softmax_rows_backward(const float *g, const float *y, float *dx, long r
     if (adv_has_avx512()) { adv_softmax_rows_backward_avx512(g, y, dx, rows, n); return; }
 #endif
     softmax_rows_backward_portable(g, y, dx, rows, n);
-}
-
-ADV_CLONES void adv_log_softmax_rows(const float *x, float *y, long rows, long n) {
-    for (long r = 0; r < rows; r++) {
-        const float *src = x + r * n;
-        float *dst = y + r * n;
-        float m = row_max(src, n);
-        for (long i = 0; i < n; i++) dst[i] = exp_poly(src[i] - m);
-        float lz = m + __builtin_logf(row_sum(dst, n));
-        for (long i = 0; i < n; i++) dst[i] = src[i] - lz;
-    }
 }
 
 ADV_CLONES void adv_round_bf16(const float *src, float *dst, long n) {

@@ -40,7 +40,7 @@ public enum BuiltinsMarkdown {
         let data = "synthetic(n: 8, classes: 2, image: 8, channels: 1, test: 4).train"
         return [
             ("Tensor", "zeros(1)"),
-            ("Model", "model(\"resnet18\", image: 8, channels: 1, classes: 2, width: 0.25)"),
+            ("Model", "model(\"resnet18\", image: 16, channels: 1, classes: 2, width: 0.25)"),
             ("Dataset", data),
             ("Batches", data + ".batches(batch: 4)"),
             ("Pipeline", "pipeline(\(data), batch: 4, prefetch: 0)"),

@@ -1,4 +1,4 @@
-// The sanity facts any correct attack satisfies (REFERENCE.md section 2), restarts as a
+// The sanity facts any correct attack satisfies (docs/reference.md section 2), restarts as a
 // per-example worst case, batched == sequential restarts, and the model's mode restored.
 import XCTest
 @testable import Engine
@@ -312,6 +312,7 @@ final class ModeSpy: Model {
     var inputShape: (channels: Int, height: Int, width: Int) { inner.inputShape }
     var isTraining: Bool { get { inner.isTraining } set { inner.isTraining = newValue } }
     var precision: Precision { get { inner.precision } set { inner.precision = newValue } }
+    var trainedPrecision: Precision? = nil
     func forward(_ x: Tensor) throws -> Tensor { modesSeen.append(inner.isTraining); return try inner.forward(x) }
     func parameters() -> [NamedTensor] { inner.parameters() }
     func buffers() -> [NamedTensor] { [] }

@@ -83,7 +83,7 @@ final class ReferenceTests: XCTestCase {
     func testAPGDDLRMatchesReference() throws { try checkAPGD(.dlr) }
 
     func testAPGDCheckpointsFor100Iterations() {
-        // REFERENCE.md: after iterations 22, 41, 57, 70, 80, 87, 93, 99 (1-based).
+        // docs/reference.md section 2: after iterations 22, 41, 57, 70, 80, 87, 93, 99 (1-based).
         XCTAssertEqual(APGD.checkpoints(100).map { $0 + 1 }, [22, 41, 57, 70, 80, 87, 93, 99])
     }
 }

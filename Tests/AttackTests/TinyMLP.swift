@@ -11,6 +11,7 @@ final class TinyMLP: Model {
     let inputShape: (channels: Int, height: Int, width: Int)
     var isTraining = true
     var precision: Precision = .fp32
+    var trainedPrecision: Precision? = nil
     let w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor
     let mean: Float, std: Float
     /// Counts forward calls (tests of batched restarts).

@@ -7,12 +7,7 @@ import XCTest
 
 final class AVX512KernelTests: XCTestCase {
     override func setUpWithError() throws {
-        try XCTSkipUnless(Kernels.avx512, "the CPU has no AVX-512 (or ADV_AVX512=0): the portable paths run")
-    }
-
-    override func tearDown() {
-        Kernels.avx512 = true
-        Conv.dw7Enabled = true
+        try XCTSkipUnless(Backend.current.avx512, "the CPU has no AVX-512 (or ADV_AVX512=0): the portable paths run")
     }
 
     func testSmallProductsMatchFloat64AtEveryTileEdge() {
@@ -62,21 +57,21 @@ final class AVX512KernelTests: XCTestCase {
         XCTAssertEqual(adv_sgemm_small(0, 0, 1, 1, 1, 1, one, 1, one, 1, 0.5, &c, 1), 0)
         XCTAssertEqual(adv_sgemm_small(0, 0, 1, 1, 0, 1, one, 1, one, 1, 0, &c, 1), 0)
         XCTAssertEqual(c, [7])
-        Kernels.avx512 = false
-        XCTAssertFalse(Kernels.avx512)
-        XCTAssertEqual(adv_sgemm_small(0, 0, 1, 1, 1, 1, one, 1, one, 1, 0, &c, 1), 0, "switched off")
-        Kernels.avx512 = true
-        XCTAssertTrue(Kernels.avx512)
+        Backend.with({ $0.avx512 = false }) {
+            XCTAssertFalse(Backend.current.avx512)
+            XCTAssertEqual(adv_sgemm_small(0, 0, 1, 1, 1, 1, one, 1, one, 1, 0, &c, 1), 0, "switched off")
+        }
+        XCTAssertTrue(Backend.current.avx512, "restored")
     }
 
     /// Rows through adv_softmax_rows (forward) and its backward, with the kernels on or off.
     func softmax(_ x: [Float], _ g: [Float], rows: Int, n: Int, avx512: Bool) -> ([Float], [Float]) {
-        Kernels.avx512 = avx512
-        defer { Kernels.avx512 = true }
-        var y = [Float](repeating: 0, count: x.count), dx = y
-        adv_softmax_rows(x, &y, rows, n)
-        adv_softmax_rows_backward(g, y, &dx, rows, n)
-        return (y, dx)
+        return Backend.with({ $0.avx512 = avx512 }) {
+            var y = [Float](repeating: 0, count: x.count), dx = y
+            adv_softmax_rows(x, &y, rows, n)
+            adv_softmax_rows_backward(g, y, &dx, rows, n)
+            return (y, dx)
+        }
     }
 
     func testShortRowSoftmaxMatchesThePortableKernel() {
@@ -146,16 +141,16 @@ final class AVX512KernelTests: XCTestCase {
             for precision in [Precision.fp32, .bf16] {
                 for (bi, bias) in biases.enumerated() {
                     func run(_ on: Bool) throws -> [[Float]] {
-                        Kernels.avx512 = on
-                        defer { Kernels.avx512 = true }
-                        let free = try Autograd.noGrad { try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.4, precision: precision) }
-                        for x in [q, k, v] { x.requiresGrad = true; x.grad = nil }
-                        defer { for x in [q, k, v] { x.requiresGrad = false; x.grad = nil } }
-                        let o = try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.4, precision: precision)
-                        let (fo, oo) = (free.toArray(), o.toArray())
-                        XCTAssertTrue(zip(fo, oo).allSatisfy { $0.bitPattern == $1.bitPattern }, "no-grad output \(precision) bias \(bi) avx512 \(on)")
-                        try o.mul(g).sum().backward()
-                        return [oo, q.grad!.toArray(), k.grad!.toArray(), v.grad!.toArray()]
+                        return try Backend.with({ $0.avx512 = on }) {
+                            let free = try Autograd.noGrad { try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.4, precision: precision) }
+                            for x in [q, k, v] { x.requiresGrad = true; x.grad = nil }
+                            defer { for x in [q, k, v] { x.requiresGrad = false; x.grad = nil } }
+                            let o = try Tensor.attention(q: q, k: k, v: v, bias: bias, scale: 0.4, precision: precision)
+                            let (fo, oo) = (free.toArray(), o.toArray())
+                            XCTAssertTrue(zip(fo, oo).allSatisfy { $0.bitPattern == $1.bitPattern }, "no-grad output \(precision) bias \(bi) avx512 \(on)")
+                            try o.mul(g).sum().backward()
+                            return [oo, q.grad!.toArray(), k.grad!.toArray(), v.grad!.toArray()]
+                        }
                     }
                     let fast = try run(true), slow = try run(false)
                     for (i, (x, y)) in zip(fast, slow).enumerated() {
@@ -192,9 +187,7 @@ final class AVX512KernelTests: XCTestCase {
                 }
             }
         }
-        Kernels.avx512 = false
-        XCTAssertEqual(call(), 0, "switched off")
-        Kernels.avx512 = true
+        Backend.with({ $0.avx512 = false }) { XCTAssertEqual(call(), 0, "switched off") }
         XCTAssertEqual(out, [Float](repeating: 7, count: out.count), "nothing written when declined")
         XCTAssertEqual(call(), 1)
         XCTAssertEqual(out, want.toArray(), "Tensor.attention runs this loop")
@@ -211,14 +204,14 @@ final class AVX512KernelTests: XCTestCase {
             let bb = bias ? Tensor.randn([b, h, t, t], rng: rng) : nil
             let g = Tensor.randn([b, t, h * d], rng: rng), g4 = Tensor.randn([b, h, t, d], rng: rng)
             func run(_ on: Bool) throws -> [[Float]] {
-                Kernels.avx512 = on
-                defer { Kernels.avx512 = true }
-                for x in [qkv, q, k, v] + (bb.map { [$0] } ?? []) { x.requiresGrad = true; x.grad = nil }
-                let o1 = try Tensor.attentionPacked(qkv: qkv, heads: h, bias: bb, scale: 0.3)
-                try o1.mul(g).sum().backward()
-                let o2 = try Tensor.attention(q: q, k: k, v: v, bias: bb, scale: 0.3)
-                try o2.mul(g4).sum().backward()
-                return [o1, o2, qkv.grad!, q.grad!, k.grad!, v.grad!].map { $0.toArray() } + (bb.map { [$0.grad!.toArray()] } ?? [])
+                return try Backend.with({ $0.avx512 = on }) {
+                    for x in [qkv, q, k, v] + (bb.map { [$0] } ?? []) { x.requiresGrad = true; x.grad = nil }
+                    let o1 = try Tensor.attentionPacked(qkv: qkv, heads: h, bias: bb, scale: 0.3)
+                    try o1.mul(g).sum().backward()
+                    let o2 = try Tensor.attention(q: q, k: k, v: v, bias: bb, scale: 0.3)
+                    try o2.mul(g4).sum().backward()
+                    return [o1, o2, qkv.grad!, q.grad!, k.grad!, v.grad!].map { $0.toArray() } + (bb.map { [$0.grad!.toArray()] } ?? [])
+                }
             }
             let fast = try run(true), slow = try run(false)
             for (i, (x, y)) in zip(fast, slow).enumerated() {
@@ -309,14 +302,14 @@ final class AVX512KernelTests: XCTestCase {
         let k0 = Tensor.uniform([8, 1, 7, 7], low: -1, high: 1, rng: RNG(seed: 6))
         let b0 = Tensor.uniform([8], low: -1, high: 1, rng: RNG(seed: 7))
         func run(_ fast: Bool) throws -> (Tensor, Tensor, Tensor) {
-            Conv.dw7Enabled = fast
-            defer { Conv.dw7Enabled = true }
-            let x = x0.detached(), k = k0.detached()
-            x.requiresGrad = true
-            k.requiresGrad = true
-            let out = try Tensor.conv2d(x, weight: k, bias: b0, stride: (1, 1), padding: (3, 3), groups: 8)
-            try out.backward(seed: out)
-            return (out, try XCTUnwrap(x.grad), try XCTUnwrap(k.grad))
+            return try Backend.with({ $0.dw7 = fast }) {
+                let x = x0.detached(), k = k0.detached()
+                x.requiresGrad = true
+                k.requiresGrad = true
+                let out = try Tensor.conv2d(x, weight: k, bias: b0, stride: (1, 1), padding: (3, 3), groups: 8)
+                try out.backward(seed: out)
+                return (out, try XCTUnwrap(x.grad), try XCTUnwrap(k.grad))
+            }
         }
         let (o1, x1, k1) = try run(true), (o2, x2, k2) = try run(false)
         var differs = false

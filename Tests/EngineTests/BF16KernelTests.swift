@@ -8,10 +8,8 @@ import XCTest
 
 final class BF16KernelTests: XCTestCase {
     override func setUpWithError() throws {
-        try XCTSkipUnless(Kernels.bf16, "the CPU has no AVX512-BF16 (or ADV_BF16=0): bf16 products use sgemm")
+        try XCTSkipUnless(Backend.current.bf16, "the CPU has no AVX512-BF16 (or ADV_BF16=0): bf16 products use sgemm")
     }
-
-    override func tearDown() { Kernels.bf16 = true }
 
     func bf16(_ x: [Float]) -> [Float] { x.map { $0.isNaN ? $0 : Precision.bf16.round($0) } }
 
@@ -52,12 +50,12 @@ final class BF16KernelTests: XCTestCase {
         var c: [Float] = [7]
         let one: [Float] = [1]
         XCTAssertEqual(adv_sgemm_bf16(0, 0, 1, 1, 0, 1, one, 1, one, 1, 0, &c, 1), 0)
-        Kernels.bf16 = false
-        XCTAssertFalse(Kernels.bf16)
-        XCTAssertEqual(adv_sgemm_bf16(0, 0, 1, 1, 1, 1, one, 1, one, 1, 0, &c, 1), 0, "switched off")
+        Backend.with({ $0.bf16 = false }) {
+            XCTAssertFalse(Backend.current.bf16)
+            XCTAssertEqual(adv_sgemm_bf16(0, 0, 1, 1, 1, 1, one, 1, one, 1, 0, &c, 1), 0, "switched off")
+        }
         XCTAssertEqual(c, [7])
-        Kernels.bf16 = true
-        XCTAssertTrue(Kernels.bf16)
+        XCTAssertTrue(Backend.current.bf16, "restored")
     }
 
     /// linear, matmul and conv2d (im2col and small-map paths) at precision bf16, forward and
@@ -71,16 +69,16 @@ final class BF16KernelTests: XCTestCase {
         let small = Tensor.randn([8, 32, 2, 2], rng: rng), ks = Tensor.randn([64, 32, 3, 3], rng: rng)
         let inputs = [x, w, bias, a, b, img, k3, small, ks]
         func run(_ fast: Bool) throws -> [[Float]] {
-            Kernels.bf16 = fast
-            defer { Kernels.bf16 = true }
-            for t in inputs { t.requiresGrad = true; t.grad = nil }
-            let y1 = try Tensor.linear(x, weight: w, bias: bias, precision: .bf16)
-            let y2 = try Tensor.matmul(a, b, precision: .bf16)
-            let y3 = try Tensor.conv2d(img, weight: k3, bias: nil, stride: (1, 1), padding: (1, 1), groups: 1, precision: .bf16)
-            let y4 = try Tensor.conv2d(small, weight: ks, bias: nil, stride: (1, 1), padding: (1, 1), groups: 1, precision: .bf16)
-            let loss = try y1.mul(y1).sum().add(y2.mul(y2).sum()).add(y3.mul(y3).sum()).add(y4.mul(y4).sum())
-            try loss.backward()
-            return [y1, y2, y3, y4].map { $0.toArray() } + inputs.map { $0.grad!.toArray() }
+            return try Backend.with({ $0.bf16 = fast }) {
+                for t in inputs { t.requiresGrad = true; t.grad = nil }
+                let y1 = try Tensor.linear(x, weight: w, bias: bias, precision: .bf16)
+                let y2 = try Tensor.matmul(a, b, precision: .bf16)
+                let y3 = try Tensor.conv2d(img, weight: k3, bias: nil, stride: (1, 1), padding: (1, 1), groups: 1, precision: .bf16)
+                let y4 = try Tensor.conv2d(small, weight: ks, bias: nil, stride: (1, 1), padding: (1, 1), groups: 1, precision: .bf16)
+                let loss = try y1.mul(y1).sum().add(y2.mul(y2).sum()).add(y3.mul(y3).sum()).add(y4.mul(y4).sum())
+                try loss.backward()
+                return [y1, y2, y3, y4].map { $0.toArray() } + inputs.map { $0.grad!.toArray() }
+            }
         }
         let fast = try run(true), slow = try run(false)
         var differs = false

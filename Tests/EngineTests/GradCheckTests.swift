@@ -20,7 +20,7 @@ final class GradCheckTests: XCTestCase {
         gradCheck("maximum", [a, c]) { try $0[0].maximum($0[1]) }
         gradCheck("minimum", [a, c]) { try $0[0].minimum($0[1]) }
         let cond = try! Tensor.rand([3, 4], rng: RNG(seed: 4)).sub(Tensor(scalar: 0.5))
-        gradCheck("where", [a, c]) { try Tensor.where(try cond.relu(), $0[0], $0[1]) }
+        gradCheck("where", [a, c]) { try Tensor.where(cond.relu(), $0[0], $0[1]) }
         gradCheck("scalar ops", [a]) { $0[0].add(scalar: 2).mul(scalar: -3).neg() }
         let pos = rnd([2, 5], seed: 5, offset: 2)
         gradCheck("pow 2", [a]) { $0[0].pow(2) }
@@ -117,9 +117,9 @@ final class GradCheckTests: XCTestCase {
         // A 4x4 map: one vector per plane, taps gathered by lane permutations.
         let x4 = rnd([2, 2, 4, 4], seed: 38)
         gradCheck("conv depthwise 7x7 4x4 map", [x4, wd9, bd9]) { try Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], stride: (1, 1), padding: (3, 3), groups: 2) }
-        Conv.dw7Enabled = false
-        gradCheck("conv depthwise 7x7 portable kernel", [x7, wd7]) { try Tensor.conv2d($0[0], weight: $0[1], bias: nil, stride: (1, 1), padding: (3, 3), groups: 4) }
-        Conv.dw7Enabled = true
+        Backend.with({ $0.dw7 = false }) {
+            gradCheck("conv depthwise 7x7 portable kernel", [x7, wd7]) { try Tensor.conv2d($0[0], weight: $0[1], bias: nil, stride: (1, 1), padding: (3, 3), groups: 4) }
+        }
         let wm = rnd([8, 1, 3, 3], seed: 29)
         gradCheck("conv depth multiplier 2", [x, wm]) { try Tensor.conv2d($0[0], weight: $0[1], bias: nil, stride: (1, 1), padding: (0, 0), groups: 4) }
         let ws = rnd([3, 4, 2, 2], seed: 30)

@@ -138,13 +138,12 @@ final class SmallMapConvTests: XCTestCase {
         let x = rnd([7, 16, 2, 2], seed: 1), w = rnd([24, 16, 3, 3], seed: 2)
         let r = rnd([7, 24, 2, 2], seed: 3, requiresGrad: false)
         func run(_ small: Bool) throws -> (Tensor, [Float], [Float]) {
-            let saved = Conv.smallMapEnabled
-            Conv.smallMapEnabled = small
-            defer { Conv.smallMapEnabled = saved }
-            x.grad = nil; w.grad = nil
-            let o = try Tensor.conv2d(x, weight: w, bias: nil, padding: (1, 1))
-            try o.backward(seed: r)
-            return (o, x.grad?.toArray() ?? [], w.grad?.toArray() ?? [])
+            return try Backend.with({ $0.smallMap = small }) {
+                x.grad = nil; w.grad = nil
+                let o = try Tensor.conv2d(x, weight: w, bias: nil, padding: (1, 1))
+                try o.backward(seed: r)
+                return (o, x.grad?.toArray() ?? [], w.grad?.toArray() ?? [])
+            }
         }
         let (a, adx, adw) = try run(true), (b, bdx, bdw) = try run(false)
         assertClose(a.toArray(), b.toArray().map(Double.init), "forward")
@@ -158,13 +157,12 @@ final class SmallMapConvTests: XCTestCase {
         let x = rnd([64, 128, 2, 2], seed: 21), w = rnd([96, 128, 3, 3], seed: 22), b = rnd([96], seed: 23)
         let r = rnd([64, 96, 2, 2], seed: 24, requiresGrad: false)
         func run(small: Bool, cap: Int) throws -> [[Float]] {
-            let saved = (Conv.smallMapEnabled, Conv.maxColumnFloats)
-            Conv.smallMapEnabled = small; Conv.maxColumnFloats = cap
-            defer { (Conv.smallMapEnabled, Conv.maxColumnFloats) = saved }
-            x.grad = nil; w.grad = nil; b.grad = nil
-            let o = try Tensor.conv2d(x, weight: w, bias: b, padding: (1, 1))
-            try o.backward(seed: r)
-            return [o.toArray(), x.grad?.toArray() ?? [], w.grad?.toArray() ?? [], b.grad?.toArray() ?? []]
+            return try Backend.with({ $0.smallMap = small; $0.smallMapColumnFloats = cap }) {
+                x.grad = nil; w.grad = nil; b.grad = nil
+                let o = try Tensor.conv2d(x, weight: w, bias: b, padding: (1, 1))
+                try o.backward(seed: r)
+                return [o.toArray(), x.grad?.toArray() ?? [], w.grad?.toArray() ?? [], b.grad?.toArray() ?? []]
+            }
         }
         let reference = try run(small: false, cap: 8 << 20)
         for cap in [8 << 20, 5000] {

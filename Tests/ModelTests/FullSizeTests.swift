@@ -1,7 +1,7 @@
 // Full-size forward/gradient comparison against timm (outside CI: the fixtures are ~100 MB each).
 //
 //   for a in convnext_tiny swin_tiny poolformer_s36 deit_small resnet50_gelu; do
-//     /work/venv/bin/python scripts/fixtures/gen_models.py --full $a /tmp/adv-full; done
+//     /tmp/advref/bin/python scripts/fixtures/gen_models.py --full $a /tmp/adv-full; done
 //   ADV_FULL_FIXTURES=/tmp/adv-full swift test -c release --filter FullSizeTests
 import XCTest
 import Foundation

@@ -1,4 +1,4 @@
-// Parameter counts against timm (params.json from scripts/fixtures/gen_models.py and REFERENCE.md),
+// Parameter counts against timm (params.json from scripts/fixtures/gen_models.py and docs/reference.md),
 // and the parameter-budget search.
 import XCTest
 import Foundation
@@ -14,7 +14,7 @@ final class ParamCountTests: XCTestCase {
         return out
     }
 
-    /// The five numbers of REFERENCE.md section 1.
+    /// The five numbers of docs/reference.md section 1.
     func testReferenceCounts() throws {
         let ref = ["convnext_tiny": 28_589_128, "swin_tiny": 28_288_354, "poolformer_s36": 30_862_760,
                    "deit_small": 22_050_664, "resnet50_gelu": 25_557_032]

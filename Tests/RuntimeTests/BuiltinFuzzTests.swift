@@ -171,12 +171,10 @@ final class BuiltinFuzzTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adv-builtin-fuzz-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let oldDir = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(dir.path)
-        let threads = Parallel.threads
+        _ = FileManager.default.changeCurrentDirectoryPath(dir.path)
         defer {
-            FileManager.default.changeCurrentDirectoryPath(oldDir)
+            _ = FileManager.default.changeCurrentDirectoryPath(oldDir)
             try? FileManager.default.removeItem(at: dir)
-            Parallel.threads = threads
             Interrupt.requested = false
         }
         let interp = Interpreter(output: { _ in })
@@ -195,22 +193,24 @@ final class BuiltinFuzzTests: XCTestCase {
             // A watchdog stops engine loops (training, attacks) that a huge count would keep busy.
             let watchdog = DispatchWorkItem { Interrupt.requested = true }
             DispatchQueue.global().asyncAfter(deadline: .now() + 2, execute: watchdog)
-            do {
-                try interp.run(SourceFile(name: "case.adv", text: code))
-                counts["ran", default: 0] += 1
-            } catch let e as ScriptError {
-                XCTAssertFalse(e.render().isEmpty, code)
-                counts["error", default: 0] += 1
-            } catch let d as Diagnostics {
-                XCTFail("case does not parse: \(code): \(d.description)")
-            } catch is ExitRequest {
-                counts["exit", default: 0] += 1
-            } catch {
-                XCTFail("unexpected error type for \(code): \(error)")
+            // Each case runs with the backend it found (a case may call threads(n)).
+            Backend.with({ _ in }) {
+                do {
+                    try interp.run(SourceFile(name: "case.adv", text: code))
+                    counts["ran", default: 0] += 1
+                } catch let e as ScriptError {
+                    XCTAssertFalse(e.render().isEmpty, code)
+                    counts["error", default: 0] += 1
+                } catch let d as Diagnostics {
+                    XCTFail("case does not parse: \(code): \(d.description)")
+                } catch is ExitRequest {
+                    counts["exit", default: 0] += 1
+                } catch {
+                    XCTFail("unexpected error type for \(code): \(error)")
+                }
             }
             watchdog.cancel()
             Interrupt.requested = false
-            Parallel.threads = threads
             // The session survives: the prelude's variables are all still there.
             XCTAssertTrue(names.isSubset(of: Set(interp.globals.values.keys)), "variables lost after \(code)")
         }

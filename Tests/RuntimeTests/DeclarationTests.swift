@@ -73,14 +73,12 @@ final class DeclarationTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adv-declaration-audit-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let oldDir = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(dir.path)
-        let threads = Parallel.threads
+        _ = FileManager.default.changeCurrentDirectoryPath(dir.path)
         Arguments.audit = { problems.insert($0) }
         defer {
             Arguments.audit = nil
             Interrupt.requested = false
-            Parallel.threads = threads
-            FileManager.default.changeCurrentDirectoryPath(oldDir)
+            _ = FileManager.default.changeCurrentDirectoryPath(oldDir)
             try? FileManager.default.removeItem(at: dir)
         }
         let interp = Interpreter(output: { _ in })
@@ -90,10 +88,10 @@ final class DeclarationTests: XCTestCase {
         for code in cases where !code.hasPrefix("exit(") {
             let watchdog = DispatchWorkItem { Interrupt.requested = true }
             DispatchQueue.global().asyncAfter(deadline: .now() + 2, execute: watchdog)
-            _ = try? interp.run(SourceFile(name: "case.adv", text: code))
+            // Each case runs with the backend it found (a case may call threads(n)).
+            Backend.with({ _ in }) { _ = try? interp.run(SourceFile(name: "case.adv", text: code)) }
             watchdog.cancel()
             Interrupt.requested = false
-            Parallel.threads = threads
         }
         XCTAssertEqual(problems.sorted(), [])
         // The audit sees a misread (it can fail).

@@ -136,8 +136,9 @@ final class TensorBuiltinsTests: XCTestCase {
     }
 
     func testThreads() {
-        let saved = Parallel.threads
-        XCTAssertEqual(output("print(threads(1), threads())"), "1 1\n")
-        Parallel.threads = saved
+        // threads(n) sets the backend's thread count; Backend.with restores it afterwards.
+        Backend.with({ _ in }) {
+            XCTAssertEqual(output("print(threads(1), threads())"), "1 1\n")
+        }
     }
 }

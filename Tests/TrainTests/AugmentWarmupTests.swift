@@ -1,4 +1,4 @@
-// The data-augmentation warmup table of REFERENCE.md section 4, epoch by epoch.
+// The data-augmentation warmup table of docs/reference.md section 4, epoch by epoch.
 import XCTest
 @testable import Engine
 @testable import Tensor

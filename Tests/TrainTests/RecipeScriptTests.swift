@@ -74,7 +74,7 @@ final class RecipeScriptTests: XCTestCase {
         """), "1 0.5 0 7 1 0.2\n0 1 1\n")
     }
 
-    /// Every cell of the study's recipe table (seed/000_c3402ba108062dbd.txt), column by column.
+    /// Every cell of the study's recipe table (docs/reference.md section 4, stdlib/recipes.adv), column by column.
     func testStudyTableEncodedExactly() {
         let expected: [String: [String: String]] = [
             "convnext_tiny": ["epochs": "300", "batch": "4096", "optimizer": "adamw", "lr": "0.001", "schedule": "cosine",
@@ -122,6 +122,7 @@ final class RecipeScriptTests: XCTestCase {
                        "5 deit-small 1 1\n")
     }
 
+    /// One rule (REFERENCE.md section 6): min_lr and warmup_lr scale with batch / the table's batch.
     func testStudyScalesWarmupAndKeepsLRRule() {
         XCTAssertEqual(out("""
         use recipes
@@ -132,7 +133,7 @@ final class RecipeScriptTests: XCTestCase {
         s = recipes.study("resnet50_gelu", epochs: 10, batch: 128)
         print(s.warmup_epochs, s.decay_epochs, s.scaled_lr, s.optimizer)
         print(recipes.study("convnext_atto").name, recipes.study("poolformer_s12").drop_path)
-        """), "3 128 0.1 0.000125 2.5e-07 0.1 true\n1 6.25e-05 1e-06\n0.5 3 0.05 sgd\nconvnext-tiny 0.2\n")
+        """), "3 128 0.1 0.000125 7.8125e-09 0.1 true\n1 6.25e-05 1.5625e-08\n0.5 3 0.05 sgd\nconvnext-tiny 0.2\n")
         XCTAssertTrue(err("use recipes\nrecipes.study(\"mlp\")").contains("no study recipe for 'mlp'"))
     }
 

@@ -10,6 +10,7 @@ final class TinyNet: Model {
     let inputShape: (channels: Int, height: Int, width: Int)
     var isTraining = true
     var precision: Precision = .fp32
+    var trainedPrecision: Precision? = nil
     let restartBatchLimit = RestartBatchLimit.standard
     let fc1w: Tensor, fc1b: Tensor, fc2w: Tensor, fc2b: Tensor
     var dropout: Float = 0.1
@@ -51,7 +52,7 @@ final class TinyNet: Model {
         if isTraining && Autograd.isEnabled {
             trainCalls += 1
             onTrainForward(trainCalls)
-            if poison(trainCalls) { return try out.mul(scalar: Float.nan) }
+            if poison(trainCalls) { return out.mul(scalar: Float.nan) }
         }
         return out
     }

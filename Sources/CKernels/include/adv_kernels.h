@@ -22,12 +22,11 @@ int adv_pool_run(long chunks, adv_chunk_fn fn, void *ctx);
 
 // MARK: elementwise (elementwise.c)
 
-/// y[i] = e^x[i] (Cephes polynomial, relative error ~1e-7; NaN stays NaN).
-void adv_exp(const float *x, float *y, long n);
-/// y[i] = x[i] * Phi(x[i]) (exact-erf GELU; Phi via Abramowitz-Stegun 7.1.26, abs. error < 2e-7).
 /// dst[i] = src[i] rounded to bfloat16, to nearest even (NaN stays NaN, quieted; overflow rounds
 /// to inf); dst may equal src. Precision.bf16's rounding.
 void adv_round_bf16(const float *src, float *dst, long n);
+/// y[i] = x[i] * Phi(x[i]) (exact-erf GELU; Phi via Abramowitz-Stegun 7.1.26, abs. error < 2e-7;
+/// e^x by a Cephes polynomial, relative error ~1e-7).
 void adv_gelu_forward(const float *x, float *y, long n);
 /// dx[i] = g[i] * (Phi(x[i]) + x[i] * pdf(x[i])).
 void adv_gelu_backward(const float *g, const float *x, float *dx, long n);
@@ -35,8 +34,6 @@ void adv_gelu_backward(const float *g, const float *x, float *dx, long n);
 void adv_softmax_rows(const float *x, float *y, long rows, long n);
 /// dx = y * (g - sum(g * y)) per row.
 void adv_softmax_rows_backward(const float *g, const float *y, float *dx, long rows, long n);
-/// Log-softmax of `rows` contiguous rows of length n (x and y must not overlap).
-void adv_log_softmax_rows(const float *x, float *y, long rows, long n);
 
 // MARK: normalisation (norm.c)
 
@@ -134,11 +131,16 @@ void adv_unpack_images(const float *src, float *dst, long cnt, long hw, long ima
 
 // MARK: AVX-512 kernels (cpu.c, smallgemm.c, softmax512.c, attention512.c)
 
-/// 1 when the AVX-512 intrinsic kernels are in use: the CPU and OS support AVX-512F, and neither
-/// ADV_AVX512=0 in the environment nor adv_set_avx512(0) turned them off.
+/// 1 when the CPU and OS support AVX-512F (the kernels were compiled in and can run here).
+int adv_cpu_has_avx512(void);
+/// 1 when the CPU also has AVX512-BF16.
+int adv_cpu_has_bf16(void);
+/// 1 when the AVX-512 intrinsic kernels are in use: the CPU has them and Swift's Backend.avx512
+/// (passed down through adv_set_avx512) is on. Before the first adv_set_avx512: the CPU's answer.
 int adv_has_avx512(void);
-/// Turns the AVX-512 kernels off (0) or back on (1, only if the CPU has AVX-512), so tests and
-/// benchmarks can compare them with the portable paths on one machine.
+/// Turns the AVX-512 kernels off (0) or on (1, only if the CPU has AVX-512). Called by Swift's
+/// Backend (Sources/Tensor/Backend/Backend.swift), which owns the choice; C never reads the
+/// environment.
 void adv_set_avx512(int on);
 
 /// C (M x N) = alpha * op(A) op(B) + beta * C, row-major with leading dimensions, beta 0 or 1,
@@ -152,10 +154,10 @@ int adv_sgemm_small(int transA, int transB, long M, long N, long K, float alpha,
 /// needs no copy into the scores first. Returns 0 (C untouched) as adv_sgemm_small does.
 int adv_sgemm_small_add(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                         const float *B, long ldb, const float *D, long ldd, float *C, long ldc);
-/// 1 when the AVX512-BF16 product (bf16gemm.c) is in use: the CPU has AVX512-BF16 (and AVX-512
-/// is on, see adv_has_avx512), and neither ADV_BF16=0 nor adv_set_bf16(0) turned it off.
+/// 1 when the AVX512-BF16 product (bf16gemm.c) is in use: the CPU has AVX512-BF16, AVX-512 is on
+/// (adv_has_avx512) and Swift's Backend.bf16 (passed down through adv_set_bf16) is on.
 int adv_has_bf16(void);
-/// Turns the bf16 product off (0) or back on (1, only if the CPU has it).
+/// Turns the bf16 product off (0) or on (1, only if the CPU has it); called by Swift's Backend.
 void adv_set_bf16(int on);
 /// C (M x N) = alpha * op(A) op(B) + beta * C with both operands rounded to bf16 (nearest even)
 /// and multiplied with vdpbf16ps, fp32 accumulation; row-major, single-threaded. Returns 0 (C

@@ -23,10 +23,29 @@ public protocol BatchSource: AnyObject {
     func batches(epoch: Int, from: Int) throws -> BatchStream
     /// Number of classes of the labels it yields, when known (checked against the model's).
     var labelClasses: Int? { get }
+    /// Settings that change batch by batch within the coming epoch (see the extension).
+    func configure(perBatch settings: (Int) -> AugmentSettings) throws
+    /// What identifies the data of a run (see the extension).
+    var identity: [(String, String)] { get }
 }
 
 extension BatchSource {
     public var labelClasses: Int? { nil }
+
+    /// What identifies the data of a run (set, size, count, seed, crop/flip), as (field, value)
+    /// pairs that a resumed run must match (`fit(resume:)`). Empty: nothing is checked.
+    public var identity: [(String, String)] { [] }
+
+    /// Applies settings that change batch by batch within the coming epoch (a compressed
+    /// augmentation warmup): `settings(i)` for batch i of the epoch. This default accepts
+    /// settings that are the same for every batch and refuses others.
+    public func configure(perBatch settings: (Int) -> AugmentSettings) throws {
+        let first = settings(0)
+        for i in 1..<Swift.max(1, batchesPerEpoch) where settings(i) != first {
+            throw EngineError.invalidArgument("this batch source cannot change its augmentation within an epoch (batch \(i): \(settings(i))); train through the data pipeline")
+        }
+        try configure(first)
+    }
 }
 
 /// Shuffled batches of a data set without augmentation (hard labels, label smoothing applied by

@@ -120,6 +120,42 @@ public final class TrainPipeline: BatchSource {
     /// replaces the pipeline's own setting for that epoch; what the recipe leaves off keeps the
     /// pipeline's own setting, so a pipeline built with augmentation keeps it under a plain recipe.
     public func configure(_ s: AugmentSettings) throws {
+        perBatch = nil
+        try apply(s)
+    }
+
+    /// Settings of every batch of the coming epoch when they change within it (nil: one for all).
+    var perBatch: [Settings]?
+
+    /// Applies settings that change batch by batch within the coming epoch (Training's
+    /// BatchSource): batch i of the next `batches(epoch:from:)` is built with `settings(i)`, so a
+    /// batch still depends only on (seed, epoch, step) and resuming stays bit-identical.
+    public func configure(perBatch settings: (Int) -> AugmentSettings) throws {
+        var list: [Settings] = []
+        var last: AugmentSettings?
+        for i in 0..<batchesPerEpoch {
+            let s = settings(i)
+            if s != last { try apply(s); last = s }
+            list.append(Settings(self))
+        }
+        perBatch = list
+    }
+
+    /// What a resumed run must match: the data set (type, count, shape, classes and a hash of the
+    /// labels), output size, crop, flip and seed.
+    public var identity: [(String, String)] {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for i in 0..<dataset.count {
+            h = (h ^ UInt64(truncatingIfNeeded: (try? dataset.label(i)) ?? -1)) &* 0x100_0000_01b3
+        }
+        let (c, hh, w) = dataset.imageShape
+        return [("data set", "\(type(of: dataset)) of \(dataset.count) images \(c)x\(hh)x\(w), \(dataset.classes) classes, labels hash \(String(h, radix: 16))"),
+                ("data size", String(size)), ("data crop", "\(crop)"), ("data flip", String(flip)),
+                ("data seed", String(seed)), ("data batch", String(batchSize))]
+    }
+
+    /// Sets the augmentation fields from one batch's settings.
+    private func apply(_ s: AugmentSettings) throws {
         if own == nil { keepSettings() }
         guard let base = own else { return }
         if let m = s.randAugmentMagnitude {
@@ -151,10 +187,11 @@ public final class TrainPipeline: BatchSource {
     ///   - from: first step (resume).
     public func stream(epoch: Int, from: Int = 0) throws -> PrefetchStream {
         try validate()
-        let frozen = Settings(self)
+        let frozen = Settings(self), each = perBatch
         let loader = try DataLoader(count: dataset.count, batch: batchSize, shuffle: true, seed: seed, dropLast: true,
                                     prefetch: prefetch) { [dataset, seed, batchSize] e, step, idx in
-            try frozen.makeBatch(dataset: dataset, seed: seed, epoch: e, step: step, indices: idx, batchSize: batchSize)
+            let settings = each.flatMap { step < $0.count ? $0[step] : nil } ?? frozen
+            return try settings.makeBatch(dataset: dataset, seed: seed, epoch: e, step: step, indices: idx, batchSize: batchSize)
         }
         return loader.batches(epoch: epoch, from: from)
     }

@@ -20,7 +20,8 @@ public struct EvalOptions {
     public var statePath: String? = nil
     /// Save the state every this many batches (and at the end).
     public var saveEvery: Int = 5
-    /// Precision label for the record (nil: the model's precision).
+    /// Precision label for the record ("Train Prec"; nil: the precision `fit` trained the model
+    /// at, else the model's current precision).
     public var precisionLabel: String? = nil
     public init() {}
 }
@@ -132,7 +133,7 @@ public enum Evaluation {
         }
         let clean = total > 0 ? Double(state.clean) * 100 / Double(total) : 0
         let robust = total > 0 ? Double(state.robust) * 100 / Double(total) : 0
-        return EvalRecord(model: model.name, precision: options.precisionLabel ?? model.precision.rawValue,
+        return EvalRecord(model: model.name, precision: options.precisionLabel ?? (model.trainedPrecision ?? model.precision).rawValue,
                           params: model.parameterCount, clean: clean, robust: robust,
                           drop: EvalRecord.relativeDrop(clean: clean, robust: robust),
                           perAttack: names.enumerated().map { ($1, total > 0 ? Double(state.perAttack[$0]) * 100 / Double(total) : 0) },

@@ -1,4 +1,4 @@
-// Sanity checks that catch broken attacks and gradient masking (REFERENCE.md section 2):
+// Sanity checks that catch broken attacks and gradient masking (docs/reference.md section 2):
 //   1. eps = 0 reproduces the clean predictions exactly;
 //   2. robust accuracy does not rise when the attack gets twice the steps (same seed);
 //      attacks of 20 or more steps compare k/2 with k steps instead (cheaper, same fact);

@@ -35,6 +35,24 @@ public enum ResultsTable {
         return "\(n)"
     }
 
+    /// The rows as CSV: model, train_prec, params, clean, one robust column per attack ("PGD-5
+    /// robust"), drop; values in percent, unrounded; fields with commas or quotes are quoted.
+    public static func csv(_ rows: [Row]) -> String {
+        var attackNames: [String] = []
+        for r in rows { for a in r.robust where !attackNames.contains(a.name) { attackNames.append(a.name) } }
+        func field(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        var out = [(["model", "train_prec", "params", "clean"] + attackNames.map { "\($0) robust" } + ["drop"]).map(field).joined(separator: ",")]
+        for r in rows {
+            var line = [field(r.model), field(r.precision), r.params.map(String.init) ?? "", "\(r.clean)"]
+            for name in attackNames { line.append(r.robust.first(where: { $0.name == name }).map { "\($0.value)" } ?? "") }
+            line.append("\(r.drop)")
+            out.append(line.joined(separator: ","))
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+
     /// The aligned table (pipe-separated, markdown-compatible).
     /// - Parameter rows: one row per model.
     public static func format(_ rows: [Row]) -> String {

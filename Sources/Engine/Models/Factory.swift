@@ -12,6 +12,8 @@ public struct ModelOptions {
     public var act: String?, stem: Int?
     /// Parameter budget: widths are scaled so the count lands within 3% of it.
     public var params: Double?
+    /// Token-grid parity with the study at small images (DeiT patch, Swin window; GridParity.swift).
+    public var parity = false
     public init() {}
 }
 
@@ -27,6 +29,7 @@ public enum Models {
     /// A model from a complete configuration.
     public static func build(_ c: ModelConfig, rng: RNG = RNG.global) throws -> Network {
         try c.validate()
+        warnSmallGrid(c)
         let n = construct(c, dry: true, rng: rng).store.paramCount
         guard n <= maxParams else {
             throw EngineError.invalidArgument("model \(c.name): \(n) parameters (\(n * 4 / (1 << 20)) MiB) exceeds the limit of \(maxParams / 1_000_000)M parameters; reduce dims, depths or params")
@@ -76,6 +79,12 @@ public enum Models {
         if let v = o.window {
             guard c.arch == .swin else { throw bad("window: applies to swin only") }
             c.window = v
+        }
+        if o.parity {
+            // Given patch/window win; parity fills in the others before the budget search.
+            let p = c.withGridParity()
+            if o.patch == nil { c.patch = p.patch }
+            if o.window == nil { c.window = p.window }
         }
         if let v = o.act {
             guard c.arch == .resnet else { throw bad("act: applies to resnet only") }

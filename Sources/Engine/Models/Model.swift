@@ -33,6 +33,12 @@ public protocol Model: AnyObject {
     /// at once: about where this model's per-image cost stops falling with the batch. Each model
     /// declares it (`RestartBatchLimit.standard` when nothing better is known).
     var restartBatchLimit: Int { get }
+    /// The precision `fit` last trained this model at (nil: never trained by `fit`); evaluation
+    /// records carry it as the study's "Train Prec" column.
+    var trainedPrecision: Precision? { get set }
+    /// What identifies the model's architecture and options (a resumed run must match it).
+    /// Default: `name`.
+    var identity: String { get }
 }
 
 /// Values models declare as their `restartBatchLimit`.
@@ -43,6 +49,7 @@ public enum RestartBatchLimit {
 }
 
 extension Model {
+    public var identity: String { name }
 
     /// Total number of trainable scalars (what timm reports as the parameter count).
     public var parameterCount: Int { parameters().reduce(0) { $0 + $1.tensor.count } }

@@ -15,6 +15,8 @@ public class Network {
     public var isTraining = false
     /// Matmul/conv input precision used by `forward`.
     public var precision: Precision = .fp32
+    /// The precision `fit` trained the model at (nil: not trained by `fit`).
+    public var trainedPrecision: Precision? = nil
     /// Randomness of drop path.
     public var rng: RNG { RNG.global }
     let meanT: Tensor, stdT: Tensor
@@ -177,4 +179,6 @@ extension Network: Model {
     }
     public func parameters() -> [NamedTensor] { store.params }
     public func buffers() -> [NamedTensor] { store.buffers }
+    /// The configuration as JSON: architecture, every option, drop path.
+    public var identity: String { config.json }
 }

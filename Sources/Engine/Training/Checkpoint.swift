@@ -25,7 +25,22 @@ public struct TrainingPosition: Equatable {
     public var lossScaler = LossScaler()
     /// Consecutive skipped steps (NaN/inf).
     public var badSteps = 0
+    /// The last epoch's loss, clean and adversarial accuracy (fractions) of a finished run,
+    /// returned when such a run is resumed (nothing is left to train).
+    public var finalLoss: Double? = nil
+    public var finalClean: Double? = nil
+    public var finalAdv: Double? = nil
+    /// What identifies the experiment (recipe, data, attack, model) as (field, value) pairs in a
+    /// fixed order; a resumed run must match it (`Checkpoint.load(expect:)`).
+    public var experiment: [(String, String)] = []
     public init() {}
+
+    public static func == (a: TrainingPosition, b: TrainingPosition) -> Bool {
+        a.epoch == b.epoch && a.batchInEpoch == b.batchInEpoch && a.globalStep == b.globalStep && a.epochs == b.epochs
+            && a.seed == b.seed && a.attackRNG == b.attackRNG && a.globalRNG == b.globalRNG && a.lossScaler == b.lossScaler
+            && a.badSteps == b.badSteps && a.finalLoss == b.finalLoss && a.finalClean == b.finalClean && a.finalAdv == b.finalAdv
+            && a.experiment.map { [$0.0, $0.1] } == b.experiment.map { [$0.0, $0.1] }
+    }
 }
 
 public enum Checkpoint {
@@ -45,7 +60,7 @@ public enum Checkpoint {
         for t in model.parameters() + model.buffers() { entries.append((t.name, t.tensor, .f32)) }
         for t in optimizer.stateTensors() { entries.append(("optim.\(t.name)", t.tensor, .f32)) }
         if let e = ema { for t in e.shadow { entries.append(("ema.\(t.name)", t.tensor, .f32)) } }
-        let meta: [String: String] = [
+        var meta: [String: String] = [
             "format": format,
             "model": model.name,
             "recipe": recipe,
@@ -63,16 +78,53 @@ public enum Checkpoint {
             "loss_scale_growth": String(p.lossScaler.growthInterval),
             "bad_steps": String(p.badSteps),
             "ema": ema.map { "\($0.decay)" } ?? "",
+            "experiment": encodeExperiment(p.experiment),
         ]
+        let finals: [(String, Double?)] = [("final_loss", p.finalLoss), ("final_clean", p.finalClean), ("final_adv", p.finalAdv)]
+        for (k, v) in finals { if let v = v { meta[k] = "\(v)" } }
         try Safetensors.write(entries, metadata: meta, to: path)
     }
 
+    /// The experiment pairs as JSON ([[field, value], ...]).
+    static func encodeExperiment(_ e: [(String, String)]) -> String {
+        guard let d = try? JSONSerialization.data(withJSONObject: e.map { [$0.0, $0.1] }),
+              let s = String(data: d, encoding: .utf8) else { return "[]" }
+        return s
+    }
+
+    /// The experiment pairs of a checkpoint's metadata (empty for checkpoints written before they were recorded).
+    static func decodeExperiment(_ s: String?, path: String) throws -> [(String, String)] {
+        guard let s = s, !s.isEmpty else { return [] }
+        guard let d = s.data(using: .utf8), let a = try? JSONSerialization.jsonObject(with: d) as? [[String]],
+              a.allSatisfy({ $0.count == 2 }) else {
+            throw EngineError.io("\(path): metadata 'experiment' is not a list of [field, value] pairs")
+        }
+        return a.map { ($0[0], $0[1]) }
+    }
+
+    /// The first field where the checkpoint's experiment `was` and this run's `now` differ, as a
+    /// sentence, or nil when they agree (fields one side does not record are not compared).
+    public static func firstDifference(was: [(String, String)], now: [(String, String)]) -> String? {
+        let old = Dictionary(was, uniquingKeysWith: { a, _ in a })
+        for (k, v) in now {
+            if let o = old[k], o != v { return "\(k) was \(o), this run has \(v)" }
+        }
+        return nil
+    }
+
     /// Reads a checkpoint into `model`, `optimizer` and `ema`; returns the position to continue from.
-    /// Throws naming the file and the first tensor or field that does not fit.
-    public static func load(from path: String, model: Model, optimizer: Optimizer, ema: WeightEMA?) throws -> TrainingPosition {
+    /// Throws naming the file and the first tensor or field that does not fit; with `expect`
+    /// (this run's experiment pairs) also when the checkpoint was written by a run whose recipe,
+    /// data, attack or model differ, naming the first difference, unless `force` is set.
+    public static func load(from path: String, model: Model, optimizer: Optimizer, ema: WeightEMA?,
+                            expect: [(String, String)] = [], force: Bool = false) throws -> TrainingPosition {
         let (tensors, meta) = try Safetensors.read(path)
         guard meta["format"] == format else {
             throw EngineError.io("\(path): not a training checkpoint (no \"format\": \"\(format)\" in its metadata); use load_weights for plain weights")
+        }
+        let experiment = try decodeExperiment(meta["experiment"], path: path)
+        if !force, let d = firstDifference(was: experiment, now: expect) {
+            throw EngineError.invalidArgument("fit: \(path) was written by a different experiment: \(d) (pass force: true to resume it anyway)")
         }
         if let name = meta["model"], name != model.name {
             throw EngineError.io("\(path): checkpoint of a \(name) model, cannot resume a \(model.name)")
@@ -109,6 +161,10 @@ public enum Checkpoint {
         p.lossScaler = LossScaler(scale: scale, growthInterval: try int("loss_scale_growth"))
         p.lossScaler.cleanSteps = try int("loss_scale_clean_steps")
         p.badSteps = try int("bad_steps")
+        p.finalLoss = meta["final_loss"].flatMap(Double.init)
+        p.finalClean = meta["final_clean"].flatMap(Double.init)
+        p.finalAdv = meta["final_adv"].flatMap(Double.init)
+        p.experiment = experiment
         var opt: [String: Tensor] = [:], emaT: [String: Tensor] = [:]
         for (k, v) in tensors {
             if k.hasPrefix("optim.") { opt[String(k.dropFirst(6))] = v }

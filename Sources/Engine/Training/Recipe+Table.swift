@@ -14,16 +14,23 @@ extension Recipe {
         let opt = optimizer == "sgd"
             ? "SGD, mom=\(fmt(momentum))" + (nesterov ? ", nesterov" : "")
             : "AdamW"
+        // Scaled values to 4 significant digits (0.9, not 0.8999999999999999).
+        func g4(_ x: Double) -> String { fmt(Double(String(format: "%.4g", x)) ?? x) }
         let decay = schedule == "step"
-            ? "step\(fmt(decayEpochs))e, minlr=\(fmt(minLR))"
-            : "cosine, minlr=\(fmt(minLR))"
-        let warm = warmupEpochs > 0 ? "initlr=\(fmt(warmupLR)), \(fmt(warmupEpochs))e linear" : "no"
+            ? "step\(g4(decayEpochs))e, minlr=\(g4(minLR))"
+            : "cosine, minlr=\(g4(minLR))"
+        let warm = warmupEpochs > 0 ? "initlr=\(g4(warmupLR)), \(g4(warmupEpochs))e linear" : "no"
+        // The augmentation warmup as the run does it: the table's wording at the table's length,
+        // the run epochs where each stage happens once scaled (augWarmupScale != 1).
+        let k = augWarmupScale
+        func at(_ e: Double) -> String { fmt(Double(String(format: "%.3g", e * k)) ?? e * k) }
         let ra: String
         if let s = randAugment {
-            ra = augWarmup ? "m1-mstd\(fmt(s.std))-->m\(fmt(s.magnitude))-mstd\(fmt(s.std))" : s.description
+            let ramp = "m1-mstd\(fmt(s.std))-->m\(fmt(s.magnitude))-mstd\(fmt(s.std))"
+            ra = !augWarmup ? s.description : k == 1 ? ramp : ramp + " by \(at(s.magnitude))e"
         } else { ra = "no" }
-        let cut = augWarmup && cutmix > 0 ? "0-\(fmt1(cutmix)) at 6th e" : fmt(cutmix)
-        let prob = augWarmup && (mixup > 0 || cutmix > 0) ? "0.5-\(fmt(mixProb)) first 0-5e" : fmt(mixProb)
+        let cut = augWarmup && cutmix > 0 ? "0-\(fmt1(cutmix)) at " + (k == 1 ? "6th e" : "\(at(6))e") : fmt(cutmix)
+        let prob = augWarmup && (mixup > 0 || cutmix > 0) ? "0.5-\(fmt(mixProb)) first 0-" + (k == 1 ? "5e" : "\(at(5))e") : fmt(mixProb)
         return [
             ("model", name),
             ("activation", activation),
@@ -48,6 +55,7 @@ extension Recipe {
             ("mixup/cutmix prob", prob),
             ("rand erasing prob", fmt(randomErasing)),
             ("workers x batch x accumulation", "\(workers) x \(batch) x \(accumulation)"),
+            ("peak lr (this batch)", sci(scaledLR)),
         ]
     }
 

@@ -1,5 +1,5 @@
 // A training recipe: every row of the study's recipe table as a named field
-// (seed/000_c3402ba108062dbd.txt; semantics in REFERENCE.md section 4). The study's five columns
+// (semantics in docs/reference.md section 4, each field in docs/training.md). The study's five columns
 // are data in stdlib/recipes.adv, not code.
 
 import Tensor
@@ -57,10 +57,13 @@ public struct Recipe: Equatable {
     public var ema: Double? = nil
     /// RandAugment config (nil: none).
     public var randAugment: RandAugmentSpec? = nil
-    /// Data-augmentation warmup of Bai et al. (REFERENCE.md section 4).
+    /// Data-augmentation warmup of Bai et al. (docs/reference.md section 4).
     public var augWarmup: Bool = false
     /// Reproduce the original code's mixup-prob dip (0.9, 0.95 at epochs 8, 9).
     public var augWarmupDip: Bool = false
+    /// Run epochs per table epoch of the augmentation warmup (1: the table's epochs; a recipe
+    /// scaled from 300 to 3 epochs has 0.01, so the warmup's 10 epochs take 0.1 epoch).
+    public var augWarmupScale: Double = 1
     /// Mixup and CutMix Beta alphas (0: off), mixing probability and CutMix switch probability.
     public var mixup: Double = 0
     public var cutmix: Double = 0
@@ -79,6 +82,29 @@ public struct Recipe: Equatable {
 
     /// The peak learning rate after the linear scaling rule.
     public var scaledLR: Double { LRSchedule.scaled(lr, globalBatch: globalBatch, reference: lrBatch) }
+
+    /// The recipe scaled to a run of `epochs` epochs at global batch `batch` by the one rule of
+    /// REFERENCE.md section 6 (docs/training.md): the peak follows the linear scaling rule
+    /// (`lr` at `lrBatch` is kept, so `scaledLR` = lr * batch / lrBatch); the warmup start and the
+    /// minimum rate, given for the table's own global batch, are multiplied by
+    /// batch / table batch, so the warmup never runs downward; every schedule given in epochs
+    /// (LR warmup, step decay, the augmentation warmup) is multiplied by epochs / table epochs.
+    /// The result has one worker and no accumulation.
+    public func scaled(epochs: Int, batch: Int) throws -> Recipe {
+        guard epochs >= 1, batch >= 1 else {
+            throw EngineError.invalidArgument("recipe \(name): scaling needs epochs >= 1 and batch >= 1, got \(epochs), \(batch)")
+        }
+        let f = Double(batch) / Double(globalBatch), s = Double(epochs) / Double(self.epochs)
+        var r = self
+        r.epochs = epochs; r.batch = batch; r.workers = 1; r.accumulation = 1
+        r.warmupLR = warmupLR * f
+        r.minLR = minLR * f
+        r.warmupEpochs = warmupEpochs * s
+        r.decayEpochs = decayEpochs * s
+        r.augWarmupScale = augWarmupScale * s
+        try r.validate()
+        return r
+    }
 
     /// The engine precision of the recipe.
     public var enginePrecision: Precision { Precision(rawValue: precision) ?? .fp32 }
@@ -121,6 +147,9 @@ public struct Recipe: Equatable {
         guard momentum >= 0, momentum < 1 else { throw bad("momentum", "must be in [0, 1), got \(fmt(momentum))") }
         guard lossScale > 0, lossScaleGrowth >= 1 else { throw bad("loss_scale", "must be > 0 with growth >= 1") }
         guard decayEpochs > 0, decayRate > 0 else { throw bad("decay_epochs/decay_rate", "must be positive") }
+        guard augWarmupScale > 0, augWarmupScale <= 1e6 else {
+            throw bad("aug_warmup_scale", "must be in (0, 1e6], got \(fmt(augWarmupScale))")
+        }
     }
 
     /// The schedule of a run with `stepsPerEpoch` optimizer steps per epoch over `epochs` epochs.

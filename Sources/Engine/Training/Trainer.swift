@@ -18,6 +18,8 @@ public struct FitOptions {
     public var log: String? = nil
     /// Checkpoint to continue from.
     public var resume: String? = nil
+    /// Resume even when the checkpoint's experiment (recipe, data, attack, model) differs.
+    public var force: Bool = false
     /// Seed of the attack's random starts (the data source has its own seed).
     public var seed: UInt64 = 0
     /// Progress line on stderr.
@@ -120,8 +122,12 @@ public final class Trainer {
         position.seed = options.seed
         position.lossScaler = LossScaler(scale: recipe.lossScale, growthInterval: recipe.lossScaleGrowth)
         if let l = options.log { log = try JSONLinesLog(path: l) }
+        let experiment = self.experiment
+        position.experiment = experiment
         if let r = options.resume {
-            position = try Checkpoint.load(from: r, model: model, optimizer: optimizer, ema: ema)
+            position = try Checkpoint.load(from: r, model: model, optimizer: optimizer, ema: ema,
+                                           expect: experiment, force: options.force)
+            position.experiment = experiment
             guard position.epochs == epochs else {
                 throw EngineError.invalidArgument("fit: \(r) was written by a run of \(position.epochs) epochs; resume with epochs: \(position.epochs) (the schedule depends on it)")
             }
@@ -142,6 +148,7 @@ public final class Trainer {
 
         let wasTraining = model.isTraining, savedPrecision = model.precision
         model.precision = recipe.enginePrecision
+        model.trainedPrecision = recipe.enginePrecision  // table() labels its rows with it ("Train Prec")
         defer {
             model.isTraining = wasTraining
             model.precision = savedPrecision
@@ -159,7 +166,13 @@ public final class Trainer {
 
         while position.epoch < epochs {
             let epoch = position.epoch
-            try source.configure(recipe.augmentation(epoch: epoch))
+            if recipe.augmentationVariesWithin(epoch: epoch) {
+                // A compressed augmentation warmup: settings per batch (Recipe.augmentation(position:)).
+                let per = Double(source.batchesPerEpoch), r = recipe
+                try source.configure(perBatch: { i in r.augmentation(position: Double(epoch) + Double(i) / per) })
+            } else {
+                try source.configure(recipe.augmentation(epoch: epoch))
+            }
             let stream = try source.batches(epoch: epoch, from: position.batchInEpoch)
             let epochStart = Date()
             var lossSum = 0.0, lossCount = 0, seen = 0, advCorrect = 0, cleanSeen = 0, cleanCorrect = 0, skipped = 0
@@ -328,11 +341,33 @@ public final class Trainer {
             if position.epoch < epochs { _ = try saveCheckpoint(reason: "epoch") }
         }
         if let e = ema { try e.copy(into: model) }
+        if let last = result.epochs.last {
+            position.finalLoss = last.loss
+            position.finalClean = last.cleanAccuracy
+            position.finalAdv = last.adversarialAccuracy
+        } else if position.finalLoss != nil || position.finalAdv != nil {
+            // A finished run resumed: nothing was trained; report what it recorded at its end.
+            result.epochs.append(EpochSummary(epoch: epochs - 1, loss: position.finalLoss ?? .nan,
+                                              cleanAccuracy: position.finalClean, adversarialAccuracy: position.finalAdv ?? 0,
+                                              skippedSteps: 0, seconds: 0, validation: [], complete: true))
+        }
         result.checkpoint = try saveCheckpoint(reason: "end")
         result.steps = position.globalStep
         log?.write([("event", .string("end")), ("global_step", .int(position.globalStep)),
                     ("seconds", .double(Date().timeIntervalSince(runStart)))])
         return result
+    }
+
+    /// What identifies this run's experiment, in the order a difference is reported: the recipe
+    /// (every row of its table, the run's epochs), the data, the attack and the model
+    /// (architecture and options including drop path).
+    public var experiment: [(String, String)] {
+        var e: [(String, String)] = [("recipe epochs (this run)", String(epochs))]
+        e += recipe.tableRows.filter { $0.label != "model" }.map { ("recipe \($0.label)", $0.value) }
+        e += source.identity
+        e.append(("attack", attack?.description ?? "none"))
+        e.append(("model", model.identity))
+        return e
     }
 
     /// Writes the checkpoint (when a path is set) with the current RNG states; returns its path.

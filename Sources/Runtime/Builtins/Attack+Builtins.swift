@@ -108,8 +108,9 @@ enum AttackBuiltins {
                   robust accuracy, zero/NaN gradients, an unbounded attack reaches ~0%) run on a sample of
                   the first batch and warn on stderr; `sanity: false` skips them. Progress goes to stderr;
                   `state: "path.json"` saves progress atomically every few batches so rerunning the same
-                  call resumes. `precision` overrides the label for table() (default: the model's
-                  precision). Deterministic from seed(n).
+                  call resumes. `precision` overrides the "Train Prec" label for table() (default: the
+                  precision fit() trained the model at, else the model's current precision). Deterministic
+                  from seed(n).
                   """) { a, _ in
             let m = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
             let data = try dataset(a)
@@ -171,6 +172,47 @@ enum AttackBuiltins {
                   """) { a, _ in
             let rows = try a.list("rows", at: 0).enumerated().map { i, v in try tableRow(v, index: i) }
             return .string(ResultsTable.format(rows))
+        }
+
+        t.add("save_table", "save_table(rows, path)",
+              doc: """
+                  Writes the rows table() takes (evaluate() records, or records with model, precision,
+                  params, clean, robust, drop) to `path` atomically: a JSON list of objects when the path
+                  ends in .json (every number, string and bool field of each record, plus robust per
+                  attack), CSV when it ends in .csv (the table's columns: model, train_prec, params, clean,
+                  one robust column per attack, drop; percent values unrounded). Returns the path.
+                  """) { a, _ in
+            let items = try a.list("rows", at: 0)
+            let rows = try items.enumerated().map { i, v in try tableRow(v, index: i) }
+            let path = try a.string("path", at: 1)
+            let text: String
+            if path.hasSuffix(".csv") {
+                text = ResultsTable.csv(rows)
+            } else if path.hasSuffix(".json") {
+                var objects: [[String: Any]] = []
+                for (v, row) in zip(items, rows) {
+                    var o: [String: Any] = [:]
+                    if case .record(let r) = v {
+                        for k in r.keys {
+                            switch r.fields[k] {
+                            case .number(let d)? where d.isFinite: o[k] = d
+                            case .string(let s)?: o[k] = s
+                            case .bool(let b)?: o[k] = b
+                            default: break
+                            }
+                        }
+                    }
+                    o["model"] = row.model; o["precision"] = row.precision; o["clean"] = row.clean; o["drop"] = row.drop
+                    o["robust_by_attack"] = Dictionary(row.robust.map { ($0.name, $0.value) }, uniquingKeysWith: { x, _ in x })
+                    objects.append(o)
+                }
+                let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
+                text = (String(data: data, encoding: .utf8) ?? "[]") + "\n"
+            } else {
+                throw RuntimeError.arguments("save_table: path must end in .json or .csv, got \"\(path)\"")
+            }
+            try engine { try AtomicFile.write(Data(text.utf8), to: path) }
+            return .string(path)
         }
     }
 

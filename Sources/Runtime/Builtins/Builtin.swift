@@ -2,8 +2,8 @@
 // Argument checking, `help(name)`, REPL completion and docs/builtins.md all come from it
 // (docs/architecture.md "Adding a builtin"; the declaration grammar is in Signature.swift).
 import Engine
-import Tensor
 import Foundation
+import Tensor
 
 /// One builtin function (or bound method), declared once.
 public final class Builtin {

@@ -26,7 +26,7 @@ enum ModelBuiltins {
     }
 
     static func register(into t: inout BuiltinTable) {
-        t.add("model", "model(name, image: 224, channels: 3, classes: 1000, patch: nil, window: nil, depths: nil, dims: nil, width: 1, heads: nil, drop_path: 0, mean: nil, std: nil, act: \"gelu\", stem: nil, params: nil)",
+        t.add("model", "model(name, image: 224, channels: 3, classes: 1000, patch: nil, window: nil, depths: nil, dims: nil, width: 1, heads: nil, drop_path: 0, mean: nil, std: nil, act: \"gelu\", stem: nil, params: nil, parity: false)",
               doc: """
                   Builds one of the five architectures as timm 1.0.x defines them, with fresh weights from
                   the global seed: convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base,
@@ -36,8 +36,10 @@ enum ModelBuiltins {
                   (Swin), depths and dims per stage (DeiT: one of each), width (multiplies the widths),
                   heads (Swin/DeiT), drop_path (max stochastic-depth rate), mean/std (normalisation applied
                   inside the model; ImageNet values for 3 channels, 0.5/0.5 otherwise), act and stem
-                  (ResNet), params (scale the widths so the parameter count lands within 3% of it). The
-                  model takes images in [0, 1]: `m(x)` gives logits. Models start in evaluation mode.
+                  (ResNet), params (scale the widths so the parameter count lands within 3% of it), parity
+                  (true: the study's token grids at small images, DeiT patch 4 and Swin window 4 at 32x32,
+                  docs/models.md; a model that sees fewer than 4x4 tokens after its stem gets one warning).
+                  The model takes images in [0, 1]: `m(x)` gives logits. Models start in evaluation mode.
                   """) { a, _ in
             let name = try a.string("name", at: 0)
             var o = ModelOptions()
@@ -56,6 +58,7 @@ enum ModelBuiltins {
             if a.has("params") { o.params = try a.number("params") }
             if a.has("mean") { o.mean = try a.numbers("mean").map { Float($0) } }
             if a.has("std") { o.std = try a.numbers("std").map { Float($0) } }
+            o.parity = try a.bool("parity", default: false)
             if a.has("act") { o.act = try a.choice("act", ["gelu", "relu"], default: "gelu") }
             let net = try engine { try Models.make(name, o) }
             return .object(ModelObject(net))

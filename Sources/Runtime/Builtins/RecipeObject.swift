@@ -50,14 +50,28 @@ public final class RecipeObject: HostObject {
         }
         t.field("global_batch") { .number(Double($0.recipe.globalBatch)) }
         t.field("scaled_lr") { .number($0.recipe.scaledLR) }
-        t.add("augmentation", "r.augmentation(epoch)", doc: """
-            The data-augmentation settings of epoch `epoch` (0-based) as a record: randaugment magnitude (nil
-            when off), mixup and cutmix alphas, mixing and switch probabilities, with the augmentation warmup
-            applied when the recipe has `aug_warmup: true`.
+        t.add("scaled", "r.scaled(epochs:, batch:)", doc: """
+            The recipe scaled to a run of `epochs` epochs at global batch `batch` by one rule (REFERENCE.md
+            section 6): the peak rate keeps the linear scaling rule (lr at lr_batch), warmup_lr and min_lr are
+            multiplied by batch / the recipe's global batch (the warmup never runs downward), and every
+            schedule in epochs (warmup_epochs, decay_epochs, the augmentation warmup via aug_warmup_scale) by
+            epochs / the recipe's epochs. One worker, no accumulation. Printing the result shows what the
+            scaled run does.
             """) { o, a, _ in
-            let e = try a.int("epoch", at: 0)
-            guard e >= 0 else { throw RuntimeError.arguments("Recipe.augmentation: epoch must be >= 0, got \(e)") }
-            let s = o.recipe.augmentation(epoch: e)
+            let e = try a.int("epochs"), b = try a.int("batch")
+            do { return .object(RecipeObject(try o.recipe.scaled(epochs: e, batch: b))) } catch let err as EngineError {
+                throw RuntimeError.arguments("Recipe.scaled: \(err.description)")
+            }
+        }
+        t.add("augmentation", "r.augmentation(epoch)", doc: """
+            The data-augmentation settings at epoch `epoch` (0-based; a fraction gives a point inside an
+            epoch, where a scaled recipe's compressed warmup changes the settings batch by batch) as a record:
+            randaugment magnitude (nil when off), mixup and cutmix alphas, mixing and switch probabilities,
+            with the augmentation warmup applied when the recipe has `aug_warmup: true`.
+            """) { o, a, _ in
+            let e = try a.number("epoch", at: 0)
+            guard e >= 0, e <= 1e9 else { throw RuntimeError.arguments("Recipe.augmentation: epoch must be in [0, 1e9], got \(e)") }
+            let s = o.recipe.augmentation(position: e)
             return .record(RecordBox([
                 ("randaugment", s.randAugmentMagnitude.map { .number($0) } ?? .nil_),
                 ("mstd", .number(s.randAugmentStd)),
@@ -156,6 +170,7 @@ public final class RecipeObject: HostObject {
                     }),
         flag("aug_warmup", \.augWarmup, "data-augmentation warmup of Bai et al."),
         flag("aug_warmup_dip", \.augWarmupDip, "the original code's mixup-prob dip at epochs 8, 9"),
+        num("aug_warmup_scale", \.augWarmupScale, "run epochs per table epoch of the augmentation warmup (r.scaled sets it)"),
         num("mixup", \.mixup, "mixup alpha"),
         num("cutmix", \.cutmix, "cutmix alpha"),
         num("mix_prob", \.mixProb, "probability of mixing a batch"),

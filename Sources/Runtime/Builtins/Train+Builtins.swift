@@ -46,18 +46,21 @@ enum TrainBuiltins {
             return .string(Recipe.table(rs))
         }
 
-        t.add("fit", "fit(m, data, recipe:, attack: nil, epochs: nil, checkpoint: nil, checkpoint_every: 0, log: nil, resume: nil, validate: nil, validate_attack: nil, validate_limit: 1000, seed: nil, crop: \"none\", flip: false, clean_every: 1, max_steps: nil, progress: true)",
+        t.add("fit", "fit(m, data, recipe:, attack: nil, epochs: nil, checkpoint: nil, checkpoint_every: 0, log: nil, resume: nil, validate: nil, validate_attack: nil, validate_limit: 1000, seed: nil, crop: \"none\", flip: false, clean_every: 1, max_steps: nil, progress: true, force: false)",
               doc: """
                   Adversarially trains model `m` in place on `data` (a Dataset, a {train, test} record, or a
                   pipeline) with `recipe`: for every batch `attack` (e.g. pgd(eps: 4/255, step: 4/255,
                   steps: 1)) makes adversarial images with the model in evaluation mode (soft targets when
                   the batch is mixed), then the model takes a training step on them at the scheduled
                   learning rate, in the recipe's precision. The recipe's augmentation (RandAugment,
-                  mixup/cutmix, warmup) is applied per epoch; `crop` ("none" | "random_resized" | "pad4")
+                  mixup/cutmix, warmup) is applied per epoch (per batch while a compressed warmup runs); `crop` ("none" | "random_resized" | "pad4")
                   and `flip` add geometric augmentation. `epochs` overrides the recipe's. A progress line
                   goes to stderr; `log` appends one JSON line per step. `checkpoint` is written atomically
                   every `checkpoint_every` steps, at each epoch end and at the end; `resume: path` continues
-                  such a run to bit-identical weights. `validate` (a Dataset, or true for data.test) reports
+                  such a run to bit-identical weights; it refuses a checkpoint written by a different
+                  experiment (recipe, data set/size/count/seed/crop/flip, attack or model options), naming the
+                  first difference, unless `force: true`; resuming a finished run returns its recorded final
+                  loss and accuracies. `validate` (a Dataset, or true for data.test) reports
                   clean (and with `validate_attack` robust) accuracy after each epoch on up to
                   `validate_limit` images. NaN/inf losses skip the step; 5 in a row stop training. Ctrl-C
                   stops after the current step (saving the checkpoint). Returns a record {steps, epochs,
@@ -91,6 +94,7 @@ enum TrainBuiltins {
         if a.has("log") { opt.log = try a.string("log") }
         if a.has("resume") { opt.resume = try a.string("resume") }
         opt.progress = try a.bool("progress", default: true)
+        opt.force = try a.bool("force", default: false)
         opt.cleanAccuracyEvery = try a.int("clean_every", default: 1)
         guard opt.cleanAccuracyEvery >= 0 else { throw RuntimeError.arguments("fit: clean_every must be >= 0") }
         if a.has("max_steps") {

@@ -4,45 +4,30 @@
 // BLAS.gemm (Matmul.swift), many small ones run in parallel loops (attention heads), so only one
 // set of threads ever exists: OpenBLAS's own workers spin for a long time after each threaded
 // call and competed with ours for the two cores (steps took 1.5x longer at random).
-import CBLAS
 import CKernels
 import Dispatch
 import Foundation
 
 public enum Parallel {
-    nonisolated(unsafe) static var _threads: Int = {
-        if let s = ProcessInfo.processInfo.environment["ADV_THREADS"], let n = Int(s), n >= 1 {
-            openblas_set_num_threads(1)
-            adv_pool_set_threads(n)
-            return n
-        }
-        let n = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        openblas_set_num_threads(1)
-        adv_pool_set_threads(n)
-        return n
-    }()
-
-    /// The number of threads used by our loops and split products (default: ADV_THREADS or the
-    /// number of cores); OpenBLAS itself stays single-threaded. Values below 1 become 1.
+    /// The number of threads used by our loops and split products: `Backend.current.threads`
+    /// (ADV_THREADS or the number of cores); OpenBLAS itself stays single-threaded. Setting it
+    /// sets that (values below 1 become 1); tests change it for a scope with `Backend.with`.
     public static var threads: Int {
-        get { _threads }
-        set {
-            let n = max(1, newValue)
-            _threads = n
-            adv_pool_set_threads(n)
-        }
+        get { Backend.current.threads }
+        set { Backend.current.threads = newValue }
     }
 
     /// Per-thread marker: set while this thread runs a chunk of a parallel `forEach`.
-    private static let regionKey: pthread_key_t = {
+    fileprivate static let regionKey: pthread_key_t = {
         var k = pthread_key_t()
         _ = pthread_key_create(&k, nil)
         return k
     }()
 
-    /// True on a thread that is running a chunk of a parallel `forEach` (nested loops and
-    /// products then stay serial, so the two thread pools never compete). Thread-local, so a
-    /// data-loading thread's loops do not affect the training thread's.
+    /// True on a thread that is running the body of a `forEach`, split or not (nested loops and
+    /// products then stay serial, so the two thread pools never compete, and what they decide
+    /// does not depend on the thread count). Thread-local, so a data-loading thread's loops do
+    /// not affect the training thread's.
     public static var inParallelRegion: Bool {
         pthread_getspecific(regionKey) != nil
     }
@@ -58,8 +43,14 @@ public enum Parallel {
         guard n > 0 else { return }
         let t = threads
         let chunks = min(t, n / max(minChunk, 1))
-        if chunks <= 1 || inParallelRegion {
+        if inParallelRegion {
             body(0..<n)
+            return
+        }
+        if chunks <= 1 {
+            // Serial, but marked as a parallel region like a chunk: what the body's products
+            // decide (split or not, which kernel) must not depend on the thread count.
+            serial(n, body)
             return
         }
         let per = (n + chunks - 1) / chunks
@@ -76,6 +67,24 @@ public enum Parallel {
             if ran == 0 { return }
             DispatchQueue.concurrentPerform(iterations: chunks) { c in job.run(c) }
         }
+    }
+}
+
+extension Parallel {
+    /// Runs `body(0..<n)` on the calling thread marked as inside a parallel region.
+    static func serial(_ n: Int, _ body: (Range<Int>) -> Void) {
+        let outer = pthread_getspecific(regionKey)
+        _ = pthread_setspecific(regionKey, UnsafeRawPointer(bitPattern: 1))
+        body(0..<n)
+        _ = pthread_setspecific(regionKey, outer)
+    }
+
+    /// Parts of a split reduction or product: a function of the problem size only, never of the
+    /// thread count, so that every sum is added in the same order with any number of threads
+    /// (docs/architecture.md, "Determinism"). `size` items in parts of at least `quantum`, at
+    /// most `maxParts` parts.
+    static func parts(_ size: Int, quantum: Int, maxParts: Int = 16) -> Int {
+        Swift.max(1, Swift.min(maxParts, size / Swift.max(quantum, 1)))
     }
 }
 

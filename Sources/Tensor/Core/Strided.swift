@@ -144,8 +144,10 @@ extension Tensor {
         if g.shape == shape { return g }
         let out = Tensor(zeros: shape)
         let dstStrides = Strided.broadcastStrides(shape, to: g.shape)
-        let t = Parallel.threads
-        if t > 1, g.rank >= 2, g.shape[0] >= t, g.count >= 1 << 16 {
+        // Parts from the shape only (not the thread count), added in part order: the same sum
+        // with any number of threads (docs/architecture.md, "Determinism").
+        let t = Parallel.parts(g.rank >= 2 ? g.shape[0] : 0, quantum: 1, maxParts: 8)
+        if t > 1, g.count >= 1 << 16 {
             // Split the first axis; each part sums into its own copy (axis 0 may be reduced).
             let parts = Tensor(zeros: [t, out.count])
             let per = (g.shape[0] + t - 1) / t, inner = g.count / g.shape[0]

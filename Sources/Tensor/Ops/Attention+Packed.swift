@@ -65,7 +65,7 @@ extension Tensor {
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: t + (keep ? 0 : 2 * t * t))
             defer { buffer.deallocate() }
             // The products the loop below would give to the small-product kernel (BLAS.gemmSmall,
-            // here where inParallelRegion tells whether the heads are split over the threads).
+            // inside this loop body whether or not the heads are split over the threads).
             if var a = args, BLAS.isSmall(t, t, d), BLAS.isSmall(t, d, t),
                adv_attention_forward(&a, r.lowerBound, r.upperBound, buffer) != 0 { return }
             let scratch = keep ? nil : buffer + t
@@ -92,43 +92,63 @@ extension Tensor {
         }
         guard keep else { return out }
         out.record(inputs) { g in
-            let rg = precision.rounded(g)
-            // Every element of gqkv is written by exactly one head's product (beta 0).
-            let gqkv = Tensor(uninitialized: qkv.shape)
-            let ds = Tensor(uninitialized: scoreShape)
-            let pg = rg.ptr, pgx = gqkv.ptr, pds = ds.ptr
-            let px = rqkv.ptr, pp = probs.ptr, prp = rprobs.ptr
-            Parallel.forEach(nb * heads, minChunk: Swift.max(1, 300_000 / Swift.max(perHead, 1))) { r in
-                for bh in r {
-                    let b = bh / heads, h = bh % heads
-                    let off = b * t * ld + h * d
-                    let q = px + off, k = q + c, v = q + 2 * c
-                    let gq = pgx + off, gk = gq + c, gv = gq + 2 * c
-                    let P = pp + bh * t * t, RP = prp + bh * t * t, dS = pds + bh * t * t
-                    let dO = pg + b * t * c + h * d
-                    // dV = P^T dO
-                    BLAS.gemmSmall(transA: true, transB: false, m: t, n: d, k: t, a: RP, lda: t, b: dO, ldb: c, c: gv, ldc: ld)
-                    // dP = dO V^T, then dS = P * (dP - rowsum(dP * P))
-                    BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, a: dO, lda: c, b: v, ldb: ld, c: dS, ldc: t)
-                    adv_softmax_rows_backward(dS, P, dS, t, t)
-                    if precision != .fp32 { precision.round(dS, dS, t * t) }
-                    // dQ = scale dS K ; dK = scale dS^T Q
-                    BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: k, ldb: ld, c: gq, ldc: ld)
-                    BLAS.gemmSmall(transA: true, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: q, ldb: ld, c: gk, ldc: ld)
-                }
-            }
-            if qkv.requiresGrad { qkv.addGrad(gqkv) }
-            if let bias = bias, bias.requiresGrad {
-                // Sum the score gradients of the sequences sharing each bias group.
-                let gb = Tensor(zeros: bias.shape)
-                let per = heads * t * t, pgb = gb.ptr
-                for b in 0..<nb {
-                    let src = pds + b * per, dst = pgb + (b % groups) * per
-                    for i in 0..<per { dst[i] += src[i] }
-                }
-                bias.addGrad(gb)
-            }
+            Tensor.attentionPackedBackward(g, qkv: qkv, heads: heads, bias: bias, scale: scale, precision: precision,
+                                           rqkv: rqkv, probs: probs, rprobs: rprobs)
         }
         return out
+    }
+
+    /// The gradients of `attentionPacked`: per (sequence, head) as in `attentionBackward`, with
+    /// dQ, dK, dV written in place into one (B, T, 3 H D) gradient laid out like qkv; the bias
+    /// gradient sums the score gradients of the sequences sharing each bias group.
+    /// - Parameters:
+    ///   - g: (B, T, H * D) the output gradient
+    ///   - qkv: (B, T, 3 * H * D), bias: (G, H, T, T) or nil: the inputs, which receive the gradients
+    ///   - rqkv: qkv rounded to `precision`
+    ///   - probs: (B, H, T, T) the softmax probabilities the forward pass kept
+    ///   - rprobs: probs rounded to `precision` (probs itself in fp32)
+    static func attentionPackedBackward(_ g: Tensor, qkv: Tensor, heads: Int, bias: Tensor?, scale: Float, precision: Precision,
+                                        rqkv: Tensor, probs: Tensor, rprobs: Tensor) {
+        let nb = qkv.shape[0], t = qkv.shape[1], c = qkv.shape[2] / 3, d = c / heads
+        let ld = 3 * c
+        let groups = bias?.shape[0] ?? 1
+        let scoreShape = [nb, heads, t, t]
+        let perHead = 4 * t * t * d
+        let rg = precision.rounded(g)
+        // Every element of gqkv is written by exactly one head's product (beta 0).
+        let gqkv = Tensor(uninitialized: qkv.shape)
+        let ds = Tensor(uninitialized: scoreShape)
+        let pg = rg.ptr, pgx = gqkv.ptr, pds = ds.ptr
+        let px = rqkv.ptr, pp = probs.ptr, prp = rprobs.ptr
+        Parallel.forEach(nb * heads, minChunk: Swift.max(1, 300_000 / Swift.max(perHead, 1))) { r in
+            for bh in r {
+                let b = bh / heads, h = bh % heads
+                let off = b * t * ld + h * d
+                let q = px + off, k = q + c, v = q + 2 * c
+                let gq = pgx + off, gk = gq + c, gv = gq + 2 * c
+                let P = pp + bh * t * t, RP = prp + bh * t * t, dS = pds + bh * t * t
+                let dO = pg + b * t * c + h * d
+                // dV = P^T dO
+                BLAS.gemmSmall(transA: true, transB: false, m: t, n: d, k: t, a: RP, lda: t, b: dO, ldb: c, c: gv, ldc: ld)
+                // dP = dO V^T, then dS = P * (dP - rowsum(dP * P))
+                BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, a: dO, lda: c, b: v, ldb: ld, c: dS, ldc: t)
+                adv_softmax_rows_backward(dS, P, dS, t, t)
+                if precision != .fp32 { precision.round(dS, dS, t * t) }
+                // dQ = scale dS K ; dK = scale dS^T Q
+                BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: k, ldb: ld, c: gq, ldc: ld)
+                BLAS.gemmSmall(transA: true, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: q, ldb: ld, c: gk, ldc: ld)
+            }
+        }
+        if qkv.requiresGrad { qkv.addGrad(gqkv) }
+        if let bias = bias, bias.requiresGrad {
+            // Sum the score gradients of the sequences sharing each bias group.
+            let gb = Tensor(zeros: bias.shape)
+            let per = heads * t * t, pgb = gb.ptr
+            for b in 0..<nb {
+                let src = pds + b * per, dst = pgb + (b % groups) * per
+                for i in 0..<per { dst[i] += src[i] }
+            }
+            bias.addGrad(gb)
+        }
     }
 }

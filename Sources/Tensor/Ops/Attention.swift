@@ -70,7 +70,7 @@ extension Tensor {
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: t + (keep ? 0 : 2 * t * s))
             defer { buffer.deallocate() }
             // The products the loop below would give to the small-product kernel (BLAS.gemmSmall,
-            // here where inParallelRegion tells whether the heads are split over the threads).
+            // inside this loop body whether or not the heads are split over the threads).
             if var a = args, BLAS.isSmall(t, s, d), BLAS.isSmall(t, dv, s),
                adv_attention_forward(&a, r.lowerBound, r.upperBound, buffer) != 0 { return }
             let scratch = keep ? nil : buffer + t
@@ -106,38 +106,58 @@ extension Tensor {
         }
         guard keep else { return out }
         out.record(inputs) { g in
-            let rg = precision.rounded(g)
-            // Every element of these is written by exactly one head's product (beta 0): no zeroing.
-            let gq = Tensor(uninitialized: q.shape), gk = Tensor(uninitialized: k.shape), gv = Tensor(uninitialized: v.shape)
-            let ds = Tensor(uninitialized: scoreShape)
-            let pg = rg.ptr, pgq = gq.ptr, pgk = gk.ptr, pgv = gv.ptr, pds = ds.ptr
-            // The closure owns the saved tensors (raw pointers alone would dangle).
-            let pq = rq.ptr, pk = rk.ptr, pv = rv.ptr, pp = probs.ptr, prp = rprobs.ptr
-            Parallel.forEach(heads, minChunk: Swift.max(1, 300_000 / Swift.max(perHead, 1))) { r in
-                for bh in r {
-                    let P = pp + bh * t * s, RP = prp + bh * t * s, dS = pds + bh * t * s
-                    let dO = pg + bh * t * dv
-                    // dV = P^T dO
-                    BLAS.gemmSmall(transA: true, transB: false, m: s, n: dv, k: t, a: RP, lda: s, b: dO, ldb: dv,
-                                   c: pgv + bh * s * dv, ldc: dv)
-                    // dP = dO V^T
-                    BLAS.gemmSmall(transA: false, transB: true, m: t, n: s, k: dv, a: dO, lda: dv, b: pv + bh * s * dv, ldb: dv,
-                                   c: dS, ldc: s)
-                    // dS = P * (dP - rowsum(dP * P))
-                    adv_softmax_rows_backward(dS, P, dS, t, s)
-                    if precision != .fp32 { precision.round(dS, dS, t * s) }
-                    // dQ = scale dS K ; dK = scale dS^T Q
-                    BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: s, alpha: scale, a: dS, lda: s,
-                                   b: pk + bh * s * d, ldb: d, c: pgq + bh * t * d, ldc: d)
-                    BLAS.gemmSmall(transA: true, transB: false, m: s, n: d, k: t, alpha: scale, a: dS, lda: s,
-                                   b: pq + bh * t * d, ldb: d, c: pgk + bh * s * d, ldc: d)
-                }
-            }
-            q.addGrad(gq)
-            k.addGrad(gk)
-            v.addGrad(gv)
-            if let b = bias, b.requiresGrad { b.addGrad(Tensor.reduceTo(ds, b.shape)) }
+            Tensor.attentionBackward(g, q: q, k: k, v: v, bias: bias, scale: scale, precision: precision,
+                                     rq: rq, rk: rk, rv: rv, probs: probs, rprobs: rprobs)
         }
         return out
+    }
+
+    /// The gradients of `attention`, per (batch, head), on the products' rounded inputs:
+    /// dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)), dQ = scale dS K, dK = scale dS^T Q,
+    /// dbias = dS summed over the dimensions the bias was broadcast along.
+    /// - Parameters:
+    ///   - g: (B, H, T, Dv) the output gradient
+    ///   - q: (B, H, T, D), k: (B, H, S, D), v: (B, H, S, Dv), bias: broadcastable to (B, H, T, S) or
+    ///     nil: the inputs, which receive the gradients
+    ///   - rq, rk, rv: q, k, v rounded to `precision`
+    ///   - probs: (B, H, T, S) the softmax probabilities the forward pass kept
+    ///   - rprobs: probs rounded to `precision` (probs itself in fp32)
+    static func attentionBackward(_ g: Tensor, q: Tensor, k: Tensor, v: Tensor, bias: Tensor?, scale: Float, precision: Precision,
+                                  rq: Tensor, rk: Tensor, rv: Tensor, probs: Tensor, rprobs: Tensor) {
+        let nb = q.shape[0], nh = q.shape[1], t = q.shape[2], d = q.shape[3], s = k.shape[2], dv = v.shape[3]
+        let scoreShape = [nb, nh, t, s]
+        let heads = nb * nh
+        let perHead = 2 * t * s * (d + dv)
+        let rg = precision.rounded(g)
+        // Every element of these is written by exactly one head's product (beta 0): no zeroing.
+        let gq = Tensor(uninitialized: q.shape), gk = Tensor(uninitialized: k.shape), gv = Tensor(uninitialized: v.shape)
+        let ds = Tensor(uninitialized: scoreShape)
+        let pg = rg.ptr, pgq = gq.ptr, pgk = gk.ptr, pgv = gv.ptr, pds = ds.ptr
+        // The recording closure owns the saved tensors (raw pointers alone would dangle).
+        let pq = rq.ptr, pk = rk.ptr, pv = rv.ptr, pp = probs.ptr, prp = rprobs.ptr
+        Parallel.forEach(heads, minChunk: Swift.max(1, 300_000 / Swift.max(perHead, 1))) { r in
+            for bh in r {
+                let P = pp + bh * t * s, RP = prp + bh * t * s, dS = pds + bh * t * s
+                let dO = pg + bh * t * dv
+                // dV = P^T dO
+                BLAS.gemmSmall(transA: true, transB: false, m: s, n: dv, k: t, a: RP, lda: s, b: dO, ldb: dv,
+                               c: pgv + bh * s * dv, ldc: dv)
+                // dP = dO V^T
+                BLAS.gemmSmall(transA: false, transB: true, m: t, n: s, k: dv, a: dO, lda: dv, b: pv + bh * s * dv, ldb: dv,
+                               c: dS, ldc: s)
+                // dS = P * (dP - rowsum(dP * P))
+                adv_softmax_rows_backward(dS, P, dS, t, s)
+                if precision != .fp32 { precision.round(dS, dS, t * s) }
+                // dQ = scale dS K ; dK = scale dS^T Q
+                BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: s, alpha: scale, a: dS, lda: s,
+                               b: pk + bh * s * d, ldb: d, c: pgq + bh * t * d, ldc: d)
+                BLAS.gemmSmall(transA: true, transB: false, m: s, n: d, k: t, alpha: scale, a: dS, lda: s,
+                               b: pq + bh * t * d, ldb: d, c: pgk + bh * s * d, ldc: d)
+            }
+        }
+        q.addGrad(gq)
+        k.addGrad(gk)
+        v.addGrad(gv)
+        if let b = bias, b.requiresGrad { b.addGrad(Tensor.reduceTo(ds, b.shape)) }
     }
 }

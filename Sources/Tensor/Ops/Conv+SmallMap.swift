@@ -92,9 +92,10 @@ extension Conv {
         Parallel.forEach(g.n, minChunk: 1) { r in
             for tc in plan.classes {
                 let np = tc.positions.count
-                // This thread's images in chunks whose column matrix stays under maxColumnFloats.
+                // This thread's images in chunks whose column matrix stays under
+                // Backend.current.smallMapColumnFloats.
                 let perImage = Swift.max(tc.taps * g.cin, g.cout) * np
-                let chunk = Swift.max(1, Swift.min(r.count, maxColumnFloats / Swift.max(perImage, 1)))
+                let chunk = Swift.max(1, Swift.min(r.count, Backend.current.smallMapColumnFloats / Swift.max(perImage, 1)))
                 var b0 = r.lowerBound
                 while b0 < r.upperBound {
                     let nb = Swift.min(chunk, r.upperBound - b0), ncol = nb * np
@@ -133,9 +134,9 @@ extension Conv {
 
     /// Backward through the plan, one tap class at a time over chunks of the batch (products
     /// large enough for BLAS.gemm to split over the threads; a chunk's column matrix stays under
-    /// `maxColumnFloats`): the weight gradient accumulates in tap-major order (taps no class uses
-    /// stay zero without being written twice), the input gradient is scattered back with
-    /// threads owning disjoint channels.
+    /// `Backend.smallMapColumnFloats`): the weight gradient accumulates in tap-major order (taps
+    /// no class uses stay zero without being written twice), the input gradient is scattered
+    /// back with threads owning disjoint channels.
     static func smallMapBackward(_ gout: Tensor, _ rx: Tensor, _ wt: Tensor, _ x: Tensor, _ weight: Tensor,
                                  _ g: ConvGeometry, _ plan: SmallMapPlan) {
         let needX = x.requiresGrad, needW = weight.requiresGrad
@@ -148,7 +149,7 @@ extension Conv {
         for tc in plan.classes where tc.taps > 0 {
             let np = tc.positions.count, k = tc.nkx * cin
             let perImage = Swift.max(tc.taps * cin, g.cout) * np
-            let chunk = Swift.max(1, Swift.min(g.n, maxColumnFloats / Swift.max(perImage, 1)))
+            let chunk = Swift.max(1, Swift.min(g.n, Backend.current.smallMapColumnFloats / Swift.max(perImage, 1)))
             var b0 = 0
             while b0 < g.n {
                 let nb = Swift.min(chunk, g.n - b0), ncol = nb * np
@@ -241,10 +242,6 @@ extension Conv {
         }
         if let gx = gx { x.addGrad(gx) }
     }
-
-    /// Largest column (or output-gradient) matrix of one class and chunk of images, in floats
-    /// (8M, 32 MB, like the im2col path's cap; tests lower it to exercise the chunking).
-    nonisolated(unsafe) static var maxColumnFloats = 8 << 20
 
     /// cols (taps * Cin, nb * np) for one class and images b0..<b0+nb: row (tap, ch), column
     /// (image, position) holds the input pixel that tap sees. Rows over threads (serial when

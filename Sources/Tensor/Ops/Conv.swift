@@ -58,7 +58,7 @@ extension Tensor {
         let out: Tensor
         let kept: [Tensor]  // im2col matrices of the forward pass, reused by the weight gradient
         // Small maps with many taps in the padding: only the in-image taps (Conv+SmallMap.swift).
-        let plan = depthwise || !Conv.smallMapEnabled ? nil : SmallMapPlan.make(geo)
+        let plan = depthwise || !Backend.current.smallMap ? nil : SmallMapPlan.make(geo)
         let tapMajor = plan.map { _ in Conv.tapMajor(rw, geo) }
         if depthwise {
             out = Conv.depthwiseForward(rx, rw, bias, geo)
@@ -72,40 +72,55 @@ extension Tensor {
         var inputs = [x, weight]
         if let b = bias { inputs.append(b) }
         out.record(inputs) { g in
-            let rg = rounding.rounded(g)
-            if depthwise {
-                Conv.depthwiseBackward(rg, rx, rw, x, weight, geo)
-            } else if let plan = plan, let wt = tapMajor {
-                Conv.smallMapBackward(rg, rx, wt, x, weight, geo, plan)
-            } else {
-                Conv.gemmBackward(rg, rx, rw, x, weight, geo, kept: kept)
-            }
-            if let b = bias, b.requiresGrad {
-                let gb = Tensor(zeros: [cout])
-                let pg = g.ptr, pb = gb.ptr
-                let hw = geo.hw, n = geo.n
-                // Channels in parallel; each sums its planes over the batch.
-                Parallel.forEach(cout, minChunk: Swift.max(1, 65536 / Swift.max(n * hw, 1))) { r in
-                    for c in r {
-                        var s: Float = 0
-                        for i in 0..<n { s += Tensor.rowSum(pg + (i * cout + c) * hw, hw) }
-                        pb[c] = s
-                    }
-                }
-                b.addGrad(gb)
-            }
+            Tensor.conv2dBackward(g, x: x, weight: weight, bias: bias, rx: rx, rw: rw, geo, rounding: rounding, plan: plan,
+                                  tapMajor: tapMajor, kept: kept)
         }
         return out
+    }
+
+    /// The gradients of `conv2d`, on the path the forward pass took: depthwise
+    /// (`Conv.depthwiseBackward`), small map (`Conv.smallMapBackward`, Conv+SmallMap.swift) or
+    /// im2col + sgemm (`Conv.gemmBackward`: dW = G col^T, dcol = W^T G then col2im); the bias
+    /// gradient is G summed over the batch and the pixels of each output channel.
+    /// - Parameters:
+    ///   - g: (N, Cout, Ho, Wo) the output gradient
+    ///   - x: (N, Cin, H, W), weight: (Cout, Cin/groups, kh, kw), bias: (Cout) or nil: the inputs,
+    ///     which receive the gradients
+    ///   - rx, rw: x and weight rounded as the forward pass read them
+    ///   - rounding: the rounding of the products' inputs (applied to g too)
+    ///   - plan, tapMajor: the small-map plan and tap-major weight when the forward pass used them
+    ///   - kept: the forward pass's im2col matrices (`Conv.gemmForward`), or empty
+    static func conv2dBackward(_ g: Tensor, x: Tensor, weight: Tensor, bias: Tensor?, rx: Tensor, rw: Tensor, _ geo: ConvGeometry,
+                               rounding: Precision, plan: SmallMapPlan?, tapMajor: Tensor?, kept: [Tensor]) {
+        let rg = rounding.rounded(g)
+        if geo.groups == geo.cin && geo.groups == geo.cout {
+            Conv.depthwiseBackward(rg, rx, rw, x, weight, geo)
+        } else if let plan = plan, let wt = tapMajor {
+            Conv.smallMapBackward(rg, rx, wt, x, weight, geo, plan)
+        } else {
+            Conv.gemmBackward(rg, rx, rw, x, weight, geo, kept: kept)
+        }
+        if let b = bias, b.requiresGrad {
+            // db (Cout) = sum over n, ho, wo of g
+            let cout = geo.cout
+            let gb = Tensor(zeros: [cout])
+            let pg = g.ptr, pb = gb.ptr
+            let hw = geo.hw, n = geo.n
+            // Channels in parallel; each sums its planes over the batch.
+            Parallel.forEach(cout, minChunk: Swift.max(1, 65536 / Swift.max(n * hw, 1))) { r in
+                for c in r {
+                    var s: Float = 0
+                    for i in 0..<n { s += Tensor.rowSum(pg + (i * cout + c) * hw, hw) }
+                    pb[c] = s
+                }
+            }
+            b.addGrad(gb)
+        }
     }
 }
 
 /// Convolution kernels (no graph).
 enum Conv {
-    /// Whether convolutions on small maps skip the taps that see only padding
-    /// (Conv+SmallMap.swift); tests turn it off to compare with plain im2col + sgemm, and
-    /// ADV_SMALLMAP=0 turns it off for a before/after benchmark.
-    nonisolated(unsafe) static var smallMapEnabled = ProcessInfo.processInfo.environment["ADV_SMALLMAP"] != "0"
-
     /// col (kdim, cnt * Ho*Wo) for images [img0, img0 + cnt), group `gi`: image j's columns start
     /// at j * Ho*Wo, rows are ld apart (CKernels/im2col.c does the copying).
     static func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, img0: Int, count cnt: Int,
@@ -349,16 +364,25 @@ enum Conv {
         let pgx = gx?.ptr, pgw = gwPlanes?.ptr
         let fast = usesDW7(g)
         let scratch = Swift.max(adv_dw_scratch(g.h, g.w, g.kh, g.kw, g.ph, g.pw), fast ? adv_dw7_scratch(g.h, g.w) : 0)
-        Parallel.forEach(g.n * g.cin, minChunk: Swift.max(1, 16384 / Swift.max(g.hw * kk, 1))) { r in
+        // Fixed blocks of planes (from the shape only): the small-map weight-gradient kernel sums a
+        // channel's planes within its range, so the ranges must not follow the thread count
+        // (docs/architecture.md, "Determinism").
+        let planes = g.n * g.cin
+        let blocks = Parallel.parts(planes, quantum: Swift.max(1, 16384 / Swift.max(g.hw * kk, 1)))
+        let per = (planes + blocks - 1) / blocks
+        Parallel.forEach(blocks, minChunk: 1) { br in
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
             defer { buf.deallocate() }
-            let (p0, p1) = (r.lowerBound, r.upperBound)
-            // The AVX-512 7x7 kernels first; whatever they decline goes to the portable kernel.
-            let doneX = fast && pgx != nil && adv_dw7_planes(pg, pw, nil, 1, pgx, p0, p1, g.cin, g.h, g.w, buf) != 0
-            let doneW = fast && pgw != nil && adv_dw7_weight_grad(px, pg, pgw, p0, p1, g.cin, g.h, g.w, buf) != 0
-            let restX = doneX ? nil : pgx, restW = doneW ? nil : pgw
-            if restX == nil && restW == nil { return }
-            adv_dw_backward_s1(px, pw, pg, restX, restW, p0, p1, g.cin, g.h, g.w, g.kh, g.kw, g.ph, g.pw, buf)
+            for block in br {
+                let (p0, p1) = (block * per, Swift.min(planes, (block + 1) * per))
+                if p0 >= p1 { continue }
+                // The AVX-512 7x7 kernels first; whatever they decline goes to the portable kernel.
+                let doneX = fast && pgx != nil && adv_dw7_planes(pg, pw, nil, 1, pgx, p0, p1, g.cin, g.h, g.w, buf) != 0
+                let doneW = fast && pgw != nil && adv_dw7_weight_grad(px, pg, pgw, p0, p1, g.cin, g.h, g.w, buf) != 0
+                let restX = doneX ? nil : pgx, restW = doneW ? nil : pgw
+                if restX == nil && restW == nil { continue }
+                adv_dw_backward_s1(px, pw, pg, restX, restW, p0, p1, g.cin, g.h, g.w, g.kh, g.kw, g.ph, g.pw, buf)
+            }
         }
         if let gx = gx { x.addGrad(gx) }
         if let planes = gwPlanes {
@@ -379,15 +403,12 @@ enum Conv {
     }
 
     /// Whether the AVX-512 7x7 kernels (CKernels/depthwise512.c) may take this geometry: ConvNeXt's
-    /// 7x7, stride 1, padding 3, on maps of at least 8 rows or at most 16 pixels (the kernels still
-    /// decline without AVX-512).
+    /// 7x7, stride 1, padding 3, on maps of at least 8 rows or at most 16 pixels, with
+    /// `Backend.current.dw7` on (the kernels still decline without AVX-512).
     static func usesDW7(_ g: ConvGeometry) -> Bool {
         g.kh == 7 && g.kw == 7 && g.ph == 3 && g.pw == 3 && g.sh == 1 && g.sw == 1 && (g.h >= 8 || g.h * g.w <= 16)
-            && Conv.dw7Enabled
+            && Backend.current.dw7
     }
-
-    /// Off only in tests and benchmarks that compare the AVX-512 7x7 kernels with depthwise.c.
-    nonisolated(unsafe) static var dw7Enabled = ProcessInfo.processInfo.environment["ADV_DW7"] != "0"
 
     static func depthwiseForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
         if g.sh == 1 && g.sw == 1 && g.ph < g.kh && g.pw < g.kw { return depthwiseForwardS1(x, w, bias, g) }

@@ -1,5 +1,6 @@
 // Dropout and drop path (stochastic depth), both scaling kept values by 1/(1-p).
 // x: any shape -> same shape (dropPath masks whole samples along dim 0)
+// No backward of their own: both multiply by a mask tensor (`mul` records the gradient).
 
 extension Tensor {
     /// Zeroes each element with probability `p` and scales the rest by 1/(1-p); identity when

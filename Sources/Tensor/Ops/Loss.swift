@@ -1,5 +1,7 @@
 // Cross entropy: hard labels (with optional label smoothing), soft targets, per example.
 // logits: (N, C) -> scalar mean (per example: (N,))
+// No backward of their own: each is a composition of ops that record theirs (logSoftmax, gather,
+// mean, mul).
 
 extension Tensor {
     private static func checkLogits(_ logits: Tensor, _ n: Int, _ op: String) throws {

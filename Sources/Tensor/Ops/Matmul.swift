@@ -11,10 +11,10 @@ import CKernels
 /// Parallel.swift): they spin long after each call and competed with ours for the cores.
 enum BLAS {
     /// C (M x N) = alpha * op(A) op(B) + beta * C, row-major, leading dims given.
-    /// - Parameter bf16: the product is at precision bf16: with `Kernels.bf16` the AVX512-BF16
-    ///   kernel (CKernels/bf16gemm.c) rounds the inputs as it packs them (callers skip rounding,
-    ///   see `productRounding`); otherwise the inputs were rounded by the caller and go through
-    ///   sgemm. fp32 accumulation either way.
+    /// - Parameter bf16: the product is at precision bf16: with `Backend.current.bf16` the
+    ///   AVX512-BF16 kernel (CKernels/bf16gemm.c) rounds the inputs as it packs them (callers skip
+    ///   rounding, see `productRounding`); otherwise the inputs were rounded by the caller and go
+    ///   through sgemm. fp32 accumulation either way.
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
@@ -27,27 +27,30 @@ enum BLAS {
             }
             return
         }
-        let t = Parallel.threads
+        // The split depends on the shape only (Parallel.parts), never on the thread count, so the
+        // result is the same with any number of threads (docs/architecture.md, "Determinism").
         let work = Double(m) * Double(n) * Double(k)
-        if t > 1 && work >= 2_000_000 && !Parallel.inParallelRegion {
-            if m >= 16 * t && m >= n / 4 {
+        if work >= 2_000_000 && !Parallel.inParallelRegion {
+            if m >= 32 && m >= n / 4 {
                 // Split the rows of C (and of op(A)).
-                split(m, t) { i0, cnt in
+                split(m, Parallel.parts(m, quantum: 32)) { i0, cnt in
                     let ap = transA ? a + i0 : a + i0 * lda
                     raw(transA, transB, cnt, n, k, alpha, ap, lda, b, ldb, beta, c + i0 * ldc, ldc, bf16)
                 }
                 return
             }
-            if n >= 16 * t {
+            if n >= 32 {
                 // Split the columns of C (and of op(B)).
-                split(n, t) { j0, cnt in
+                split(n, Parallel.parts(n, quantum: 32)) { j0, cnt in
                     let bp = transB ? b + j0 * ldb : b + j0
                     raw(transA, transB, m, cnt, k, alpha, a, lda, bp, ldb, beta, c + j0, ldc, bf16)
                 }
                 return
             }
-            if k >= 64 * t {
-                // Tall-skinny: split the inner dimension into private partial products.
+            if k >= 128 {
+                // Tall-skinny: split the inner dimension into private partial products, added in
+                // part order.
+                let t = Parallel.parts(k, quantum: 64, maxParts: 8)
                 let parts = UnsafeMutablePointer<Float>.allocate(capacity: t * m * n)
                 defer { parts.deallocate() }
                 let per = (k + t - 1) / t
@@ -79,13 +82,13 @@ enum BLAS {
     /// none for bf16 when the AVX512-BF16 kernel runs, since it rounds to nearest even as it packs
     /// (and `raw` rounds copies itself if the kernel declines); `precision` otherwise.
     static func productRounding(_ precision: Precision) -> Precision {
-        precision == .bf16 && Kernels.bf16 ? .fp32 : precision
+        precision == .bf16 && Backend.current.bf16 ? .fp32 : precision
     }
 
     /// `gemm` for small single-threaded products (attention's per-head products, called inside a
     /// parallel loop): our register-blocked kernel without packing (smallgemm.c) where the CPU has
     /// AVX-512, beta is 0 or 1 and the product is small (inner dimension <= 512, and either inside
-    /// a parallel loop or under 2M multiply-adds), otherwise OpenBLAS (see `Kernels.avx512`).
+    /// a parallel loop or under 2M multiply-adds), otherwise OpenBLAS (see `Backend.avx512`).
     static func gemmSmall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                           b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
@@ -119,7 +122,8 @@ enum BLAS {
              beta: 1, c: c, ldc: ldc)
     }
 
-    /// Runs `body(start, count)` over `t` blocks of 0..<total on the pool (one single-threaded sgemm per block).
+    /// Runs `body(start, count)` over `t` blocks of 0..<total on the pool (one single-threaded
+    /// sgemm per block; the blocks are the same with any number of threads).
     private static func split(_ total: Int, _ t: Int, _ body: (Int, Int) -> Void) {
         let per = (total + t - 1) / t
         Parallel.forEach(t, minChunk: 1) { r in
@@ -143,7 +147,7 @@ enum BLAS {
                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ bf16: Bool) {
         if bf16 {
             if adv_sgemm_bf16(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 { return }
-            if Kernels.bf16 {
+            if Backend.current.bf16 {
                 // The kernel declined (no memory for its packing) and the caller left rounding to it.
                 let ra = roundedCopy(a, rows: transA ? k : m, cols: transA ? m : k, ld: lda)
                 let rb = roundedCopy(b, rows: transB ? n : k, cols: transB ? k : n, ld: ldb)
@@ -182,19 +186,7 @@ extension Tensor {
             let outShape = Array(a.shape.dropLast()) + [n]
             let out = Tensor(uninitialized: outShape)
             BLAS.gemm(transA: false, transB: false, m: rows, n: n, k: k, a: ra.ptr, lda: k, b: rb.ptr, ldb: n, c: out.ptr, ldc: n, bf16: precision == .bf16)
-            out.record([a, b]) { g in
-                let rg = rounding.rounded(g)
-                if a.requiresGrad {
-                    let ga = Tensor(uninitialized: a.shape)
-                    BLAS.gemm(transA: false, transB: true, m: rows, n: k, k: n, a: rg.ptr, lda: n, b: rb.ptr, ldb: n, c: ga.ptr, ldc: k, bf16: precision == .bf16)
-                    a.addGrad(ga)
-                }
-                if b.requiresGrad {
-                    let gb = Tensor(uninitialized: b.shape)
-                    BLAS.gemm(transA: true, transB: false, m: k, n: n, k: rows, a: ra.ptr, lda: k, b: rg.ptr, ldb: n, c: gb.ptr, ldc: n, bf16: precision == .bf16)
-                    b.addGrad(gb)
-                }
-            }
+            out.record([a, b]) { g in Tensor.matmulBackward2D(g, a, b, ra: ra, rb: rb, precision: precision) }
             return out
         }
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
@@ -206,26 +198,60 @@ extension Tensor {
             BLAS.gemm(transA: false, transB: false, m: m, n: n, k: k, a: ea.ptr + i * m * k, lda: k,
                       b: eb.ptr + i * k * n, ldb: n, c: out.ptr + i * m * n, ldc: n, bf16: precision == .bf16)
         }
-        out.record([a, b]) { g in
-            let rg = rounding.rounded(g)
-            if a.requiresGrad {
-                let ga = Tensor(uninitialized: batch + [m, k])
-                for i in 0..<nb {
-                    BLAS.gemm(transA: false, transB: true, m: m, n: k, k: n, a: rg.ptr + i * m * n, lda: n,
-                              b: eb.ptr + i * k * n, ldb: n, c: ga.ptr + i * m * k, ldc: k, bf16: precision == .bf16)
-                }
-                a.addGrad(Tensor.reduceTo(ga, a.shape))
-            }
-            if b.requiresGrad {
-                let gb = Tensor(uninitialized: batch + [k, n])
-                for i in 0..<nb {
-                    BLAS.gemm(transA: true, transB: false, m: k, n: n, k: m, a: ea.ptr + i * m * k, lda: k,
-                              b: rg.ptr + i * m * n, ldb: n, c: gb.ptr + i * k * n, ldc: n, bf16: precision == .bf16)
-                }
-                b.addGrad(Tensor.reduceTo(gb, b.shape))
-            }
-        }
+        out.record([a, b]) { g in Tensor.matmulBackwardBatched(g, a, b, ea: ea, eb: eb, precision: precision) }
         return out
+    }
+
+    /// The gradients of `matmul` with a 2-D b (a's batch folded into M), products on the
+    /// rounded inputs: da = g b^T, db = a^T g.
+    /// - Parameters:
+    ///   - g: (..., M, N) the output gradient
+    ///   - a: (..., M, K), b: (K, N): the inputs, which receive the gradients
+    ///   - ra, rb: a and b rounded to `precision` (what the forward product read)
+    static func matmulBackward2D(_ g: Tensor, _ a: Tensor, _ b: Tensor, ra: Tensor, rb: Tensor, precision: Precision) {
+        let k = b.shape[0], n = b.shape[1], rows = a.count / Swift.max(k, 1)
+        let rg = BLAS.productRounding(precision).rounded(g)
+        if a.requiresGrad {
+            // da (rows, K) = g (rows, N) x b^T (N, K)
+            let ga = Tensor(uninitialized: a.shape)
+            BLAS.gemm(transA: false, transB: true, m: rows, n: k, k: n, a: rg.ptr, lda: n, b: rb.ptr, ldb: n, c: ga.ptr, ldc: k, bf16: precision == .bf16)
+            a.addGrad(ga)
+        }
+        if b.requiresGrad {
+            // db (K, N) = a^T (K, rows) x g (rows, N)
+            let gb = Tensor(uninitialized: b.shape)
+            BLAS.gemm(transA: true, transB: false, m: k, n: n, k: rows, a: ra.ptr, lda: k, b: rg.ptr, ldb: n, c: gb.ptr, ldc: n, bf16: precision == .bf16)
+            b.addGrad(gb)
+        }
+    }
+
+    /// The gradients of a batched `matmul`: per batch entry da = g b^T and db = a^T g, then summed
+    /// over the dimensions each input was broadcast along.
+    /// - Parameters:
+    ///   - g: (batch..., M, N) the output gradient
+    ///   - a: (..., M, K), b: (..., K, N): the inputs, which receive the gradients
+    ///   - ea, eb: the rounded inputs broadcast to (batch..., M, K) and (batch..., K, N)
+    static func matmulBackwardBatched(_ g: Tensor, _ a: Tensor, _ b: Tensor, ea: Tensor, eb: Tensor, precision: Precision) {
+        let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
+        let batch = Array(g.shape.dropLast(2))
+        let nb = batch.reduce(1, *)
+        let rg = BLAS.productRounding(precision).rounded(g)
+        if a.requiresGrad {
+            let ga = Tensor(uninitialized: batch + [m, k])
+            for i in 0..<nb {
+                BLAS.gemm(transA: false, transB: true, m: m, n: k, k: n, a: rg.ptr + i * m * n, lda: n,
+                          b: eb.ptr + i * k * n, ldb: n, c: ga.ptr + i * m * k, ldc: k, bf16: precision == .bf16)
+            }
+            a.addGrad(Tensor.reduceTo(ga, a.shape))
+        }
+        if b.requiresGrad {
+            let gb = Tensor(uninitialized: batch + [k, n])
+            for i in 0..<nb {
+                BLAS.gemm(transA: true, transB: false, m: k, n: n, k: m, a: ea.ptr + i * m * k, lda: k,
+                          b: rg.ptr + i * m * n, ldb: n, c: gb.ptr + i * k * n, ldc: n, bf16: precision == .bf16)
+            }
+            b.addGrad(Tensor.reduceTo(gb, b.shape))
+        }
     }
 
     /// Fully connected layer y = x W^T + b (PyTorch layout).
@@ -258,34 +284,47 @@ extension Tensor {
                   beta: bias == nil ? 0 : 1, c: po, ldc: outF, bf16: precision == .bf16)
         var inputs = [x, weight]
         if let b = bias { inputs.append(b) }
-        out.record(inputs) { g in
-            let rg = rounding.rounded(g)
-            if x.requiresGrad {
-                let gx = Tensor(uninitialized: x.shape)
-                BLAS.gemm(transA: false, transB: false, m: rows, n: inF, k: outF, a: rg.ptr, lda: outF, b: rw.ptr, ldb: inF, c: gx.ptr, ldc: inF, bf16: precision == .bf16)
-                x.addGrad(gx)
-            }
-            if weight.requiresGrad {
-                let gw = Tensor(uninitialized: weight.shape)
-                BLAS.gemm(transA: true, transB: false, m: outF, n: inF, k: rows, a: rg.ptr, lda: outF, b: rx.ptr, ldb: inF, c: gw.ptr, ldc: inF, bf16: precision == .bf16)
-                weight.addGrad(gw)
-            }
-            if let b = bias, b.requiresGrad {
-                let gb = Tensor(zeros: [outF])
-                let pg = g.ptr, pgb = gb.ptr
-                // Column blocks over threads, each summing its columns over the rows in order
-                // (the same order as one thread would).
-                let blocks = (outF + 15) / 16
-                Parallel.forEach(blocks, minChunk: Swift.max(1, blocks * 16384 / Swift.max(rows * outF, 1))) { r in
-                    let j0 = r.lowerBound * 16, j1 = Swift.min(outF, r.upperBound * 16)
-                    for i in 0..<rows {
-                        let row = pg + i * outF
-                        for j in j0..<j1 { pgb[j] += row[j] }
-                    }
-                }
-                b.addGrad(gb)
-            }
-        }
+        out.record(inputs) { g in Tensor.linearBackward(g, x, weight: weight, bias: bias, rx: rx, rw: rw, precision: precision) }
         return out
+    }
+
+    /// The gradients of `linear`, products on the rounded inputs: dx = g W, dW = g^T x,
+    /// db = g summed over the rows.
+    /// - Parameters:
+    ///   - g: (..., Out) the output gradient
+    ///   - x: (..., In), weight: (Out, In), bias: (Out) or nil: the inputs, which receive the gradients
+    ///   - rx, rw: x and weight rounded to `precision` (what the forward product read)
+    static func linearBackward(_ g: Tensor, _ x: Tensor, weight: Tensor, bias: Tensor?, rx: Tensor, rw: Tensor, precision: Precision) {
+        let inF = weight.shape[1], outF = weight.shape[0]
+        let rows = x.count / Swift.max(inF, 1)
+        let rg = BLAS.productRounding(precision).rounded(g)
+        if x.requiresGrad {
+            // dx (rows, In) = g (rows, Out) x W (Out, In)
+            let gx = Tensor(uninitialized: x.shape)
+            BLAS.gemm(transA: false, transB: false, m: rows, n: inF, k: outF, a: rg.ptr, lda: outF, b: rw.ptr, ldb: inF, c: gx.ptr, ldc: inF, bf16: precision == .bf16)
+            x.addGrad(gx)
+        }
+        if weight.requiresGrad {
+            // dW (Out, In) = g^T (Out, rows) x x (rows, In)
+            let gw = Tensor(uninitialized: weight.shape)
+            BLAS.gemm(transA: true, transB: false, m: outF, n: inF, k: rows, a: rg.ptr, lda: outF, b: rx.ptr, ldb: inF, c: gw.ptr, ldc: inF, bf16: precision == .bf16)
+            weight.addGrad(gw)
+        }
+        if let b = bias, b.requiresGrad {
+            // db (Out) = sum over rows of g
+            let gb = Tensor(zeros: [outF])
+            let pg = g.ptr, pgb = gb.ptr
+            // Column blocks over threads, each summing its columns over the rows in order
+            // (the same order as one thread would).
+            let blocks = (outF + 15) / 16
+            Parallel.forEach(blocks, minChunk: Swift.max(1, blocks * 16384 / Swift.max(rows * outF, 1))) { r in
+                let j0 = r.lowerBound * 16, j1 = Swift.min(outF, r.upperBound * 16)
+                for i in 0..<rows {
+                    let row = pg + i * outF
+                    for j in j0..<j1 { pgb[j] += row[j] }
+                }
+            }
+            b.addGrad(gb)
+        }
     }
 }

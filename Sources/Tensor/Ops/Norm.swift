@@ -20,36 +20,48 @@ extension Tensor {
         Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / Swift.max(d, 1))) { r in
             adv_layernorm_forward(px, po, phat, pr, pw, pb, r.lowerBound, r.upperBound, d, eps)
         }
-        out.record(inputs) { g in
-            let pg = g.ptr, ph = xhat.ptr, pr = rstd.ptr // (captures the tensors, not just their memory)
-            let needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
-            let gx = x.requiresGrad ? Tensor(uninitialized: x.shape) : nil
-            let pgx = gx?.ptr
-            // Each chunk of rows sums its own weight/bias gradients; the chunks are added after.
-            let chunks = Swift.max(1, Swift.min(Parallel.threads, rows * d / 16384))
-            let per = (rows + chunks - 1) / chunks
-            let partW = needW ? Tensor(zeros: [chunks, d]) : nil, partB = needB ? Tensor(zeros: [chunks, d]) : nil
-            let ppw = partW?.ptr, ppb = partB?.ptr
-            Parallel.forEach(chunks, minChunk: 1) { cr in
-                for c in cr {
-                    let r0 = c * per, r1 = Swift.min(rows, r0 + per)
-                    if r0 >= r1 { continue }
-                    adv_layernorm_backward(pg, ph, pr, weight.map { UnsafePointer($0.ptr) }, pgx, ppw.map { $0 + c * d }, ppb.map { $0 + c * d }, r0, r1, d)
-                }
-            }
-            if let w = weight, let part = partW {
-                let gw = Tensor(zeros: [d])
-                for c in 0..<chunks { for j in 0..<d { gw.ptr[j] += part.ptr[c * d + j] } }
-                w.addGrad(gw)
-            }
-            if let b = bias, let part = partB {
-                let gb = Tensor(zeros: [d])
-                for c in 0..<chunks { for j in 0..<d { gb.ptr[j] += part.ptr[c * d + j] } }
-                b.addGrad(gb)
-            }
-            if let gx = gx { x.addGrad(gx) }
-        }
+        out.record(inputs) { g in Tensor.normRowsBackward(g, x, weight: weight, bias: bias, xhat: xhat, rstd: rstd) }
         return out
+    }
+
+    /// The gradients of `normRows` (CKernels/norm.c): with xhat the normalised rows,
+    /// dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) where dxhat = g w, per row;
+    /// dw = sum over rows of g xhat, db = sum over rows of g.
+    /// - Parameters:
+    ///   - g: (rows, d) the output gradient (any shape of that size)
+    ///   - x: the input (rows, d); weight, bias: (d) or nil; each receives its gradient
+    ///   - xhat: (rows, d) the normalised rows the forward pass kept
+    ///   - rstd: (rows) 1 / sqrt(var + eps) per row
+    static func normRowsBackward(_ g: Tensor, _ x: Tensor, weight: Tensor?, bias: Tensor?, xhat: Tensor, rstd: Tensor) {
+        let rows = rstd.count, d = x.count / Swift.max(rows, 1)
+        let pg = g.ptr, ph = xhat.ptr, pr = rstd.ptr
+        let needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
+        let gx = x.requiresGrad ? Tensor(uninitialized: x.shape) : nil
+        let pgx = gx?.ptr
+        // Each chunk of rows sums its own weight/bias gradients; the chunks are added after.
+        // (Chunks from the size only, added in chunk order: the same sums with any thread count.)
+        let chunks = Parallel.parts(rows, quantum: Swift.max(1, 16384 / Swift.max(d, 1)), maxParts: 8)
+        let per = (rows + chunks - 1) / chunks
+        let partW = needW ? Tensor(zeros: [chunks, d]) : nil, partB = needB ? Tensor(zeros: [chunks, d]) : nil
+        let ppw = partW?.ptr, ppb = partB?.ptr
+        Parallel.forEach(chunks, minChunk: 1) { cr in
+            for c in cr {
+                let r0 = c * per, r1 = Swift.min(rows, r0 + per)
+                if r0 >= r1 { continue }
+                adv_layernorm_backward(pg, ph, pr, weight.map { UnsafePointer($0.ptr) }, pgx, ppw.map { $0 + c * d }, ppb.map { $0 + c * d }, r0, r1, d)
+            }
+        }
+        if let w = weight, let part = partW {
+            let gw = Tensor(zeros: [d])
+            for c in 0..<chunks { for j in 0..<d { gw.ptr[j] += part.ptr[c * d + j] } }
+            w.addGrad(gw)
+        }
+        if let b = bias, let part = partB {
+            let gb = Tensor(zeros: [d])
+            for c in 0..<chunks { for j in 0..<d { gb.ptr[j] += part.ptr[c * d + j] } }
+            b.addGrad(gb)
+        }
+        if let gx = gx { x.addGrad(gx) }
     }
 
     /// Layer norm over the last dimension (biased variance, as PyTorch).
@@ -120,44 +132,54 @@ extension Tensor {
         var inputs = [x]
         if let w = weight { inputs.append(w) }
         if let b = bias { inputs.append(b) }
-        out.record(inputs) { g in
-            let pg = g.ptr, px = x.ptr
-            // Per-channel sums over the batch: channels over threads, each in batch order.
-            let sumChunk = Swift.max(1, 65536 / Swift.max(n * hw, 1))
-            if let w = weight, w.requiresGrad {
-                let gw = Tensor(zeros: [c])
-                let pgw = gw.ptr
-                Parallel.forEach(c, minChunk: sumChunk) { r in
-                    for ch in r {
-                        for b in 0..<n { pgw[ch] += Tensor.rowDot(pg + (b * c + ch) * hw, px + (b * c + ch) * hw, hw) }
-                    }
-                }
-                w.addGrad(gw)
-            }
-            if let b = bias, b.requiresGrad {
-                let gb = Tensor(zeros: [c])
-                let pgb = gb.ptr
-                Parallel.forEach(c, minChunk: sumChunk) { r in
-                    for ch in r {
-                        for i in 0..<n { pgb[ch] += Tensor.rowSum(pg + (i * c + ch) * hw, hw) }
-                    }
-                }
-                b.addGrad(gb)
-            }
-            if x.requiresGrad {
-                if weight == nil { x.addGrad(g); return }
-                let gx = Tensor(uninitialized: x.shape)
-                let pgx = gx.ptr
-                Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
-                    for plane in r {
-                        let sv = F8(repeating: pw?[plane % c] ?? 1)
-                        FastMath.map(pg + plane * hw, pgx + plane * hw, hw) { $0 * sv }
-                    }
-                }
-                x.addGrad(gx)
-            }
-        }
+        out.record(inputs) { g in Tensor.channelAffineBackward(g, x, weight: weight, bias: bias) }
         return out
+    }
+
+    /// The gradients of `channelAffine`: dx = g weight[c], dweight[c] = sum of g x over the
+    /// batch and pixels of channel c, dbias[c] = sum of g there.
+    /// - Parameters:
+    ///   - g: (N, C, ...) the output gradient
+    ///   - x: (N, C, ...); weight, bias: (C) or nil; each receives its gradient
+    static func channelAffineBackward(_ g: Tensor, _ x: Tensor, weight: Tensor?, bias: Tensor?) {
+        let n = x.shape[0], c = x.shape[1]
+        let hw = x.count / Swift.max(n * c, 1)
+        let pw = weight?.ptr
+        let pg = g.ptr, px = x.ptr
+        // Per-channel sums over the batch: channels over threads, each in batch order.
+        let sumChunk = Swift.max(1, 65536 / Swift.max(n * hw, 1))
+        if let w = weight, w.requiresGrad {
+            let gw = Tensor(zeros: [c])
+            let pgw = gw.ptr
+            Parallel.forEach(c, minChunk: sumChunk) { r in
+                for ch in r {
+                    for b in 0..<n { pgw[ch] += Tensor.rowDot(pg + (b * c + ch) * hw, px + (b * c + ch) * hw, hw) }
+                }
+            }
+            w.addGrad(gw)
+        }
+        if let b = bias, b.requiresGrad {
+            let gb = Tensor(zeros: [c])
+            let pgb = gb.ptr
+            Parallel.forEach(c, minChunk: sumChunk) { r in
+                for ch in r {
+                    for i in 0..<n { pgb[ch] += Tensor.rowSum(pg + (i * c + ch) * hw, hw) }
+                }
+            }
+            b.addGrad(gb)
+        }
+        if x.requiresGrad {
+            if weight == nil { x.addGrad(g); return }
+            let gx = Tensor(uninitialized: x.shape)
+            let pgx = gx.ptr
+            Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+                for plane in r {
+                    let sv = F8(repeating: pw?[plane % c] ?? 1)
+                    FastMath.map(pg + plane * hw, pgx + plane * hw, hw) { $0 * sv }
+                }
+            }
+            x.addGrad(gx)
+        }
     }
 
     /// Batch norm over (N, H, W) per channel.
@@ -243,58 +265,73 @@ extension Tensor {
         var inputs = [x]
         if let w = weight { inputs.append(w) }
         if let b = bias { inputs.append(b) }
-        out.record(inputs) { g in
-            let pg = g.ptr, px = x.ptr
-            // Per channel: sum(dy), sum(dy * xhat).
-            var sumG = [Float](repeating: 0, count: c), sumGX = [Float](repeating: 0, count: c)
-            sumG.withUnsafeMutableBufferPointer { gb in
-                sumGX.withUnsafeMutableBufferPointer { xb in
-                    guard let psg = gb.baseAddress, let psx = xb.baseAddress else { return }
-                    meanC.withUnsafeBufferPointer { mb in
-                        guard let pmean = mb.baseAddress else { return }
-                        Parallel.forEach(c, minChunk: Swift.max(1, 32768 / Swift.max(m, 1))) { r in
-                            adv_bn_grad_sums(pg, px, pmean, n, c, hw, r.lowerBound, r.upperBound, psg, psx)
-                            for ch in r { psx[ch] *= rstdC[ch] } // sum(dy * xhat)
-                        }
+        out.record(inputs) { g in Tensor.batchNormBackward(g, x, weight: weight, bias: bias, mean: meanC, rstd: rstdC, training: training) }
+        return out
+    }
+
+    /// The gradients of `batchNorm`, per channel c with xhat = (x - mean) rstd over its N x H x W
+    /// values: dweight = sum(g xhat), dbias = sum(g); dx = weight rstd (g - mean(g) - xhat mean(g xhat))
+    /// in training (the statistics depend on x), weight rstd g in evaluation (CKernels/norm.c).
+    /// - Parameters:
+    ///   - g: (N, C, ...) the output gradient
+    ///   - x: (N, C, ...); weight, bias: (C) or nil; each receives its gradient
+    ///   - mean, rstd: (C) the statistics the forward pass normalised with
+    ///   - training: whether those were the batch's statistics
+    static func batchNormBackward(_ g: Tensor, _ x: Tensor, weight: Tensor?, bias: Tensor?, mean meanC: [Float], rstd rstdC: [Float],
+                                  training: Bool) {
+        let n = x.shape[0], c = x.shape[1]
+        let hw = x.count / Swift.max(n * c, 1)
+        let m = n * hw
+        let pw = weight?.ptr
+        let pg = g.ptr, px = x.ptr
+        // Per channel: sum(dy), sum(dy * xhat).
+        var sumG = [Float](repeating: 0, count: c), sumGX = [Float](repeating: 0, count: c)
+        sumG.withUnsafeMutableBufferPointer { gb in
+            sumGX.withUnsafeMutableBufferPointer { xb in
+                guard let psg = gb.baseAddress, let psx = xb.baseAddress else { return }
+                meanC.withUnsafeBufferPointer { mb in
+                    guard let pmean = mb.baseAddress else { return }
+                    Parallel.forEach(c, minChunk: Swift.max(1, 32768 / Swift.max(m, 1))) { r in
+                        adv_bn_grad_sums(pg, px, pmean, n, c, hw, r.lowerBound, r.upperBound, psg, psx)
+                        for ch in r { psx[ch] *= rstdC[ch] } // sum(dy * xhat)
                     }
                 }
-            }
-            func vector(_ v: [Float]) -> Tensor {
-                let t = Tensor(zeros: [c])
-                for i in 0..<c { t.ptr[i] = v[i] }
-                return t
-            }
-            if let w = weight, w.requiresGrad { w.addGrad(vector(sumGX)) }
-            if let b = bias, b.requiresGrad { b.addGrad(vector(sumG)) }
-            if x.requiresGrad {
-                let gx = Tensor(uninitialized: x.shape)
-                let pgx = gx.ptr
-                let sg = sumG, sgx = sumGX
-                // dx = a g + b x + d per channel: training, w rstd (dy - mean(dy) - xhat mean(dy xhat));
-                // evaluation, w rstd dy.
-                var ka = [Float](repeating: 0, count: c), kb = ka, kd = ka
-                for ch in 0..<c {
-                    let k1 = (pw?[ch] ?? 1) * rstdC[ch]
-                    ka[ch] = k1
-                    if training {
-                        let mg = sg[ch] / Float(m), mgx = sgx[ch] / Float(m) * rstdC[ch]
-                        kb[ch] = -k1 * mgx
-                        kd[ch] = k1 * (mgx * meanC[ch] - mg)
-                    }
-                }
-                ka.withUnsafeBufferPointer { ab in
-                    kb.withUnsafeBufferPointer { bb in
-                        kd.withUnsafeBufferPointer { db in
-                            guard let pa = ab.baseAddress, let pbb = bb.baseAddress, let pd = db.baseAddress else { return }
-                            Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
-                                adv_bn_input_grad(pg, px, pgx, c, hw, r.lowerBound, r.upperBound, pa, pbb, pd)
-                            }
-                        }
-                    }
-                }
-                x.addGrad(gx)
             }
         }
-        return out
+        func vector(_ v: [Float]) -> Tensor {
+            let t = Tensor(zeros: [c])
+            for i in 0..<c { t.ptr[i] = v[i] }
+            return t
+        }
+        if let w = weight, w.requiresGrad { w.addGrad(vector(sumGX)) }
+        if let b = bias, b.requiresGrad { b.addGrad(vector(sumG)) }
+        if x.requiresGrad {
+            let gx = Tensor(uninitialized: x.shape)
+            let pgx = gx.ptr
+            let sg = sumG, sgx = sumGX
+            // dx = a g + b x + d per channel: training, w rstd (dy - mean(dy) - xhat mean(dy xhat));
+            // evaluation, w rstd dy.
+            var ka = [Float](repeating: 0, count: c), kb = ka, kd = ka
+            for ch in 0..<c {
+                let k1 = (pw?[ch] ?? 1) * rstdC[ch]
+                ka[ch] = k1
+                if training {
+                    let mg = sg[ch] / Float(m), mgx = sgx[ch] / Float(m) * rstdC[ch]
+                    kb[ch] = -k1 * mgx
+                    kd[ch] = k1 * (mgx * meanC[ch] - mg)
+                }
+            }
+            ka.withUnsafeBufferPointer { ab in
+                kb.withUnsafeBufferPointer { bb in
+                    kd.withUnsafeBufferPointer { db in
+                        guard let pa = ab.baseAddress, let pbb = bb.baseAddress, let pd = db.baseAddress else { return }
+                        Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+                            adv_bn_input_grad(pg, px, pgx, c, hw, r.lowerBound, r.upperBound, pa, pbb, pd)
+                        }
+                    }
+                }
+            }
+            x.addGrad(gx)
+        }
     }
 }

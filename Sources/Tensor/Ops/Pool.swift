@@ -48,15 +48,27 @@ extension Tensor {
         }
         let a = self
         out.record([a]) { g in
-            let gx = Tensor(zeros: a.shape)
-            let pg = g.ptr, pgx = gx.ptr, pinv = inv.ptr // (captures inv, not just its memory)
-            // Planes in parallel: each writes only its own plane of gx.
-            Parallel.forEach(n * c, minChunk: Swift.max(1, 8192 / Swift.max(h * w, 1))) { r in
-                adv_avgpool_backward(pg, pgx, r.lowerBound, r.upperBound, h, w, ho, wo, kernel, s, padding, pinv)
-            }
-            a.addGrad(gx)
+            a.addGrad(Tensor.avgPool2dBackward(g, inputShape: a.shape, kernel: kernel, stride: s, padding: padding, inverseCounts: inv))
         }
         return out
+    }
+
+    /// The input gradient of `avgPool2d`: each output's gradient times 1/divisor, spread over its window.
+    /// - Parameters:
+    ///   - g: (N, C, Ho, Wo) the output gradient
+    ///   - inputShape: (N, C, H, W)
+    ///   - inverseCounts: (Ho * Wo) 1 / divisor per output position, as the forward pass computed it
+    /// - Returns: (N, C, H, W)
+    static func avgPool2dBackward(_ g: Tensor, inputShape: [Int], kernel: Int, stride s: Int, padding: Int, inverseCounts inv: Tensor) -> Tensor {
+        let n = inputShape[0], c = inputShape[1], h = inputShape[2], w = inputShape[3]
+        let ho = g.shape[2], wo = g.shape[3]
+        let gx = Tensor(zeros: inputShape)
+        let pg = g.ptr, pgx = gx.ptr, pinv = inv.ptr
+        // Planes in parallel: each writes only its own plane of gx.
+        Parallel.forEach(n * c, minChunk: Swift.max(1, 8192 / Swift.max(h * w, 1))) { r in
+            adv_avgpool_backward(pg, pgx, r.lowerBound, r.upperBound, h, w, ho, wo, kernel, s, padding, pinv)
+        }
+        return gx
     }
 
     /// Max pooling over k x k windows (padding is -inf, as PyTorch); the gradient goes to the
@@ -96,18 +108,28 @@ extension Tensor {
             }
         }
         let a = self
-        out.record([a]) { g in
-            let gx = Tensor(zeros: a.shape)
-            let pg = g.ptr, pgx = gx.ptr
-            for p in 0..<(n * c) {
-                for q in 0..<(ho * wo) {
-                    let idx = Int(arg[p * ho * wo + q])
-                    if idx >= 0 { pgx[p * h * w + idx] += pg[p * ho * wo + q] }
-                }
-            }
-            a.addGrad(gx)
-        }
+        out.record([a]) { g in a.addGrad(Tensor.maxPool2dBackward(g, inputShape: a.shape, argmax: arg)) }
         return out
+    }
+
+    /// The input gradient of `maxPool2d`: each output's gradient goes to its window's maximum.
+    /// - Parameters:
+    ///   - g: (N, C, Ho, Wo) the output gradient
+    ///   - inputShape: (N, C, H, W)
+    ///   - argmax: (N * C * Ho * Wo) offset of each window's maximum in its (H, W) plane (-1: none)
+    /// - Returns: (N, C, H, W)
+    static func maxPool2dBackward(_ g: Tensor, inputShape: [Int], argmax arg: [Int32]) -> Tensor {
+        let planes = inputShape[0] * inputShape[1], hw = inputShape[2] * inputShape[3]
+        let howo = g.shape[2] * g.shape[3]
+        let gx = Tensor(zeros: inputShape)
+        let pg = g.ptr, pgx = gx.ptr
+        for p in 0..<planes {
+            for q in 0..<howo {
+                let idx = Int(arg[p * howo + q])
+                if idx >= 0 { pgx[p * hw + idx] += pg[p * howo + q] }
+            }
+        }
+        return gx
     }
 
     /// Mean over H and W: (N, C, H, W) -> (N, C).

@@ -41,8 +41,7 @@ extension Tensor {
         let out = Tensor(uninitialized: shape)
         let px = ptr, po = out.ptr
         let n = shape[ax]
-        let contiguous = ax == rank - 1
-        if contiguous {
+        if ax == rank - 1 {
             Parallel.forEach(count / Swift.max(n, 1), minChunk: Swift.max(1, 16384 / Swift.max(n, 1))) { r in
                 adv_softmax_rows(px + r.lowerBound * n, po + r.lowerBound * n, r.count, n)
             }
@@ -57,25 +56,33 @@ extension Tensor {
             }
         }
         let a = self
-        out.record([a]) { g in
-            // dx = y * (g - sum(g * y))
-            let gx = Tensor(zeros: a.shape)
-            let pg = g.ptr, pgx = gx.ptr
-            if contiguous {
-                Parallel.forEach(a.count / Swift.max(n, 1), minChunk: Swift.max(1, 16384 / Swift.max(n, 1))) { r in
-                    let o = r.lowerBound * n
-                    adv_softmax_rows_backward(pg + o, po + o, pgx + o, r.count, n)
-                }
-            } else {
-                a.forEachLine(ax, Swift.max(1, 8192 / Swift.max(n, 1))) { b, n, s in
-                    var d: Float = 0
-                    for j in 0..<n { d += pg[b + j * s] * po[b + j * s] }
-                    for j in 0..<n { pgx[b + j * s] = po[b + j * s] * (pg[b + j * s] - d) }
-                }
-            }
-            a.addGrad(gx)
-        }
+        // The output's memory, not the tensor: a tensor captured by its own backward would never be freed.
+        out.record([a]) { g in a.addGrad(Tensor.softmaxBackward(g, y: po, axis: ax)) }
         return out
+    }
+
+    /// The input gradient of `softmax` along `ax`: dx = y * (g - sum(g * y)) along each line.
+    /// - Parameters:
+    ///   - g: the output gradient, any shape
+    ///   - y: the forward output (same shape as g)
+    /// - Returns: the shape of g
+    static func softmaxBackward(_ g: Tensor, y po: UnsafePointer<Float>, axis ax: Int) -> Tensor {
+        let gx = Tensor(zeros: g.shape)
+        let pg = g.ptr, pgx = gx.ptr
+        let n = g.shape[ax]
+        if ax == g.rank - 1 {
+            Parallel.forEach(g.count / Swift.max(n, 1), minChunk: Swift.max(1, 16384 / Swift.max(n, 1))) { r in
+                let o = r.lowerBound * n
+                adv_softmax_rows_backward(pg + o, po + o, pgx + o, r.count, n)
+            }
+        } else {
+            g.forEachLine(ax, Swift.max(1, 8192 / Swift.max(n, 1))) { b, n, s in
+                var d: Float = 0
+                for j in 0..<n { d += pg[b + j * s] * po[b + j * s] }
+                for j in 0..<n { pgx[b + j * s] = po[b + j * s] * (pg[b + j * s] - d) }
+            }
+        }
+        return gx
     }
 
     /// Log-softmax along `axis`.
@@ -93,17 +100,24 @@ extension Tensor {
             for j in 0..<n { po[b + j * s] = px[b + j * s] - lz }
         }
         let a = self
-        out.record([a]) { g in
-            // dx = g - softmax * sum(g)
-            let gx = Tensor(zeros: a.shape)
-            let pg = g.ptr, pgx = gx.ptr
-            a.forEachLine(ax, Swift.max(1, 8192 / Swift.max(n, 1))) { b, n, s in
-                var sg: Float = 0
-                for j in 0..<n { sg += pg[b + j * s] }
-                for j in 0..<n { pgx[b + j * s] = pg[b + j * s] - Foundation.exp(po[b + j * s]) * sg }
-            }
-            a.addGrad(gx)
-        }
+        out.record([a]) { g in a.addGrad(Tensor.logSoftmaxBackward(g, y: po, axis: ax)) }
         return out
+    }
+
+    /// The input gradient of `logSoftmax` along `ax`: dx = g - exp(y) * sum(g) along each line.
+    /// - Parameters:
+    ///   - g: the output gradient, any shape
+    ///   - y: the forward output (log-probabilities, same shape as g)
+    /// - Returns: the shape of g
+    static func logSoftmaxBackward(_ g: Tensor, y po: UnsafePointer<Float>, axis ax: Int) -> Tensor {
+        let gx = Tensor(zeros: g.shape)
+        let pg = g.ptr, pgx = gx.ptr
+        let n = g.shape[ax]
+        g.forEachLine(ax, Swift.max(1, 8192 / Swift.max(n, 1))) { b, n, s in
+            var sg: Float = 0
+            for j in 0..<n { sg += pg[b + j * s] }
+            for j in 0..<n { pgx[b + j * s] = pg[b + j * s] - Foundation.exp(po[b + j * s]) * sg }
+        }
+        return gx
     }
 }

@@ -1,4 +1,4 @@
-// Mixup / CutMix in timm's batch mode and label smoothing (REFERENCE.md section 4).
+// Mixup / CutMix in timm's batch mode and label smoothing (docs/reference.md section 4).
 // With probability `prob` the whole batch is mixed with its reverse (x.flip(0)); CutMix is chosen with
 // probability `switchProb` when both alphas are positive; lambda ~ Beta(alpha, alpha); the CutMix box
 // has sides int(sqrt(1 - lambda) * H/W), a uniform centre, is clipped, and lambda is recomputed from

@@ -1,4 +1,4 @@
-// RandAugment exactly as timm's "rand-mM-mstdS-inc1" (REFERENCE.md section 4): `ops` operations per
+// RandAugment exactly as timm's "rand-mM-mstdS-inc1" (docs/reference.md section 4): `ops` operations per
 // image drawn uniformly with replacement from the 15 "increasing" ops; each is applied with
 // probability `prob`; its magnitude ~ N(M, std) clipped to [0, 10]; level -> argument as timm's
 // _*_level_to_arg with a random sign (p = 0.5) where timm negates. The image ops are Pillow's.
