@@ -5,8 +5,9 @@ Installs the kernel spec into a temporary prefix, starts the kernel through a Ke
 checks execute (streams, execute_result, a table as text/html, errors with the caret),
 completion, inspection, is_complete, interrupt (signal and interrupt_request) with variables
 kept, rejected messages (wrong signature, malformed) with the kernel alive, restart, shutdown,
-a missing/invalid connection file (exit 2) and `jupyter nbconvert --execute` of a small notebook.
-Exits non-zero on the first failed check.
+a missing/invalid connection file (exit 2), and a small percent-format .adv made a notebook by
+Jupytext and run by `jupyter nbconvert --execute`.
+Runs every check and exits non-zero when any failed.
 """
 import hashlib
 import hmac
@@ -193,13 +194,15 @@ km.cleanup_resources()
 
 # --- nbconvert --execute of a small notebook ---------------------------------------------------
 import nbformat  # noqa: E402
-nb = nbformat.v4.new_notebook()
-nb.metadata["kernelspec"] = {"name": "adv", "display_name": "adv", "language": "adv"}
-nb.cells = [nbformat.v4.new_markdown_cell("A small check"),
-            nbformat.v4.new_code_cell('rows = [{model: "a", acc: 1}]\nprint("rows:", len(rows))'),
-            nbformat.v4.new_code_cell("rows")]
+# A small percent-format .adv file through Jupytext (from stdin: it refuses the .adv extension).
+small = '# %% [markdown]\n# A small check\n\n# %%\nrows = [{model: "a", acc: 1}]\nprint("rows:", len(rows))\n\n# %%\nrows\n'
+meta = json.dumps({"kernelspec": {"name": "adv", "display_name": "adv", "language": "adv"},
+                   "language_info": {"name": "adv", "file_extension": ".adv"}})
 src = os.path.join(TMP, "small.ipynb")
-nbformat.write(nb, src)
+r = subprocess.run([os.path.join(BIN, "jupytext"), "--from", "py:percent", "--to", "ipynb", "--update-metadata", meta,
+                    "-o", src, "-"], input=small, capture_output=True, text=True)
+check(r.returncode == 0 and [c.cell_type for c in nbformat.read(src, as_version=4).cells] == ["markdown", "code", "code"],
+      "jupytext turns a percent-format .adv into a notebook")
 r = subprocess.run([os.path.join(BIN, "jupyter"), "nbconvert", "--to", "notebook", "--execute", src,
                     "--output", "small.out.ipynb"], capture_output=True, text=True, timeout=120)
 check(r.returncode == 0, "jupyter nbconvert --execute runs a small notebook" + ("" if r.returncode == 0 else ": " + r.stderr[-400:]))

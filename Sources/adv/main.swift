@@ -103,35 +103,26 @@ struct KernelCommand: ParsableCommand {
     }
 }
 
-if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "kernel" {
+/// Parses `arguments` (nil: the process's) as `C` and runs it, then exits: 0 on success, the
+/// command's ExitCode, 0 for --help/--version, 2 for a usage error.
+func runAndExit<C: ParsableCommand>(_: C.Type, _ arguments: [String]? = nil) -> Never {
     do {
-        var command = try KernelCommand.parseAsRoot(Array(CommandLine.arguments.dropFirst(2)))
+        var command = try C.parseAsRoot(arguments)
         try command.run()
         exit(0)
     } catch let code as ExitCode {
         exit(code.rawValue)
     } catch {
-        let status = KernelCommand.exitCode(for: error)
-        if status == .success {
-            print(KernelCommand.fullMessage(for: error))
+        if C.exitCode(for: error) == .success {
+            print(C.fullMessage(for: error))
             exit(0)
         }
-        FileHandle.standardError.write(Data((KernelCommand.fullMessage(for: error) + "\n").utf8))
+        FileHandle.standardError.write(Data((C.fullMessage(for: error) + "\n").utf8))
         exit(2)
     }
 }
 
-do {
-    var command = try Adv.parseAsRoot()
-    try command.run()
-} catch let code as ExitCode {
-    exit(code.rawValue)
-} catch {
-    let status = Adv.exitCode(for: error)
-    if status == .success {
-        print(Adv.fullMessage(for: error))
-        exit(0)
-    }
-    FileHandle.standardError.write(Data((Adv.fullMessage(for: error) + "\n").utf8))
-    exit(2)
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "kernel" {
+    runAndExit(KernelCommand.self, Array(CommandLine.arguments.dropFirst(2)))
 }
+runAndExit(Adv.self)
