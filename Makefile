@@ -4,6 +4,7 @@ SWIFT ?= swift
 SWIFTFLAGS = -c release -Xswiftc -enable-testing
 BIN = .build/release
 APT_PACKAGES = libopenblas-dev libreadline-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev \
+               libcairo2-dev fonts-dejavu-core \
                pkg-config tmux dataset-fashion-mnist man-db libzmq3-dev libssl-dev
 # `make install PREFIX=$$HOME/.local` (DESTDIR for staging): bin/adv, share/adv/stdlib (found
 # relative to the executable), share/man/man1/adv.1, bash/zsh/fish completions, share/doc/adv
@@ -18,7 +19,7 @@ ARGPARSER = .build/checkouts/swift-argument-parser
 MANTOOL = .build/manual-tool/release/generate-manual
 GEN = .build/generated
 
-.PHONY: deps stamp build test demo study bench clean man completions install uninstall check-install kernel-check
+.PHONY: deps browser-deps stamp build test demo study report-check bench clean man completions install uninstall check-install kernel-check
 
 # Installs the Debian packages the project needs when any is missing; quiet when all are present.
 deps:
@@ -38,6 +39,15 @@ stamp:
 	line="#define ADV_GIT_COMMIT \"$$c\""; \
 	if [ ! -f $(STAMP) ] || [ "$$(cat $(STAMP))" != "$$line" ]; then \
 	  echo "$$line" > $(STAMP); touch Sources/CBuildInfo/build_info.c; fi
+
+# Headless Chromium for the report check (ReportBrowserTests); when the package cannot be
+# installed the check is skipped with a message saying so.
+browser-deps:
+	@dpkg-query -W -f='$${Status}' chromium 2>/dev/null | grep -q "install ok installed" || { \
+	  echo "make browser-deps: installing chromium"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null ) \
+	    || echo "make browser-deps: could not install chromium; the browser check (ReportBrowserTests) will be skipped"; }
 
 build: deps stamp
 	$(SWIFT) build $(SWIFTFLAGS) --product adv
@@ -77,7 +87,7 @@ uninstall:
 	  $(ROOT)/share/zsh/site-functions/_adv $(ROOT)/share/fish/vendor_completions.d/adv.fish
 	rm -rf $(ROOT)/share/adv $(ROOT)/share/doc/adv
 
-test: deps stamp
+test: deps browser-deps stamp
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build --disable-swift-testing
 	$(MAKE) --no-print-directory check-install
@@ -95,8 +105,21 @@ $(JUPYTER_VENV)/bin/jupyter-nbconvert:
 kernel-check: build $(JUPYTER_VENV)/bin/jupyter-nbconvert
 	$(JUPYTER_VENV)/bin/python scripts/kernel_check.py $(BIN)/adv
 
+# The study as a notebook: prints its table as it runs and writes examples/study.html.
+# examples/study.ipynb from examples/study.adv through Jupytext (the kernel check tests they agree).
+NOTEBOOK_META = {"kernelspec": {"name": "adv", "display_name": "adv", "language": "adv"}, "language_info": {"name": "adv", "file_extension": ".adv"}}
+examples/study.ipynb: examples/study.adv $(JUPYTER_VENV)/bin/jupyter-nbconvert
+	$(JUPYTER_VENV)/bin/jupytext --from py:percent --to ipynb --update-metadata '$(NOTEBOOK_META)' -o $@ - < examples/study.adv
+
 demo: build
-	$(BIN)/adv examples/study.adv
+	$(BIN)/adv notebook examples/study.adv -o examples/study.html
+
+# A notebook report rendered in headless Chromium: DOM checks and a screenshot, kept in
+# .build/report-check/ (check.html, screenshot.png, figure.png).
+report-check: deps browser-deps stamp
+	$(SWIFT) build $(SWIFTFLAGS) --build-tests
+	ADV_REPORT_CHECK_DIR=$(CURDIR)/.build/report-check $(SWIFT) test $(SWIFTFLAGS) --skip-build --disable-swift-testing --filter ReportBrowserTests
+	@echo "report-check: report and screenshot in .build/report-check/"
 
 # The study at CPU scale (examples/study_full.adv; meant for at most 20 minutes on 2 idle cores):
 # results in results/study.json and results/study.csv.

@@ -28,6 +28,8 @@ let package = Package(
 
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
         // The Jupyter kernel: ZeroMQ sockets and OpenSSL's HMAC-SHA256 (docs/notebooks.md).
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ", pkgConfig: "libzmq",
                        providers: [.apt(["libzmq3-dev"])]),
@@ -46,12 +48,15 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
         // The vision side on top of it: Models, Attacks, Data, Training, Evaluation, IO.
         .target(name: "Engine", dependencies: ["Tensor", "CZlib", "CPNG", "CJPEG", "CKernels"], swiftSettings: optimize),
-        .target(name: "Runtime", dependencies: ["Lang", "Engine", "Tensor", "CReadline", "CBuildInfo", "CZMQ", "COpenSSL"], swiftSettings: optimize),
+        .target(name: "Runtime", dependencies: ["Lang", "Engine", "Tensor", "CReadline", "CBuildInfo", "CCairo", "CZMQ", "COpenSSL"], swiftSettings: optimize),
         .executableTarget(name: "adv", dependencies: [
             "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
         .executableTarget(name: "AdvBench", dependencies: ["Tensor", "Engine", "Runtime"], swiftSettings: optimize),
+        // Seeded mutation fuzzing of every reader of untrusted input (docs/reliability.md).
+        .target(name: "FuzzKit", dependencies: ["Lang", "Tensor", "Engine", "Runtime", "CZlib"], swiftSettings: optimize),
+        .executableTarget(name: "AdvFuzz", dependencies: ["FuzzKit", "Engine"], swiftSettings: optimize),
 
         .testTarget(name: "LangTests", dependencies: ["Lang"]),
         .testTarget(name: "EngineTests", dependencies: ["Tensor", "Engine"], resources: [.copy("Fixtures")]),
@@ -61,6 +66,7 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["Tensor", "Engine", "Runtime"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Lang", "Tensor", "Engine"]),
         .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Scripts")]),
+        .testTarget(name: "FuzzKitTests", dependencies: ["FuzzKit"], resources: [.copy("Corpus")]),
     ],
     swiftLanguageModes: [.v5]
 )

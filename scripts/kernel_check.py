@@ -101,10 +101,15 @@ check(not any(t == "execute_result" for t, _ in out), "a trailing ; hides the va
 
 reply, out = run(kc, '[{model: "a", acc: 91.5}, {model: "b", acc: 80}]')
 html = [c["data"].get("text/html", "") for t, c in out if t == "execute_result"]
-check(len(html) == 1 and "<table>" in html[0] and "<td>a</td>" in html[0] and "<th>acc</th>" in html[0], "a list of records is a text/html table")
+check(len(html) == 1 and "<table" in html[0] and "<td>a</td>" in html[0] and "<th>acc</th>" in html[0] and ">91.5</td>" in html[0],
+      "a list of records is a text/html table")
 reply, out = run(kc, 'table([{model: "m", precision: "fp32", params: 1000000, clean: 90.5, robust: 40.1, attack: "PGD-5", drop: 50}])')
 html = [c["data"].get("text/html", "") for t, c in out if t == "execute_result"]
-check(len(html) == 1 and "<th>Clean Acc@1</th>" in html[0] and "<td>90.50%</td>" in html[0], "table() shows as an HTML table")
+check(len(html) == 1 and "<th>Clean Acc@1</th>" in html[0] and ">90.50%</td>" in html[0], "table() shows as an HTML table")
+reply, out = run(kc, "fig = plot([1, 2, 3], [1, 4, 9], title: \"squares\")\nfig")
+data = [c["data"] for t, c in out if t == "execute_result"]
+check(len(data) == 1 and "<svg" in data[0].get("image/svg+xml", "") and "squares" in data[0]["image/svg+xml"]
+      and data[0].get("image/png", "").startswith("iVBOR"), "a figure arrives as image/svg+xml and image/png")
 
 reply, out = run(kc, "y = 1 + nope")
 errs = [c for t, c in out if t == "error"]
@@ -211,6 +216,16 @@ if r.returncode == 0:
     outs = done.cells[1].outputs + done.cells[2].outputs
     check(any(o.get("text") == "rows: 1\n" for o in outs) and any("text/html" in o.get("data", {}) for o in outs),
           "the executed notebook holds the stream and the HTML table")
+
+# examples/study.ipynb is examples/study.adv through Jupytext (make examples/study.ipynb).
+repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+r = subprocess.run([os.path.join(BIN, "jupytext"), "--from", "py:percent", "--to", "ipynb", "--update-metadata", meta,
+                    "-o", os.path.join(TMP, "study.ipynb"), "-"], stdin=open(os.path.join(repo, "examples", "study.adv")),
+                   capture_output=True, text=True)
+fresh = nbformat.read(os.path.join(TMP, "study.ipynb"), as_version=4)
+kept = nbformat.read(os.path.join(repo, "examples", "study.ipynb"), as_version=4)
+check([(c.cell_type, c.source) for c in fresh.cells] == [(c.cell_type, c.source) for c in kept.cells]
+      and kept.metadata["kernelspec"]["name"] == "adv", "examples/study.ipynb agrees with examples/study.adv")
 
 left = subprocess.run(["pgrep", "-f", os.path.realpath(ADV) + " kernel"], capture_output=True, text=True).stdout.split()
 check(not left, "no kernel process is left running" + (": " + " ".join(left) if left else ""))

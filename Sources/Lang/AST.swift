@@ -13,11 +13,55 @@ public enum UnaryOperator: String {
 
 /// An expression node.
 public final class Expr {
-    public let kind: ExprKind
+    public private(set) var kind: ExprKind
     public let span: Span
+    /// Nodes on the longest path from here to a leaf (the interpreter recurses this deep).
+    public let height: Int
     public init(_ kind: ExprKind, _ span: Span) {
         self.kind = kind
         self.span = span
+        var h = 0
+        if Expr.hasChildren(kind) { for c in Expr.children(kind) where c.height > h { h = c.height } }
+        height = h + 1
+    }
+
+    /// Frees the subtree without recursion: the parser caps nesting depth but not the length of a
+    /// chain (`1 + 1 + ... + 1`, `f()()()...`, `a.b.c...`), which builds a left-deep tree; freeing
+    /// it node by node recursively would overflow the native stack (docs/language.md, Limits).
+    deinit {
+        guard Expr.hasChildren(kind) else { return }
+        var pending = Expr.children(kind)
+        kind = .nil_
+        while var e = pending.popLast() {
+            // Only nodes nobody else holds are taken apart here; shared ones are freed by their owner.
+            if isKnownUniquelyReferenced(&e), Expr.hasChildren(e.kind) {
+                pending.append(contentsOf: Expr.children(e.kind))
+                e.kind = .nil_
+            }
+        }
+    }
+
+    private static func hasChildren(_ k: ExprKind) -> Bool {
+        switch k {
+        case .number, .string, .bool, .nil_, .name, .function: return false
+        default: return true
+        }
+    }
+
+    /// The direct sub-expressions of a node (function bodies are statements, freed by their decl).
+    private static func children(_ k: ExprKind) -> [Expr] {
+        switch k {
+        case .number, .string, .bool, .nil_, .name, .function: return []
+        case .interpolation(let parts):
+            return parts.compactMap { if case .expr(let e) = $0 { return e }; return nil }
+        case .list(let xs): return xs
+        case .record(let fs): return fs.map(\.value)
+        case .unary(_, let e): return [e]
+        case .binary(_, let a, let b), .logical(_, let a, let b), .index(let a, let b): return [a, b]
+        case .call(let f, let args): return [f] + args.map(\.value)
+        case .member(let e, _, _): return [e]
+        case .slice(let e, let lo, let hi): return [e] + [lo, hi].compactMap { $0 }
+        }
     }
 }
 

@@ -15,6 +15,23 @@ public struct Diagnostic: Error, CustomStringConvertible {
 
     public var description: String { render() }
 
+    /// Longest source line shown in full; longer ones are cut around the column.
+    public static let maxShownLine = 160
+
+    /// `text` cut to `limit` characters with "..." (for tokens quoted in messages).
+    public static func excerpt(_ text: String, limit: Int = 40) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "..."
+    }
+
+    /// A character as shown in a source line: control characters (which would be invisible or
+    /// act on the terminal) become their Unicode control pictures (U+2400...), tabs stay.
+    static func visible(_ c: Character) -> Character {
+        guard c != "\t", let u = c.unicodeScalars.first, c.unicodeScalars.count == 1 else { return c }
+        if u.value < 0x20 { return Character(Unicode.Scalar(0x2400 + u.value)!) }
+        if u.value == 0x7F { return "\u{2421}" }
+        return c
+    }
+
     /// The message with its location, the source line and an underline of the span:
     /// ```
     /// f.adv:2:7: error: unknown name 'pirnt'; did you mean 'print'?
@@ -32,14 +49,24 @@ public struct Diagnostic: Error, CustomStringConvertible {
         if text.isEmpty && span.start >= src.bytes.count && line > 1 {
             return out  // at end of input: nothing to underline
         }
-        out += "\n" + text + "\n"
         // Pad with the same whitespace (keeps tabs aligned), then ^ and ~ for the rest of the span on this line.
-        let chars = Array(text)
-        var pad = ""
-        for i in 0..<min(col - 1, chars.count) { pad.append(chars[i] == "\t" ? "\t" : " ") }
+        var chars = Array(text)
         let lineEndOffset = line < src.lineStarts.count ? src.lineStarts[line] - 1 : src.bytes.count
         let endOnLine = min(span.end, lineEndOffset)
-        let width = max(1, endOnLine > span.start ? src.text(of: Span(src, span.start, endOnLine)).count : 1)
+        var width = max(1, endOnLine > span.start ? src.text(of: Span(src, span.start, endOnLine)).count : 1)
+        var caretAt = min(col - 1, chars.count)
+        // A very long line is shown as a window around the column (a 10 MB line must not print 20 MB).
+        if chars.count > Diagnostic.maxShownLine {
+            let lo = max(0, caretAt - Diagnostic.maxShownLine / 2)
+            let hi = min(chars.count, lo + Diagnostic.maxShownLine)
+            width = min(width, max(1, hi - caretAt))
+            let lead: [Character] = lo > 0 ? Array("...") : []
+            chars = lead + Array(chars[lo..<hi]) + (hi < chars.count ? Array("...") : [])
+            caretAt = caretAt - lo + lead.count
+        }
+        out += "\n" + String(chars.map(Diagnostic.visible)) + "\n"
+        var pad = ""
+        for i in 0..<min(caretAt, chars.count) { pad.append(chars[i] == "\t" ? "\t" : " ") }
         out += pad + "^" + String(repeating: "~", count: width - 1)
         return out
     }

@@ -103,9 +103,21 @@ public struct Lexer {
             i += 1
             while i < end && (b[i] & 0xC0) == 0x80 { i += 1 }
             let ch = String(decoding: b[s..<i], as: UTF8.self)
-            error(c == 39 ? "strings use double quotes (\"...\")" : "unexpected character '\(ch)'", s, i)
+            error(c == 39 ? "strings use double quotes (\"...\")" : "unexpected character \(Lexer.shown(ch))", s, i)
             return next()
         }
+    }
+
+    /// A stray character for a message: quoted when visible, else its code point
+    /// ("U+0007 (a control character)", "U+200B (an invisible character)").
+    static func shown(_ ch: String) -> String {
+        guard let u = ch.unicodeScalars.first else { return "''" }
+        let code = "U+" + String(repeating: "0", count: max(0, 4 - String(u.value, radix: 16).count)) + String(u.value, radix: 16, uppercase: true)
+        if u.value < 0x20 || (0x7F...0x9F).contains(u.value) { return "\(code) (a control character)" }
+        if u.properties.isWhitespace || u.properties.generalCategory == .format || u.value == 0xFFFD {
+            return "\(code) (an invisible character)"
+        }
+        return "'\(ch)'"
     }
 
     private mutating func number(_ s: Int) -> Token {
@@ -120,7 +132,7 @@ public struct Lexer {
         if i < end && isIdentStart(b[i]) {
             let bad = i
             while i < end && isIdentPart(b[i]) { i += 1 }
-            error("invalid number '\(String(decoding: b[s..<i], as: UTF8.self))'", s, i)
+            error("invalid number '\(Diagnostic.excerpt(String(decoding: b[s..<min(i, s + 200)], as: UTF8.self)))'", s, i)
             _ = bad
         }
         let text = String(decoding: b[s..<i].filter { $0 != 95 }, as: UTF8.self)

@@ -5,6 +5,9 @@
 public struct Parser {
     /// Deepest nesting of expressions and blocks accepted.
     public static let maxDepth = 200
+    /// Tallest expression tree accepted: a flat chain (`1 + 1 + ... + 1`, `f()()()...`) is as tall
+    /// as it is long, and evaluating it recurses once per level (docs/reliability.md).
+    public static let maxHeight = 100_000
     /// At most this many syntax errors are reported from one input.
     public static let maxErrors = 20
 
@@ -107,6 +110,26 @@ public struct Parser {
     private mutating func expect(_ s: String, _ what: String) throws -> Token {
         guard cur.isSymbol(s) else { throw fail("expected '\(s)' \(what), found \(cur.describe)") }
         return advance()
+    }
+
+    /// Expects the bracket `s` closing `opener`. When no such bracket follows anywhere (the
+    /// bracket is never closed, so the lexer read the following lines as its contents), the error
+    /// is placed at the opening bracket, with a note where the parser gave up.
+    @discardableResult
+    private mutating func expectClosing(_ s: String, _ what: String, opener: Token) throws -> Token {
+        if cur.isSymbol(s) { return advance() }
+        guard case .symbol(let open) = opener.kind else { return try expect(s, what) }
+        var depth = 0
+        for t in tokens[p...] {
+            if t.isSymbol(open) { depth += 1 }
+            if t.isSymbol(s) {
+                if depth == 0 { return try expect(s, what) }  // closed later: the problem is here
+                depth -= 1
+            }
+        }
+        diagnostics.append(Diagnostic("'\(open)' is never closed (expected '\(s)' \(what))", at: opener.span))
+        diagnostics.append(Diagnostic("the parser gave up here, at \(cur.describe)", at: cur.span, severity: .note))
+        throw Bail()
     }
 
     private mutating func identifier(_ what: String) throws -> (String, Span) {
@@ -323,7 +346,7 @@ public struct Parser {
         let start = advance().span  // 'fn'
         var name: String?
         if case .identifier(let n) = cur.kind { name = n; p += 1 }
-        try expect("(", "before the parameters")
+        let openParen = try expect("(", "before the parameters")
         var params: [Parameter] = []
         while !cur.isSymbol(")") {
             let (pn, ps) = try identifier("a parameter name")
@@ -337,7 +360,7 @@ public struct Parser {
             params.append(Parameter(name: pn, span: ps, defaultValue: def))
             if !match(",") { break }
         }
-        let close = try expect(")", "after the parameters")
+        let close = try expectClosing(")", "after the parameters", opener: openParen)
         let savedLoops = loopDepth
         loopDepth = 0
         functionDepth += 1
@@ -382,6 +405,7 @@ public struct Parser {
             case .symbol(let s): left = Expr(.binary(BinaryOperator(rawValue: s) ?? .add, left, rhs), span)
             default: throw fail("unexpected \(op.describe)", op.span)
             }
+            try checkHeight(left, op.span)
         }
         return left
     }
@@ -408,16 +432,16 @@ public struct Parser {
             if cur.isSymbol("(") {
                 e = try call(e)
             } else if cur.isSymbol("[") {
-                p += 1
+                let openBracket = advance()
                 var lo: Expr?, hi: Expr?
                 if !cur.isSymbol(":") { lo = try expression() }
                 if match(":") {
                     if !cur.isSymbol("]") { hi = try expression() }
-                    let close = try expect("]", "to close the slice")
+                    let close = try expectClosing("]", "to close the slice", opener: openBracket)
                     e = Expr(.slice(e, lo, hi), e.span.to(close.span))
                 } else {
                     guard let index = lo else { throw fail("expected an index or a slice inside '[]'") }
-                    let close = try expect("]", "to close the index")
+                    let close = try expectClosing("]", "to close the index", opener: openBracket)
                     e = Expr(.index(e, index), e.span.to(close.span))
                 }
             } else if cur.isSymbol(".") {
@@ -427,13 +451,21 @@ public struct Parser {
             } else {
                 return e
             }
+            try checkHeight(e, previous)
+        }
+    }
+
+    /// Refuses an expression taller than `maxHeight` (reported at the operator that exceeds it).
+    private mutating func checkHeight(_ e: Expr, _ at: Span) throws {
+        if e.height > Parser.maxHeight {
+            throw fail("expression too long (more than \(Parser.maxHeight) operations in a chain); split it into several statements", at)
         }
     }
 
     private mutating func call(_ callee: Expr) throws -> Expr {
         try enter()
         defer { depth -= 1 }
-        p += 1  // '('
+        let openParen = advance()  // '('
         var args: [Argument] = []
         var sawNamed = false
         while !cur.isSymbol(")") {
@@ -451,7 +483,7 @@ public struct Parser {
             }
             if !match(",") { break }
         }
-        let close = try expect(")", "to close the call")
+        let close = try expectClosing(")", "to close the call", opener: openParen)
         return Expr(.call(callee, args), callee.span.to(close.span))
     }
 
@@ -481,7 +513,7 @@ public struct Parser {
             skipNewlines()
             let e = try expression()
             skipNewlines()
-            let close = try expect(")", "to close the parenthesis")
+            let close = try expectClosing(")", "to close the parenthesis", opener: t)
             return Expr(e.kind, t.span.to(close.span))
         case .symbol("["):
             p += 1
@@ -490,7 +522,7 @@ public struct Parser {
                 items.append(try expression())
                 if !match(",") { break }
             }
-            let close = try expect("]", "to close the list")
+            let close = try expectClosing("]", "to close the list", opener: t)
             return Expr(.list(items), t.span.to(close.span))
         case .symbol("{"):
             return try record()
@@ -530,7 +562,7 @@ public struct Parser {
             skipNewlines()
         }
         skipNewlines()
-        let close = try expect("}", "to close the record")
+        let close = try expectClosing("}", "to close the record", opener: open)
         return Expr(.record(fields), open.span.to(close.span))
     }
 

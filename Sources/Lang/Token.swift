@@ -38,9 +38,9 @@ public struct Token {
     /// A short description for error messages: "'+'", "a number", "end of line".
     public var describe: String {
         switch kind {
-        case .number: return "number \(span.source.text(of: span))"
+        case .number: return "number \(Diagnostic.excerpt(span.source.text(of: Span(span.source, span.start, min(span.end, span.start + 200)))))"
         case .string: return "a string"
-        case .identifier(let n): return "name '\(n)'"
+        case .identifier(let n): return "name '\(Diagnostic.excerpt(n))'"
         case .keyword(let k): return "'\(k.rawValue)'"
         case .symbol(let s): return "'\(s)'"
         case .newline: return "end of line"

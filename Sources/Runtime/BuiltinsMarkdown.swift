@@ -48,6 +48,8 @@ public enum BuiltinsMarkdown {
             ("Recipe", "recipe()"),
             ("RandAugment", "randaugment()"),
             ("Mixup", "mixup()"),
+            ("Figure", "plot([1, 2])"),
+            ("Grid", "grid(zeros(1, 1, 2, 2))"),
         ]
     }()
 

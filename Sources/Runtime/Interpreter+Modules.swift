@@ -40,27 +40,60 @@ extension Interpreter {
         return nil
     }
 
-    func use(_ target: UseTarget, alias: String?, from source: SourceFile, into env: Environment) throws {
+    /// The file a `use` in `source` names, and the module's default binding name.
+    func resolveModule(_ target: UseTarget, from source: SourceFile) throws -> (path: String, name: String) {
         let baseDir: String = {
             if source.name.hasPrefix("<") || source.name == "-e" { return FileManager.default.currentDirectoryPath }
             return URL(fileURLWithPath: source.name).deletingLastPathComponent().path
         }()
-        let path: String
-        let name: String
         switch target {
         case .name(let n):
-            name = n
             let dirs = [baseDir] + searchPaths
             guard let found = dirs.map({ URL(fileURLWithPath: $0).appendingPathComponent(n + ".adv").path })
                     .first(where: { FileManager.default.fileExists(atPath: $0) }) else {
                 throw RuntimeError.name("no module '\(n)': looked for \(n).adv in \(dirs.joined(separator: ", ")) (set ADV_PATH to add directories)")
             }
-            path = found
+            return (found, n)
         case .path(let p):
             let url = p.hasPrefix("/") ? URL(fileURLWithPath: p) : URL(fileURLWithPath: baseDir).appendingPathComponent(p)
-            path = url.standardized.path
-            name = url.deletingPathExtension().lastPathComponent
+            return (url.standardized.path, url.deletingPathExtension().lastPathComponent)
         }
+    }
+
+    /// Parses every module that `stmts` (from `source`) uses, and the modules those use, before
+    /// anything runs: a syntax error in a used module is then reported like one in the script
+    /// (status 2) instead of after the script has already run statements. Modules that cannot be
+    /// found or read are left to the `use` statement, which reports them when it runs.
+    func preparseModules(_ stmts: [Stmt], from source: SourceFile) throws {
+        var targets: [UseTarget] = []
+        func collect(_ body: [Stmt]) {
+            for s in body {
+                switch s.kind {
+                case .use(let t, _): targets.append(t)
+                case .if_(let branches, let elseBody):
+                    for b in branches { collect(b.body) }
+                    if let e = elseBody { collect(e) }
+                case .for_(_, _, _, let body), .while_(_, let body): collect(body)
+                case .function(let d): collect(d.body)
+                default: break
+                }
+            }
+        }
+        collect(stmts)
+        for t in targets {
+            guard let (path, _) = try? resolveModule(t, from: source) else { continue }
+            let key = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            if modules[key] != nil || parsedModules[key] != nil { continue }
+            guard let src = try? SourceLoader.load(path: path) else { continue }
+            let (mstmts, diags) = Parser.parse(src)
+            if !diags.isEmpty { throw Diagnostics(diags) }
+            parsedModules[key] = (src, mstmts)
+            try preparseModules(mstmts, from: src)
+        }
+    }
+
+    func use(_ target: UseTarget, alias: String?, from source: SourceFile, into env: Environment) throws {
+        let (path, name) = try resolveModule(target, from: source)
         let bindAs = alias ?? name
         guard let first = bindAs.utf8.first, isIdentStartByte(first), bindAs.utf8.allSatisfy(isIdentByte) else {
             throw RuntimeError.name("cannot bind module '\(bindAs)' to a name; use 'use \"...\" as NAME'")
@@ -71,11 +104,17 @@ extension Interpreter {
             return
         }
         if loading.contains(key) { throw RuntimeError.value("circular 'use' of \(path)") }
-        let src = try SourceLoader.load(path: path)
+        let stmts: [Stmt]
+        if let parsed = parsedModules.removeValue(forKey: key) {
+            stmts = parsed.statements
+        } else {
+            let src = try SourceLoader.load(path: path)
+            let (s, diags) = Parser.parse(src)
+            if !diags.isEmpty { throw Diagnostics(diags) }
+            stmts = s
+        }
         loading.insert(key)
         defer { loading.remove(key) }
-        let (stmts, diags) = Parser.parse(src)
-        if !diags.isEmpty { throw Diagnostics(diags) }
         let menv = Environment()
         menv.values["args"] = globals.values["args"]
         for s in stmts { _ = try exec(s, menv) }

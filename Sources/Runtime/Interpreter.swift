@@ -31,6 +31,8 @@ public final class Interpreter: CallContext {
     public let globals: Environment
     /// Where `print` and the REPL write (tests capture it).
     public var output: (String) -> Void
+    /// Where `show(value)` sends values as display data (a notebook report); nil: as text to `output`.
+    public var display: ((Value) -> Void)?
     public var limits: Limits
     /// Directories searched for `use NAME` after the using file's own directory.
     public var searchPaths: [String]
@@ -45,13 +47,15 @@ public final class Interpreter: CallContext {
     /// Modules by resolved path, loaded once per session.
     var modules: [String: Module] = [:]
     var loading: Set<String> = []
+    /// Modules parsed ahead of running (`preparseModules`), by resolved path, until used.
+    var parsedModules: [String: (source: SourceFile, statements: [Stmt])] = [:]
 
     /// - Parameters:
     ///   - builtins: the builtin table (normally `Registry.standard()`).
     ///   - args: the script's arguments, bound to `args`.
     ///   - output: receives everything the script prints.
     public init(builtins: BuiltinTable = Registry.standard(), args: [String] = [],
-                output: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) }) {
+                output: @escaping (String) -> Void = { Console.out($0) }) {
         self.builtins = builtins
         self.globals = Environment()
         self.output = output
@@ -72,6 +76,7 @@ public final class Interpreter: CallContext {
                     completed: ((Stmt) -> Void)? = nil) throws {
         let (stmts, diags) = Parser.parse(source)
         if !diags.isEmpty { throw Diagnostics(diags) }
+        try preparseModules(stmts, from: source)
         try execute(stmts, in: env ?? globals, echo: echo, completed: completed)
     }
 

@@ -11,6 +11,7 @@ extension REPL {
         (":time EXPR", "evaluate EXPR and show how long it took"),
         (":load FILE", "run a script in this session (its variables stay)"),
         (":save FILE", "write this session's successful inputs as a runnable script"),
+        (":report FILE", "write this session (inputs, outputs, figures) as a report (.html or .md)"),
         (":quit", "leave (also Ctrl-D)"),
     ]
 
@@ -59,10 +60,23 @@ extension REPL {
             guard !rest.isEmpty else { Runner.printError(":save needs a file name"); return nil }
             let path = unquote(rest)
             do {
-                try writeAtomically(session.joined(separator: "\n") + "\n", to: path)
+                try AtomicFile.write(session.joined(separator: "\n") + "\n", to: path)
                 out("saved \(session.count) statement\(session.count == 1 ? "" : "s") to \(path)\n")
             } catch {
-                Runner.printError("\(path): error: cannot write: \(error.localizedDescription)")
+                Runner.printError("\(path): error: \(error)")
+            }
+        case ":report":
+            guard !rest.isEmpty else { Runner.printError(":report needs a file name ending in .html or .md"); return nil }
+            let path = unquote(rest)
+            var report = Report(title: "adv session", source: "REPL")
+            report.cells = transcript
+            report.seconds = transcript.reduce(0) { $0 + $1.seconds }
+            report.seed = SessionSeed.text
+            do {
+                try report.write(to: path)
+                out("wrote \(transcript.count) input\(transcript.count == 1 ? "" : "s") to \(path)\n")
+            } catch {
+                Runner.printError("\(path): error: cannot write the report: \(error)")
             }
         default:
             var msg = "<repl>: error: unknown command '\(name)'"
@@ -89,17 +103,5 @@ extension REPL {
     func unquote(_ s: String) -> String {
         if s.count >= 2, s.hasPrefix("\""), s.hasSuffix("\"") { return String(s.dropFirst().dropLast()) }
         return s
-    }
-}
-
-/// Writes a file through a temporary file and a rename, so a failure never leaves half a file.
-func writeAtomically(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    try Data(text.utf8).write(to: tmp)
-    if rename(tmp.path, url.path) != 0 {
-        let err = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: tmp)
-        throw RuntimeError.message(err)
     }
 }

@@ -2,7 +2,9 @@
 // and host objects after `.`; the keyword arguments of the call being typed (`pgd(e` ->
 // `eps:`, from the builtin's declaration or the function's parameters; a silent alias such as
 // `size:` when what is typed matches it and no declared name); file paths inside
-// strings (readline's filename completion).
+// strings (readline's filename completion). A Tab with only whitespace before the cursor
+// inserts a tab instead, as Python's REPL does, so pasted tab-indented code stays as it was
+// (docs/reliability.md).
 import CReadline
 import Foundation
 import Lang
@@ -95,6 +97,13 @@ enum Completion {
 
 extension REPL {
     func installCompletion() {
+        rl_bind_key(9) { count, key in
+            let before = rl_line_buffer.map { String(cString: $0).utf8.prefix(Int(rl_point)) } ?? "".utf8.prefix(0)
+            if before.allSatisfy({ $0 == 32 || $0 == 9 }) {
+                return rl_insert_text("\t") >= 0 ? 0 : 1
+            }
+            return rl_complete(count, key)
+        }
         rl_completer_word_break_characters = UnsafePointer(strdup(" \t\n\"\\'`@$><=;|&{(+-*/%,[]:)"))
         // Inside a string only quotes and blanks break words, so a whole path is completed.
         Completion.pathBreaks = strdup(" \t\n\"")

@@ -30,6 +30,8 @@ public final class REPL {
     public let interp: Interpreter
     /// Statements that ran without error, as a runnable script (for `:save`).
     public private(set) var session: [String] = []
+    /// Every input with what it showed, for `:report FILE.html`.
+    public private(set) var transcript: [CellResult] = []
     let historyPath: String
     var pending = ""
     var blankLines = 0
@@ -49,7 +51,7 @@ public final class REPL {
         return URL(fileURLWithPath: home).appendingPathComponent(".adv_history").path
     }
 
-    func out(_ s: String) { FileHandle.standardOutput.write(Data(s.utf8)) }
+    func out(_ s: String) { Console.out(s) }
 
     /// Runs until Ctrl-D, `:quit` or `exit()`.
     /// - Returns: the exit status.
@@ -133,11 +135,29 @@ public final class REPL {
         let source = SourceFile(name: name, text: text)
         let suppress = text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix(";")
         Interrupt.requested = false
+        var cell = CellResult(kind: .code, title: nil, source: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        func add(_ o: CellOutput) {
+            if case .stream(let s) = o, case .stream(let prev)? = cell.outputs.last {
+                cell.outputs[cell.outputs.count - 1] = .stream(prev + s)
+            } else {
+                cell.outputs.append(o)
+            }
+        }
+        let saved = (interp.output, interp.display)
+        interp.output = { saved.0($0); add(.stream($0)) }
+        interp.display = { [self] v in out(v.display() + "\n"); add(.display(Display.data(for: v, types: ["text/plain", "text/html", "image/svg+xml"]))) }
+        defer {
+            (interp.output, interp.display) = saved
+            if record { transcript.append(cell) }
+        }
+        let t0 = ProcessInfo.processInfo.systemUptime
+        defer { cell.seconds = ProcessInfo.processInfo.systemUptime - t0 }
         do {
             try interp.run(source, echo: { [self] v, stmt in
                 if case .nil_ = v { return }
                 if !echo || suppress { return }
                 out(v.display() + "\n")
+                add(.display(Display.data(for: v, types: ["text/plain", "text/html", "image/svg+xml"])))
                 interp.globals.values["_"] = v
                 // A shown value becomes print(...) in the saved script, so it prints the same.
                 if record, let last = session.last, last == source.text(of: stmt.span) {
@@ -149,10 +169,13 @@ public final class REPL {
             })
         } catch {
             if let e = error as? ExitRequest { return e.code }
+            cell.status = .failed
             if let s = error as? ScriptError, case .interrupted = s.error {
                 Runner.printError("interrupted (variables are kept)")
+                add(.error("interrupted (variables are kept)"))
             } else {
-                Runner.report(error)
+                let (text, _) = Runner.describe(error)
+                if let t = text { Runner.printError(t); add(.error(t)) }
             }
         }
         return nil

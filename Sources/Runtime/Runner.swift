@@ -8,7 +8,7 @@ import Lang
 public enum Runner {
     /// Writes to standard error.
     public static func printError(_ s: String) {
-        FileHandle.standardError.write(Data((s.hasSuffix("\n") ? s : s + "\n").utf8))
+        Console.err(s.hasSuffix("\n") ? s : s + "\n")
     }
 
     /// Runs the script at `path` with `args` bound to `args`.
@@ -18,7 +18,7 @@ public enum Runner {
         do {
             source = try SourceLoader.load(path: path)
         } catch {
-            printError(messageText(error, fallbackName: path))
+            printError(messageText(error, fallbackName: "adv"))
             return 2
         }
         return run(source, args: args)
@@ -31,9 +31,8 @@ public enum Runner {
 
     /// Runs the script read from standard input.
     public static func runStdin(args: [String]) -> Int32 {
-        let data = FileHandle.standardInput.readDataToEndOfFile()
         do {
-            return run(try SourceLoader.decode(Array(data), name: "<stdin>"), args: args)
+            return run(try SourceLoader.decode(try SourceLoader.readAll(fd: 0, name: "<stdin>"), name: "<stdin>"), args: args)
         } catch {
             printError(messageText(error, fallbackName: "<stdin>"))
             return 2
@@ -84,21 +83,25 @@ public enum Runner {
     /// Prints an error from `run` and gives the exit status it means.
     @discardableResult
     public static func report(_ error: Error) -> Int32 {
+        let (text, code) = describe(error)
+        if let t = text { printError(t) }
+        return code
+    }
+
+    /// The message an error prints (nil for an `exit()` request) and the exit status it means.
+    public static func describe(_ error: Error) -> (text: String?, code: Int32) {
         switch error {
         case let e as ExitRequest:
-            return e.code
+            return (nil, e.code)
         case let d as Diagnostics:
-            printError(d.description)
-            return 2
+            return (d.description, 2)
         case let d as Diagnostic:
-            printError(d.render())
-            return 2
+            return (d.render(), 2)
         case let e as ScriptError:
-            printError(e.render())
-            return 1
+            if case .interrupted = e.error { return (e.render(), 130) }  // the Unix convention (128 + SIGINT)
+            return (e.render(), 1)
         default:
-            printError(messageText(error, fallbackName: "adv"))
-            return 1
+            return (messageText(error, fallbackName: "adv"), 1)
         }
     }
 
@@ -108,16 +111,33 @@ public enum Runner {
         return text.contains(": error: ") ? text : "\(fallbackName): error: \(text)"
     }
 
-    /// Ctrl-C asks running code to stop (`Interrupt.requested`); a second Ctrl-C before it
-    /// stops ends the process. At the REPL prompt it clears the line instead.
+    /// Ctrl-C asks running code to stop (`Interrupt.requested`). Signals that arrive while a
+    /// request is pending are one request (`timeout -s INT` signals the process and its group
+    /// within microseconds), so the handling (a checkpoint, the interrupted message, status 130)
+    /// always runs. Outside the REPL, a Ctrl-C more than `forceAfter` seconds after a request
+    /// that nothing has picked up (a hang outside any checked loop) ends the process with 130.
+    /// At the REPL prompt Ctrl-C clears the line; in the REPL a pending request is never forced
+    /// (that would lose the session's variables).
     public static func installInterruptHandler() {
         signal(SIGINT) { _ in
             if REPLState.atPrompt {
                 REPLState.clearLine()
                 return
             }
-            if Interrupt.requested { _exit(130) }
+            let now = Interrupt.monotonicSeconds()
+            if Interrupt.requested {
+                if REPLState.current == nil, now - Interrupt.requestedAt > Runner.forceAfter {
+                    let msg = "\nadv: interrupted again; exiting without cleanup\n"
+                    _ = msg.withCString { Glibc.write(2, $0, strlen($0)) }
+                    _exit(130)
+                }
+                return
+            }
+            Interrupt.requestedAt = now
             Interrupt.requested = true
         }
     }
+
+    /// Seconds a Ctrl-C request may stay unanswered before another Ctrl-C ends a script.
+    public static let forceAfter = 3.0
 }

@@ -1,13 +1,15 @@
 // The `adv` command line (thin): see Runtime for everything it drives.
 //   adv                  REPL when stdin is a terminal, else runs the script on stdin
-//   adv FILE.adv ARGS... runs a script (`args` holds ARGS)
+//   adv FILE.adv ARGS... runs a script (`# %%` cell markers are comments) (`args` holds ARGS)
 //   adv -e CODE          evaluates CODE
+//   adv notebook FILE.adv [-o OUT.html|OUT.md] [ARGS...]  runs the cells, writes a report
 //   adv -i FILE.adv      runs the script, then the REPL with its variables
 //   adv kernel CONNECTION_FILE            the Jupyter kernel (started by Jupyter)
 //   adv kernel install [--user | --prefix P]  writes its kernel spec
-// Exit status: 0 success, 1 runtime error, 2 usage or syntax error.
+// Exit status: 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
 import ArgumentParser
 import Foundation
+import Engine
 import Runtime
 
 struct Adv: ParsableCommand {
@@ -20,9 +22,11 @@ struct Adv: ParsableCommand {
             directories of ADV_PATH (colon-separated), then in PREFIX/share/adv/stdlib of an \
             installed adv (or the stdlib folder of the source tree). The REPL keeps its history \
             in ~/.adv_history (ADV_HISTFILE moves it); ADV_PROGRESS=0 silences progress lines.
+            `adv notebook FILE.adv [-o OUT.html|OUT.md] [ARGS...]` runs the file's cells and \
+            writes a report (adv notebook --help).
             `adv kernel install [--user | --prefix P]` installs the Jupyter kernel, which Jupyter \
             starts as `adv kernel CONNECTION_FILE` (adv kernel --help).
-            Exit status: 0 success, 1 runtime error, 2 usage or syntax error.
+            Exit status: 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
             """,
         version: "adv \(Version.full)")
 
@@ -43,7 +47,7 @@ struct Adv: ParsableCommand {
 
     func run() throws {
         if builtinsMarkdown {
-            print(BuiltinsMarkdown.generate(), terminator: "")
+            Console.out(BuiltinsMarkdown.generate())
             return
         }
         let code: Int32
@@ -60,6 +64,52 @@ struct Adv: ParsableCommand {
             code = Runner.runStdin(args: args)
         }
         throw ExitCode(code)
+    }
+}
+
+Console.prepare()  // before anything opens a file: closed stdin/stdout/stderr, SIGPIPE
+
+/// `adv notebook FILE.adv [-o OUT] [ARGS...]`: runs the file's cells in one session and writes
+/// a report (docs/notebooks.md). Exit status: the failing cell's (1 runtime, 2 syntax), else 0.
+struct NotebookCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "adv notebook",
+        abstract: "Runs the cells of FILE.adv (`# %%` markers) in one session and writes a report.",
+        discussion: """
+            OUT ending in .html (default: FILE with .html) is one self-contained page; OUT ending \
+            in .md is Markdown with the figures as SVG files in OUT_files/ beside it. A failing cell \
+            shows its diagnostic in the report, later cells are marked not run, the report is still \
+            written and the exit status is 1 (2 for a syntax error).
+            """)
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The report to write (.html or .md).", valueName: "OUT"))
+    var output: String?
+
+    @Argument(help: ArgumentHelp("The notebook (.adv, percent format).", valueName: "FILE"))
+    var file: String
+
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Arguments for the notebook, in `args`.", valueName: "ARGS"))
+    var args: [String] = []
+
+    func run() throws {
+        let out = output ?? (file.hasSuffix(".adv") ? String(file.dropLast(4)) : file) + ".html"
+        guard [".html", ".htm", ".md"].contains(where: { out.lowercased().hasSuffix($0) }) else {
+            throw ValidationError("-o must end in .html or .md, got \"\(out)\"")
+        }
+        let runner = NotebookRunner(args: args)
+        runner.echo = { FileHandle.standardOutput.write(Data($0.utf8)) }
+        let report = runner.run(path: file, args: args)
+        do {
+            try report.write(to: out)
+        } catch {
+            Runner.printError("adv notebook: error: cannot write \(out): \(error)")
+            throw ExitCode(1)
+        }
+        Runner.printError("adv notebook: wrote \(out) (\(report.cells.count) cells, \(String(format: "%.1f", report.seconds)) s)")
+        for c in report.cells {
+            for case .error(let e) in c.outputs { Runner.printError(e) }
+        }
+        throw ExitCode(report.exitCode)
     }
 }
 
@@ -114,14 +164,17 @@ func runAndExit<C: ParsableCommand>(_: C.Type, _ arguments: [String]? = nil) -> 
         exit(code.rawValue)
     } catch {
         if C.exitCode(for: error) == .success {
-            print(C.fullMessage(for: error))
+            Console.out(C.fullMessage(for: error) + "\n")
             exit(0)
         }
-        FileHandle.standardError.write(Data((C.fullMessage(for: error) + "\n").utf8))
+        Console.err(C.fullMessage(for: error) + "\n")
         exit(2)
     }
 }
 
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "notebook" {
+    runAndExit(NotebookCommand.self, Array(CommandLine.arguments.dropFirst(2)))
+}
 if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "kernel" {
     runAndExit(KernelCommand.self, Array(CommandLine.arguments.dropFirst(2)))
 }

@@ -210,8 +210,9 @@ final class EvaluationTests: XCTestCase {
     }
 }
 
-/// A deliberately broken attack for the sanity checks: moves images by eps regardless of eps
-/// being 0 (breaks "eps = 0 is clean") and with more steps moves them back (robust accuracy rises).
+/// A deliberately broken attack for the sanity checks: moves images by 0.3 regardless of eps
+/// being 0 (breaks "eps = 0 is clean": at eps 0 the output check rejects it, which the check
+/// reports) and with more steps moves them back (robust accuracy rises).
 final class UndoingAttack: Attack {
     var eps: Float = 0.3
     var stepCount = 1
@@ -222,7 +223,8 @@ final class UndoingAttack: Attack {
     func with(steps: Int) -> Attack? { let u = UndoingAttack(); u.eps = eps; u.stepCount = steps; return u }
     func attack(_ model: Model, _ x: Tensor, goal: AttackGoal, rng: RNG) throws -> AttackResult {
         let adv = x.copy()
-        if stepCount == 1 { for k in 0..<adv.count { adv.ptr[k] = adv.ptr[k] > 0.5 ? 0 : 1 } }
+        // moves by 0.3 whatever eps is: inside the ball at eps 0.3, outside it at eps 0
+        if stepCount == 1 { for k in 0..<adv.count { adv.ptr[k] = adv.ptr[k] > 0.5 ? adv.ptr[k] - 0.3 : adv.ptr[k] + 0.3 } }
         let pred = AttackOps.predictions(try AttackOps.logits(model, adv))
         return AttackResult(adversarial: adv, fooled: (0..<pred.count).map { goal.isSuccess($0, prediction: pred[$0]) })
     }

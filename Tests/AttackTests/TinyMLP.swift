@@ -90,15 +90,16 @@ final class TinyMLP: Model {
     }
 }
 
-/// The torch fixture written by scripts/fixtures/gen_attacks.py.
+/// A torch fixture with a TinyMLP's weights: Fixtures/attacks.safetensors
+/// (scripts/fixtures/gen_attacks.py) or Fixtures/autoattack.safetensors (gen_autoattack.py).
 struct AttackFixture {
     let tensors: [String: Tensor]
     let meta: [String: String]
     let model: TinyMLP
 
-    init() throws {
-        guard let url = Bundle.module.url(forResource: "attacks", withExtension: "safetensors", subdirectory: "Fixtures") else {
-            throw EngineError.io("fixture Fixtures/attacks.safetensors missing from the test bundle")
+    init(_ resource: String = "attacks") throws {
+        guard let url = Bundle.module.url(forResource: resource, withExtension: "safetensors", subdirectory: "Fixtures") else {
+            throw EngineError.io("fixture Fixtures/\(resource).safetensors missing from the test bundle")
         }
         let r = try Safetensors.read(url.path)
         tensors = r.tensors

@@ -120,7 +120,7 @@ final class ScriptTests: XCTestCase {
         XCTAssertTrue(u.stderr.contains("--no-such-flag"), u.stderr)
         let m = try runAdv(["/nonexistent/script.adv"])
         XCTAssertEqual(m.status, 2)
-        XCTAssertEqual(m.stderr, "/nonexistent/script.adv: error: /nonexistent/script.adv: no such file\n")
+        XCTAssertEqual(m.stderr, "adv: error: cannot read /nonexistent/script.adv: no such file\n")
     }
 
     func testScriptArgumentsMayLookLikeFlags() throws {

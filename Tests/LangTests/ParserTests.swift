@@ -76,7 +76,8 @@ final class ParserTests: XCTestCase {
         """)
         XCTAssertEqual(e, [
             "t.adv:2:9: error: duplicate parameter 'a'",
-            "t.adv:4:10: error: expected ']' to close the list, found end of input",
+            "t.adv:4:5: error: '[' is never closed (expected ']' to close the list)",
+            "t.adv:4:10: note: the parser gave up here, at end of input",
         ])
         let e2 = errors("a = \nb = 1 +* 2\nc = )\nd = 1")
         XCTAssertEqual(e2, [

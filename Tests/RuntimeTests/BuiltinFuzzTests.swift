@@ -270,7 +270,8 @@ final class BuiltinFuzzTests: XCTestCase {
 
     func testAttacksRefuseUnallocatableWork() {
         let pre = "m = model(\"resnet18\", image: 8, channels: 1, classes: 3, params: 3000)\nx = rand(2, 1, 8, 8)\n"
-        XCTAssertTrue(errorLine(pre + "pgd(eps: 0.1, steps: 1, restarts: 1e9, batched: \"batched\")(m, x, [0, 1])").contains("too many elements"))
+        // restarts is limited (AttackLimits); within the limit, batched restarts are size-checked.
+        XCTAssertTrue(errorLine(pre + "pgd(eps: 0.1, steps: 1, restarts: 1e9, batched: \"batched\")(m, x, [0, 1])").contains("restarts must be at most 10000"))
     }
 
     func testRecipeCountsCannotOverflow() {

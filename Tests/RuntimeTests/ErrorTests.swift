@@ -97,10 +97,10 @@ final class ErrorTests: XCTestCase {
 
     func testNonUTF8AndBinaryFiles() {
         XCTAssertThrowsError(try SourceLoader.decode([0x78, 0x3D, 0x0A, 0x22, 0xFF, 0x22], name: "b.adv")) { e in
-            XCTAssertEqual("\(e)", "b.adv:2:2: error: the file is not valid UTF-8 (byte 0xFF)")
+            XCTAssertEqual("\(e)", "b.adv:2:2: error: the file is not valid UTF-8 (byte 0xFF)\n\"\u{FFFD}\"\n ^")
         }
         XCTAssertThrowsError(try SourceLoader.decode([0x7F, 0x45, 0x4C, 0x46, 0x00, 0x01], name: "a.out")) { e in
-            XCTAssertEqual("\(e)", "a.out:1:5: error: this is a binary file, not a script (NUL byte)")
+            XCTAssertEqual("\(e)", "a.out:1:5: error: this is a binary file, not a script (NUL byte)\n\u{2421}ELF\u{2400}\u{2401}\n    ^")
         }
         XCTAssertNoThrow(try SourceLoader.decode(Array("x = \"héllo ✓\"".utf8), name: "ok.adv"))
     }

@@ -278,6 +278,29 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(o["b"] as? Bool, true)
     }
 
+    /// The JSON-lines log and the per-step history use the record's units and numbering: epochs
+    /// from 1, accuracies in percent; the last step of an epoch carries that epoch's summary.
+    func testLogAndHistoryAgreeWithTheRecord() throws {
+        let d = try data()
+        let m = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+        let log = dir + "/units.jsonl"
+        let r = try Trainer(model: m, source: ShuffledBatches(dataset: d.train, batch: 32, seed: 5), recipe: recipe(epochs: 2),
+                            attack: try PGD(eps: 4 / 255, step: 4 / 255, steps: 1), options: options { $0.log = log }).run()
+        XCTAssertEqual(r.history.count, r.steps)
+        XCTAssertEqual(r.history.map(\.globalStep), Array(1...r.steps))
+        XCTAssertEqual(r.history.last?.epoch ?? 0, 2, accuracy: 1e-12, "epoch 2 ends at 2.0")
+        let steps = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["event"] == nil && $0["global_step"] != nil }
+        XCTAssertEqual(steps.count, r.steps)
+        for (k, e) in r.epochs.enumerated() {
+            let last = steps.last { ($0["epoch"] as? Int) == k + 1 }
+            XCTAssertNotNil(last, "the log numbers epochs from 1 like the record")
+            XCTAssertEqual(last?["adv"] as? Double ?? -1, 100 * e.adversarialAccuracy, accuracy: 1e-9, "percent, as in the record")
+            XCTAssertEqual(last?["clean"] as? Double ?? -1, 100 * (e.cleanAccuracy ?? -1), accuracy: 1e-9)
+        }
+    }
+
     func testSingleNaNIsSkipped() throws {
         let d = try data()
         let m = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)

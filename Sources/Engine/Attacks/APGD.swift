@@ -21,6 +21,9 @@ public final class APGD: Attack {
     public let targetClass: Int?
     /// How restarts are scheduled (results are identical either way).
     public var restartMode: RestartMode
+    /// Gradients averaged per iteration (expectation over transformation, AutoAttack's
+    /// eot_iter; 20 in its "rand" version for randomised defences, 1 otherwise).
+    public var eot = 1
 
     /// - Parameters:
     ///   - eps: radius in pixel units (>= 0).
@@ -37,6 +40,7 @@ public final class APGD: Attack {
         guard eps.isFinite, eps >= 0 else { throw EngineError.invalidArgument("apgd: eps must be a finite number >= 0, got \(eps)") }
         guard steps >= 1 else { throw EngineError.invalidArgument("apgd: steps must be >= 1, got \(steps)") }
         guard restarts >= 1 else { throw EngineError.invalidArgument("apgd: restarts must be >= 1, got \(restarts)") }
+        try AttackLimits.check("apgd", steps: steps, restarts: restarts)
         guard rho > 0, rho <= 1 else { throw EngineError.invalidArgument("apgd: rho must be in (0, 1], got \(rho)") }
         if let t = targetClass, t < 0 { throw EngineError.invalidArgument("apgd: target must be a class index >= 0, got \(t)") }
         if targetClass != nil && loss == .dlr {
@@ -58,17 +62,21 @@ public final class APGD: Attack {
     }
 
     public var description: String {
-        "apgd(eps: \(fmt(eps, norm: norm)), steps: \(iterations), restarts: \(restarts), loss: \"\(loss.rawValue)\", norm: \"\(norm.rawValue)\"\(targetClass.map { ", target: \($0)" } ?? ""))"
+        "apgd(eps: \(fmt(eps, norm: norm)), steps: \(iterations), restarts: \(restarts), loss: \"\(loss.rawValue)\", norm: \"\(norm.rawValue)\"\(targetClass.map { ", target: \($0)" } ?? "")\(eot > 1 ? ", eot: \(eot)" : ""))"
     }
 
     public func with(eps: Float) -> Attack {
-        (try? APGD(eps: eps, steps: iterations, restarts: restarts, loss: loss, norm: norm, rho: rho,
-                   targetClass: targetClass, restartMode: restartMode)) ?? self
+        guard let a = try? APGD(eps: eps, steps: iterations, restarts: restarts, loss: loss, norm: norm, rho: rho,
+                                targetClass: targetClass, restartMode: restartMode) else { return self }
+        a.eot = eot
+        return a
     }
 
     public func with(steps: Int) -> Attack? {
-        try? APGD(eps: eps, steps: steps, restarts: restarts, loss: loss, norm: norm, rho: rho,
-                  targetClass: targetClass, restartMode: restartMode)
+        let a = try? APGD(eps: eps, steps: steps, restarts: restarts, loss: loss, norm: norm, rho: rho,
+                          targetClass: targetClass, restartMode: restartMode)
+        a?.eot = eot
+        return a
     }
 
     /// The iterations (0-based, counted from the first step) after which checkpoints fall.
@@ -152,7 +160,7 @@ public final class APGD: Attack {
         try Tensor.checkSize([nIter, n], "apgd: loss history of \(nIter) steps for \(n) images")
         var lossSteps = [[Float]](repeating: [Float](repeating: 0, count: n), count: nIter)
 
-        var (logits, lossIndiv, grad) = try AttackOps.lossAndGradient(model, xadv, kind: loss, goal: goal)
+        var (logits, lossIndiv, grad) = try lossAndGradient(model, xadv, goal: goal)
         let gradBest = grad.copy()
         var pred = AttackOps.predictions(logits)
         var acc = (0..<n).map { !goal.isSuccess($0, prediction: pred[$0]) }
@@ -202,7 +210,7 @@ public final class APGD: Attack {
             xOld = xadv
             xadv = x1
 
-            (logits, lossIndiv, grad) = try AttackOps.lossAndGradient(model, xadv, kind: loss, goal: goal)
+            (logits, lossIndiv, grad) = try lossAndGradient(model, xadv, goal: goal)
             pred = AttackOps.predictions(logits)
             let xp = xadv.ptr, ba = xBestAdv.ptr, bb = xBest.ptr, gb = gradBest.ptr, gp = grad.ptr
             for e in 0..<n {
@@ -249,6 +257,23 @@ public final class APGD: Attack {
             for e in 0..<n where !acc[e] { (r + e * d).update(from: ba + e * d, count: d) }
         }
         return (result, acc.map { !$0 }, lossBest, xBest)
+    }
+
+    /// The loss and input gradient at `x`; with `eot` > 1 the gradient is the mean over `eot`
+    /// passes (the logits and losses are the last pass's, as in the reference).
+    // x: (N, C, H, W)
+    func lossAndGradient(_ model: Model, _ x: Tensor, goal: AttackGoal) throws -> (logits: Tensor, loss: [Float], grad: Tensor) {
+        var r = try AttackOps.lossAndGradient(model, x, kind: loss, goal: goal)
+        guard eot > 1 else { return r }
+        let sum = r.grad.copy()
+        for _ in 1..<eot {
+            r = try AttackOps.lossAndGradient(model, x, kind: loss, goal: goal)
+            let s = sum.ptr, g = r.grad.ptr
+            for k in 0..<sum.count { s[k] += g[k] }
+        }
+        let s = sum.ptr, inv = 1 / Float(eot)
+        for k in 0..<sum.count { s[k] *= inv }
+        return (r.logits, r.loss, sum)
     }
 
     /// AutoAttack's L2 projection: x + normalize(v - x) * min(eps, ||v - x||), clipped to [0, 1].

@@ -31,6 +31,9 @@ public struct AttackGoal {
     /// on success (one restart of PGD, FGSM) skips the forward pass that only decides it, and
     /// returns `fooled` empty. Restarts and `worst_of` always decide success.
     public var needsOutcome = true
+    /// Classes the loss aims at while success stays untargeted (AutoAttack's APGD-T: the
+    /// targeted DLR loss towards `lossTargets[i]`, success = any misclassification), or nil.
+    public var lossTargets: [Int]? = nil
 
     /// - Parameters:
     ///   - labels: true class of each image.
@@ -53,16 +56,20 @@ public struct AttackGoal {
 
     /// The goal restricted to the examples `idx` (in that order).
     public func subset(_ idx: [Int]) throws -> AttackGoal {
-        AttackGoal(labels: idx.map { labels[$0] },
-                   softTargets: try softTargets.map { try AttackOps.rows($0, idx) },
-                   targetLabels: targetLabels.map { t in idx.map { t[$0] } })
+        var g = AttackGoal(labels: idx.map { labels[$0] },
+                           softTargets: try softTargets.map { try AttackOps.rows($0, idx) },
+                           targetLabels: targetLabels.map { t in idx.map { t[$0] } })
+        g.lossTargets = lossTargets.map { t in idx.map { t[$0] } }
+        return g
     }
 
     /// The goal of `k` copies of the batch stacked along the batch axis (restarts run as one batch).
     public func repeated(_ k: Int) throws -> AttackGoal {
-        AttackGoal(labels: Array([[Int]](repeating: labels, count: k).joined()),
-                   softTargets: try softTargets.map { try Tensor.concatRows([Tensor](repeating: $0, count: k)) },
-                   targetLabels: targetLabels.map { t in Array([[Int]](repeating: t, count: k).joined()) })
+        var g = AttackGoal(labels: Array([[Int]](repeating: labels, count: k).joined()),
+                           softTargets: try softTargets.map { try Tensor.concatRows([Tensor](repeating: $0, count: k)) },
+                           targetLabels: targetLabels.map { t in Array([[Int]](repeating: t, count: k).joined()) })
+        g.lossTargets = lossTargets.map { t in Array([[Int]](repeating: t, count: k).joined()) }
+        return g
     }
 
     /// Checks the goal against a batch of `n` examples and `classes` logits.
@@ -92,6 +99,9 @@ public struct AttackResult {
     /// Per example: true when the attack succeeded (misclassified, or hit the target); empty
     /// when the goal did not ask for it (`AttackGoal.needsOutcome`) and the attack skipped it.
     public var fooled: [Bool]
+    /// Per example, the name of the member that broke it (ensembles: WorstOf, AutoAttack), or
+    /// nil when the attack does not say.
+    public var brokenBy: [String]? = nil
     public init(adversarial: Tensor, fooled: [Bool]) {
         self.adversarial = adversarial
         self.fooled = fooled
@@ -106,6 +116,8 @@ public protocol Attack: AnyObject, CustomStringConvertible {
     var name: String { get }
     /// Radius of the threat model in pixel units.
     var eps: Float { get }
+    /// The threat model's norm (default L-inf); outputs are checked against this ball.
+    var norm: AttackNorm { get }
     /// Iterations (nil for one-shot attacks); the sanity checks double it.
     var steps: Int? { get }
     /// The same attack with another radius (steps scale with eps where the attack defines one).
@@ -117,8 +129,13 @@ public protocol Attack: AnyObject, CustomStringConvertible {
 }
 
 extension Attack {
+    /// L-inf unless the attack says otherwise.
+    public var norm: AttackNorm { .linf }
+
     /// Runs the attack with the model in evaluation mode and its parameters frozen; restores
-    /// the previous mode afterwards, also on error.
+    /// the previous mode afterwards, also on error. The output is checked: an image outside
+    /// [0, 1] or outside the attack's eps-ball is an error naming the attack and the largest
+    /// violation (`AttackOps.checkOutput`), never a number.
     /// - Parameters:
     ///   - model: the classifier under attack.
     ///   - x: clean images (N, C, H, W) in [0, 1].
@@ -128,9 +145,11 @@ extension Attack {
         try AttackOps.checkImages(x, model: model, attack: name)
         try goal.validate(n: x.shape[0], classes: model.classes, attack: name)
         if x.shape[0] == 0 { return AttackResult(adversarial: x.copy(), fooled: []) }
-        return try AttackMode.evaluating(model) {
+        let r = try AttackMode.evaluating(model) {
             try attack(model, x, goal: goal, rng: rng)
         }
+        try AttackOps.checkOutput(r.adversarial, clean: x, eps: eps, norm: norm, attack: name)
+        return r
     }
 
     /// Adversarial images for `x` (the tensor only; see `run` for the success flags).

@@ -1,10 +1,18 @@
 // Per-example attack losses on logits with their own backward: cross entropy (hard labels,
-// soft targets, targeted = negated CE to the target) and AutoAttack's DLR loss.
+// soft targets, targeted = negated CE to the target) and AutoAttack's DLR loss, untargeted and
+// targeted (APGD-T: `goal.lossTargets`).
 // The recorded value is the *sum* over examples, so d(sum)/dx_i is example i's own gradient.
 import Foundation
 import Tensor
 
-enum AttackLoss {
+public enum AttackLoss {
+    /// Per-example loss values only (no graph): what an attack ascends, e.g. to pick the
+    /// worst restart.
+    // logits: (N, C) -> N
+    public static func values(_ logits: Tensor, kind: AttackLossKind, goal: AttackGoal) throws -> [Float] {
+        try Autograd.noGrad { try compute(logits.detached(), kind: kind, goal: goal).values }
+    }
+
     /// Per-example losses `l_i` (N) and a recorded scalar `sum_i l_i` to call backward on.
     // logits: (N, C) -> (values: N, total: scalar)
     static func compute(_ logits: Tensor, kind: AttackLossKind, goal: AttackGoal) throws -> (values: [Float], total: Tensor) {
@@ -18,6 +26,9 @@ enum AttackLoss {
         }
         if kind == .dlr && goal.targetLabels != nil {
             throw EngineError.invalidArgument("attack loss: targeted attacks use loss \"ce\", not \"dlr\"")
+        }
+        if kind == .dlr && goal.lossTargets != nil && c < 4 {
+            throw EngineError.invalidArgument("attack loss: the targeted DLR loss needs at least 4 classes, the model has \(c)")
         }
         let grad = Tensor(zeros: [n, c])
         var values = [Float](repeating: 0, count: n)
@@ -55,6 +66,8 @@ enum AttackLoss {
                     for j in 0..<c { grow[j] = p[j] }
                     grow[y] -= 1
                 }
+            case .dlr where goal.lossTargets != nil:
+                targetedDLR(row, grow, c: c, y: goal.labels[i], t: goal.lossTargets![i], value: &values[i])
             case .dlr:
                 // l = -(z_y - z_other) / (z_(1) - z_(3) + 1e-12), z_(k) the k-th largest logit;
                 // z_other is the second largest when y is the top class, else the largest.
@@ -91,5 +104,32 @@ enum AttackLoss {
             logits.addGrad(scaled)
         }
         return (values, out)
+    }
+
+    /// AutoAttack's targeted DLR loss of one row and its gradient (REFERENCE.md section 7):
+    /// l = -(z_y - z_t) / (z_(1) - (z_(3) + z_(4)) / 2 + 1e-12), z_(k) the k-th largest logit;
+    /// the backward follows PyTorch's division rule as the untargeted DLR does.
+    // row, grow: C
+    static func targetedDLR(_ row: UnsafeMutablePointer<Float>, _ grow: UnsafeMutablePointer<Float>, c: Int,
+                            y: Int, t: Int, value: inout Float) {
+        var top = [Int](repeating: -1, count: 4)
+        for j in 0..<c {
+            var k = 4
+            while k > 0 && (top[k - 1] < 0 || row[j] > row[top[k - 1]]) { k -= 1 }
+            if k < 4 {
+                var q = 3
+                while q > k { top[q] = top[q - 1]; q -= 1 }
+                top[k] = j
+            }
+        }
+        let a = -(row[y] - row[t])
+        let den = row[top[0]] - (row[top[2]] + row[top[3]]) * 0.5 + 1e-12
+        value = a / den
+        let ga = 1 / den, gden = -((a / den) / den)
+        grow[y] -= ga
+        grow[t] += ga
+        grow[top[0]] += gden
+        grow[top[2]] -= 0.5 * gden
+        grow[top[3]] -= 0.5 * gden
     }
 }

@@ -18,6 +18,42 @@ public enum AttackOps {
         }
     }
 
+    /// Checks an attack's output against its threat model: every pixel in [0, 1] and every
+    /// image within eps of the clean one (L-inf: max |x_adv - x|; L2: ||x_adv - x||_2), with a
+    /// float-rounding tolerance of 1e-6 (plus 1e-5 relative for L2). The error names the
+    /// attack, the image and the largest violation.
+    // adv, clean: (N, C, H, W)
+    public static func checkOutput(_ adv: Tensor, clean x: Tensor, eps: Float, norm: AttackNorm, attack: String) throws {
+        guard adv.shape == x.shape else {
+            throw EngineError.shape("\(attack): returned images of shape \(adv.shape) for inputs of shape \(x.shape)")
+        }
+        let n = x.shape.first ?? 0, d = n == 0 ? 0 : x.count / n
+        let a = adv.ptr, c = x.ptr
+        var worstPixel: (k: Int, v: Float)? = nil
+        for k in 0..<adv.count where !(a[k] >= 0 && a[k] <= 1) {
+            let over = a[k].isNaN ? Float.infinity : max(a[k] - 1, -a[k])
+            if worstPixel == nil || over > max(worstPixel!.v - 1, -worstPixel!.v) { worstPixel = (k, a[k]) }
+        }
+        if let w = worstPixel {
+            throw EngineError.invalidArgument("\(attack): returned pixel value \(w.v) (image \(w.k / max(d, 1)), flat index \(w.k % max(d, 1))) outside [0, 1]; an attack must clip its images to [0, 1]")
+        }
+        var worst: (i: Int, dist: Float) = (-1, 0)
+        for i in 0..<n {
+            var s: Float = 0
+            for k in (i * d)..<((i + 1) * d) {
+                let t = a[k] - c[k]
+                if norm == .linf { s = max(s, abs(t)) } else { s += t * t }
+            }
+            if norm == .l2 { s = s.squareRoot() }
+            if s > worst.dist { worst = (i, s) }
+        }
+        let limit = norm == .linf ? eps + 1e-6 : eps * (1 + 1e-5) + 1e-6
+        if worst.dist > limit {
+            let what = norm == .linf ? "L-inf" : "L2"
+            throw EngineError.invalidArgument("\(attack): returned image \(worst.i) at \(what) distance \(worst.dist) from the clean image, outside the eps-ball (eps \(fmt(eps, norm: norm)) = \(eps), largest violation \(worst.dist - eps)); project onto the ball, e.g. x + clamp(x_adv - x, -eps, eps) for L-inf")
+        }
+    }
+
     /// Rows `idx` of `t` (first axis), in that order.
     // t: (N, ...) -> (idx.count, ...)
     public static func rows(_ t: Tensor, _ idx: [Int]) throws -> Tensor {

@@ -36,6 +36,7 @@ public final class PGD: Attack {
         guard step.isFinite, step >= 0 else { throw EngineError.invalidArgument("pgd: step must be a finite number >= 0, got \(step)") }
         guard steps >= 0 else { throw EngineError.invalidArgument("pgd: steps must be >= 0, got \(steps)") }
         guard restarts >= 1 else { throw EngineError.invalidArgument("pgd: restarts must be >= 1, got \(restarts)") }
+        try AttackLimits.check("pgd", steps: steps, restarts: restarts)
         if let t = targetClass, t < 0 { throw EngineError.invalidArgument("pgd: target must be a class index >= 0, got \(t)") }
         if targetClass != nil && loss == .dlr {
             throw EngineError.invalidArgument("pgd: a targeted attack uses loss \"ce\", not \"dlr\"")

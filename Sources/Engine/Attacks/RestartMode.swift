@@ -46,11 +46,15 @@ public enum RestartMode: String, CaseIterable {
                   run: (_ idx: [Int], _ starts: [Tensor]) throws -> (Tensor, [Bool], [Float])) throws {
         var r = 0
         while r < restarts {
+            try Interrupt.check()
             let active = candidates.filter { !worst.fooled[$0] }
             if active.isEmpty {
                 // Nothing left to attack: the remaining starts are still drawn (one at a time,
                 // nothing kept) so the RNG ends where it does in every mode.
-                for _ in r..<restarts { _ = try start() }
+                for _ in r..<restarts {
+                    try Interrupt.check()
+                    _ = try start()
+                }
                 return
             }
             var k = 1

@@ -16,6 +16,10 @@ public final class WorstOf: Attack {
     public var name: String { "worst_of(\(attacks.map(\.name).joined(separator: ", ")))" }
     public var eps: Float { attacks.map(\.eps).max() ?? 0 }
     public var steps: Int? { attacks.compactMap(\.steps).max() }
+    /// L2 when every member is L2, else L-inf (an L2 ball of radius eps lies inside the L-inf
+    /// ball of the same radius, so the check with the largest eps never rejects a member's
+    /// valid output; each member's output is also checked against its own ball).
+    public var norm: AttackNorm { attacks.allSatisfy { $0.norm == .l2 } ? .l2 : .linf }
     public var description: String { "worst_of(\(attacks.map(\.description).joined(separator: ", ")))" }
 
     public func with(eps: Float) -> Attack {
@@ -35,6 +39,7 @@ public final class WorstOf: Attack {
         let n = x.shape[0]
         let adv = x.copy()
         var fooled = [Bool](repeating: false, count: n)
+        var by = [String](repeating: "", count: n)
         // Each attack runs only where the earlier ones failed, so every one must decide success.
         var goal = goal
         goal.needsOutcome = true
@@ -42,11 +47,14 @@ public final class WorstOf: Attack {
             let active = (0..<n).filter { !fooled[$0] }
             if active.isEmpty { break }
             let all = active.count == n
-            let r = try a.attack(model, all ? x : try AttackOps.rows(x, active),
-                                 goal: all ? goal : try goal.subset(active), rng: rng)
+            let xa = all ? x : try AttackOps.rows(x, active)
+            let r = try a.attack(model, xa, goal: all ? goal : try goal.subset(active), rng: rng)
+            try AttackOps.checkOutput(r.adversarial, clean: xa, eps: a.eps, norm: a.norm, attack: a.name)
             AttackOps.scatterRows(adv, active, from: r.adversarial)
-            for (k, i) in active.enumerated() where r.fooled[k] { fooled[i] = true }
+            for (k, i) in active.enumerated() where r.fooled[k] { fooled[i] = true; by[i] = r.brokenBy?[k] ?? a.name }
         }
-        return AttackResult(adversarial: adv, fooled: fooled)
+        var out = AttackResult(adversarial: adv, fooled: fooled)
+        out.brokenBy = by
+        return out
     }
 }

@@ -59,6 +59,9 @@ public final class DataLoader {
     public convenience init(dataset: Dataset, batch: Int, shuffle: Bool = false, seed: UInt64 = 0,
                             dropLast: Bool = false, prefetch: Int = 2) throws {
         let s = dataset.imageShape
+        // Checked before any batch is allocated (a size: 4096 data set in batches of 128 is 8 GiB each).
+        try Tensor.checkSize([Swift.min(batch, Swift.max(dataset.count, 1)), s.channels, s.height, s.width],
+                             "batches of \(batch) images of \(s.channels)x\(s.height)x\(s.width)")
         try self.init(count: dataset.count, batch: batch, shuffle: shuffle, seed: seed, dropLast: dropLast,
                       prefetch: prefetch) { _, _, idx in
             let per = s.channels * s.height * s.width

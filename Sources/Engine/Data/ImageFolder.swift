@@ -56,7 +56,14 @@ public final class ImageFolderDataset: Dataset {
 
     public func loadPixels(_ index: Int) throws -> (image: PixelImage, label: Int) {
         try checkIndex(index)
-        return (try ImageFile.read(files[index], channels: 3), labels[index])
+        let img = try ImageFile.read(files[index], channels: 3)
+        // The evaluation view resizes the short side to about `size`: an extremely elongated image
+        // (1,000,000 x 1) would become gigapixels wide, so it is refused before resizing.
+        let (nw, nh) = ResizeCenterCrop(size: size).resizedSize(width: img.width, height: img.height)
+        guard nw.multipliedReportingOverflow(by: nh).partialValue <= ImageFile.maxPixels, nw < 1 << 31, nh < 1 << 31 else {
+            throw EngineError.io("\(files[index]): an image of \(img.width)x\(img.height) pixels is too elongated to resize to \(size) pixels (it would take \(nw)x\(nh) pixels); crop it first")
+        }
+        return (img, labels[index])
     }
 
     public func load(_ index: Int, into out: UnsafeMutablePointer<Float>) throws -> Int {

@@ -93,6 +93,7 @@ extension Dataset {
         }
         let s = imageShape
         let per = s.channels * s.height * s.width
+        try Tensor.checkSize([range.count, s.channels, s.height, s.width], "\(range.count) images of \(s.channels)x\(s.height)x\(s.width)")
         let t = Tensor(zeros: [range.count, s.channels, s.height, s.width])
         var labels = [Int]()
         labels.reserveCapacity(range.count)

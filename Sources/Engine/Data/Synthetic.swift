@@ -7,6 +7,9 @@ import Foundation
 import Tensor
 
 extension Datasets {
+    /// Largest synthetic data set (train + test pixels, one byte each): 4 GiB.
+    public static let syntheticMaxBytes = 4 << 30
+
     /// A synthetic task: `n` training and `testN` test images (default n/5), `classes` classes.
     /// - Parameters:
     ///   - n: number of training images.
@@ -24,7 +27,12 @@ extension Datasets {
         guard channels == 1 || channels == 3 else { throw EngineError.invalidArgument("synthetic: channels must be 1 or 3, got \(channels)") }
         guard noise >= 0, noise <= 1 else { throw EngineError.invalidArgument("synthetic: noise must be in [0, 1], got \(noise)") }
         let nt = testN ?? max(1, n / 5)
-        guard nt >= 1, nt <= 10_000_000 else { throw EngineError.invalidArgument("synthetic: test size must be at least 1, got \(nt)") }
+        guard nt >= 1, nt <= 10_000_000 else { throw EngineError.invalidArgument("synthetic: test size must be between 1 and 10,000,000, got \(nt)") }
+        // The images are kept in memory (one byte per value): the total is checked before allocating.
+        let bytes = (n + nt) * channels * image * image
+        guard bytes <= syntheticMaxBytes else {
+            throw EngineError.invalidArgument("synthetic: \(n) + \(nt) images of \(channels)x\(image)x\(image) need \(bytes >> 20) MiB, more than the \(syntheticMaxBytes >> 30) GiB a synthetic data set may hold; lower n, test or image")
+        }
         let train = try makeSynthetic(count: n, classes: classes, side: image, channels: channels,
                                       seed: seed, stream: 1, noise: noise)
         let test = try makeSynthetic(count: nt, classes: classes, side: image, channels: channels,

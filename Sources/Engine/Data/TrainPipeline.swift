@@ -216,6 +216,7 @@ public final class TrainPipeline: BatchSource {
             let n = indices.count
             let per = c * size * size
             let transform = perImage
+            try Tensor.checkSize([n, c, size, size], "a batch of \(n) images of \(c)x\(size)x\(size)")
             let images = Tensor(zeros: [n, c, size, size])
             var labels = [Int](repeating: 0, count: n)
             var errors = [Error?](repeating: nil, count: n)

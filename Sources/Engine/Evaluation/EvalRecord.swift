@@ -27,6 +27,20 @@ public struct EvalRecord {
     public var seconds: Double
     /// Sanity-check failures (also printed to stderr).
     public var warnings: [String]
+    /// Clean top-5 accuracy, percent (nil for models with fewer than 5 classes).
+    public var cleanTop5: Double? = nil
+    /// Robust top-5 accuracy, percent: only for precomputed adversarial images (an attack
+    /// that breaks top-1 is not run against the top-5 criterion), else nil.
+    public var robustTop5: Double? = nil
+    /// Each image's outcome, when `EvalOptions.perExample` asked for it.
+    public var perExample: PerExampleOutcome? = nil
+
+    public init(model: String, precision: String, params: Int, clean: Double, robust: Double, drop: Double,
+                perAttack: [(name: String, robust: Double)], images: Int, seconds: Double, warnings: [String]) {
+        self.model = model; self.precision = precision; self.params = params; self.clean = clean
+        self.robust = robust; self.drop = drop; self.perAttack = perAttack; self.images = images
+        self.seconds = seconds; self.warnings = warnings
+    }
 
     /// The attack column name: one attack's name, or the names joined with " + ".
     public var attack: String { perAttack.map(\.name).joined(separator: " + ") }
@@ -34,5 +48,19 @@ public struct EvalRecord {
     /// (robust - clean) / clean in percent.
     public static func relativeDrop(clean: Double, robust: Double) -> Double {
         clean > 0 ? (robust - clean) / clean * 100 : 0
+    }
+}
+
+/// Per image of an evaluation: its label, whether the clean prediction is right (top-1 and
+/// top-5), whether it stayed right under every attack, and the name of the attack that broke it
+/// ("" when none did or it was already wrong; for AutoAttack the member, e.g. "apgd-t").
+public struct PerExampleOutcome {
+    public var labels: [Int]
+    public var clean: [Bool]
+    public var robust: [Bool]
+    public var brokenBy: [String]
+    public var top5: [Bool]
+    public init(labels: [Int], clean: [Bool], robust: [Bool], brokenBy: [String], top5: [Bool]) {
+        self.labels = labels; self.clean = clean; self.robust = robust; self.brokenBy = brokenBy; self.top5 = top5
     }
 }

@@ -17,11 +17,23 @@ struct EvalState: Codable {
     var seconds: Double
     var warnings: [String]
     var sanityDone: Bool
+    /// Clean top-5 hits so far (absent in states written before it existed).
+    var top5: Int? = nil
+    /// Per-example outcomes so far, when the evaluation keeps them.
+    var examples: Examples? = nil
+
+    struct Examples: Codable {
+        var labels: [Int] = []
+        var clean: [Bool] = []
+        var robust: [Bool] = []
+        var brokenBy: [String] = []
+        var top5: [Bool] = []
+    }
 
     static func load(_ path: String) throws -> EvalState? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw EngineError.io("evaluate: cannot read state file \(path)")
+            throw EngineError.io("evaluate: cannot read the state file \(path): \(FileContents.explain(path))")
         }
         do {
             return try JSONDecoder().decode(EvalState.self, from: data)

@@ -23,6 +23,8 @@ public struct EvalOptions {
     /// Precision label for the record ("Train Prec"; nil: the precision `fit` trained the model
     /// at, else the model's current precision).
     public var precisionLabel: String? = nil
+    /// Keep each image's outcome (clean correct, robust, which attack broke it) in the record.
+    public var perExample: Bool = false
     public init() {}
 }
 
@@ -30,7 +32,7 @@ public enum Evaluation {
     /// Where warnings and notes go (stderr by default; tests replace it). Progress lines go to
     /// `Progress`.
     public nonisolated(unsafe) static var log: (String) -> Void = { line in
-        FileHandle.standardError.write((line + "\n").data(using: .utf8) ?? Data())
+        Console.err(line + "\n")
     }
 
     /// Evaluates `model` on `data` under each attack in one pass over the data.
@@ -92,9 +94,13 @@ public enum Evaluation {
                 for k in 0..<n { labels[k] = try data.load(lo + k, into: x.ptr + k * d) }
                 let batchIndex = UInt64(lo / options.batch)
                 let seed = state.seed &+ (batchIndex &+ 1) &* 0x9E37_79B9_7F4A_7C15
-                let pred = AttackOps.predictions(try AttackOps.logits(model, x))
+                let cleanLogits = try AttackOps.logits(model, x)
+                let pred = AttackOps.predictions(cleanLogits)
                 let correctIdx = (0..<n).filter { pred[$0] == labels[$0] }
                 var robustMask = [Bool](repeating: true, count: correctIdx.count)
+                var brokenBy = [String](repeating: "", count: correctIdx.count)
+                let top5 = topK(cleanLogits, labels, k: 5)
+                state.top5 = (state.top5 ?? 0) + top5.filter { $0 }.count
                 if !correctIdx.isEmpty {
                     let xc = correctIdx.count == n ? x : try AttackOps.rows(x, correctIdx)
                     let yc = correctIdx.map { labels[$0] }
@@ -111,11 +117,25 @@ public enum Evaluation {
                     for (ai, a) in attacks.enumerated() {
                         let r = try a.run(model, xc, goal: AttackGoal(labels: yc), rng: batchRNG)
                         state.perAttack[ai] += r.fooled.filter { !$0 }.count
-                        for k in 0..<robustMask.count where r.fooled[k] { robustMask[k] = false }
+                        for k in 0..<robustMask.count where r.fooled[k] {
+                            if robustMask[k] { brokenBy[k] = r.brokenBy?[k] ?? a.name }
+                            robustMask[k] = false
+                        }
                     }
                 }
                 state.clean += correctIdx.count
                 state.robust += robustMask.filter { $0 }.count
+                if options.perExample {
+                    var ex = state.examples ?? EvalState.Examples()
+                    var robustAll = [Bool](repeating: false, count: n), byAll = [String](repeating: "", count: n)
+                    for (k, i) in correctIdx.enumerated() { robustAll[i] = robustMask[k]; byAll[i] = brokenBy[k] }
+                    ex.clean += (0..<n).map { pred[$0] == labels[$0] }
+                    ex.robust += robustAll
+                    ex.brokenBy += byAll
+                    ex.top5 += top5
+                    ex.labels += labels
+                    state.examples = ex
+                }
                 state.next = hi
                 batches += 1
                 state.seconds = secondsBefore + Date().timeIntervalSince(start)
@@ -133,11 +153,26 @@ public enum Evaluation {
         }
         let clean = total > 0 ? Double(state.clean) * 100 / Double(total) : 0
         let robust = total > 0 ? Double(state.robust) * 100 / Double(total) : 0
-        return EvalRecord(model: model.name, precision: options.precisionLabel ?? (model.trainedPrecision ?? model.precision).rawValue,
-                          params: model.parameterCount, clean: clean, robust: robust,
-                          drop: EvalRecord.relativeDrop(clean: clean, robust: robust),
-                          perAttack: names.enumerated().map { ($1, total > 0 ? Double(state.perAttack[$0]) * 100 / Double(total) : 0) },
-                          images: total, seconds: state.seconds, warnings: state.warnings)
+        var record = EvalRecord(model: model.name, precision: options.precisionLabel ?? (model.trainedPrecision ?? model.precision).rawValue,
+                                params: model.parameterCount, clean: clean, robust: robust,
+                                drop: EvalRecord.relativeDrop(clean: clean, robust: robust),
+                                perAttack: names.enumerated().map { ($1, total > 0 ? Double(state.perAttack[$0]) * 100 / Double(total) : 0) },
+                                images: total, seconds: state.seconds, warnings: state.warnings)
+        if model.classes >= 5, total > 0, let t5 = state.top5 { record.cleanTop5 = Double(t5) * 100 / Double(total) }
+        record.perExample = state.examples.map { PerExampleOutcome(labels: $0.labels, clean: $0.clean, robust: $0.robust, brokenBy: $0.brokenBy, top5: $0.top5) }
+        return record
+    }
+
+    /// Per row: whether `labels[i]` is among the `k` highest logits (ties count against it).
+    // logits: (N, K) -> N
+    static func topK(_ logits: Tensor, _ labels: [Int], k: Int) -> [Bool] {
+        let n = logits.shape[0], c = logits.shape[1], p = logits.ptr
+        return (0..<n).map { i in
+            let v = p[i * c + labels[i]]
+            var above = 0
+            for j in 0..<c where j != labels[i] && p[i * c + j] >= v { above += 1 }
+            return above < k
+        }
     }
 
     /// Robust accuracy per eps (the robustness curve), in one pass over the data.
@@ -182,6 +217,6 @@ public enum Evaluation {
                 h = (h ^ UInt64(ptr[k].bitPattern)) &* 0x100_0000_01b3
             }
         }
-        return "\(model.name)|\(model.parameterCount)|\(String(h, radix: 16))|data \(data.count)x\(data.classes)|\(attacks.map(\.description).joined(separator: ";"))|batch \(o.batch)|images \(total)|sanity \(o.sanity)"
+        return "\(model.name)|\(model.parameterCount)|\(String(h, radix: 16))|data \(data.count)x\(data.classes)|\(attacks.map(\.description).joined(separator: ";"))|batch \(o.batch)|images \(total)|sanity \(o.sanity)" + (o.perExample ? "|per-example" : "")
     }
 }

@@ -13,7 +13,7 @@ import Foundation
 ///     p.finish()                   // ends the in-place line
 public final class Progress {
     /// Where the display goes (standard error; tests replace it and `isTerminal`).
-    public nonisolated(unsafe) static var write: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    public nonisolated(unsafe) static var write: (String) -> Void = { Console.err($0) }  // never crashes (docs/reliability.md)
     /// Whether the output is a terminal (in-place updates); nil asks isatty(2).
     public nonisolated(unsafe) static var isTerminal: Bool? = nil
     /// Seconds between plain lines when the output is not a terminal.

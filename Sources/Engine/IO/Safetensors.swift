@@ -47,12 +47,9 @@ public enum Safetensors {
 
     /// Reads every tensor with the dtype it was stored in.
     public static func readEntries(_ path: String) throws -> (entries: [String: Entry], metadata: [String: String]) {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw EngineError.io("\(path): no such file")
-        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
-            throw EngineError.io("\(path): cannot read (\(error.localizedDescription))")
+            throw EngineError.io("cannot read \(path): \(FileContents.explain(path))")
         }
         return try parse(data, name: path)
     }

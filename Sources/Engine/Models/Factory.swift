@@ -60,6 +60,7 @@ public enum Models {
     public static func configure(_ name: String, _ o: ModelOptions) throws -> ModelConfig {
         var c = try ModelConfig.named(name)
         func bad(_ m: String) -> EngineError { EngineError.invalidArgument("model \(name): \(m)") }
+        try checkRanges(o, bad)
         if let v = o.image { c.image = v }
         if let v = o.channels {
             // Checked before the per-channel normalisation arrays are sized from it.
@@ -122,6 +123,28 @@ public enum Models {
         }
         try c.validate()
         return c
+    }
+
+    /// Checks every option's range before anything is derived from it (a zero head count or a
+    /// huge window would otherwise divide by zero or allocate without bound while the widths are
+    /// fitted to a parameter budget); `ModelConfig.validate` checks how they fit together.
+    static func checkRanges(_ o: ModelOptions, _ bad: (String) -> EngineError) throws {
+        func each(_ v: [Int]?, _ what: String, _ r: ClosedRange<Int>) throws {
+            guard let v = v else { return }
+            guard !v.isEmpty, v.count <= 64 else { throw bad("\(what) needs 1 to 64 values, got \(v.count)") }
+            guard v.allSatisfy({ r.contains($0) }) else { throw bad("\(what) must be \(r.lowerBound)...\(r.upperBound) each, got \(v)") }
+        }
+        try each(o.heads, "heads", 1...4096)
+        try each(o.depths, "depths", 1...200)
+        try each(o.dims, "dims", 1...16384)
+        if let v = o.image, !(8...4096).contains(v) { throw bad("image must be 8...4096 pixels, got \(v)") }
+        if let v = o.classes, !(1...100_000).contains(v) { throw bad("classes must be 1...100000, got \(v)") }
+        if let v = o.patch, !(1...4096).contains(v) { throw bad("patch must be 1...4096, got \(v)") }
+        if let v = o.window, !(1...4096).contains(v) { throw bad("window must be 1...4096, got \(v)") }
+        if let v = o.stem, !(1...16384).contains(v) { throw bad("stem must be 1...16384, got \(v)") }
+        if let v = o.dropPath, !(v >= 0 && v < 1) { throw bad("drop_path must be in [0, 1), got \(v)") }
+        if let v = o.mean, v.isEmpty || v.count > 64 || !v.allSatisfy({ $0.isFinite }) { throw bad("mean needs 1 to 64 finite values") }
+        if let v = o.std, v.isEmpty || v.count > 64 || !v.allSatisfy({ $0.isFinite && $0 > 0 }) { throw bad("std needs 1 to 64 positive values") }
     }
 
     /// Widths multiplied by `w` and rounded to multiples of `quantum` (and of the heads, when kept).

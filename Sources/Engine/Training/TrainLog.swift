@@ -21,25 +21,32 @@ public enum LogValue {
     }
 }
 
-/// Appends one JSON object per line to a file, flushing each line (a killed run keeps its log).
+/// Appends one JSON object per line to a file, written with one `write` per line (a killed run
+/// keeps its log). A failed write (a full disk) is cut back to the last whole line, so the log
+/// stays well-formed, and is kept as `failure` for the trainer to stop on (`checkWritten`).
 public final class JSONLinesLog {
-    let handle: FileHandle
+    let fd: Int32
     public let path: String
+    /// Length of the file after the last line written completely (-1: not a regular file).
+    var goodLength: off_t
+    /// The first failed write, if any; later lines are not attempted.
+    public private(set) var failure: EngineError?
 
     /// Opens `path` for appending (creating it).
     public init(path: String) throws {
         self.path = path
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw EngineError.io("cannot create log \(path) (does its folder exist?)")
-            }
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw EngineError.io("cannot open the log \(path) for writing: \(FileContents.reason(errno, path: path))")
         }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw EngineError.io("cannot open log \(path) for writing") }
-        h.seekToEndOfFile()
-        handle = h
+        var st = stat()
+        fstat(fd, &st)
+        self.fd = fd
+        // Cutting back a partial line applies to regular files; a device or pipe keeps what it got.
+        goodLength = (st.st_mode & S_IFMT) == S_IFREG ? st.st_size : -1
     }
 
-    deinit { try? handle.close() }
+    deinit { close(fd) }
 
     /// One JSON object (keys sorted) for `fields`; a later field of the same name wins.
     public static func line(_ fields: [(String, LogValue)]) -> Data {
@@ -53,7 +60,19 @@ public final class JSONLinesLog {
 
     /// Writes `fields` as one JSON object line.
     public func write(_ fields: [(String, LogValue)]) {
-        handle.write(JSONLinesLog.line(fields))
+        guard failure == nil else { return }
+        let bytes = [UInt8](JSONLinesLog.line(fields))
+        if let e = Console.writeAll(fd, bytes) {
+            if goodLength >= 0 { _ = ftruncate(fd, goodLength) }  // drop a partial line
+            failure = EngineError.io("cannot write the log \(path): \(String(cString: strerror(e)))")
+        } else if goodLength >= 0 {
+            goodLength += off_t(bytes.count)
+        }
+    }
+
+    /// Throws the first failed write, if any.
+    public func checkWritten() throws {
+        if let f = failure { throw f }
     }
 }
 

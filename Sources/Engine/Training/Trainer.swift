@@ -58,6 +58,23 @@ public struct FitResult {
     public var stoppedEarly = false
     /// Where the final checkpoint went.
     public var checkpoint: String? = nil
+    /// One entry per optimizer step of this run, for training curves.
+    public var history: [StepRecord] = []
+}
+
+/// The metrics of one optimizer step (the same numbers as the JSON-lines log's step line).
+public struct StepRecord {
+    /// Steps since the start of training (1 for the first).
+    public var globalStep: Int
+    /// Epochs done at the end of this step, fractional: 1 is the end of the first epoch.
+    public var epoch: Double
+    /// The step's loss.
+    public var loss: Double
+    /// The learning rate it used.
+    public var lr: Double
+    /// Running clean and adversarial training accuracy of the epoch so far (fractions).
+    public var clean: Double?
+    public var adv: Double
 }
 
 /// One adversarial training run.
@@ -188,6 +205,7 @@ public final class Trainer {
             var stopAfterEpoch = false
 
             while position.batchInEpoch + accumulation <= stepsPerEpoch * accumulation {
+                try stopIfLogFailed(epoch: epoch)
                 do { try Interrupt.check() } catch {
                     let saved = try saveCheckpoint(reason: "interrupt")
                     progress.note("training interrupted at epoch \(epoch + 1), step \(position.globalStep)"
@@ -288,6 +306,8 @@ public final class Trainer {
                 let clean = cleanSeen > 0 ? Double(cleanCorrect) / Double(cleanSeen) : nil
                 let meanLoss = lossCount > 0 ? lossSum / Double(lossCount) : Double.nan
                 let stepInEpoch = position.batchInEpoch / accumulation
+                result.history.append(StepRecord(globalStep: position.globalStep, epoch: Double(epoch) + Double(stepInEpoch) / Double(max(1, stepsPerEpoch)),
+                                                 loss: stepLoss, lr: lr, clean: clean, adv: adv))
                 // The log uses the result's units and numbering: percent, epochs and steps from 1.
                 log?.write([("epoch", .int(epoch + 1)), ("step", .int(stepInEpoch)), ("global_step", .int(position.globalStep)),
                             ("loss", .double(stepLoss)), ("lr", .double(lr)), ("clean", clean.map { .double(100 * $0) } ?? .null),
@@ -355,7 +375,16 @@ public final class Trainer {
         result.steps = position.globalStep
         log?.write([("event", .string("end")), ("global_step", .int(position.globalStep)),
                     ("seconds", .double(Date().timeIntervalSince(runStart)))])
+        try stopIfLogFailed(epoch: epochs - 1)
         return result
+    }
+
+    /// A failed log write (a full disk) stops the run: the log is cut back to its last whole line
+    /// and the last checkpoint written stays as it was (docs/reliability.md).
+    func stopIfLogFailed(epoch: Int) throws {
+        guard let f = log?.failure else { return }
+        throw EngineError.io("fit: \(f); training stopped at epoch \(epoch + 1), step \(position.globalStep)"
+                             + (options.checkpoint.map { " (the last checkpoint written is kept in \($0))" } ?? ""))
     }
 
     /// What identifies this run's experiment, in the order a difference is reported: the recipe

@@ -14,35 +14,39 @@ enum AttackBuiltins {
                   `target: c` makes it targeted (steps towards class c). Returns an attack; call it as a(m,
                   x, y) to get adversarial images, or pass it to evaluate/fit.
                   """) { a, _ in
-            let eps = try a.number("eps", at: 0)
+            let eps = try AutoAttackBuiltins.epsArg(a, norm: .linf)
             let target = try optionalClass(a, "target")
             return .object(AttackObject(try engine { try FGSM(eps: Float(eps), targetClass: target) }, eps: eps))
         }
 
-        t.add("pgd", "pgd(eps, step = eps/4, steps = 10, restarts: 1, random_start: true, norm: \"linf\", loss: \"ce\", target: nil, batched: \"auto\")",
+        t.add("pgd", "pgd(eps, step = eps/4, steps = 10, restarts: 1, random_start: true, norm: \"linf\", loss: \"ce\", target: nil, batched: \"auto\", alpha: nil)",
               doc: """
-                  Projected gradient descent (torchattacks semantics): start at x + U(-eps, eps)
-                  (random_start), then `steps` times x <- clip_[0,1](proj_eps(x + step * sign(grad))) (norm
-                  "l2": normalised gradient and L2 ball). eps and step are in pixel space. loss "ce" (cross
-                  entropy; soft targets in training) or "dlr". `restarts` > 1 keeps the per-example worst
-                  case (robust only if no restart fools it); `batched` ("auto" | "batched" | "sequential")
-                  runs all restarts as one larger batch, or one after another (each on the examples still
-                  robust), or (auto) the first restart alone, then the others over the examples not yet
-                  fooled in groups as large as the model's batch limit allows (128 images for the
-                  convolutional networks and Swin, 32 for DeiT: where batching measured faster on this
-                  engine). All three run the same restarts with the same random starts and pick the same
-                  worst case; the values agree up to float rounding (matrix kernels can round differently at
-                  another batch size). `target: c` makes it targeted. The study's evaluation attack is
-                  pgd(eps: 4/255, step: 1/255, steps: 5); its training attack pgd(eps: 4/255, step: 4/255,
-                  steps: 1). The model is in evaluation mode while the attack runs and back in its previous
-                  mode after.
+                  Projected gradient descent (torchattacks semantics).
+
+                  Start at x + U(-eps, eps) (random_start), then `steps` times x <- clip_[0,1](proj_eps(x +
+                  step * sign(grad))) (norm "l2": normalised gradient and L2 ball). eps and step are in
+                  pixel space. loss "ce" (cross entropy; soft targets in training) or "dlr". `restarts` > 1
+                  keeps the per-example worst case (robust only if no restart fools it); `batched` ("auto" |
+                  "batched" | "sequential") runs all restarts as one larger batch, or one after another
+                  (each on the examples still robust), or (auto) the first restart alone, then the others
+                  over the examples not yet fooled in groups as large as the model's batch limit allows (128
+                  images for the convolutional networks and Swin, 32 for DeiT: where batching measured
+                  faster on this engine). All three run the same restarts with the same random starts and
+                  pick the same worst case; the values agree up to float rounding (matrix kernels can round
+                  differently at another batch size). `target: c` makes it targeted. torchattacks' `alpha` is
+                  accepted for `step`, and AutoAttack's "Linf"/"L2" for norm; an L-inf eps above 1 is
+                  refused (eps is in pixel space: 8/255, not 8). The study's evaluation
+                  attack is pgd(eps: 4/255, step: 1/255, steps: 5); its training attack pgd(eps: 4/255,
+                  step: 4/255, steps: 1). The model is in evaluation mode while the attack runs and back in
+                  its previous mode after.
                   """) { a, _ in
-            let eps = try a.number("eps", at: 0)
-            let step = try a.number("step", at: 1, default: eps / 4)
+            let norm = try AutoAttackBuiltins.normArg(a)
+            let eps = try AutoAttackBuiltins.epsArg(a, norm: norm)
+            if a.has("alpha") && a.has("step", at: 1) { throw RuntimeError.arguments("pgd: give either 'step' or torchattacks' 'alpha', not both") }
+            let step = a.has("alpha") ? try a.number("alpha") : try a.number("step", at: 1, default: eps / 4)
             let steps = try a.int("steps", at: 2, default: 10)
             let restarts = try a.int("restarts", default: 1)
             let rs = try a.bool("random_start", default: true)
-            let norm = AttackNorm(rawValue: try a.choice("norm", AttackNorm.allCases.map(\.rawValue), default: "linf")) ?? .linf
             let loss = AttackLossKind(rawValue: try a.choice("loss", AttackLossKind.allCases.map(\.rawValue), default: "ce")) ?? .ce
             let mode = RestartMode(rawValue: try a.choice("batched", RestartMode.allCases.map(\.rawValue), default: "auto")) ?? .auto
             let target = try optionalClass(a, "target")
@@ -54,19 +58,20 @@ enum AttackBuiltins {
 
         t.add("apgd", "apgd(eps, steps = 100, restarts: 1, loss: \"ce\", norm: \"linf\", target: nil, batched: \"auto\")",
               doc: """
-                  AutoAttack's APGD (Croce & Hein 2020), a port of autopgd_base.py: N = `steps` iterations
-                  from a random start, initial step 2*eps, momentum 0.75, and checkpoints at 22%, then
-                  shrinking by 3% (at least 6%) of N where an example's step is halved and it restarts from
-                  its best point when its loss rose in at most 75% of the steps since the last checkpoint,
-                  or its step was not halved last time and its best loss did not improve. An example is
-                  broken once any iterate misclassifies it. loss "ce" (APGD-CE) or "dlr" (APGD-DLR, needs >=
-                  3 classes); norm "linf" or "l2"; `restarts` run on the examples still robust; eps in pixel
-                  space. Names in tables: APGD-CE-100, APGD-DLR-100.
+                  AutoAttack's APGD (Croce & Hein 2020), a port of autopgd_base.py.
+
+                  N = `steps` iterations from a random start, initial step 2*eps, momentum 0.75, and
+                  checkpoints at 22%, then shrinking by 3% (at least 6%) of N where an example's step is
+                  halved and it restarts from its best point when its loss rose in at most 75% of the steps
+                  since the last checkpoint, or its step was not halved last time and its best loss did not
+                  improve. An example is broken once any iterate misclassifies it. loss "ce" (APGD-CE) or
+                  "dlr" (APGD-DLR, needs >= 3 classes); norm "linf" or "l2"; `restarts` run on the examples
+                  still robust; eps in pixel space. Names in tables: APGD-CE-100, APGD-DLR-100.
                   """) { a, _ in
-            let eps = try a.number("eps", at: 0)
+            let norm = try AutoAttackBuiltins.normArg(a)
+            let eps = try AutoAttackBuiltins.epsArg(a, norm: norm)
             let steps = try a.int("steps", at: 1, default: 100)
             let restarts = try a.int("restarts", default: 1)
-            let norm = AttackNorm(rawValue: try a.choice("norm", AttackNorm.allCases.map(\.rawValue), default: "linf")) ?? .linf
             let loss = AttackLossKind(rawValue: try a.choice("loss", AttackLossKind.allCases.map(\.rawValue), default: "ce")) ?? .ce
             let mode = RestartMode(rawValue: try a.choice("batched", RestartMode.allCases.map(\.rawValue), default: "auto")) ?? .auto
             let target = try optionalClass(a, "target")
@@ -95,7 +100,7 @@ enum AttackBuiltins {
             return .object(AttackObject(try engine { try WorstOf(attacks) }))
         }
 
-        t.add("evaluate", "evaluate(m, data, attack: pgd(eps: 4/255, step: 1/255, steps: 5), attacks: nil, batch: 128, limit: nil, sanity: true, progress: true, state: nil, precision: nil)",
+        t.add("evaluate", "evaluate(m, data, attack: pgd(eps: 4/255, step: 1/255, steps: 5), attacks: nil, batch: 128, limit: nil, sanity: true, progress: true, state: nil, precision: nil, per_example: false, adversarial: nil, eps: nil, norm: \"linf\")",
               doc: """
                   Clean and robust top-1 accuracy of model `m` on `data` (a Dataset, or a {train, test}
                   record: its test split), in percent.
@@ -111,9 +116,24 @@ enum AttackBuiltins {
                   call resumes. `precision` overrides the "Train Prec" label for table() (default: the
                   precision fit() trained the model at, else the model's current precision). Deterministic
                   from seed(n).
+
+                  The record also has `top5`, the clean top-5 accuracy (models with >= 5 classes).
+                  `per_example: true` adds `per_example`: {labels, clean, robust, top5} as 0/1 tensors
+                  (saveable with save_tensors) and `broken_by`, the name of the attack (for AutoAttack the
+                  member, e.g. "apgd-t") that broke each image, "" where none did.
+
+                  `adversarial: adv_data` scores precomputed adversarial images instead of running an
+                  attack (a Dataset in the same order and with the same labels as `data`; `eps:` and
+                  `norm:` give the threat model and every image is checked against it, an image outside the
+                  ball is an error): robust means right on the clean and on the adversarial image, as
+                  AutoAttack counts it; `robust_top5` is then reported too.
                   """) { a, _ in
             let m = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
             let data = try dataset(a)
+            if a.has("adversarial") { return try evaluateAdversarial(a, m, data) }
+            if a.has("eps") || a.has("norm") {
+                throw RuntimeError.arguments("evaluate: 'eps' and 'norm' describe precomputed images given with adversarial:; an attack carries its own eps")
+            }
             var attacks: [Attack] = []
             if a.has("attacks") {
                 guard !a.has("attack") else { throw RuntimeError.arguments("evaluate: give either attack: or attacks:, not both") }
@@ -130,19 +150,22 @@ enum AttackBuiltins {
             } else {
                 attacks = [try engine { try PGD(eps: 4 / 255, step: 1 / 255, steps: 5) }]
             }
-            let o = try options(a, precisionLabel: true)
+            var o = try options(a, precisionLabel: true)
+            o.perExample = try a.bool("per_example", default: false)
             let r = try engine { try Evaluation.evaluate(m, data, attacks: attacks, options: o, rng: RNG.global) }
             return recordValue(r)
         }
 
         t.add("sweep", "sweep(m, data, attack:, eps:, batch: 128, limit: nil, sanity: true, progress: true, state: nil)",
               doc: """
-                  The robustness curve: robust top-1 accuracy (percent) of `m` on `data` for each radius in
-                  the list `eps` (pixel space), all in one pass over the data; each point is the attack with
-                  that eps (its step keeps the same ratio to eps). Returns a record {model, attack, clean,
-                  eps: [...] (as written), robust: [...], points: [{eps, robust, label}], warnings}; a
-                  point's label names the attack and its eps ("PGD-5 eps 2/255", also its column on the
-                  progress line). Warns when robust accuracy rises with eps.
+                  The robustness curve.
+
+                  Robust top-1 accuracy (percent) of `m` on `data` for each radius in the list `eps` (pixel
+                  space), all in one pass over the data; each point is the attack with that eps (its step
+                  keeps the same ratio to eps). Returns a record {model, attack, clean, eps: [...] (as
+                  written), robust: [...], points: [{eps, robust, label}], warnings}; a point's label names
+                  the attack and its eps ("PGD-5 eps 2/255", also its column on the progress line). Warns
+                  when robust accuracy rises with eps.
                   """) { a, _ in
             let m = try a.object("m", at: 0, as: ModelObject.self, expected: "a model").model
             let data = try dataset(a)
@@ -165,10 +188,11 @@ enum AttackBuiltins {
         t.add("table", "table(rows)",
               doc: """
                   The study's results table for a list of evaluate() records (or records written by hand
-                  with fields model, precision, params, clean, robust, attack, drop): columns Model, Train
-                  Prec, Num Para ("29M", "1.0M"), Clean Acc@1, one "<attack> Acc@1" column per attack (PGD-5
-                  in the study) and Relative Drop, aligned. Returns the table as a string;
-                  print(table(rows)) shows it.
+                  with fields model, precision, params, clean, robust, attack, drop).
+
+                  Columns Model, Train Prec, Num Para ("29M", "1.0M"), Clean Acc@1, one "<attack> Acc@1"
+                  column per attack (PGD-5 in the study) and Relative Drop, aligned. Returns the table as a
+                  string; print(table(rows)) shows it.
                   """) { a, _ in
             let rows = try a.list("rows", at: 0).enumerated().map { i, v in try tableRow(v, index: i) }
             return .string(ResultsTable.format(rows))
@@ -274,6 +298,25 @@ enum AttackBuiltins {
         return o
     }
 
+    /// evaluate(m, data, adversarial: adv, eps:, norm:): scores precomputed adversarial images.
+    static func evaluateAdversarial(_ a: Arguments, _ m: Model, _ data: Dataset) throws -> Value {
+        for k in ["attack", "attacks", "state", "sanity"] where a.has(k) {
+            throw RuntimeError.arguments("evaluate: '\(k)' does not apply to precomputed adversarial images (adversarial:)")
+        }
+        guard case .object(let advObject)? = a.value("adversarial"), let adv = (advObject as? DatasetObject)?.dataset else {
+            throw RuntimeError.type("evaluate: argument 'adversarial' must be a Dataset of adversarial images (same order and labels as data), got \(a.value("adversarial")?.typeName ?? "nothing")")
+        }
+        guard a.has("eps") else {
+            throw RuntimeError.arguments("evaluate: adversarial: needs eps: (and norm: for L2), the threat model the images are checked against")
+        }
+        let norm = try AutoAttackBuiltins.normArg(a)
+        let eps = try AutoAttackBuiltins.epsArg(a, norm: norm, at: nil)
+        var o = try options(a, precisionLabel: true)
+        o.perExample = try a.bool("per_example", default: false)
+        let r = try engine { try Evaluation.evaluateAdversarial(m, data, adversarial: adv, eps: Float(eps), norm: norm, name: "precomputed", options: o) }
+        return recordValue(r)
+    }
+
     static func recordValue(_ r: EvalRecord) -> Value {
         .record(RecordBox([
             ("model", .string(r.model)), ("precision", .string(r.precision)), ("params", .number(Double(r.params))),
@@ -285,7 +328,28 @@ enum AttackBuiltins {
             }))),
             ("images", .number(Double(r.images))), ("seconds", .number(r.seconds)),
             ("warnings", .list(ListBox(r.warnings.map { .string($0) }))),
-        ]))
+        ] + extraFields(r)))
+    }
+
+    /// The optional fields of an evaluate() record: top-5 accuracies and per-example outcomes.
+    static func extraFields(_ r: EvalRecord) -> [(String, Value)] {
+        var out: [(String, Value)] = []
+        if let t = r.cleanTop5 { out.append(("top5", .number(t))) }
+        if let t = r.robustTop5 { out.append(("robust_top5", .number(t))) }
+        if let p = r.perExample {
+            func flags(_ b: [Bool]) -> Value {
+                let t = Tensor(shape: [b.count], repeating: 0)
+                for (i, v) in b.enumerated() where v { t.ptr[i] = 1 }
+                return .object(TensorObject(t))
+            }
+            let labels = Tensor(shape: [p.labels.count], repeating: 0)
+            for (i, l) in p.labels.enumerated() { labels.ptr[i] = Float(l) }
+            out.append(("per_example", .record(RecordBox([
+                ("labels", .object(TensorObject(labels))), ("clean", flags(p.clean)), ("robust", flags(p.robust)),
+                ("top5", flags(p.top5)), ("broken_by", .list(ListBox(p.brokenBy.map { .string($0) }))),
+            ]))))
+        }
+        return out
     }
 
     /// A table row from an evaluate() record or a hand-written one.

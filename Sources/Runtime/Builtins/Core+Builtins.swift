@@ -301,9 +301,12 @@ enum CoreBuiltins {
               doc: """
                   The items of `list` as text (strings as they are, other values as `str` shows them) joined
                   by `sep`: `join(["a", 1], sep: ", ")` is "a, 1".
-                  """) { args, _ in
-            let items = try args.list("list", at: 0)
-            return .string(items.map { $0.display() }.joined(separator: try args.string("sep", at: 1, default: "")))
+                  """) { args, ctx in
+            let items = try args.list("list", at: 0).map { $0.display() }
+            let sep = try args.string("sep", at: 1, default: "")
+            let size = items.reduce(0) { $0 + $1.utf8.count } + sep.utf8.count * Swift.max(0, items.count - 1)
+            try checkStringSize(size, "join", ctx)
+            return .string(items.joined(separator: sep))
         }
         t.add("split", "split(text, sep = nil)",
               doc: """
@@ -326,11 +329,23 @@ enum CoreBuiltins {
         }
         t.add("replace", "replace(text, old, new)", doc: """
             The string with every occurrence of `old` replaced by `new`.
-            """) { args, _ in
+            """) { args, ctx in
             let old = try args.string("old", at: 1)
             guard !old.isEmpty else { throw RuntimeError.arguments("replace: argument 'old' must not be empty") }
-            return .string(try args.string("text", at: 0).replacingOccurrences(of: old, with: try args.string("new", at: 2)))
+            let text = try args.string("text", at: 0), new = try args.string("new", at: 2)
+            if new.utf8.count > old.utf8.count {  // the result grows: its size is checked first
+                var count = 0, from = text.startIndex
+                while let r = text.range(of: old, range: from..<text.endIndex) { count += 1; from = r.upperBound }
+                try checkStringSize(text.utf8.count + count * (new.utf8.count - old.utf8.count), "replace", ctx)
+            }
+            return .string(text.replacingOccurrences(of: old, with: new))
         }
+    }
+
+    /// A string result of `size` bytes must pass the limit `+` enforces (`Limits.collectionSize`).
+    static func checkStringSize(_ size: Int, _ callee: String, _ ctx: CallContext) throws {
+        let limit = (ctx as? Interpreter)?.limits.collectionSize ?? 100_000_000
+        guard size <= limit else { throw RuntimeError.value("\(callee): the result would be \(size) bytes, more than the \(limit) a string may hold") }
     }
 
     static func listBox(_ args: Arguments, _ name: String, _ i: Int) throws -> ListBox {
@@ -380,7 +395,8 @@ enum CoreBuiltins {
         t.add("sort", "sort(list, key: nil, reverse: false)",
               doc: """
                   A new list with the items sorted ascending (numbers, or strings); with `key`, sorted by
-                  `key(item)`; `reverse: true` sorts descending. The sort is stable.
+                  `key(item)`; `reverse: true` sorts descending. The sort is stable; NaN goes last in either
+                  direction.
                   """) { args, ctx in
             let items = try args.list("list", at: 0)
             let reverse = try args.bool("reverse", default: false)
@@ -397,6 +413,10 @@ enum CoreBuiltins {
             var failure: Error?
             idx.sort { i, j in
                 if failure != nil { return false }
+                // NaN sorts last (as NumPy does), whichever the direction; NaNs keep their order.
+                if case .number(let x) = keys[i], case .number(let y) = keys[j], x.isNaN || y.isNaN {
+                    return x.isNaN && y.isNaN ? i < j : y.isNaN
+                }
                 do {
                     if try less(keys[i], keys[j]) { return !reverse }
                     if try less(keys[j], keys[i]) { return reverse }
@@ -446,7 +466,11 @@ enum CoreBuiltins {
             let d = try args.int("digits", at: 1, default: 0)
             guard (-15...15).contains(d) else { throw RuntimeError.arguments("round: argument 'digits' must be between -15 and 15, got \(d)") }
             let s = Foundation.pow(10.0, Double(d))
-            return .number((x * s).rounded(.toNearestOrAwayFromZero) / s)
+            // From 2^52 on every double is a whole number, so digits after the point change nothing
+            // (and x * s could overflow to inf: round(1e300, digits: 15)).
+            if d >= 0 && Swift.abs(x) >= 4_503_599_627_370_496 { return .number(x) }
+            let r = (x * s).rounded(.toNearestOrAwayFromZero) / s
+            return .number(r.isFinite ? r : x)
         }
         for (name, pick) in [("min", { (a: Double, b: Double) in Swift.min(a, b) }), ("max", { (a: Double, b: Double) in Swift.max(a, b) })] {
             t.add(name, "\(name)(values...)",

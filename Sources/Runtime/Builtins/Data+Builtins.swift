@@ -188,11 +188,14 @@ enum DataBuiltins {
 
         t.add("synthetic", "synthetic(n = 1000, classes: 10, image: 32, channels: 3, seed: 0, test: nil, noise: 0.08)",
               doc: """
-                  A learnable synthetic task for quick runs and tests: class k is a sinusoidal grating at
-                  angle 180*k/classes degrees (one of three frequencies) with a class tint, random phase and
-                  contrast, plus Gaussian pixel noise of std `noise`. `n` training and `test` (default n/5)
-                  test images of channels x image x image; the same seed gives the same images. Small CNNs
-                  and ViTs reach high accuracy within a few epochs. Returns {train, test, classes}.
+                  A learnable synthetic task for quick runs and tests.
+
+                  Class k is a sinusoidal grating at angle 180*k/classes degrees (one of three frequencies)
+                  with a class tint, random phase and contrast, plus Gaussian pixel noise of std `noise`.
+                  `n` training and `test` (default n/5) test images of channels x image x image; the same
+                  seed gives the same images; all images are kept in memory, at most 4 GiB of pixels in all.
+                  Small CNNs and ViTs reach high accuracy within a few epochs.
+                  Returns {train, test, classes}.
                   """) { a, _ in
             let n = try a.int("n", at: 0, default: 1000)
             let classes = try a.int("classes", default: 10)
@@ -208,13 +211,15 @@ enum DataBuiltins {
 
         t.add("randaugment", "randaugment(m = 9, mstd: 0.5, n: 2, prob: 0.5, interpolation: \"bicubic\", fill: [124, 116, 104])",
               doc: """
-                  RandAugment options exactly as timm's "rand-mM-mstdS-inc1": `n` operations per image drawn
-                  with replacement from timm's 15 increasing ops (AutoContrast, Equalize, Invert, Rotate,
-                  PosterizeIncreasing, SolarizeIncreasing, SolarizeAdd, Color/Contrast/Brightness/Sharpness,
-                  ShearX/Y, TranslateX/Y), each applied with probability `prob` at magnitude ~ N(m, mstd)
-                  clipped to [0, 10], with Pillow's 8-bit semantics; `interpolation` and `fill` are those of
-                  the geometric ops. Pass it to pipeline(randaugment: ...), or call it on images: `ra(x,
-                  seed: 1)` augments x (C, H, W) or (N, C, H, W).
+                  RandAugment options exactly as timm's "rand-mM-mstdS-inc1".
+
+                  `n` operations per image drawn with replacement from timm's 15 increasing ops
+                  (AutoContrast, Equalize, Invert, Rotate, PosterizeIncreasing, SolarizeIncreasing,
+                  SolarizeAdd, Color/Contrast/Brightness/Sharpness, ShearX/Y, TranslateX/Y), each applied
+                  with probability `prob` at magnitude ~ N(m, mstd) clipped to [0, 10], with Pillow's 8-bit
+                  semantics; `interpolation` and `fill` are those of the geometric ops. Pass it to
+                  pipeline(randaugment: ...), or call it on images: `ra(x, seed: 1)` augments x (C, H, W) or
+                  (N, C, H, W).
                   """) { a, _ in
             var c = RandAugmentConfig(magnitude: try a.number("m", at: 0, default: 9), std: try a.number("mstd", default: 0.5),
                                       ops: try a.int("n", default: 2), prob: try a.number("prob", default: 0.5))
@@ -232,13 +237,14 @@ enum DataBuiltins {
 
         t.add("mixup", "mixup(alpha = 0.8, cutmix: 0, prob: 1, switch: 0.5, smoothing: 0.1)",
               doc: """
-                  Mixup/CutMix options in timm's batch mode: with probability `prob` a batch is mixed with
-                  its reverse; CutMix (Beta(cutmix, cutmix), a box of side sqrt(1 - lambda) with uniform
-                  centre, lambda recomputed from the clipped area) is chosen with probability `switch` when
-                  both alphas are positive, else mixup with Beta(alpha, alpha); soft targets
-                  lambda*smooth(y) + (1 - lambda)*smooth(y reversed) with label `smoothing`. Needs even
-                  batch sizes. Pass it to pipeline(mixup: ...), or call it: `mx(x, y, classes: 10, seed: 0)`
-                  gives {images, targets, lambda}.
+                  Mixup/CutMix options in timm's batch mode.
+
+                  With probability `prob` a batch is mixed with its reverse; CutMix (Beta(cutmix, cutmix), a
+                  box of side sqrt(1 - lambda) with uniform centre, lambda recomputed from the clipped area)
+                  is chosen with probability `switch` when both alphas are positive, else mixup with
+                  Beta(alpha, alpha); soft targets lambda*smooth(y) + (1 - lambda)*smooth(y reversed) with
+                  label `smoothing`. Needs even batch sizes. Pass it to pipeline(mixup: ...), or call it:
+                  `mx(x, y, classes: 10, seed: 0)` gives {images, targets, lambda}.
                   """) { a, _ in
             let c = MixupConfig(mixupAlpha: try a.number("alpha", at: 0, default: 0.8), cutmixAlpha: try a.number("cutmix", default: 0),
                                 prob: try a.number("prob", default: 1), switchProb: try a.number("switch", default: 0.5))
@@ -254,15 +260,16 @@ enum DataBuiltins {
         t.add("pipeline", "pipeline(data, batch: 128, seed: 0, image: nil, crop: \"none\", flip: false, randaugment: nil, erasing: 0, mixup: nil, smoothing: nil, prefetch: 2, workers: 1)",
               doc: """
                   The training input pipeline over `data` (a Dataset or a {train, test} record: its train
-                  split), in timm's order: per image `crop` ("none", "random_resized" for scale (0.08, 1)
-                  and ratio (3/4, 4/3), "pad4" or a number p for a random crop after p pixels of zero
-                  padding) to image x image (default: the stored size), horizontal `flip`, `randaugment`
-                  (randaugment(...), a timm string such as "rand-m9-mstd0.5-inc1", or a magnitude), random
-                  `erasing` probability; per batch `mixup` (mixup(...)) with soft targets and label
-                  `smoothing` (default: the mixup's). Every random choice derives from `seed`, the epoch and
-                  the position, so results are the same with or without the `prefetch` thread and `workers`.
-                  `p.batches(epoch)` iterates an epoch; `p.set(...)` changes settings between epochs; fit(m,
-                  p, ...) trains from it.
+                  split), in timm's order.
+
+                  Per image `crop` ("none", "random_resized" for scale (0.08, 1) and ratio (3/4, 4/3),
+                  "pad4" or a number p for a random crop after p pixels of zero padding) to image x image
+                  (default: the stored size), horizontal `flip`, `randaugment` (randaugment(...), a timm
+                  string such as "rand-m9-mstd0.5-inc1", or a magnitude), random `erasing` probability; per
+                  batch `mixup` (mixup(...)) with soft targets and label `smoothing` (default: the mixup's).
+                  Every random choice derives from `seed`, the epoch and the position, so results are the
+                  same with or without the `prefetch` thread and `workers`. `p.batches(epoch)` iterates an
+                  epoch; `p.set(...)` changes settings between epochs; fit(m, p, ...) trains from it.
                   """) { a, _ in
             let d = try dataset(a, "data", at: 0)
             let batch = try a.int("batch", default: 128)
@@ -290,11 +297,12 @@ enum DataBuiltins {
         t.add("augment", "augment(x, image: nil, crop: \"none\", flip: false, randaugment: nil, erasing: 0, seed: 0)",
               doc: """
                   Applies the per-image part of the training pipeline to an image (C, H, W) or a batch (N,
-                  C, H, W) in [0, 1], for looking at augmentations: `crop` ("none", "random_resized", "pad4"
-                  or a padding), horizontal `flip`, `randaugment` (randaugment(...), a timm string or a
-                  magnitude; 8-bit Pillow semantics), random `erasing` probability, output side `image`
-                  (default: the input's height). Image i of a batch uses a generator seeded from (`seed`,
-                  i), so the same call gives the same result.
+                  C, H, W) in [0, 1], for looking at augmentations.
+
+                  `crop` ("none", "random_resized", "pad4" or a padding), horizontal `flip`, `randaugment`
+                  (randaugment(...), a timm string or a magnitude; 8-bit Pillow semantics), random `erasing`
+                  probability, output side `image` (default: the input's height). Image i of a batch uses a
+                  generator seeded from (`seed`, i), so the same call gives the same result.
                   """) { a, _ in
             let x = try TensorObject.tensor(a, "x", at: 0)
             guard x.rank == 3 || x.rank == 4 else {

@@ -331,7 +331,8 @@ public final class PipelineObject: HostObject, BatchSourceCarrier {
             return .object(BatchesObject(count: n) { k in try p.stream(epoch: e, from: from + k) })
         }
         t.add("set", "p.set(magnitude: unchanged, mstd: unchanged, mix_prob: unchanged, mixup: unchanged, cutmix: unchanged, switch: unchanged, smoothing: unchanged, erasing: unchanged, flip: unchanged)", doc: """
-            Changes augmentation settings for the following epochs (e.g. the augmentation warmup):
+            Changes augmentation settings for the following epochs (e.g. the augmentation warmup).
+
             RandAugment `magnitude` (nil turns it off) and `mstd`, mixup/cutmix alphas `mixup` and `cutmix`,
             mixing probability `mix_prob`, `switch` probability, label `smoothing`, random `erasing`
             probability, `flip`. Returns the pipeline.

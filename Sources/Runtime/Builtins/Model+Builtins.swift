@@ -26,10 +26,12 @@ enum ModelBuiltins {
     }
 
     static func register(into t: inout BuiltinTable) {
-        t.add("model", "model(name, image: 224, channels: 3, classes: 1000, patch: nil, window: nil, depths: nil, dims: nil, width: 1, heads: nil, drop_path: 0, mean: nil, std: nil, act: \"gelu\", stem: nil, params: nil, parity: false)",
+        t.add("model", "model(name, image: 224, channels: 3, classes: 1000, patch: nil, window: nil, depths: nil, dims: nil, width: 1, heads: nil, drop_path: 0, mean: nil, std: nil, act: \"gelu\", stem: nil, params: nil, parity: false, num_classes: nil, in_chans: nil, img_size: nil, drop_path_rate: nil, pretrained: false)",
               doc: """
                   Builds one of the five architectures as timm 1.0.x defines them, with fresh weights from
-                  the global seed: convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base,
+                  the global seed.
+
+                  convnext_atto/femto/pico/nano/tiny/small/base, swin_tiny/small/base,
                   poolformer_s12/s24/s36/m36, deit_tiny/small/base, resnet18/26/34/50/101 (GELU by default;
                   act: "relu" for the original) and resnet50_gelu. Options: image (input side, alias size as for the data sets; Swin windows
                   and DeiT position embeddings adapt), channels, classes, patch (ConvNeXt/Swin/DeiT), window
@@ -40,8 +42,16 @@ enum ModelBuiltins {
                   (true: the study's token grids at small images, DeiT patch 4 and Swin window 4 at 32x32,
                   docs/models.md; a model that sees fewer than 4x4 tokens after its stem gets one warning).
                   The model takes images in [0, 1]: `m(x)` gives logits. Models start in evaluation mode.
-                  """) { a, _ in
-            let name = try a.string("name", at: 0)
+
+                  timm spellings work: full names such as "swin_tiny_patch4_window7_224" or
+                  "deit_small_patch16_224" (their patch, window and size become defaults), pretrained tags
+                  such as "convnext_tiny.fb_in1k" (accepted and ignored, with a note on stderr: nothing is
+                  downloaded; load_weights reads timm safetensors), and create_model's keywords num_classes,
+                  in_chans, img_size, drop_path_rate (aliases of classes, channels, image, drop_path) and
+                  pretrained: false.
+                  """) { args, _ in
+            var a = args
+            let name = try timmNormalise(&a) { Evaluation.log($0) }
             var o = ModelOptions()
             func optInt(_ k: String) throws -> Int? { a.has(k) ? try a.int(k) : nil }
             o.image = try optInt("image")

@@ -49,11 +49,12 @@ public final class ModelObject: HostObject {
             return .object(o)
         }
         t.add("precision", "m.precision(p = nil)", doc: """
-            Sets the input precision of the model's matrix products and convolutions: "fp32", "bf16" or "fp16"
-            (inputs rounded to nearest even, accumulation stays fp32). On a CPU with AVX512-BF16, bf16 products
-            run on its bf16 instructions (up to twice the fp32 rate; bf16 denormals count as zero there);
-            elsewhere, and for fp16, the rounded values go through fp32 products. Without an argument returns
-            the current one.
+            Sets the input precision of the model's matrix products and convolutions.
+
+            "fp32", "bf16" or "fp16" (inputs rounded to nearest even, accumulation stays fp32). On a CPU
+            with AVX512-BF16, bf16 products run on its bf16 instructions (up to twice the fp32 rate; bf16
+            denormals count as zero there); elsewhere, and for fp16, the rounded values go through fp32
+            products. Without an argument returns the current one.
             """) { o, a, _ in
             let m = o.model
             guard a.has("p", at: 0) else { return .string(m.precision.rawValue) }
@@ -62,9 +63,11 @@ public final class ModelObject: HostObject {
             return .object(o)
         }
         t.add("summary", "m.summary(image = built size)", doc: """
-            Prints one row per layer (block) as in timm's module tree: its output shape for one image of side
-            `image`, its parameter count and its multiply-adds (convolutions, linear layers and attention
-            products, counted on a forward pass at that side, as flops(m) counts them); then the totals.
+            Prints one row per layer (block) as in timm's module tree.
+
+            Its output shape for one image of side `image`, its parameter count and its multiply-adds
+            (convolutions, linear layers and attention products, counted on a forward pass at that side, as
+            flops(m) counts them); then the totals.
             """) { o, a, ctx in
             guard let n = o.model as? Network else { throw RuntimeError.type("summary: only for models built by model()") }
             let side = try a.int("image", at: 0, default: n.config.image)

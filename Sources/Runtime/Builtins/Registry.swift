@@ -20,6 +20,13 @@
 // docs/architecture.md "Adding a builtin" has the whole recipe.
 
 public enum Registry {
+    /// The language's core builtins only (no tensors, models or data): for sandboxes and fuzzing.
+    public static func core() -> BuiltinTable {
+        var t = BuiltinTable()
+        CoreBuiltins.register(into: &t)
+        return t
+    }
+
     /// Every builtin of the language, in registration order.
     public static func standard() -> BuiltinTable {
         var core = BuiltinTable()
@@ -29,7 +36,11 @@ public enum Registry {
         ModelBuiltins.register(into: &t)
         DataBuiltins.register(into: &t)
         AttackBuiltins.register(into: &t)
+        AutoAttackBuiltins.register(into: &t)
         TrainBuiltins.register(into: &t)
+        FilesBuiltins.register(into: &t)
+        FigureBuiltins.register(into: &t)
+        NotebookBuiltins.register(into: &t)
         // A domain that reuses a core name (abs, sqrt, sum, min, ...) keeps it for objects;
         // plain numbers, strings and lists still get the core behaviour (numbers stay numbers).
         for (name, c) in core.byName {

@@ -8,6 +8,10 @@ enum TensorBuiltins {
 
     /// A shape given as numbers (`zeros(2, 3)`) or one list (`zeros([2, 3])`).
     static func shapeArgs(_ a: Arguments, allowMinusOne: Bool = false) throws -> [Int] {
+        // Dimensions as separate values: at most 8 (a list may hold more).
+        guard a.positional.count <= 8 else {
+            throw RuntimeError.arguments("\(a.callee) takes at most 8 positional arguments, got \(a.positional.count)")
+        }
         var items: [Value] = a.positional
         if items.count == 1, case .list(let l) = items[0] { items = l.items }
         let dims = try items.enumerated().map { i, v in
@@ -54,10 +58,15 @@ enum TensorBuiltins {
 
     static func registerPrinting(into t: inout BuiltinTable) {
         t.add("print_options", "print_options(precision: nil, threshold: nil)",
-              doc: "How tensors print in this session (as PyTorch's set_printoptions): `precision` significant digits of the largest shown value (default 4, 1 to 17), `threshold` the number of elements beyond which a tensor prints summarised with `...` (the first and last 3 entries of each dimension; default 1000). Only the arguments given change; the settings belong to this session (another interpreter keeps its own). Returns the settings now in force as a record {precision, threshold}.") { args, ctx in
-            var a = args
-            a.callee = "print_options"
-            try a.check(allowed: ["precision", "threshold"], maxPositional: 0)
+              doc: """
+                  How tensors print in this session (as PyTorch's set_printoptions).
+
+                  `precision` significant digits of the largest shown value (default 4, 1 to 17),
+                  `threshold` the number of elements beyond which a tensor prints summarised with `...` (the
+                  first and last 3 entries of each dimension; default 1000). Only the arguments given
+                  change; the settings belong to this session (another interpreter keeps its own). Returns
+                  the settings now in force as a record {precision, threshold}.
+                  """) { a, ctx in
             guard let interp = ctx as? Interpreter else { throw RuntimeError.value("print_options: needs a session") }
             let o = interp.printOptions
             if a.has("precision") {

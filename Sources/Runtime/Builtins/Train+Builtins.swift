@@ -12,19 +12,20 @@ enum TrainBuiltins {
     static func register(into t: inout BuiltinTable) {
         t.add("recipe", "recipe(\(RecipeObject.optionParameters))",
               doc: """
-                  A training recipe with one named option per row of the study's recipe table: epochs, batch
-                  (per worker), optimizer ("adamw" | "sgd", with momentum/nesterov/betas/eps), lr (quoted at
-                  lr_batch, 1024: the peak rate is lr * batch * workers * accumulation / lr_batch), schedule
-                  ("cosine" | "step" with decay_epochs/decay_rate), min_lr, warmup_epochs and warmup_lr
-                  (linear per-step warmup from warmup_lr), precision ("bf16" | "fp16" | "fp32"),
-                  weight_decay (never on biases and norm parameters), label_smoothing, dropout and drop_path
-                  (rates to give model(...)), repeated_aug, grad_clip and ema (a number or false),
-                  randaugment (timm string such as "rand-m9-mstd0.5-inc1" or false), aug_warmup (Bai et
-                  al.'s augmentation warmup; aug_warmup_dip adds the original code's dip), mixup, cutmix,
-                  mix_prob, switch_prob, random_erasing, workers, accumulation, name. Unset options take
-                  neutral defaults (AdamW, lr 1e-3, cosine, fp32, no augmentation). Printing a recipe shows
-                  it as a column of the study's table; `r.with(...)` gives a changed copy; the study's five
-                  columns are in `use recipes`.
+                  A training recipe with one named option per row of the study's recipe table.
+
+                  Epochs, batch (per worker), optimizer ("adamw" | "sgd", with momentum/nesterov/betas/eps),
+                  lr (quoted at lr_batch, 1024: the peak rate is lr * batch * workers * accumulation /
+                  lr_batch), schedule ("cosine" | "step" with decay_epochs/decay_rate), min_lr,
+                  warmup_epochs and warmup_lr (linear per-step warmup from warmup_lr), precision ("bf16" |
+                  "fp16" | "fp32"), weight_decay (never on biases and norm parameters), label_smoothing,
+                  dropout and drop_path (rates to give model(...)), repeated_aug, grad_clip and ema (a
+                  number or false), randaugment (timm string such as "rand-m9-mstd0.5-inc1" or false),
+                  aug_warmup (Bai et al.'s augmentation warmup; aug_warmup_dip adds the original code's
+                  dip), mixup, cutmix, mix_prob, switch_prob, random_erasing, workers, accumulation, name.
+                  Unset options take neutral defaults (AdamW, lr 1e-3, cosine, fp32, no augmentation).
+                  Printing a recipe shows it as a column of the study's table; `r.with(...)` gives a changed
+                  copy; the study's five columns are in `use recipes`.
                   """) { a, _ in
             var r = Recipe()
             try RecipeObject.apply(a, to: &r)
@@ -49,26 +50,29 @@ enum TrainBuiltins {
         t.add("fit", "fit(m, data, recipe:, attack: nil, epochs: nil, checkpoint: nil, checkpoint_every: 0, log: nil, resume: nil, validate: nil, validate_attack: nil, validate_limit: 1000, seed: nil, crop: \"none\", flip: false, clean_every: 1, max_steps: nil, progress: true, force: false)",
               doc: """
                   Adversarially trains model `m` in place on `data` (a Dataset, a {train, test} record, or a
-                  pipeline) with `recipe`: for every batch `attack` (e.g. pgd(eps: 4/255, step: 4/255,
-                  steps: 1)) makes adversarial images with the model in evaluation mode (soft targets when
-                  the batch is mixed), then the model takes a training step on them at the scheduled
-                  learning rate, in the recipe's precision. The recipe's augmentation (RandAugment,
-                  mixup/cutmix, warmup) is applied per epoch (per batch while a compressed warmup runs); `crop` ("none" | "random_resized" | "pad4")
-                  and `flip` add geometric augmentation. `epochs` overrides the recipe's. A progress line
-                  goes to stderr; `log` appends one JSON line per step. `checkpoint` is written atomically
-                  every `checkpoint_every` steps, at each epoch end and at the end; `resume: path` continues
-                  such a run to bit-identical weights; it refuses a checkpoint written by a different
-                  experiment (recipe, data set/size/count/seed/crop/flip, attack or model options), naming the
-                  first difference, unless `force: true`; resuming a finished run returns its recorded final
-                  loss and accuracies. `validate` (a Dataset, or true for data.test) reports
-                  clean (and with `validate_attack` robust) accuracy after each epoch on up to
-                  `validate_limit` images. NaN/inf losses skip the step; 5 in a row stop training. Ctrl-C
-                  stops after the current step (saving the checkpoint). Returns a record {steps, epochs,
-                  loss, clean, adv, validation, checkpoint, stopped_early}: `epochs` lists {epoch, loss,
-                  clean, adv, skipped, seconds, complete, validation metrics} per epoch (when `max_steps`
-                  stops the run inside an epoch, its last entry covers the steps that ran, with complete:
-                  false); loss, clean and adv (percent) are the last entry's, validation the last completed
-                  epoch's.
+                  pipeline) with `recipe`.
+
+                  For every batch `attack` (e.g. pgd(eps: 4/255, step: 4/255, steps: 1)) makes adversarial
+                  images with the model in evaluation mode (soft targets when the batch is mixed), then the
+                  model takes a training step on them at the scheduled learning rate, in the recipe's
+                  precision. The recipe's augmentation (RandAugment, mixup/cutmix, warmup) is applied per
+                  epoch (per batch while a compressed warmup runs); `crop` ("none" | "random_resized" |
+                  "pad4") and `flip` add geometric augmentation. `epochs` overrides the recipe's. A progress
+                  line goes to stderr; `log` appends one JSON line per step. `checkpoint` is written
+                  atomically every `checkpoint_every` steps, at each epoch end and at the end; `resume: path`
+                  continues such a run to bit-identical weights; it refuses a checkpoint written by a
+                  different experiment (recipe, data set/size/count/seed/crop/flip, attack or model
+                  options), naming the first difference, unless `force: true`; resuming a finished run
+                  returns its recorded final loss and accuracies. `validate` (a Dataset, or true for
+                  data.test) reports clean (and with `validate_attack` robust) accuracy after each epoch on
+                  up to `validate_limit` images. NaN/inf losses skip the step; 5 in a row stop training.
+                  Ctrl-C stops after the current step (saving the checkpoint). Returns a record {steps,
+                  epochs, loss, clean, adv, validation, checkpoint, stopped_early, history}: `epochs` lists {epoch,
+                  loss, clean, adv, skipped, seconds, complete, validation metrics} per epoch (when
+                  `max_steps` stops the run inside an epoch, its last entry covers the steps that ran, with
+                  complete: false); loss, clean and adv (percent) are the last entry's, validation the last
+                  completed epoch's; `history` has one entry per step as lists {step, epoch, loss, lr, clean,
+                  adv}, which plot(result) draws as training curves.
                   """) { a, ctx in
             return try fit(a)
         }
@@ -191,7 +195,16 @@ enum TrainBuiltins {
             ("validation", .record(RecordBox((result.epochs.last(where: \.complete)?.validation ?? []).map { ($0.0, Value.number(100 * $0.1)) }))),
             ("checkpoint", result.checkpoint.map { .string($0) } ?? .nil_),
             ("stopped_early", .bool(result.stoppedEarly)),
+            ("history", historyValue(result.history)),
         ]))
+    }
+
+    /// Per-step metrics as a record of equal-length lists (percent accuracies, epochs from 1 at the
+    /// end of the first epoch), the shape `plot(result)` draws as training curves.
+    static func historyValue(_ h: [StepRecord]) -> Value {
+        func col(_ f: (StepRecord) -> Double?) -> Value { .list(ListBox(h.map { f($0).map { .number($0) } ?? .nil_ })) }
+        return .record(RecordBox([("step", col { Double($0.globalStep) }), ("epoch", col { $0.epoch }), ("loss", col { $0.loss }),
+                                  ("lr", col { $0.lr }), ("clean", col { $0.clean.map { 100 * $0 } }), ("adv", col { 100 * $0.adv })]))
     }
 
     /// An attack argument: any script object carrying an engine attack.

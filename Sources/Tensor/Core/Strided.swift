@@ -117,6 +117,8 @@ enum Strided {
                 throw EngineError.shape("\(op): shapes \(a) and \(b) cannot be broadcast together")
             }
         }
+        // A result is allocated from this shape: it passes the same limit as zeros/rand.
+        try Tensor.checkSize(out, "\(op) of \(a) and \(b)")
         return out
     }
 

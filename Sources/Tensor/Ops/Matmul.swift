@@ -184,6 +184,7 @@ extension Tensor {
             // Fold a's batch into M: one sgemm.
             let rows = a.count / Swift.max(k, 1)
             let outShape = Array(a.shape.dropLast()) + [n]
+            try Tensor.checkSize(outShape, "matmul of \(a.shape) and \(b.shape)")
             let out = Tensor(uninitialized: outShape)
             BLAS.gemm(transA: false, transB: false, m: rows, n: n, k: k, a: ra.ptr, lda: k, b: rb.ptr, ldb: n, c: out.ptr, ldc: n, bf16: precision == .bf16)
             out.record([a, b]) { g in Tensor.matmulBackward2D(g, a, b, ra: ra, rb: rb, precision: precision) }
@@ -191,6 +192,9 @@ extension Tensor {
         }
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
         let batch = try Strided.broadcastShape(batchA, batchB, op: "matmul (batch dims of \(a.shape) and \(b.shape))")
+        for s in [batch + [m, n], batch + [m, k], batch + [k, n]] {
+            try Tensor.checkSize(s, "matmul of \(a.shape) and \(b.shape)")
+        }
         let ea = ra.expandedRaw(batch + [m, k]), eb = rb.expandedRaw(batch + [k, n])
         let nb = batch.reduce(1, *)
         let out = Tensor(uninitialized: batch + [m, n])

@@ -28,7 +28,7 @@ text 'print("mark" + "-1"); r = evaluate(m, d, attack: pgd(eps: 4/255, steps: 10
 interrupt 1 'mark-1'
 text 'print("mark" + "-2"); h = fit(m, d, recipe: recipe(epochs: 1000, batch: 8), attack: pgd(eps: 4/255, steps: 200), progress: false)'; keys Enter
 interrupt 2 'mark-2'
-text 'a = pgd(eps: 4/255, steps: 10000000)'; keys Enter
+text 'a = pgd(eps: 4/255, steps: 100000)'; keys Enter
 text 'print("mark" + "-3"); adv = a(m, rand(8, 3, 16, 16), [0, 1, 2, 3, 0, 1, 2, 3])'; keys Enter
 interrupt 3 'mark-3'
 text 'print("kept:", kept, m.name, len(d.train))'; keys Enter; waitfor 'kept: 42'

@@ -55,7 +55,7 @@ extension Datasets {
     ///   - labelBytes: 1 (CIFAR-10) or 2 (CIFAR-100: coarse, fine).
     ///   - labelIndex: which label byte to use.
     ///   - classes: labels must be below this.
-    static func readCIFAR(_ path: String, labelBytes: Int, labelIndex: Int, classes: Int) throws -> (pixels: [UInt8], labels: [Int]) {
+    public static func readCIFAR(_ path: String, labelBytes: Int, labelIndex: Int, classes: Int) throws -> (pixels: [UInt8], labels: [Int]) {
         let hint = "download the binary version from https://www.cs.toronto.edu/~kriz/cifar.html and unpack it"
         let bytes = try FileBytes.read(path, limit: 400 << 20, hint: hint)
         let rec = labelBytes + 3072

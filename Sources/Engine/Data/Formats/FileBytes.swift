@@ -17,7 +17,13 @@ enum FileBytes {
     ///   - path: the file.
     ///   - limit: the largest decompressed size accepted; bigger files are an error.
     ///   - hint: how to get the file when missing.
-    static func read(_ path: String, limit: Int, hint: String? = nil) throws -> [UInt8] {
+    ///   - declared: given the bytes read so far, the whole file's size its header declares (nil:
+    ///     not known yet); the limit then shrinks to it, so a gzip bomb behind a small header stops
+    ///     after the declared size instead of at `limit` (docs/reliability.md).
+    static func read(_ path: String, limit: Int, hint: String? = nil,
+                     declared: (([UInt8]) throws -> Int?)? = nil) throws -> [UInt8] {
+        var limit = limit
+        var sized = declared == nil
         guard FileManager.default.fileExists(atPath: path) else { throw missing(path, hint: hint) }
         guard let gz = gzopen(path, "rb") else {
             throw EngineError.io("cannot open \(path): \(String(cString: strerror(errno)))")
@@ -28,7 +34,7 @@ enum FileBytes {
         let progress = Progress("load \(URL(fileURLWithPath: path).lastPathComponent)", total: size / 1024, unit: "KB", delay: 1)
         defer { progress.finish() }
         var out = [UInt8]()
-        let chunk = 1 << 20
+        let chunk = 1 << 16
         var buf = [UInt8](repeating: 0, count: chunk)
         while true {
             let n = buf.withUnsafeMutableBytes { gzread(gz, $0.baseAddress, UInt32(chunk)) }
@@ -39,6 +45,10 @@ enum FileBytes {
             }
             if n == 0 { break }
             out.append(contentsOf: buf[0..<Int(n)])
+            if !sized, let d = try declared?(out) {
+                sized = true
+                if d < limit { limit = d }
+            }
             progress.update(Int(gzoffset(gz)) / 1024)
             if out.count > limit {
                 throw EngineError.io("\(path) is larger than the \(limit) bytes expected; refusing to read it")

@@ -7,6 +7,8 @@ import Tensor
 public struct IDXArray {
     public let dims: [Int]
     public let values: [UInt8]
+    /// Largest IDX file accepted (decompressed): 512 MiB.
+    public static let maxBytes = 1 << 29
 
     /// Parses an IDX file (plain or gzipped). Checks magic, type, rank, dimensions and size before
     /// trusting them; a declared size that does not match the data is an error naming the file.
@@ -16,8 +18,31 @@ public struct IDXArray {
     public static func read(_ path: String, hint: String? = nil) throws -> IDXArray {
         // 2 GiB cap on the decompressed size (a gzip bomb stops there): 40 times the largest IDX data
         // set; memory grows only with data that actually arrives, never with a declared size.
-        let bytes = try FileBytes.read(path, limit: 1 << 31, hint: hint)
+        // Once the header has arrived, reading stops past the size it declares (a bomb behind a
+        // valid header costs at most that much), and the declared size itself is checked first.
+        let bytes = try FileBytes.read(path, limit: 1 << 31, hint: hint) { head in
+            try declaredSize(head, source: path)
+        }
         return try parse(bytes, source: path)
+    }
+
+    /// The file size the header at the start of `head` declares (nil until the header is complete).
+    static func declaredSize(_ head: [UInt8], source: String) throws -> Int? {
+        guard head.count >= 4 else { return nil }
+        let rank = Int(head[3])
+        guard head.count >= 4 + 4 * rank else { return nil }
+        guard rank >= 1, rank <= 4, head[0] == 0, head[1] == 0 else { return nil }  // parse() says what is wrong
+        var total = 1
+        for i in 0..<rank {
+            let o = 4 + 4 * i
+            let d = Int(head[o]) << 24 | Int(head[o + 1]) << 16 | Int(head[o + 2]) << 8 | Int(head[o + 3])
+            let (p, overflow) = total.multipliedReportingOverflow(by: d)
+            guard !overflow, p <= maxBytes else {
+                throw EngineError.io("\(source): the header declares more than the \(maxBytes) values accepted (a corrupt or malicious file?)")
+            }
+            total = p
+        }
+        return 4 + 4 * rank + total
     }
 
     /// Parses IDX bytes already in memory.

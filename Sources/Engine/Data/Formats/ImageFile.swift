@@ -14,11 +14,8 @@ public enum ImageFile {
     ///   - path: the file.
     ///   - channels: 1 (gray), 3 (RGB) or 0 (as stored).
     public static func read(_ path: String, channels: Int = 3) throws -> PixelImage {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if !FileManager.default.fileExists(atPath: path) { throw EngineError.io("cannot open \(path): no such file") }
-            throw EngineError.io("cannot read \(path)")
-        }
-        return try decode([UInt8](data), channels: channels, source: path)
+        // An encoded image is far smaller than its pixels; 1 GiB is beyond any accepted image.
+        return try decode(try FileContents.read(path, limit: 1 << 30), channels: channels, source: path)
     }
 
     /// Decodes JPEG or PNG bytes.

@@ -13,9 +13,7 @@ public struct NPYArray {
     /// - Parameters:
     ///   - path: the file.
     public static func read(_ path: String) throws -> NPYArray {
-        guard FileManager.default.fileExists(atPath: path) else { throw EngineError.io("cannot open \(path): no such file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw EngineError.io("cannot read \(path)") }
-        return try parse([UInt8](data), source: path)
+        return try parse(try FileContents.read(path, limit: 1 << 33), source: path)
     }
 
     /// Parses .npy bytes.
@@ -51,7 +49,8 @@ public struct NPYArray {
         if let f = field("fortran_order"), f.hasPrefix("True") {
             throw EngineError.io("\(source): Fortran-order arrays are not supported (save with np.ascontiguousarray)")
         }
-        guard let s = field("shape"), let open = s.firstIndex(of: "("), let close = s.firstIndex(of: ")") else {
+        // The ")" searched after the "(" (a header with ")" first crashed the slice below; fuzzing).
+        guard let s = field("shape"), let open = s.firstIndex(of: "("), let close = s[open...].firstIndex(of: ")") else {
             throw EngineError.io("\(source): header has no 'shape'")
         }
         var shape = [Int]()

@@ -117,12 +117,17 @@ public struct ResizeCenterCrop {
         self.size = size; self.cropPct = cropPct; self.filter = filter
     }
 
-    public func apply(_ img: PixelImage) -> PixelImage {
+    /// The size an image of `width` x `height` is resized to before the crop.
+    public func resizedSize(width w: Int, height h: Int) -> (width: Int, height: Int) {
         let scaleSize = Int((Double(size) / cropPct).rounded(.down))
+        return w <= h
+            ? (scaleSize, Int(Swift.min(Double(scaleSize) * Double(h) / Double(Swift.max(w, 1)), 1e15)))
+            : (Int(Swift.min(Double(scaleSize) * Double(w) / Double(Swift.max(h, 1)), 1e15)), scaleSize)
+    }
+
+    public func apply(_ img: PixelImage) -> PixelImage {
         let (w, h) = (img.width, img.height)
-        let (nw, nh): (Int, Int) = w <= h
-            ? (scaleSize, Int(Double(scaleSize) * Double(h) / Double(w)))
-            : (Int(Double(scaleSize) * Double(w) / Double(h)), scaleSize)
+        let (nw, nh) = resizedSize(width: w, height: h)
         var r = (nw == w && nh == h) ? img : img.resized(width: nw, height: nh, filter: filter)
         if r.width < size || r.height < size { // CenterCrop pads when the image is smaller
             let p = max(size - r.width, size - r.height)

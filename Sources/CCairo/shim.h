@@ -1,0 +1,2 @@
+// cairo (Debian libcairo2-dev): rasterizes figures to PNG (Sources/Runtime/Figures/CairoRenderer.swift).
+#include <cairo/cairo.h>
