@@ -122,7 +122,7 @@ final class RecipeScriptTests: XCTestCase {
                        "5 deit-small 1 1\n")
     }
 
-    /// One rule (REFERENCE.md section 6): min_lr and warmup_lr scale with batch / the table's batch.
+    /// One rule (docs/reference.md section 6): min_lr and warmup_lr scale with batch / the table's batch.
     func testStudyScalesWarmupAndKeepsLRRule() {
         XCTAssertEqual(out("""
         use recipes

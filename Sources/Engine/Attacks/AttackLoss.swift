@@ -106,7 +106,7 @@ public enum AttackLoss {
         return (values, out)
     }
 
-    /// AutoAttack's targeted DLR loss of one row and its gradient (REFERENCE.md section 7):
+    /// AutoAttack's targeted DLR loss of one row and its gradient (docs/reference.md section 7):
     /// l = -(z_y - z_t) / (z_(1) - (z_(3) + z_(4)) / 2 + 1e-12), z_(k) the k-th largest logit;
     /// the backward follows PyTorch's division rule as the untargeted DLR does.
     // row, grow: C

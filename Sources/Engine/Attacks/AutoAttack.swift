@@ -1,5 +1,5 @@
 // AutoAttack (Croce & Hein 2020) composed as fra31/auto-attack `autoattack.py` runs it
-// (REFERENCE.md section 7):
+// (docs/reference.md section 7):
 //   standard: apgd-ce (100 iterations, 1 restart), apgd-t (9 targets), fab-t (9 targets),
 //             square (5000 queries, p_init 0.8);
 //   plus:     apgd-ce and apgd-dlr with 5 restarts, fab (untargeted, 5 restarts), square,

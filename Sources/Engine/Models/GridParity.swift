@@ -1,4 +1,4 @@
-// Token-grid parity at small image sizes (`model(..., parity: true)`, docs/models.md, REFERENCE.md
+// Token-grid parity at small image sizes (`model(..., parity: true)`, docs/models.md, docs/reference.md
 // section 6). The study compares the five architectures at their native grids at 224: the
 // hierarchical models (ConvNeXt, Swin, PoolFormer, ResNet) see a 56x56 stage-1 map after a
 // stride-4 stem, DeiT 14x14 tokens of patch 16. At 32x32 the stride-4 stems still give 8x8, but
@@ -56,7 +56,7 @@ enum OnceWarnings {
 }
 
 extension Models {
-    /// The smallest token grid side a model should see (REFERENCE.md section 6).
+    /// The smallest token grid side a model should see (docs/reference.md section 6).
     public static let minGridSide = 4
 
     /// Warns once (stderr) when `c` sees fewer than 4x4 tokens after its stem; returns the warning

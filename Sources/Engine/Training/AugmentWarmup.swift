@@ -7,7 +7,7 @@
 //   cutmix alpha 0 for e < 6, then the recipe's alpha
 //   switch prob 0.1, 0.2, 0.3, 0.4 for e = 6..9, then the recipe's switch prob
 // where e counts the table's epochs. A recipe scaled to a shorter run (`Recipe.scaled`,
-// REFERENCE.md section 6) compresses this schedule by `augWarmupScale` = run epochs / table
+// docs/reference.md section 6) compresses this schedule by `augWarmupScale` = run epochs / table
 // epochs: at run position p (epochs, fractional within an epoch) the table epoch is
 // floor(p / augWarmupScale), so a 3-epoch run passes m1..m9, the mixing ramp and CutMix in its
 // first 0.1 epoch, and `fit` changes the settings batch by batch (docs/training.md).

@@ -84,7 +84,7 @@ public struct Recipe: Equatable {
     public var scaledLR: Double { LRSchedule.scaled(lr, globalBatch: globalBatch, reference: lrBatch) }
 
     /// The recipe scaled to a run of `epochs` epochs at global batch `batch` by the one rule of
-    /// REFERENCE.md section 6 (docs/training.md): the peak follows the linear scaling rule
+    /// docs/reference.md section 6 (docs/training.md): the peak follows the linear scaling rule
     /// (`lr` at `lrBatch` is kept, so `scaledLR` = lr * batch / lrBatch); the warmup start and the
     /// minimum rate, given for the table's own global batch, are multiplied by
     /// batch / table batch, so the warmup never runs downward; every schedule given in epochs

@@ -200,9 +200,10 @@ enum AttackBuiltins {
 
         t.add("save_table", "save_table(rows, path)",
               doc: """
-                  Writes the rows table() takes (evaluate() records, or records with model, precision,
-                  params, clean, robust, drop) to `path` atomically: a JSON list of objects when the path
-                  ends in .json (every number, string and bool field of each record, plus robust per
+                  Writes the rows table() takes to `path` atomically, as JSON or CSV.
+
+                  The rows are evaluate() records, or records with model, precision, params, clean,
+                  robust, drop. The file is a JSON list of objects when the path ends in .json (every number, string and bool field of each record, plus robust per
                   attack), CSV when it ends in .csv (the table's columns: model, train_prec, params, clean,
                   one robust column per attack, drop; percent values unrounded). Returns the path.
                   """) { a, _ in

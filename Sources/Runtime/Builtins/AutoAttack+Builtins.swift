@@ -9,7 +9,7 @@ import Foundation
 enum AutoAttackBuiltins {
     static func register(into t: inout BuiltinTable) {
         t.add("apgd_t", "apgd_t(eps, steps: 100, targets: 9, restarts: 1, norm: \"linf\", n_iter: nil, n_target_classes: nil, n_restarts: nil)",
-              doc: "AutoAttack's APGD-T (APGDAttack_targeted; torchattacks APGDT): APGD on the targeted DLR loss -(z_y - z_t) / (z_(1) - (z_(3) + z_(4)) / 2), run once per target class t = the 2nd, 3rd, ..., (targets+1)-th highest-scoring class of the clean image, each run only on the examples still robust; success is any misclassification. `steps` per run (alias n_iter), `targets` (alias n_target_classes), `restarts` per target (alias n_restarts), norm \"linf\" | \"l2\" (or \"Linf\" | \"L2\"). Needs >= 4 classes. eps in pixel space. Name in tables: APGD-T.") { args, _ in
+              doc: "AutoAttack's APGD-T (APGDAttack_targeted; torchattacks APGDT).\n\nAPGD on the targeted DLR loss -(z_y - z_t) / (z_(1) - (z_(3) + z_(4)) / 2), run once per target class t = the 2nd, 3rd, ..., (targets+1)-th highest-scoring class of the clean image, each run only on the examples still robust; success is any misclassification. `steps` per run (alias n_iter), `targets` (alias n_target_classes), `restarts` per target (alias n_restarts), norm \"linf\" | \"l2\" (or \"Linf\" | \"L2\"). Needs >= 4 classes. eps in pixel space. Name in tables: APGD-T.") { args, _ in
             var a = args
             a.callee = "apgd_t"
             try a.check(allowed: ["eps", "steps", "n_iter", "targets", "n_target_classes", "restarts", "n_restarts", "norm"], maxPositional: 1)
@@ -24,7 +24,7 @@ enum AutoAttackBuiltins {
         }
 
         t.add("fab", "fab(eps, targeted: false, targets: 9, steps: 100, restarts: 1, norm: \"linf\", n_iter: nil, n_target_classes: nil, n_restarts: nil)",
-              doc: "FAB, the fast adaptive boundary attack (AutoAttack's fab_pt.py; torchattacks FAB): a minimum-norm attack that linearises the decision boundary, projects the iterate and the clean image onto it within [0, 1], and steps to a mix of the two (alpha_max 0.1, overshoot eta 1.05, backward step beta 0.9); an example counts as broken only if the closest misclassifying point found is within eps. `targeted: true` is FAB-T as in AutoAttack standard (the boundary towards each of the `targets` (alias n_target_classes) highest-ranked other classes in turn, on the examples still robust); untargeted uses the closest boundary over all classes (one gradient per class per step). `steps` (alias n_iter), `restarts` (alias n_restarts; later restarts start at a random point eps/2 away), norm \"linf\" | \"l2\". Names in tables: FAB-T, FAB.") { args, _ in
+              doc: "FAB, the fast adaptive boundary attack (AutoAttack's fab_pt.py; torchattacks FAB).\n\nA minimum-norm attack that linearises the decision boundary, projects the iterate and the clean image onto it within [0, 1], and steps to a mix of the two (alpha_max 0.1, overshoot eta 1.05, backward step beta 0.9); an example counts as broken only if the closest misclassifying point found is within eps. `targeted: true` is FAB-T as in AutoAttack standard (the boundary towards each of the `targets` (alias n_target_classes) highest-ranked other classes in turn, on the examples still robust); untargeted uses the closest boundary over all classes (one gradient per class per step). `steps` (alias n_iter), `restarts` (alias n_restarts; later restarts start at a random point eps/2 away), norm \"linf\" | \"l2\". Names in tables: FAB-T, FAB.") { args, _ in
             var a = args
             a.callee = "fab"
             try a.check(allowed: ["eps", "targeted", "targets", "n_target_classes", "steps", "n_iter", "restarts", "n_restarts", "norm"], maxPositional: 1)
@@ -43,7 +43,19 @@ enum AutoAttackBuiltins {
         }
 
         t.add("square", "square(eps, queries: 5000, p_init: 0.8, restarts: 1, norm: \"linf\", rescale_schedule: false, n_queries: nil, n_restarts: nil)",
-              doc: "The Square attack (AutoAttack's square.py; torchattacks Square): a score-based random search that uses no gradients, only the model's logits, so gradient masking does not stop it. L-inf: start at vertical stripes of +-eps, then each query changes one random square window (side from p_init's schedule, shrinking at queries 10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000) to +-eps and keeps it per image when the margin z_y - max_{j != y} z_j falls. L2: eta-shaped blocks at norm eps. `queries` per image (alias n_queries), `restarts` (alias n_restarts), `rescale_schedule: true` stretches the schedule to `queries` (torchattacks' default; AutoAttack uses false). Deterministic from seed(n). Name in tables: Square.") { args, _ in
+              doc: """
+                  The Square attack (AutoAttack's square.py; torchattacks Square): a score-based
+                  random search that uses no gradients, only the model's logits, so gradient masking
+                  does not stop it.
+
+                  L-inf: start at vertical stripes of +-eps, then each query changes one random
+                  square window (side from p_init's schedule, shrinking at queries 10, 50, 200, 500,
+                  1000, 2000, 4000, 6000, 8000) to +-eps and keeps it per image when the margin z_y
+                  - max_{j != y} z_j falls. L2: eta-shaped blocks at norm eps. `queries` per image
+                  (alias n_queries), `restarts` (alias n_restarts), `rescale_schedule: true`
+                  stretches the schedule to `queries` (torchattacks' default; AutoAttack uses
+                  false). Deterministic from seed(n). Name in tables: Square.
+                  """) { args, _ in
             var a = args
             a.callee = "square"
             try a.check(allowed: ["eps", "queries", "n_queries", "p_init", "restarts", "n_restarts", "norm", "rescale_schedule"], maxPositional: 1)
@@ -59,7 +71,7 @@ enum AutoAttackBuiltins {
         }
 
         t.add("autoattack", "autoattack(eps, norm: \"linf\", version: \"standard\", verbose: true)",
-              doc: "AutoAttack (Croce & Hein 2020) as autoattack.py composes it. version \"standard\": APGD-CE (100 iterations), APGD-T (9 target classes), FAB-T (9 targets), Square (5000 queries, p_init 0.8); \"plus\": APGD-CE and APGD-DLR with 5 restarts, FAB (untargeted, 5 restarts), Square, APGD-T, FAB-T; \"rand\": APGD-CE and APGD-DLR averaging 20 gradients per step (for randomised defences). Each member runs only on the examples every earlier one failed to break; an example is robust only if all fail. norm \"linf\" | \"l2\" (or \"Linf\" | \"L2\"); eps in pixel space (4/255, 8/255; an L-inf eps above 1 is refused). `verbose` prints a line per member and batch to stderr (the reference's \"robust accuracy after APGD-CE\"). Use it as any attack: evaluate(m, test, attack: autoattack(eps: 4/255)) gives a row named AutoAttack; benchmark() reports it as RobustBench does.") { args, _ in
+              doc: "AutoAttack (Croce & Hein 2020) as autoattack.py composes it.\n\nversion \"standard\": APGD-CE (100 iterations), APGD-T (9 target classes), FAB-T (9 targets), Square (5000 queries, p_init 0.8); \"plus\": APGD-CE and APGD-DLR with 5 restarts, FAB (untargeted, 5 restarts), Square, APGD-T, FAB-T; \"rand\": APGD-CE and APGD-DLR averaging 20 gradients per step (for randomised defences). Each member runs only on the examples every earlier one failed to break; an example is robust only if all fail. norm \"linf\" | \"l2\" (or \"Linf\" | \"L2\"); eps in pixel space (4/255, 8/255; an L-inf eps above 1 is refused). `verbose` prints a line per member and batch to stderr (the reference's \"robust accuracy after APGD-CE\"). Use it as any attack: evaluate(m, test, attack: autoattack(eps: 4/255)) gives a row named AutoAttack; benchmark() reports it as RobustBench does.") { args, _ in
             var a = args
             a.callee = "autoattack"
             try a.check(allowed: ["eps", "norm", "version", "verbose"], maxPositional: 1)
@@ -73,7 +85,7 @@ enum AutoAttackBuiltins {
         }
 
         t.add("attack", "attack(f, name:, eps:, norm: \"linf\", steps: nil, restarts: 1)",
-              doc: "Turns a function fn(m, x, y) -> x_adv written in the language into an attack that evaluate, sweep, worst_of and fit accept like the builtin ones (restarts, sanity checks, resume, progress, table name `name`). fn gets the model (in evaluation mode), clean images x (N, C, H, W) and true labels y, and returns adversarial images of the same shape. If fn declares a parameter `eps` (or `steps`), it is passed the attack's eps (steps), so sweep and the sanity checks can vary them. Every returned image is checked: a pixel outside [0, 1] or an image outside the eps-ball (norm \"linf\" | \"l2\") is an error naming the attack and the largest violation. `restarts` > 1 calls fn again on the examples not yet fooled and keeps each example's worst case. Random numbers drawn inside fn come from a generator seeded by the evaluation, so results are reproducible.") { args, ctx in
+              doc: "Turns a function fn(m, x, y) -> x_adv written in the language into an attack that evaluate, sweep, worst_of and fit accept like the builtin ones (restarts, sanity checks, resume, progress, table name `name`).\n\nfn gets the model (in evaluation mode), clean images x (N, C, H, W) and true labels y, and returns adversarial images of the same shape. If fn declares a parameter `eps` (or `steps`), it is passed the attack's eps (steps), so sweep and the sanity checks can vary them. Every returned image is checked: a pixel outside [0, 1] or an image outside the eps-ball (norm \"linf\" | \"l2\") is an error naming the attack and the largest violation. `restarts` > 1 calls fn again on the examples not yet fooled and keeps each example's worst case. Random numbers drawn inside fn come from a generator seeded by the evaluation, so results are reproducible.") { args, ctx in
             var a = args
             a.callee = "attack"
             try a.check(allowed: ["f", "name", "eps", "norm", "steps", "restarts"], maxPositional: 1)
@@ -102,7 +114,7 @@ enum AutoAttackBuiltins {
     /// benchmark(m, data, threat:, eps:, n:, ...): RobustBench-style clean + AutoAttack record.
     static func registerBenchmark(into t: inout BuiltinTable) {
         t.add("benchmark", "benchmark(m, data, threat: \"Linf\", eps:, n: 1000, version: \"standard\", dataset: \"custom\", batch: 128, save: nil, progress: true, sanity: true)",
-              doc: "A RobustBench-style evaluation: clean accuracy and AutoAttack (`version`, standard by default) robust accuracy of `m` on the first `n` images of `data` (a Dataset or a {train, test} record: its test split), under threat \"Linf\" or \"L2\" (any case) with radius `eps` in pixel space (8/255). Returns a record with RobustBench's model-entry fields {name, architecture, dataset, threat_model, eps (\"8/255\"), clean_acc, autoattack_acc, additional_data, number_forward_passes} (accuracies in percent) plus this run's {n_examples, version, robust_accuracy_after (per member, as the reference prints \"robust accuracy after APGD-CE\"), seconds_per_attack, seconds, warnings}. `save: \"path.json\"` writes the entry atomically as JSON, with clean_acc and autoattack_acc as two-decimal strings like RobustBench's files. Progress per member attack goes to stderr. Deterministic from seed(n).") { args, _ in
+              doc: "A RobustBench-style evaluation of `m` on `data`: clean and AutoAttack accuracy, as RobustBench reports it.\n\nClean accuracy and AutoAttack (`version`, standard by default) robust accuracy of `m` on the first `n` images of `data` (a Dataset or a {train, test} record: its test split), under threat \"Linf\" or \"L2\" (any case) with radius `eps` in pixel space (8/255). Returns a record with RobustBench's model-entry fields {name, architecture, dataset, threat_model, eps (\"8/255\"), clean_acc, autoattack_acc, additional_data, number_forward_passes} (accuracies in percent) plus this run's {n_examples, version, robust_accuracy_after (per member, as the reference prints \"robust accuracy after APGD-CE\"), seconds_per_attack, seconds, warnings}. `save: \"path.json\"` writes the entry atomically as JSON, with clean_acc and autoattack_acc as two-decimal strings like RobustBench's files. Progress per member attack goes to stderr. Deterministic from seed(n).") { args, _ in
             var a = args
             a.callee = "benchmark"
             try a.check(allowed: ["m", "data", "threat", "eps", "n", "version", "dataset", "batch", "save", "progress", "sanity"], maxPositional: 2)

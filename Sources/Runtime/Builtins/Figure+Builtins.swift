@@ -7,7 +7,19 @@ import Tensor
 enum FigureBuiltins {
     static func register(into t: inout BuiltinTable) {
         t.add("plot", "plot(xs, ys = nil, label: nil, title: nil, xlabel: nil, ylabel: nil, kind: \"line\", xlog: false, ylog: false)",
-              doc: "A figure: `ys` against `xs` (lists of numbers or tensors; `plot(ys)` alone uses 0, 1, 2, ...) drawn as kind \"line\", \"points\" or \"bars\". Add series with fig.line/points/bars(xs, ys, label:) (labels make a legend), panels with fig.panel(...), log axes with fig.xlog()/ylog(). Given a fit() result it draws the training curves (loss, clean and adversarial training accuracy, learning rate against epoch); given a sweep() result or a list of them, robust accuracy against eps with one line per model. nan and inf points are skipped and counted in a note on the figure; empty data and xs/ys of different lengths are errors. Shown as a value it draws in the terminal; save(fig, \"f.svg\" | \"f.png\") writes it; in a notebook report it appears as SVG.") { a, _ in
+              doc: """
+                  A figure: `ys` against `xs` (lists of numbers or tensors; `plot(ys)` alone uses 0,
+                  1, 2, ...) drawn as kind \"line\", \"points\" or \"bars\".
+
+                  Add series with fig.line/points/bars(xs, ys, label:) (labels make a legend),
+                  panels with fig.panel(...), log axes with fig.xlog()/ylog(). Given a fit() result
+                  it draws the training curves (loss, clean and adversarial training accuracy,
+                  learning rate against epoch); given a sweep() result or a list of them, robust
+                  accuracy against eps with one line per model. nan and inf points are skipped and
+                  counted in a note on the figure; empty data and xs/ys of different lengths are
+                  errors. Shown as a value it draws in the terminal; save(fig, \"f.svg\" |
+                  \"f.png\") writes it; in a notebook report it appears as SVG.
+                  """) { a, _ in
             let title = try optString(a, "title")
             var fig: Figure
             switch a.value("xs", at: 0) {
@@ -33,7 +45,18 @@ enum FigureBuiltins {
         }
 
         t.add("grid", "grid(images, labels: nil, cols: 8, titles: nil, title: nil)",
-              doc: "An image grid: `images` is an N x C x H x W tensor (C = 1 or 3, pixels in [0, 1]) or a list of such tensors with the same N, e.g. [x, x_adv, x_adv - x]: one column per example, one row per tensor, wrapped every `cols` examples. A tensor with negative values (a perturbation) is scaled to be visible (0.5 + d / (2 max|d|)) and its row title says by how much. `labels`: one string or number per example (under the first row), or one such list per row (e.g. true labels under the clean row, predicted under the adversarial one). `titles`: one per row. save(g, \"g.png\"|\"g.svg\") draws it with labels; save_image(g, path) writes the images alone.") { a, _ in
+              doc: """
+                  An image grid: `images` is an N x C x H x W tensor (C = 1 or 3, pixels in [0, 1])
+                  or a list of such tensors with the same N, e.g. [x, x_adv, x_adv - x]: one column
+                  per example, one row per tensor, wrapped every `cols` examples.
+
+                  A tensor with negative values (a perturbation) is scaled to be visible (0.5 + d /
+                  (2 max|d|)) and its row title says by how much. `labels`: one string or number per
+                  example (under the first row), or one such list per row (e.g. true labels under
+                  the clean row, predicted under the adversarial one). `titles`: one per row.
+                  save(g, \"g.png\"|\"g.svg\") draws it with labels; save_image(g, path) writes the
+                  images alone.
+                  """) { a, _ in
             return .object(GridObject(try grid(a)))
         }
 
@@ -47,7 +70,7 @@ enum FigureBuiltins {
         // save(fig | grid, path) next to save(m, path).
         if let prior = t.byName["save"] {
             t.add(Builtin("save", "save(x, path)",
-                  doc: "Saves `x` to `path`, atomically: a figure or grid as SVG (path ending in .svg) or PNG (.png, rasterized by cairo at twice the pixel size); otherwise " + prior.doc,
+                  doc: "Saves `x` to `path`, atomically.\n\nA figure or grid as SVG (path ending in .svg) or PNG (.png, rasterized by cairo at twice the pixel size); otherwise " + prior.doc,
                   checksArguments: false) { args, ctx in
                 guard case .object(let o)? = args.positional.first ?? args.value("x"), o is FigureObject || o is GridObject else {
                     return try prior.call(args, ctx)

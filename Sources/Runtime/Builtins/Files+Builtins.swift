@@ -7,7 +7,14 @@ import Tensor
 enum FilesBuiltins {
     static func register(into t: inout BuiltinTable) {
         t.add("save_json", "save_json(value, path, pretty: true)",
-              doc: "Writes `value` (numbers, strings, booleans, nil, lists, records, tensors as nested lists; e.g. an evaluate() or sweep() record, a fit() result or a list of table() rows) to `path` as JSON, atomically. Records keep their field order; nan and inf are written as null (JSON has neither). `pretty: false` writes one line. Returns nil.") { a, _ in
+              doc: """
+                  Writes `value` (numbers, strings, booleans, nil, lists, records, tensors as nested
+                  lists; e.g. an evaluate() or sweep() record, a fit() result or a list of table()
+                  rows) to `path` as JSON, atomically.
+
+                  Records keep their field order; nan and inf are written as null (JSON has
+                  neither). `pretty: false` writes one line. Returns nil.
+                  """) { a, _ in
             guard let v = a.value("value", at: 0) else { throw RuntimeError.arguments("save_json: missing argument 'value'") }
             let path = try a.string("path", at: 1)
             let text = try JSONCodec.encode(v, pretty: try a.bool("pretty", default: true))
@@ -16,13 +23,27 @@ enum FilesBuiltins {
         }
 
         t.add("load_json", "load_json(path)",
-              doc: "Reads a JSON file: objects become records (fields in file order), arrays lists, null nil. A file that is not UTF-8 or not valid JSON is an error naming the file, line and column. save_json then load_json gives back an equal value (tensors come back as nested lists).") { a, _ in
+              doc: """
+                  Reads a JSON file: objects become records (fields in file order), arrays lists,
+                  null nil.
+
+                  A file that is not UTF-8 or not valid JSON is an error naming the file, line and
+                  column. save_json then load_json gives back an equal value (tensors come back as
+                  nested lists).
+                  """) { a, _ in
             let path = try a.string("path", at: 0)
             return try JSONCodec.decode(try readFile(path, "load_json"), name: path)
         }
 
         t.add("save_csv", "save_csv(rows, path)",
-              doc: "Writes a list of records (e.g. evaluate() results, table() rows) to `path` as CSV, atomically: a header with every field in first-seen order, one line per record, RFC 4180 quoting, nil as an empty cell, nested lists and records as compact JSON. One record whose fields include equal-length lists of numbers (a sweep() result: eps and robust) writes one line per element. Returns nil.") { a, _ in
+              doc: """
+                  Writes a list of records (e.g. evaluate() results, table() rows) to `path` as CSV,
+                  atomically: a header with every field in first-seen order, one line per record,
+                  RFC 4180 quoting, nil as an empty cell, nested lists and records as compact JSON.
+
+                  One record whose fields include equal-length lists of numbers (a sweep() result:
+                  eps and robust) writes one line per element. Returns nil.
+                  """) { a, _ in
             guard let v = a.value("rows", at: 0) else { throw RuntimeError.arguments("save_csv: missing argument 'rows'") }
             let path = try a.string("path", at: 1)
             let text = try CSVCodec.encode(try CSVCodec.rows(of: v, callee: "save_csv"))
@@ -31,7 +52,14 @@ enum FilesBuiltins {
         }
 
         t.add("load_csv", "load_csv(path)",
-              doc: "Reads a CSV file with a header row as a list of records: cells that read as numbers become numbers, true/false booleans, empty cells nil, everything else strings. A file that is not UTF-8, has an unclosed quote or a row with the wrong number of cells is an error naming the file and line.") { a, _ in
+              doc: """
+                  Reads a CSV file with a header row as a list of records: cells that read as
+                  numbers become numbers, true/false booleans, empty cells nil, everything else
+                  strings.
+
+                  A file that is not UTF-8, has an unclosed quote or a row with the wrong number of
+                  cells is an error naming the file and line.
+                  """) { a, _ in
             let path = try a.string("path", at: 0)
             let text = try utf8Text(try readFile(path, "load_csv"), path)
             return .list(ListBox(try CSVCodec.decode(text, name: path)))

@@ -51,8 +51,9 @@ public final class RecipeObject: HostObject {
         t.field("global_batch") { .number(Double($0.recipe.globalBatch)) }
         t.field("scaled_lr") { .number($0.recipe.scaledLR) }
         t.add("scaled", "r.scaled(epochs:, batch:)", doc: """
-            The recipe scaled to a run of `epochs` epochs at global batch `batch` by one rule (REFERENCE.md
-            section 6): the peak rate keeps the linear scaling rule (lr at lr_batch), warmup_lr and min_lr are
+            The recipe scaled to a run of `epochs` epochs at global batch `batch` by one rule.
+
+            The rule (docs/reference.md section 6): the peak rate keeps the linear scaling rule (lr at lr_batch), warmup_lr and min_lr are
             multiplied by batch / the recipe's global batch (the warmup never runs downward), and every
             schedule in epochs (warmup_epochs, decay_epochs, the augmentation warmup via aug_warmup_scale) by
             epochs / the recipe's epochs. One worker, no accumulation. Printing the result shows what the
@@ -64,9 +65,10 @@ public final class RecipeObject: HostObject {
             }
         }
         t.add("augmentation", "r.augmentation(epoch)", doc: """
-            The data-augmentation settings at epoch `epoch` (0-based; a fraction gives a point inside an
-            epoch, where a scaled recipe's compressed warmup changes the settings batch by batch) as a record:
-            randaugment magnitude (nil when off), mixup and cutmix alphas, mixing and switch probabilities,
+            The data-augmentation settings at epoch `epoch` as a record.
+
+            `epoch` is 0-based; a fraction gives a point inside an epoch, where a scaled recipe's
+            compressed warmup changes the settings batch by batch. The record has randaugment magnitude (nil when off), mixup and cutmix alphas, mixing and switch probabilities,
             with the augmentation warmup applied when the recipe has `aug_warmup: true`.
             """) { o, a, _ in
             let e = try a.number("epoch", at: 0)
