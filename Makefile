@@ -5,7 +5,7 @@ SWIFTFLAGS = -c release -Xswiftc -enable-testing
 BIN = .build/release
 APT_PACKAGES = libopenblas-dev libreadline-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev \
                libcairo2-dev fonts-dejavu-core \
-               pkg-config tmux dataset-fashion-mnist man-db \
+               pkg-config tmux dataset-fashion-mnist man-db libzmq3-dev libssl-dev \
                openmpi-bin libopenmpi-dev
 # `make install PREFIX=$$HOME/.local` (DESTDIR for staging): bin/adv, share/adv/stdlib (found
 # relative to the executable), share/man/man1/adv.1, bash/zsh/fish completions, share/doc/adv
@@ -20,7 +20,7 @@ ARGPARSER = .build/checkouts/swift-argument-parser
 MANTOOL = .build/manual-tool/release/generate-manual
 GEN = .build/generated
 
-.PHONY: deps browser-deps stamp build test demo study report-check bench clean man completions install uninstall check-install
+.PHONY: deps browser-deps stamp build test demo study report-check bench clean man completions install uninstall check-install kernel-check
 
 # Installs the Debian packages the project needs when any is missing; quiet when all are present.
 deps:
@@ -92,8 +92,26 @@ test: deps browser-deps stamp
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build --disable-swift-testing
 	$(MAKE) --no-print-directory check-install
+	$(MAKE) --no-print-directory kernel-check
+
+# Python tools for the kernel check, in a virtual environment outside the repository (created
+# when missing; never a build dependency). JUPYTER_VENV moves it.
+JUPYTER_VENV ?= /opt/adv-jupyter
+$(JUPYTER_VENV)/bin/jupyter-nbconvert:
+	python3 -m venv $(JUPYTER_VENV)
+	$(JUPYTER_VENV)/bin/pip install -q jupyter_client ipykernel nbconvert nbformat jupytext
+
+# The Jupyter kernel driven by jupyter_client: execute, streams, tables, errors, completion,
+# inspection, interrupt, bad messages, restart, shutdown, nbconvert (scripts/kernel_check.py).
+kernel-check: build $(JUPYTER_VENV)/bin/jupyter-nbconvert
+	$(JUPYTER_VENV)/bin/python scripts/kernel_check.py $(BIN)/adv
 
 # The study as a notebook: prints its table as it runs and writes examples/study.html.
+# examples/study.ipynb from examples/study.adv through Jupytext (the kernel check tests they agree).
+NOTEBOOK_META = {"kernelspec": {"name": "adv", "display_name": "adv", "language": "adv"}, "language_info": {"name": "adv", "file_extension": ".adv"}}
+examples/study.ipynb: examples/study.adv $(JUPYTER_VENV)/bin/jupyter-nbconvert
+	$(JUPYTER_VENV)/bin/jupytext --from py:percent --to ipynb --update-metadata '$(NOTEBOOK_META)' -o $@ - < examples/study.adv
+
 demo: build
 	$(BIN)/adv notebook examples/study.adv -o examples/study.html
 

@@ -30,6 +30,11 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
                        providers: [.apt(["libcairo2-dev"])]),
+        // The Jupyter kernel: ZeroMQ sockets and OpenSSL's HMAC-SHA256 (docs/notebooks.md).
+        .systemLibrary(name: "CZMQ", path: "Sources/CZMQ", pkgConfig: "libzmq",
+                       providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg62-turbo-dev"])]),
         // Open MPI for multi-process runs under mpirun (docs/distributed.md).
@@ -46,7 +51,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
         // The vision side on top of it: Models, Attacks, Data, Training, Evaluation, IO.
         .target(name: "Engine", dependencies: ["Tensor", "CZlib", "CPNG", "CJPEG", "CKernels"], swiftSettings: optimize),
-        .target(name: "Runtime", dependencies: ["Lang", "Engine", "Tensor", "CReadline", "CBuildInfo", "CCairo", "CMPI"], swiftSettings: optimize),
+        .target(name: "Runtime", dependencies: ["Lang", "Engine", "Tensor", "CReadline", "CBuildInfo", "CCairo", "CZMQ", "COpenSSL", "CMPI"], swiftSettings: optimize),
         .executableTarget(name: "adv", dependencies: [
             "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,6 +1,7 @@
 // Tab completion: variables, builtins and keywords; fields of records, members of modules
 // and host objects after `.`; the keyword arguments of the call being typed (`pgd(e` ->
-// `eps:`, from the builtin's declaration or the function's parameters); file paths inside
+// `eps:`, from the builtin's declaration or the function's parameters; a silent alias such as
+// `size:` when what is typed matches it and no declared name); file paths inside
 // strings (readline's filename completion). A Tab with only whitespace before the cursor
 // inserts a tab instead, as Python's REPL does, so pasted tab-indented code stays as it was
 // (docs/reliability.md).
@@ -18,7 +19,11 @@ enum Completion {
     /// keyword arguments that start with `text` come first (alone, when any matches).
     static func complete(_ text: String, before: String = "", interp: Interpreter) -> [String] {
         if !text.contains("."), let names = keywordArguments(before, interp: interp) {
-            let matches = names.filter { $0.hasPrefix(text) }.map { $0 + ":" }
+            var matches = names.filter { $0.hasPrefix(text) }.map { $0 + ":" }
+            // A silent alias (`size:` for `image:`) only when the typed prefix names it alone.
+            if matches.isEmpty, !text.isEmpty {
+                matches = Arguments.aliases.filter { $0.key.hasPrefix(text) && names.contains($0.value) }.keys.sorted().map { $0 + ":" }
+            }
             if !matches.isEmpty { return matches }
         }
         if let dot = text.lastIndex(of: ".") {

@@ -4,6 +4,8 @@
 //   adv -e CODE          evaluates CODE
 //   adv notebook FILE.adv [-o OUT.html|OUT.md] [ARGS...]  runs the cells, writes a report
 //   adv -i FILE.adv      runs the script, then the REPL with its variables
+//   adv kernel CONNECTION_FILE            the Jupyter kernel (started by Jupyter)
+//   adv kernel install [--user | --prefix P]  writes its kernel spec
 // Exit status: 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
 import ArgumentParser
 import Foundation
@@ -22,6 +24,8 @@ struct Adv: ParsableCommand {
             in ~/.adv_history (ADV_HISTFILE moves it); ADV_PROGRESS=0 silences progress lines.
             `adv notebook FILE.adv [-o OUT.html|OUT.md] [ARGS...]` runs the file's cells and \
             writes a report (adv notebook --help).
+            `adv kernel install [--user | --prefix P]` installs the Jupyter kernel, which Jupyter \
+            starts as `adv kernel CONNECTION_FILE` (adv kernel --help).
             Exit status: 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
             """,
         version: "adv \(Version.full)")
@@ -110,34 +114,69 @@ struct NotebookCommand: ParsableCommand {
     }
 }
 
-if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "notebook" {
+/// `adv kernel CONNECTION_FILE` and `adv kernel install [--user | --prefix P]`: the Jupyter
+/// kernel and its installation (docs/notebooks.md).
+struct KernelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "adv kernel",
+        abstract: "The Jupyter kernel for adv, or `install` to write its kernel spec.",
+        discussion: """
+            Jupyter starts `adv kernel CONNECTION_FILE` itself once the spec is installed. \
+            `adv kernel install` writes kernels/adv (kernel.json and logos) into \
+            /usr/local/share/jupyter, with --user into ~/.local/share/jupyter (or \
+            JUPYTER_DATA_DIR), with --prefix P into P/share/jupyter; `jupyter kernelspec list` \
+            then shows adv. Exit status 2 for a missing or invalid connection file.
+            """)
+
+    @Flag(help: "With install: install for this user (~/.local/share/jupyter).")
+    var user = false
+
+    @Option(help: ArgumentHelp("With install: install into P/share/jupyter.", valueName: "P"))
+    var prefix: String?
+
+    @Argument(help: ArgumentHelp("`install`, or the connection file Jupyter wrote.", valueName: "CONNECTION_FILE"))
+    var target: String
+
+    func validate() throws {
+        if target != "install" && (user || prefix != nil) { throw ValidationError("--user and --prefix go with `adv kernel install`") }
+        if user && prefix != nil { throw ValidationError("give --user or --prefix, not both") }
+    }
+
+    func run() throws {
+        guard target == "install" else { throw ExitCode(Kernel.main(connectionFile: target)) }
+        do {
+            let dir = try KernelSpec.install(user: user, prefix: prefix)
+            print("adv kernel: installed the kernel spec in \(dir)")
+        } catch {
+            Runner.printError("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Parses `arguments` (nil: the process's) as `C` and runs it, then exits: 0 on success, the
+/// command's ExitCode, 0 for --help/--version, 2 for a usage error.
+func runAndExit<C: ParsableCommand>(_: C.Type, _ arguments: [String]? = nil) -> Never {
     do {
-        var command = try NotebookCommand.parseAsRoot(Array(CommandLine.arguments.dropFirst(2)))
+        var command = try C.parseAsRoot(arguments)
         try command.run()
+        Distributed.finish(status: 0)
     } catch let code as ExitCode {
         Distributed.finish(status: code.rawValue)
     } catch {
-        let status = NotebookCommand.exitCode(for: error)
-        if status == .success {
-            print(NotebookCommand.fullMessage(for: error))
+        if C.exitCode(for: error) == .success {
+            Console.out(C.fullMessage(for: error) + "\n")
             Distributed.finish(status: 0)
         }
-        FileHandle.standardError.write(Data((NotebookCommand.fullMessage(for: error) + "\n").utf8))
+        Console.err(C.fullMessage(for: error) + "\n")
         Distributed.finish(status: 2)
     }
 }
 
-do {
-    var command = try Adv.parseAsRoot()
-    try command.run()
-} catch let code as ExitCode {
-    Distributed.finish(status: code.rawValue)
-} catch {
-    let status = Adv.exitCode(for: error)
-    if status == .success {
-        Console.out(Adv.fullMessage(for: error) + "\n")
-        Distributed.finish(status: 0)
-    }
-    Console.err(Adv.fullMessage(for: error) + "\n")
-    Distributed.finish(status: 2)
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "notebook" {
+    runAndExit(NotebookCommand.self, Array(CommandLine.arguments.dropFirst(2)))
 }
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "kernel" {
+    runAndExit(KernelCommand.self, Array(CommandLine.arguments.dropFirst(2)))
+}
+runAndExit(Adv.self)

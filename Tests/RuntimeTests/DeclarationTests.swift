@@ -113,6 +113,9 @@ final class DeclarationTests: XCTestCase {
         }
         XCTAssertEqual(complete("pgd(e"), ["eps:"])
         XCTAssertEqual(complete("fashion_mnist(im"), ["image:"])
+        // The silent alias size: only when typed (the kernel's Tab on `fashion_mnist(si`).
+        XCTAssertEqual(complete("fashion_mnist(si"), ["size:"])
+        XCTAssertFalse(complete("fashion_mnist(").contains("size:"))
         XCTAssertEqual(complete("x = pgd(eps: 1, st"), ["step:", "steps:"])
         XCTAssertEqual(complete("pgd(eps: 1, ta"), ["target:"])
         XCTAssertEqual(complete("t.sum(k"), ["keepdim:"])
