@@ -2,7 +2,7 @@
 # `make check-install` (part of `make test`): installs into a temporary PREFIX, runs the
 # installed adv from another directory (it must find its stdlib in PREFIX/share/adv/stdlib),
 # checks --version, the manual page (rendered with man -l) and the completions, checks that a
-# copied binary finds the stdlib through ADV_PATH, then uninstalls and checks nothing is left.
+# copied binary finds the stdlib built into it and through ADV_PATH, then uninstalls and checks nothing is left.
 set -eu
 MAKE=${MAKE:-make}
 P=$(mktemp -d /tmp/adv-prefix.XXXXXX)
@@ -36,8 +36,11 @@ grep -q "adv" "$P/share/bash-completion/completions/adv" || fail "empty bash com
 grep -q "complete" "$P/share/fish/vendor_completions.d/adv.fish" || fail "empty fish completion"
 grep -q "#compdef adv" "$P/share/zsh/site-functions/_adv" || fail "zsh completion lacks #compdef"
 
-# A copied binary (no share/ next to it) finds the stdlib through ADV_PATH.
+# A copied binary (no share/ next to it, no ADV_PATH) uses the stdlib built into it.
 cp "$P/bin/adv" "$W/adv"
+out=$(cd "$W" && env -u ADV_PATH ./adv -e 'use recipes; print(len(recipes.archs))') || fail "copied adv without ADV_PATH: $out"
+[ "$out" = 5 ] || fail "copied adv without ADV_PATH printed '$out'"
+# ... and ADV_PATH still comes first.
 out=$(cd "$W" && ADV_PATH="$P/share/adv/stdlib" ./adv -e 'use recipes; print(len(recipes.archs))') || fail "copied adv with ADV_PATH: $out"
 [ "$out" = 5 ] || fail "copied adv with ADV_PATH printed '$out'"
 

@@ -19,7 +19,8 @@ extension Interpreter {
     /// binary and a build in the source tree both find theirs (docs/language.md, "Modules"):
     /// `PREFIX/share/adv/stdlib` for `PREFIX/bin/adv` (what `make install` lays out), else the
     /// first `stdlib` folder next to the executable or in one of its parent directories
-    /// (`.build/release/adv` in a checkout). A binary copied elsewhere needs ADV_PATH.
+    /// (`.build/release/adv` in a checkout). A binary copied elsewhere falls back to the stdlib built
+    /// into it (`EmbeddedStdlib`, see `resolveModule`).
     public static func stdlibDirectory() -> String? {
         let exe = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments.first ?? ".")
         let bin = exe.resolvingSymlinksInPath().deletingLastPathComponent()
@@ -40,6 +41,19 @@ extension Interpreter {
         return nil
     }
 
+    /// The path prefix of stdlib modules built into the binary (`EmbeddedStdlib`): `use NAME` falls
+    /// back to them when no NAME.adv is on disk, so a binary copied anywhere keeps its stdlib.
+    static let embeddedPrefix = "<stdlib>/"
+
+    /// A module's source: the built-in copy for an `embeddedPrefix` path, else the file.
+    static func loadModule(path: String) throws -> SourceFile {
+        if path.hasPrefix(embeddedPrefix),
+           let text = EmbeddedStdlib.files[String(path.dropFirst(embeddedPrefix.count).dropLast(4))] {
+            return SourceFile(name: path, text: text + "\n")
+        }
+        return try SourceLoader.load(path: path)
+    }
+
     /// The file a `use` in `source` names, and the module's default binding name.
     func resolveModule(_ target: UseTarget, from source: SourceFile) throws -> (path: String, name: String) {
         let baseDir: String = {
@@ -51,6 +65,7 @@ extension Interpreter {
             let dirs = [baseDir] + searchPaths
             guard let found = dirs.map({ URL(fileURLWithPath: $0).appendingPathComponent(n + ".adv").path })
                     .first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                if EmbeddedStdlib.files[n] != nil { return (Self.embeddedPrefix + n + ".adv", n) }
                 throw RuntimeError.name("no module '\(n)': looked for \(n).adv in \(dirs.joined(separator: ", ")) (set ADV_PATH to add directories)")
             }
             return (found, n)
@@ -84,7 +99,7 @@ extension Interpreter {
             guard let (path, _) = try? resolveModule(t, from: source) else { continue }
             let key = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
             if modules[key] != nil || parsedModules[key] != nil { continue }
-            guard let src = try? SourceLoader.load(path: path) else { continue }
+            guard let src = try? Self.loadModule(path: path) else { continue }
             let (mstmts, diags) = Parser.parse(src)
             if !diags.isEmpty { throw Diagnostics(diags) }
             parsedModules[key] = (src, mstmts)
@@ -108,7 +123,7 @@ extension Interpreter {
         if let parsed = parsedModules.removeValue(forKey: key) {
             stmts = parsed.statements
         } else {
-            let src = try SourceLoader.load(path: path)
+            let src = try Self.loadModule(path: path)
             let (s, diags) = Parser.parse(src)
             if !diags.isEmpty { throw Diagnostics(diags) }
             stmts = s

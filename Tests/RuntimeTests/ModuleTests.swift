@@ -40,4 +40,24 @@ final class ModuleTests: XCTestCase {
             XCTAssertTrue("\(e)".hasPrefix(bad.path + ":"), "\(e)")
         }
     }
+
+    /// The stdlib built into the binary (scripts/embed_stdlib.sh) equals stdlib/*.adv, and `use`
+    /// falls back to it when no file is found, so a copied binary keeps `use recipes`.
+    func testEmbeddedStdlibMatchesTheFilesAndLoads() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = repo.appendingPathComponent("stdlib")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".adv") }
+        XCTAssertEqual(Set(files.map { String($0.dropLast(4)) }), Set(EmbeddedStdlib.files.keys),
+                       "stdlib/ changed: run scripts/embed_stdlib.sh")
+        for f in files {
+            let text = try String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8)
+            XCTAssertEqual(EmbeddedStdlib.files[String(f.dropLast(4))].map { $0 + "\n" }, text,
+                           "\(f) differs from its embedded copy: run scripts/embed_stdlib.sh")
+        }
+        var out = ""
+        let interp = Interpreter(output: { out += $0 })
+        interp.searchPaths = []  // nothing on disk: only the built-in copy can answer
+        try interp.run(SourceFile(name: "<repl>", text: "use recipes\nprint(len(recipes.archs))\n"))
+        XCTAssertEqual(out, "5\n")
+    }
 }
