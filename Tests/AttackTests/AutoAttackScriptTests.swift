@@ -34,16 +34,26 @@ final class AutoAttackScriptTests: XCTestCase {
     }
 
     func testEvaluateWithAutoAttackGivesARowNamedAutoAttackAndProgressPerMember() throws {
+        // The per-member lines go through the shared progress display (issue 23: one display).
+        var shown = ""
+        let (w, t) = (Progress.write, Progress.isTerminal)
+        Progress.write = { shown += $0 }
+        Progress.isTerminal = false
+        defer { Progress.write = w; Progress.isTerminal = t }
         let (i, out, err) = try run("""
         seed(1)
-        r = evaluate(m, d, attack: autoattack(eps: 8/255), batch: 20, progress: false)
+        r = evaluate(m, d, attack: autoattack(eps: 8/255), batch: 20)
         print(r.attack)
         print(table([r]))
         """)
         XCTAssertNil(err)
         XCTAssertTrue(out.hasPrefix("AutoAttack\n"), out)
         XCTAssertTrue(out.contains("AutoAttack Acc@1"), out)
-        XCTAssertTrue(logged.contains { $0.contains("AutoAttack apgd-ce:") && $0.contains("after APGD-CE") }, "\(logged)")
+        XCTAssertTrue(shown.contains("AutoAttack apgd-ce:") && shown.contains("after APGD-CE"), shown)
+        // progress: false silences them with the rest of the display
+        shown = ""
+        _ = try run("seed(1)\nr = evaluate(m, d, attack: autoattack(eps: 8/255), batch: 20, progress: false)\n")
+        XCTAssertFalse(shown.contains("AutoAttack apgd-ce:"), shown)
         _ = i
     }
 

@@ -35,8 +35,16 @@ enum AutoAttackStarts {
 }
 
 final class AutoAttackTests: XCTestCase {
-    override func setUp() { Evaluation.log = { _ in } }
-    override func tearDown() { Evaluation.log = { line in FileHandle.standardError.write((line + "\n").data(using: .utf8) ?? Data()) } }
+    var savedWrite: ((String) -> Void)!
+    override func setUp() {
+        Evaluation.log = { _ in }
+        savedWrite = Progress.write
+        Progress.write = { _ in }
+    }
+    override func tearDown() {
+        Evaluation.log = { line in FileHandle.standardError.write((line + "\n").data(using: .utf8) ?? Data()) }
+        Progress.write = savedWrite
+    }
 
     func robustCount(_ fooled: [Bool]) -> Int { fooled.filter { !$0 }.count }
 
@@ -212,7 +220,7 @@ final class AutoAttackTests: XCTestCase {
 
     func testAutoAttackVersionsAndProgress() throws {
         var lines: [String] = []
-        Evaluation.log = { lines.append($0) }
+        Progress.write = { lines.append($0) }  // the per-member lines go through the progress display
         let f = try AttackFixture("autoattack")
         let plus = try AutoAttack(eps: f.float("eps"), version: .plus)
         XCTAssertEqual(plus.members.map(\.name), ["apgd-ce", "apgd-dlr", "fab", "square", "apgd-t", "fab-t"])

@@ -45,4 +45,26 @@ final class ProgressTests: XCTestCase {
         p.note("a note")
         XCTAssertEqual(text, "")
     }
+
+    /// AutoAttack's per-member lines go through the innermost live display: silent when it is
+    /// switched off, on their own line after an in-place line; with none alive, a plain line.
+    func testNotesFromInsideATaskFollowTheInnermostDisplay() {
+        do {
+            let off = Progress("evaluate m", total: 10, enabled: false)
+            off.update(5)
+            Progress.noteActive("AutoAttack apgd-ce: 1 of 2")
+            XCTAssertEqual(text, "")
+        }
+        Progress.isTerminal = true
+        do {
+            let on = Progress("evaluate m", total: 10)
+            on.update(5, force: true)
+            Progress.noteActive("AutoAttack apgd-t: 0 of 1")
+            XCTAssertTrue(text.hasPrefix("\revaluate m: 5/10"), text)
+            XCTAssertTrue(text.hasSuffix("\nAutoAttack apgd-t: 0 of 1\n"), text)
+        }
+        text = ""
+        Progress.noteActive("no display")
+        XCTAssertEqual(text, "no display\n")
+    }
 }

@@ -8,7 +8,7 @@
 // Each member runs only on the examples every earlier member failed to break; an example is
 // robust only if all fail (the per-example worst case). Every member's output is checked
 // against the eps-ball. After each member a progress line (the reference's "robust accuracy
-// after APGD-CE: ...") goes to `Evaluation.log`, and per-member counts and times accumulate
+// after APGD-CE: ...") goes through the shared progress display (`Progress.noteActive`), and per-member counts and times accumulate
 // in `stats` (read by `benchmark`).
 import Foundation
 import Tensor
@@ -33,7 +33,7 @@ public final class AutoAttack: Attack {
     public let version: Version
     /// The members in order, with the reference's names.
     public let members: [(name: String, attack: Attack)]
-    /// Print a line per member and batch to `Evaluation.log`.
+    /// Print a line per member and batch through the shared progress display (`Progress.noteActive`).
     public var verbose: Bool
     /// Per-member statistics (same order as `members`).
     public private(set) var stats: [MemberStats]
@@ -134,7 +134,7 @@ public final class AutoAttack: Attack {
             stats[m].seconds += secs
             if verbose {
                 let left = fooled.filter { !$0 }.count
-                Evaluation.log("\(name) \(member.name): \(broken) of \(active.count) successfully perturbed; robust \(left)/\(n) of this batch after \(member.name.uppercased()) (\(String(format: "%.1f", secs)) s)")
+                Progress.noteActive("\(name) \(member.name): \(broken) of \(active.count) successfully perturbed; robust \(left)/\(n) of this batch after \(member.name.uppercased()) (\(String(format: "%.1f", secs)) s)")
             }
         }
         var out = AttackResult(adversarial: adv, fooled: fooled)

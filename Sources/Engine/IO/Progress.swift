@@ -58,6 +58,24 @@ public final class Progress {
         self.unit = unit
         self.enabled = enabled && Progress.allowedByEnvironment
         terminal = Progress.isTerminal ?? (isatty(2) != 0)
+        Progress.alive.append(Weak(display: self))
+    }
+
+    deinit { Progress.alive.removeAll { $0.display == nil } }
+
+    /// A display that has not been freed yet (the innermost task is last).
+    struct Weak { weak var display: Progress? }
+    /// The displays alive now, innermost last: `noteActive` speaks through the last one.
+    nonisolated(unsafe) static var alive: [Weak] = []
+
+    /// A note from code that runs inside a task without a display of its own (AutoAttack's
+    /// summary after each member): through the innermost live display, so its switch decides
+    /// (`progress: false`, ADV_PROGRESS=0) and an in-place line is ended first; with no display
+    /// alive, a plain line unless ADV_PROGRESS=0.
+    public static func noteActive(_ text: String) {
+        alive.removeAll { $0.display == nil }
+        if let p = alive.last?.display { p.note(text); return }
+        if allowedByEnvironment { write(text + "\n") }
     }
 
     /// Counts speed and ETA from `done` units onwards (a resumed task: the units done before
