@@ -22,27 +22,7 @@ final class HardeningTests: XCTestCase {
 
     /// Runs `script` with bash (ADV is the executable); returns stdout, stderr and the status.
     func shell(_ script: String, cwd: URL? = nil, timeout: TimeInterval = 60) throws -> RunResult {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", script]
-        var env = ProcessInfo.processInfo.environment
-        env["ADV"] = try adv
-        p.environment = env
-        if let c = cwd { p.currentDirectoryURL = c }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        var outData = Data(), errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        errData = err.fileHandleForReading.readDataToEndOfFile()
-        if group.wait(timeout: .now() + timeout) == .timedOut { p.terminate() }
-        p.waitUntilExit()
-        return RunResult(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
-                         status: p.terminationStatus)
+        try runProcess(URL(fileURLWithPath: "/bin/bash"), ["-c", script], cwd: cwd, env: ["ADV": try adv], timeout: timeout)
     }
 
     // MARK: - 1. Long flat expressions

@@ -31,6 +31,13 @@ func runAdv(_ args: [String], stdin: String? = nil, cwd: URL? = nil, env: [Strin
     guard let exe = advExecutable() else {
         throw NSError(domain: "EndToEnd", code: 1, userInfo: [NSLocalizedDescriptionKey: "adv executable not found next to the test bundle (\(CommandLine.arguments.first ?? "?")); build it first"])
     }
+    return try runProcess(exe, args, stdin: stdin, cwd: cwd, env: env, timeout: timeout)
+}
+
+/// Runs any executable with arguments, optional stdin text (else an empty stdin), in `cwd`, with
+/// `env` added to this process's environment; terminated after `timeout` seconds.
+func runProcess(_ exe: URL, _ args: [String], stdin: String? = nil, cwd: URL? = nil, env: [String: String] = [:],
+                timeout: TimeInterval = 60) throws -> RunResult {
     let p = Process()
     p.executableURL = exe
     p.arguments = args
