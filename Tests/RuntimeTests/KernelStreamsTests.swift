@@ -26,16 +26,20 @@ final class KernelStreamsTests: XCTestCase {
 
     func testStderrOfTheBodyGoesToTheSinkAndFd2IsRestored() throws {
         let forwarder = StderrForwarder()
-        let got = NSMutableString()
-        let lock = NSLock()
-        let value = forwarder.capture(into: { s in lock.lock(); got.append(s); lock.unlock() }) { () -> Int in
+        final class Received: @unchecked Sendable {
+            let lock = NSLock()
+            var text = ""
+            func add(_ s: String) { lock.lock(); text += s; lock.unlock() }
+        }
+        let got = Received()
+        let value = forwarder.capture(into: { got.add($0) }) { () -> Int in
             Console.err("from Console.err\n")
             fputs("from fputs é\n", stderr)
             return 7
         }
         XCTAssertEqual(value, 7)
         // everything arrived before capture returned
-        XCTAssertEqual(got as String, "from Console.err\nfrom fputs é\n")
+        XCTAssertEqual(got.text, "from Console.err\nfrom fputs é\n")
         // fd 2 is the original stderr again: the same file as the forwarder's log descriptor
         var a = stat(), b = stat()
         XCTAssertEqual(fstat(2, &a), 0)
