@@ -58,13 +58,14 @@ def run_adv(args, weights, out):
     with open(out) as f:
         r = json.load(f)
     a = r["adv"]
-    members = [(m, a["seconds_per_attack"][m], float(a["robust_accuracy_after"][m])) for m in a["attacks_to_run"]]
+    members = [(NAMES.get(m.lower(), m), a["seconds_per_attack"][m], float(a["robust_accuracy_after"][m]))
+               for m in a["attacks_to_run"]]
     return {"wall": wall, "cpu": cpu, "clean": float(r["clean_acc"]), "robust": float(r["autoattack_acc"]),
             "attack_seconds": a["seconds"], "members": members}
 
 
 def table(args, t, a):
-    lines = [f"AutoAttack standard, L-inf eps {args.eps}/255, first {args.n} FashionMNIST test images (32x32), "
+    lines = [f"AutoAttack standard, L-inf eps {args.eps:g}/255, first {args.n} FashionMNIST test images (32x32), "
              f"{args.threads} threads each",
              "",
              "| | torchattacks 3.5.1 (s) | adv (s) | torch / adv | robust after, torch | robust after, adv |",
@@ -91,7 +92,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--dir", default="/tmp/aa-bench")
     p.add_argument("--order", default="torch,adv", help="which side runs first")
-    p.add_argument("--reuse", default="", help="a side (torch or adv) not to run again: its last result in --dir is used")
+    p.add_argument("--reuse", default="", help="sides (torch, adv or torch,adv) not to run again: their last results in --dir are used")
     args = p.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     weights = os.path.join(args.dir, "convnext_atto_fmnist.safetensors")
@@ -102,7 +103,7 @@ def main():
         out = os.path.join(args.dir, f"{side}_result.json")
         run = os.path.join(args.dir, f"{side}_run.json")   # this side's summary, with its settings
         settings = {"n": args.n, "eps": args.eps, "threads": args.threads}
-        if side == args.reuse:
+        if side in args.reuse.split(","):
             with open(run) as f:
                 results[side] = json.load(f)
             if results[side].get("settings") != settings:
