@@ -1,7 +1,7 @@
 """examples/study.ipynb run end to end by `jupyter nbconvert --to notebook --execute` on the adv
 kernel (make notebook-check; docs/notebooks.md). Too slow for CI (the whole study demo).
 
-Usage: python notebook_check.py PATH/TO/adv [--keep DIR]
+Usage: python notebook_check.py PATH/TO/adv [--keep DIR] [--quick]
 Installs the kernel spec into a temporary prefix (as `adv kernel install --user` does into
 ~/.local), copies examples/study.ipynb there (the study writes its JSON and CSV next to the
 notebook), executes it with nbconvert and checks the executed notebook:
@@ -9,7 +9,9 @@ notebook), executes it with nbconvert and checks the executed notebook:
   - the study table is an HTML table (text/html with the study's columns and one row per model);
   - figures are SVG: a training curve per model, the robustness curves, the adversarial grid;
   - each progress line is one output at its final state (no carriage returns in any stream).
-Prints the wall time of the run; exits non-zero when any check failed.
+--quick runs the same cells on less data (1 epoch of 512 training images, 128 test images): a
+smoke test of the outputs in a few minutes, not the study. Prints the wall time of the run;
+exits non-zero when any check failed.
 """
 import json
 import os
@@ -21,6 +23,8 @@ import time
 
 ADV = os.path.abspath(sys.argv[1])
 KEEP = sys.argv[sys.argv.index("--keep") + 1] if "--keep" in sys.argv else None
+QUICK = "--quick" in sys.argv
+QUICK_SETUP = [("epochs = 3", "epochs = 1"), ("subset(6000)", "subset(512)"), ("subset(1000)", "subset(128)")]
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TMP = KEEP or tempfile.mkdtemp(prefix="adv-notebook-check-")
 os.makedirs(TMP, exist_ok=True)
@@ -44,6 +48,15 @@ r = subprocess.run([ADV, "kernel", "install", "--prefix", TMP], capture_output=T
 check(r.returncode == 0, "adv kernel install --prefix " + TMP)
 src = os.path.join(TMP, "study.ipynb")
 shutil.copy(os.path.join(REPO, "examples", "study.ipynb"), src)
+if QUICK:
+    # a smoke run of the same cells on less data (1 epoch of 512 images, 128 test images): checks
+    # the notebook's outputs, not the study's numbers
+    nb = nbformat.read(src, as_version=4)
+    setup = next(c for c in nb.cells if c.cell_type == "code" and c.metadata.get("title") == "Setup")
+    for old, new in QUICK_SETUP:
+        check(old in setup.source, f"--quick: the Setup cell sets {old!r}")
+        setup.source = setup.source.replace(old, new)
+    nbformat.write(nb, src)
 start = time.time()
 r = subprocess.run([os.path.join(BIN, "jupyter"), "nbconvert", "--to", "notebook", "--execute", src,
                     "--output", "study.out.ipynb", "--ExecutePreprocessor.timeout=-1"],
