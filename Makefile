@@ -20,7 +20,7 @@ ARGPARSER = .build/checkouts/swift-argument-parser
 MANTOOL = .build/manual-tool/release/generate-manual
 GEN = .build/generated
 
-.PHONY: deps browser-deps stamp build test demo study report-check bench clean man completions install uninstall check-install kernel-check
+.PHONY: deps browser-deps stamp build test demo study report-check bench bench-ddp clean man completions install uninstall check-install kernel-check
 
 # Installs the Debian packages the project needs when any is missing; quiet when all are present.
 deps:
@@ -131,6 +131,11 @@ study: build
 bench: deps
 	$(SWIFT) build $(SWIFTFLAGS) --product AdvBench
 	$(BIN)/AdvBench
+
+# Data-parallel training: 2 processes x 1 thread against 1 process x 2 threads, images/s of the
+# five models' training step and the allreduce time per step (benchmarks/ddp.sh, docs/distributed.md).
+bench-ddp: build
+	sh benchmarks/ddp.sh
 
 clean:
 	rm -rf .build
