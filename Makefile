@@ -128,9 +128,20 @@ study: build
 	mkdir -p results
 	$(BIN)/adv examples/study_full.adv results/study
 
-bench: deps
+# The users'-view benchmark (benchmarks/users_view.py; BENCHMARKS.md "Users' view"): adv against
+# PyTorch (ADV_REF_PYTHON: torch 2.x + timm 1.0.x, outside the repository) as users run them.
+# BENCH picks sections: fit32 eval224 train224 mem224 bf16acc (default: all, 25-30 minutes on
+# 2 idle cores, estimated); BENCH_ARGS passes options (--reps N, --reps224 N, --models convnext,swin,
+# --precisions fp32). BENCH=advbench runs the older AdvBench sections (kernels, models, train, data,
+# attacks) instead. Tables go to stdout and .build/bench/users-view-DATE.md.
+BENCH ?=
+BENCH_ARGS ?=
+ADV_REF_PYTHON ?= /opt/adv-ref/bin/python
+bench: deps stamp
 	$(SWIFT) build $(SWIFTFLAGS) --product AdvBench
-	$(BIN)/AdvBench
+	$(SWIFT) build $(SWIFTFLAGS) --product adv
+	@if [ "$(BENCH)" = advbench ]; then $(BIN)/AdvBench; \
+	else python3 benchmarks/users_view.py --python $(ADV_REF_PYTHON) $(if $(BENCH),--sections "$(BENCH)") $(BENCH_ARGS); fi
 
 # Data-parallel training: 2 processes x 1 thread against 1 process x 2 threads, images/s of the
 # five models' training step and the allreduce time per step (benchmarks/ddp.sh, docs/distributed.md).
