@@ -20,7 +20,7 @@ ARGPARSER = .build/checkouts/swift-argument-parser
 MANTOOL = .build/manual-tool/release/generate-manual
 GEN = .build/generated
 
-.PHONY: deps browser-deps stamp build test demo study report-check bench bench-autoattack clean man completions install uninstall check-install kernel-check notebook-check
+.PHONY: deps browser-deps stamp build test demo study report-check bench bench-autoattack clean man completions install uninstall check-install kernel-check notebook-check bench-ddp
 
 # Installs the Debian packages the project needs when any is missing; quiet when all are present.
 deps:
@@ -157,6 +157,11 @@ bench: deps stamp
 	$(SWIFT) build $(SWIFTFLAGS) --product adv
 	@if [ "$(BENCH)" = advbench ]; then $(BIN)/AdvBench; \
 	else python3 benchmarks/users_view.py --python $(ADV_REF_PYTHON) $(if $(BENCH),--sections "$(BENCH)") $(BENCH_ARGS); fi
+
+# Data-parallel training: 2 processes x 1 thread against 1 process x 2 threads, images/s of the
+# five models' training step and the allreduce time per step (benchmarks/ddp.sh, docs/distributed.md).
+bench-ddp: build
+	sh benchmarks/ddp.sh
 
 clean:
 	rm -rf .build

@@ -12,3 +12,6 @@ static inline MPI_Op adv_mpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op adv_mpi_max(void) { return MPI_MAX; }
 static inline MPI_Errhandler adv_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline int adv_mpi_success(void) { return MPI_SUCCESS; }
+static inline void *adv_mpi_in_place(void) { return MPI_IN_PLACE; }
+static inline MPI_Status *adv_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Datatype adv_mpi_char(void) { return MPI_CHAR; }

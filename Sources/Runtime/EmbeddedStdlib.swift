@@ -144,8 +144,14 @@ fn column(arch) {
 # the warmup never runs downward; every schedule in epochs (LR warmup, step decay, the
 # augmentation warmup: RandAugment ramp, mixing ramp, CutMix start) is compressed by
 # epochs / the table's epochs. Everything else is the table's. Printing it shows the scaled run.
-fn study(arch, epochs = 3, batch = 128) {
-  return column(arch).scaled(epochs: epochs, batch: batch)
+# Under `mpirun -np N` (workers = ranks()) the global batch is split over the N processes:
+# batch / N per process, workers N, so the schedule and learning rate are those of one process
+# at the same global batch (docs/distributed.md).
+fn study(arch, epochs = 3, batch = 128, workers = ranks()) {
+  r = column(arch).scaled(epochs: epochs, batch: batch)
+  if workers == 1 { return r }
+  if batch % workers != 0 { error("recipes.study: the global batch {batch} does not split over {workers} processes") }
+  return r.with(batch: batch / workers, workers: workers)
 }
 """#,
     ]

@@ -37,6 +37,34 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(inline[0].targets?.shape, [8, 4])
     }
 
+    /// Data-parallel shards (docs/distributed.md): with mixing off, the shards of a batch of
+    /// 2 x 4 are the halves of one process's batch of 8, image for image (each image keyed by
+    /// its position in the epoch), and an epoch has the global batches' count.
+    func testShardsAreSlicesOfTheWholeBatch() throws {
+        let d = try data()
+        func p(_ batch: Int) throws -> TrainPipeline {
+            try TrainPipeline(dataset: d, batch: batch, seed: 5, size: 10, crop: .randomResized(), flip: true,
+                              randAugment: RandAugmentConfig(magnitude: 9), randomErasing: 0.25)
+        }
+        let whole = try p(8).stream(epoch: 2, from: 1).collect()
+        let halves = try (0..<2).map { r -> [Batch] in
+            let s = try p(4)
+            try s.shard(rank: r, of: 2)
+            XCTAssertEqual(s.batchesPerEpoch, 8)
+            XCTAssertEqual(s.identity.last?.1, "8")
+            return try s.stream(epoch: 2, from: 1).collect()
+        }
+        XCTAssertEqual(whole.count, 7)
+        for (k, w) in whole.enumerated() {
+            let x = w.images.toArray(), per = x.count / 8
+            XCTAssertEqual(halves[0][k].labels + halves[1][k].labels, w.labels)
+            XCTAssertEqual(halves[0][k].images.toArray() + halves[1][k].images.toArray(), x)
+            XCTAssertEqual(halves[1][k].images.toArray(), Array(x[(4 * per)...]))
+        }
+        XCTAssertThrowsError(try p(4).shard(rank: 2, of: 2))
+        XCTAssertThrowsError(try p(40).shard(rank: 0, of: 2))
+    }
+
     func testSeedEpochAndResume() throws {
         let d = try data()
         let a = try pipeline(d, prefetch: 2).stream(epoch: 1).collect()

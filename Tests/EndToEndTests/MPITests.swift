@@ -5,44 +5,10 @@ import XCTest
 /// `mpirun --oversubscribe --allow-run-as-root -np 2`, compared with one process. Skips when
 /// mpirun is missing (make deps installs openmpi-bin).
 final class MPITests: XCTestCase {
-    static let mpirun = "/usr/bin/mpirun"
-
-    /// Runs `script` with adv, under mpirun with `np` processes when np > 0 (else plainly);
-    /// returns stdout, stderr and the exit status. Kills the run after `timeout` seconds.
     func run(_ script: String, np: Int, timeout: Double = 60) throws -> (out: String, err: String, status: Int32) {
-        guard FileManager.default.isExecutableFile(atPath: Self.mpirun) else { throw XCTSkip("mpirun is not installed (make deps)") }
-        guard let adv = advExecutable() else { throw XCTSkip("adv executable not found next to the test bundle") }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adv-mpi-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("script.adv")
-        try script.write(to: file, atomically: true, encoding: .utf8)
-        let p = Process()
-        if np > 0 {
-            p.executableURL = URL(fileURLWithPath: Self.mpirun)
-            p.arguments = ["--oversubscribe", "--allow-run-as-root", "-np", "\(np)", adv.path, file.path]
-        } else {
-            p.executableURL = adv
-            p.arguments = [file.path]
-        }
-        var env = ProcessInfo.processInfo.environment
-        env["ADV_PROGRESS"] = "0"
-        p.environment = env
-        p.currentDirectoryURL = dir
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err; p.standardInput = FileHandle.nullDevice
-        var errData = Data()
-        let errDone = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); errDone.signal() }
-        try p.run()
-        let watchdog = DispatchWorkItem { if p.isRunning { p.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        watchdog.cancel()
-        errDone.wait()
-        return (String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self), p.terminationStatus)
+        try runUnderMPI(script, np: np, timeout: timeout)
     }
+
 
     /// evaluate and sweep on 2 processes (each a share of the batches, counts summed) print what
     /// one process prints: clean, robust and per-attack counts, with a random start.
@@ -115,4 +81,47 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(r.out, "0 1\n")
         XCTAssertTrue(r.err.contains("workers: 2 but this run has 1 process"), r.err)
     }
+}
+
+/// Runs `script` with adv, under `mpirun --oversubscribe --allow-run-as-root -np N` when np > 0
+/// (else plainly), in a scratch folder with `env` added; returns stdout, stderr and the exit
+/// status. Kills the run after `timeout` seconds. `started`, when given, is called with the
+/// launched process. Skips the test when mpirun is missing.
+func runUnderMPI(_ script: String, np: Int, timeout: Double = 60, env extra: [String: String] = [:],
+                 mpiArgs: [String] = [], started: ((Process, URL) -> Void)? = nil) throws -> (out: String, err: String, status: Int32) {
+    let mpirun = "/usr/bin/mpirun"
+    guard FileManager.default.isExecutableFile(atPath: mpirun) else { throw XCTSkip("mpirun is not installed (make deps)") }
+    guard let adv = advExecutable() else { throw XCTSkip("adv executable not found next to the test bundle") }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adv-mpi-\(getpid())-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = dir.appendingPathComponent("script.adv")
+    try script.write(to: file, atomically: true, encoding: .utf8)
+    let p = Process()
+    if np > 0 {
+        p.executableURL = URL(fileURLWithPath: mpirun)
+        p.arguments = ["--oversubscribe", "--allow-run-as-root"] + mpiArgs + ["-np", "\(np)", adv.path, file.path]
+    } else {
+        p.executableURL = adv
+        p.arguments = [file.path]
+    }
+    var env = ProcessInfo.processInfo.environment
+    env["ADV_PROGRESS"] = "0"
+    env.merge(extra) { $1 }
+    p.environment = env
+    p.currentDirectoryURL = dir
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out; p.standardError = err; p.standardInput = FileHandle.nullDevice
+    var errData = Data()
+    let errDone = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); errDone.signal() }
+    try p.run()
+    started?(p, dir)
+    let watchdog = DispatchWorkItem { if p.isRunning { p.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    watchdog.cancel()
+    errDone.wait()
+    return (String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self), p.terminationStatus)
 }

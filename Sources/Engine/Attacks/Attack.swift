@@ -34,6 +34,10 @@ public struct AttackGoal {
     /// Classes the loss aims at while success stays untargeted (AutoAttack's APGD-T: the
     /// targeted DLR loss towards `lossTargets[i]`, success = any misclassification), or nil.
     public var lossTargets: [Int]? = nil
+    /// One generator per image for the random start (PGD), or nil to draw the whole batch from
+    /// the attack's `rng`. Adversarial training keys them by (seed, epoch, image position), so a
+    /// batch split over processes starts each image where one process would (docs/distributed.md).
+    public var imageRNGs: [RNG]? = nil
 
     /// - Parameters:
     ///   - labels: true class of each image.
@@ -60,6 +64,7 @@ public struct AttackGoal {
                            softTargets: try softTargets.map { try AttackOps.rows($0, idx) },
                            targetLabels: targetLabels.map { t in idx.map { t[$0] } })
         g.lossTargets = lossTargets.map { t in idx.map { t[$0] } }
+        g.imageRNGs = imageRNGs.map { r in idx.map { r[$0] } }
         return g
     }
 
@@ -69,6 +74,7 @@ public struct AttackGoal {
                            softTargets: try softTargets.map { try Tensor.concatRows([Tensor](repeating: $0, count: k)) },
                            targetLabels: targetLabels.map { t in Array([[Int]](repeating: t, count: k).joined()) })
         g.lossTargets = lossTargets.map { t in Array([[Int]](repeating: t, count: k).joined()) }
+        g.imageRNGs = imageRNGs.map { r in Array([[RNG]](repeating: r, count: k).joined()) }
         return g
     }
 
@@ -159,11 +165,13 @@ extension Attack {
     ///   - labels: true classes.
     ///   - targets: optional soft targets (N, classes) for the loss (mixup).
     ///   - target: optional target classes for a targeted attack.
-    ///   - rng: the only source of randomness.
+    ///   - rng: the only source of randomness (besides `imageRNGs`).
+    ///   - imageRNGs: optional generator of each image's random start (`AttackGoal.imageRNGs`).
     public func perturb(_ model: Model, _ x: Tensor, labels: [Int], targets: Tensor? = nil,
-                        target: [Int]? = nil, rng: RNG) throws -> Tensor {
+                        target: [Int]? = nil, rng: RNG, imageRNGs: [RNG]? = nil) throws -> Tensor {
         var goal = AttackGoal(labels: labels, softTargets: targets, targetLabels: target)
         goal.needsOutcome = false
+        goal.imageRNGs = imageRNGs
         return try run(model, x, goal: goal, rng: rng).adversarial
     }
 }

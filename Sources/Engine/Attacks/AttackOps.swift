@@ -158,16 +158,22 @@ public enum AttackOps {
     /// with radius U(0, eps) (torchattacks' PGDL2); clipped to [0, 1]. Draws N*D (L-inf) or
     /// N*D + N (L2) numbers from `rng`, row by row.
     // x: (N, D) -> (N, D)
-    static func randomStart(_ x: Tensor, eps: Float, norm: AttackNorm, rng: RNG) -> Tensor {
+    static func randomStart(_ x: Tensor, eps: Float, norm: AttackNorm, rng: RNG, imageRNGs: [RNG]? = nil) -> Tensor {
         let out = x.copy()
         let n = x.shape[0], d = x.count / max(n, 1)
         let p = out.ptr
+        // Row i draws from its own generator when given one per image (the same draws either way).
+        let rows = imageRNGs.flatMap { $0.count == n ? $0 : nil }
         switch norm {
         case .linf:
-            for k in 0..<x.count { p[k] = min(max(p[k] + (2 * rng.uniform() - 1) * eps, 0), 1) }
+            for i in 0..<n {
+                let r = rows?[i] ?? rng
+                for k in (i * d)..<((i + 1) * d) { p[k] = min(max(p[k] + (2 * r.uniform() - 1) * eps, 0), 1) }
+            }
         case .l2:
             var delta = [Float](repeating: 0, count: d)
             for i in 0..<n {
+                let rng = rows?[i] ?? rng
                 var dn: Float = 0
                 for k in 0..<d { delta[k] = rng.normal(); dn += delta[k] * delta[k] }
                 let r = rng.uniform() * eps / (dn.squareRoot() + 1e-12)

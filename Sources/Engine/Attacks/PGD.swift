@@ -84,7 +84,7 @@ public final class PGD: Attack {
         }
         let n = x.shape[0]
         // Random starts for every restart, drawn in restart order for the whole batch.
-        func start() -> Tensor { randomStart ? AttackOps.randomStart(x, eps: eps, norm: norm, rng: rng) : x.copy() }
+        func start() -> Tensor { randomStart ? AttackOps.randomStart(x, eps: eps, norm: norm, rng: rng, imageRNGs: goal.imageRNGs) : x.copy() }
         if restarts == 1 && !goal.needsOutcome {
             // One restart: the result is the last iterate whether or not it fools the model.
             return AttackResult(adversarial: try iterate(model, clean: x, start: start(), goal: goal), fooled: [])

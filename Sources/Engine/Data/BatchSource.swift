@@ -27,6 +27,31 @@ public protocol BatchSource: AnyObject {
     func configure(perBatch settings: (Int) -> AugmentSettings) throws
     /// What identifies the data of a run (see the extension).
     var identity: [(String, String)] { get }
+    /// Makes this process build only its share of every batch under data-parallel training on
+    /// `count` processes (see the extension).
+    func shard(rank: Int, of count: Int) throws
+}
+
+/// One process's share of every batch under data-parallel training (docs/distributed.md): the
+/// epoch's order is cut into global batches of `count` x batch images, as PyTorch's
+/// DistributedSampler cuts one seeded order, and process `rank` takes the `rank`-th slice.
+public struct Shard: Equatable {
+    public let rank: Int
+    public let count: Int
+    /// One process: the whole batch.
+    public static let whole = Shard(uncheckedRank: 0, count: 1)
+
+    init(uncheckedRank rank: Int, count: Int) { self.rank = rank; self.count = count }
+
+    public init(rank: Int, count: Int) throws {
+        guard count >= 1, (0..<count).contains(rank) else {
+            throw EngineError.invalidArgument("shard: rank \(rank) is outside 0..<\(count)")
+        }
+        self.init(uncheckedRank: rank, count: count)
+    }
+
+    /// This process's positions within a global batch of `count` x `batch` images.
+    public func range(batch: Int) -> Range<Int> { (rank * batch)..<((rank + 1) * batch) }
 }
 
 extension BatchSource {
@@ -35,6 +60,13 @@ extension BatchSource {
     /// What identifies the data of a run (set, size, count, seed, crop/flip), as (field, value)
     /// pairs that a resumed run must match (`fit(resume:)`). Empty: nothing is checked.
     public var identity: [(String, String)] { [] }
+
+    /// Refuses to be split: only sources that know their epoch's global order can be.
+    public func shard(rank: Int, of count: Int) throws {
+        if count != 1 {
+            throw EngineError.invalidArgument("this batch source cannot be split over \(count) processes; train through the data pipeline (a Dataset or pipeline(...))")
+        }
+    }
 
     /// Applies settings that change batch by batch within the coming epoch (a compressed
     /// augmentation warmup): `settings(i)` for batch i of the epoch. This default accepts

@@ -104,7 +104,22 @@ public final class TrainPipeline: BatchSource {
         }
     }
 
-    public var batchesPerEpoch: Int { dataset.count / batchSize }
+    /// Which share of every batch this process builds under data-parallel training
+    /// (`BatchSource.shard`): the epoch's order is cut into batches of batchSize x count images
+    /// and this process takes images rank x batchSize ..< (rank + 1) x batchSize of each.
+    public private(set) var shard = Shard.whole
+
+    public func shard(rank: Int, of count: Int) throws {
+        shard = try Shard(rank: rank, count: count)
+        guard dataset.count >= shard.count * batchSize else {
+            throw EngineError.invalidArgument("pipeline: the data set has \(dataset.count) images, fewer than one global batch of \(shard.count) x \(batchSize)")
+        }
+    }
+
+    /// Images of one batch over all processes.
+    var globalBatch: Int { batchSize * shard.count }
+
+    public var batchesPerEpoch: Int { dataset.count / globalBatch }
 
     /// The pipeline's own augmentation (from init or `keepSettings()`), which `configure` falls back to.
     var own: (randAugment: RandAugmentConfig?, mixup: MixupConfig?, smoothing: Double, erasing: Double)?
@@ -151,7 +166,7 @@ public final class TrainPipeline: BatchSource {
         let (c, hh, w) = dataset.imageShape
         return [("data set", "\(type(of: dataset)) of \(dataset.count) images \(c)x\(hh)x\(w), \(dataset.classes) classes, labels hash \(String(h, radix: 16))"),
                 ("data size", String(size)), ("data crop", "\(crop)"), ("data flip", String(flip)),
-                ("data seed", String(seed)), ("data batch", String(batchSize))]
+                ("data seed", String(seed)), ("data batch", String(globalBatch))]
     }
 
     /// Sets the augmentation fields from one batch's settings.
@@ -188,10 +203,13 @@ public final class TrainPipeline: BatchSource {
     public func stream(epoch: Int, from: Int = 0) throws -> PrefetchStream {
         try validate()
         let frozen = Settings(self), each = perBatch
-        let loader = try DataLoader(count: dataset.count, batch: batchSize, shuffle: true, seed: seed, dropLast: true,
-                                    prefetch: prefetch) { [dataset, seed, batchSize] e, step, idx in
+        let mine = shard.range(batch: batchSize)
+        let loader = try DataLoader(count: dataset.count, batch: globalBatch, shuffle: true, seed: seed, dropLast: true,
+                                    prefetch: prefetch) { [dataset, seed, globalBatch] e, step, idx in
             let settings = each.flatMap { step < $0.count ? $0[step] : nil } ?? frozen
-            return try settings.makeBatch(dataset: dataset, seed: seed, epoch: e, step: step, indices: idx, batchSize: batchSize)
+            // This process's share; each image keeps its position in the epoch's order.
+            return try settings.makeBatch(dataset: dataset, seed: seed, epoch: e, step: step, indices: Array(idx[mine]),
+                                          firstPosition: step * globalBatch + mine.lowerBound)
         }
         return loader.batches(epoch: epoch, from: from)
     }
@@ -211,7 +229,9 @@ public final class TrainPipeline: BatchSource {
             ImageTransform(size: size, crop: crop, flip: flip, randAugment: randAugment, randomErasing: randomErasing, filter: filter)
         }
 
-        func makeBatch(dataset: Dataset, seed: UInt64, epoch: Int, step: Int, indices: [Int], batchSize: Int) throws -> Batch {
+        /// Builds the batch of `indices`, image k at position `firstPosition + k` of the epoch's
+        /// order (its augmentation's key); the mixing decision is the step's.
+        func makeBatch(dataset: Dataset, seed: UInt64, epoch: Int, step: Int, indices: [Int], firstPosition: Int) throws -> Batch {
             let c = dataset.imageShape.channels
             let n = indices.count
             let per = c * size * size
@@ -228,7 +248,7 @@ public final class TrainPipeline: BatchSource {
                 guard img.channels == c else {
                     throw EngineError.io("image \(indices[k]) has \(img.channels) channels, the data set \(c)")
                 }
-                let rng = RNG(seed: mixSeed(seed, e64, UInt64(step * batchSize + k), 0x494D_4147))
+                let rng = RNG(seed: mixSeed(seed, e64, UInt64(firstPosition + k), 0x494D_4147))
                 transform.apply(img, rng: rng, into: base + k * per)
                 return y
             }

@@ -106,6 +106,8 @@ public final class ForwardContext {
     public let training: Bool
     /// Drop-path randomness.
     public let rng: RNG
+    /// One drop-path generator per image of the batch (`SampleRNGs.current`), or nil: draw from `rng`.
+    public let sampleRNGs: [RNG]?
     /// Images in the batch (multiply-adds are counted per image).
     public let batch: Int
     /// Multiply-adds of convolutions, linear layers and attention products for ONE image.
@@ -119,6 +121,7 @@ public final class ForwardContext {
         self.training = training
         self.rng = rng
         self.batch = max(batch, 1)
+        sampleRNGs = training ? SampleRNGs.current.flatMap { $0.count == batch ? $0 : nil } : nil
         trace = tracing ? [] : nil
     }
 
@@ -264,9 +267,26 @@ func dropPath(_ x: Tensor, _ p: Double, _ ctx: ForwardContext) throws -> Tensor 
     let n = x.shape.first ?? 1
     let keep = 1 - p
     var m = [Float](repeating: 0, count: n)
-    for i in 0..<n where ctx.rng.bernoulli(keep) { m[i] = Float(1 / keep) }
+    let rows = ctx.sampleRNGs.flatMap { $0.count == n ? $0 : nil }
+    for i in 0..<n where (rows?[i] ?? ctx.rng).bernoulli(keep) { m[i] = Float(1 / keep) }
     let mask = try Tensor(shape: [n] + [Int](repeating: 1, count: max(x.rank - 1, 0)), data: m)
     return try x.mul(mask)
+}
+
+/// Per-image drop-path generators for the training forward passes inside `with`: adversarial
+/// training keys them by (seed, epoch, image position), so an image drops the same paths
+/// whichever process and batch it is in (docs/distributed.md).
+public enum SampleRNGs {
+    nonisolated(unsafe) static var current: [RNG]?
+
+    /// Runs `body` with `rngs` as the per-image drop-path generators of training forward passes
+    /// whose batch has `rngs.count` images; restores the previous ones afterwards.
+    public static func with<T>(_ rngs: [RNG]?, _ body: () throws -> T) rethrows -> T {
+        let saved = current
+        current = rngs
+        defer { current = saved }
+        return try body()
+    }
 }
 
 /// Linear drop-path rates from 0 to `rate` over `total` blocks (timm's stochastic depth rule).

@@ -42,13 +42,18 @@ struct StepOutcome {
     var images = 0
     var stepped = false
     var why = ""
+    /// Images attacked and adversarially correct; images measured clean and correct (summed
+    /// over the processes of a data-parallel run before they enter the epoch's tally).
+    var seen = 0, advCorrect = 0, cleanSeen = 0, cleanCorrect = 0
+    /// Seconds spent summing over the processes (the gradient allreduce and the step's numbers).
+    var syncSeconds = 0.0
 }
 
 extension Trainer {
     /// Optimizer steps of the whole run.
     var totalSteps: Int { epochs * stepsPerEpoch }
-    /// Images one optimizer step trains on.
-    var imagesPerStep: Int { recipe.accumulation * source.batchSize }
+    /// Images one optimizer step trains on (over all processes).
+    var imagesPerStep: Int { recipe.accumulation * source.batchSize * processes }
     var fp16: Bool { recipe.enginePrecision == .fp16 }
     /// Whether `maxSteps` ends the run after the step just taken.
     var maxStepsReached: Bool {
@@ -65,7 +70,7 @@ extension Trainer {
         position.epochs = epochs
         position.seed = options.seed
         position.lossScaler = LossScaler(scale: recipe.lossScale, growthInterval: recipe.lossScaleGrowth)
-        if let l = options.log { log = try JSONLinesLog(path: l) }
+        if let l = options.log, rank == 0 { log = try JSONLinesLog(path: l) }
         let experiment = self.experiment
         position.experiment = experiment
         if let r = options.resume {
@@ -74,8 +79,10 @@ extension Trainer {
             log?.write([("event", .string("start")), ("model", .string(model.name)), ("recipe", .string(recipe.name)),
                         ("epochs", .int(epochs)), ("steps_per_epoch", .int(stepsPerEpoch)),
                         ("global_batch", .int(recipe.globalBatch)), ("lr", .double(schedule.baseLR)),
-                        ("attack", .string(attack?.name ?? "none")), ("precision", .string(recipe.precision))])
+                        ("attack", .string(attack?.name ?? "none")), ("precision", .string(recipe.precision))]
+                       + (processes > 1 ? [("processes", .int(processes))] : []))
         }
+        try broadcastWeights()
     }
 
     /// Loads the checkpoint `r` into the model, optimizer, EMA, position and random generators.
@@ -158,8 +165,9 @@ extension Trainer {
                       buffers: model.buffers().map { $0.tensor.copy() })
         do {
             for _ in 0..<recipe.accumulation {
-                try train(on: nextBatch(stream, epoch: epoch), step: &step, tally: &tally)
+                try train(on: nextBatch(stream, epoch: epoch), epoch: epoch, step: &step)
             }
+            try synchronize(&step)
         } catch EngineError.interrupted {
             position = before.position
             attackRNG.state = before.attack
@@ -173,43 +181,57 @@ extension Trainer {
                           + (saved.map { "; checkpoint \($0) (continue with resume:)" } ?? ""))
             throw EngineError.interrupted
         }
+        tally.seen += step.seen; tally.advCorrect += step.advCorrect
+        tally.cleanSeen += step.cleanSeen; tally.cleanCorrect += step.cleanCorrect
         return step
     }
 
-    /// The attack's images for `batch` (the clean images without an attack).
-    func adversarialImages(_ batch: Batch) throws -> Tensor {
-        try attack?.perturb(model, batch.images, labels: batch.labels, targets: batch.targets, rng: attackRNG) ?? batch.images
+    /// The attack's images for `batch` (the clean images without an attack); each image's
+    /// random start comes from its own generator, keyed by its position in the epoch.
+    func adversarialImages(_ batch: Batch, starts: [RNG]) throws -> Tensor {
+        try attack?.perturb(model, batch.images, labels: batch.labels, targets: batch.targets, rng: attackRNG,
+                            imageRNGs: starts) ?? batch.images
     }
 
     /// One mini-batch: clean accuracy when due, the attack, the training-mode forward, the loss
     /// and its backward (seeded with the loss scale over the accumulation). After a non-finite
-    /// loss the step's remaining mini-batches run forward only.
-    func train(on batch: Batch, step: inout StepOutcome, tally: inout EpochTally) throws {
+    /// loss the step's remaining mini-batches run forward only. The random start and drop path
+    /// of each image come from generators keyed by (seed, epoch, its position in the epoch).
+    func train(on batch: Batch, epoch: Int, step: inout StepOutcome) throws {
         let n = batch.labels.count
         step.images += n
         // Due on the first step of each epoch and every cleanAccuracyEvery steps of it (the batch
         // was counted in batchInEpoch already).
         let every = options.cleanAccuracyEvery
         if every > 0 && ((position.batchInEpoch - 1) / recipe.accumulation) % every == 0 {
-            tally.cleanCorrect += try Trainer.correct(model, batch.images, batch.labels)
-            tally.cleanSeen += n
+            step.cleanCorrect += try Trainer.correct(model, batch.images, batch.labels)
+            step.cleanSeen += n
         }
-        let xAdv = try adversarialImages(batch)
+        let positions = imagePositions(count: n)
+        let xAdv = try adversarialImages(batch, starts: imageRNGs(epoch: epoch, positions: positions, tag: 0x5354_4152))
         model.isTraining = true
-        let logits = try model.forward(xAdv)
+        let sync = batchNormSync()
+        let logits = try SampleRNGs.with(imageRNGs(epoch: epoch, positions: positions, tag: 0x4452_4F50)) {
+            try BatchNormSync.with(sync?.sum) { try model.forward(xAdv) }
+        }
         let loss = try batch.targets.map { try Tensor.crossEntropy(logits, targets: $0) }
             ?? Tensor.crossEntropy(logits, labels: batch.labels, labelSmoothing: Float(recipe.labelSmoothing))
         let value = Double(loss.item)
-        tally.advCorrect += try Trainer.matches(logits, batch.labels)
-        tally.seen += n
+        step.advCorrect += try Trainer.matches(logits, batch.labels)
+        step.seen += n
+        let accumulation = Double(recipe.accumulation)
+        let seed = Tensor(shape: loss.shape, repeating: Float(step.scale / accumulation))
         if !value.isFinite || step.badLoss {
             step.badLoss = true
             step.loss = value
+            // The other processes' synchronized BatchNorm waits for this backward; the step is skipped anyway.
+            if sync != nil { try loss.backward(seed: seed) }
+            try sync?.check()
             return
         }
-        let accumulation = Double(recipe.accumulation)
         step.loss += value / accumulation
-        try loss.backward(seed: Tensor(shape: loss.shape, repeating: Float(step.scale / accumulation)))
+        try loss.backward(seed: seed)
+        try sync?.check()
     }
 
     // MARK: step with loss scaling
@@ -270,7 +292,8 @@ extension Trainer {
         log?.write([("epoch", .int(epoch + 1)), ("step", .int(stepInEpoch)), ("global_step", .int(position.globalStep)),
                     ("loss", .double(step.loss)), ("lr", .double(step.lr)), ("clean", clean.map { .double(100 * $0) } ?? .null),
                     ("adv", .double(100 * adv)), ("images_per_s", .double(Double(step.images) / max(dt, 1e-9))),
-                    ("skipped", .bool(!step.stepped)), ("loss_scale", .double(step.scale)), ("seconds", .double(elapsed))])
+                    ("skipped", .bool(!step.stepped)), ("loss_scale", .double(step.scale)), ("seconds", .double(elapsed))]
+                   + (processes > 1 ? [("allreduce_seconds", .double(step.syncSeconds))] : []))
         progress.update(position.globalStep * imagesPerStep,
                         metric: String(format: "epoch %d/%d step %d/%d loss %.4f clean %@ adv %.1f%% lr %.3g",
                                        epoch + 1, epochs, stepInEpoch, stepsPerEpoch, tally.meanLoss,

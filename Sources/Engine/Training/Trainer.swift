@@ -37,6 +37,12 @@ public struct FitOptions {
     public var maxSteps: Int? = nil
     /// Called after each epoch with the model; returns named metrics (e.g. validation accuracy).
     public var validate: ((Model) throws -> [(String, Double)])? = nil
+    /// The processes of a data-parallel run (nil or one process: train alone). Every process
+    /// runs the same `fit`; each trains on its share of every batch (docs/distributed.md).
+    public var collective: Collective? = nil
+    /// Synchronized BatchNorm under data-parallel training: batch statistics over every
+    /// process's share (false: each process's own, as PyTorch DDP by default).
+    public var syncBN = false
     public init() {}
 }
 
@@ -95,6 +101,8 @@ public final class Trainer {
     let attackRNG: RNG
     let progress: Progress
     var log: JSONLinesLog?
+    /// The gradient average of a data-parallel run (nil on one process).
+    let gradientSync: GradientSync?
 
     /// - Parameters:
     ///   - model: the network (trained in place).
@@ -114,16 +122,20 @@ public final class Trainer {
             throw EngineError.invalidArgument("fit: the data has \(c) classes but the model \(model.name) predicts \(model.classes); build it with classes: \(c)")
         }
         if let e = options.epochs, e < 1 { throw EngineError.invalidArgument("fit: epochs must be >= 1, got \(e)") }
-        guard source.batchesPerEpoch >= recipe.accumulation else {
-            throw EngineError.invalidArgument("fit: an epoch has \(source.batchesPerEpoch) batches, fewer than accumulation = \(recipe.accumulation)")
-        }
         guard options.maxBadSteps >= 1 else { throw EngineError.invalidArgument("fit: maxBadSteps must be >= 1") }
+        if let c = options.collective, c.size > 1 { try source.shard(rank: c.rank, of: c.size) }
+        guard source.batchesPerEpoch >= recipe.accumulation else {
+            let n = options.collective?.size ?? 1, per = n > 1 ? " (of \(n) processes x \(source.batchSize) images)" : ""
+            throw EngineError.invalidArgument("fit: an epoch has \(source.batchesPerEpoch) batches\(per), fewer than accumulation = \(recipe.accumulation)")
+        }
         self.model = model
         self.source = source
         self.recipe = recipe
         self.attack = attack
         self.options = options
-        optimizer = try recipe.makeOptimizer(model.parameters())
+        let optimizer = try recipe.makeOptimizer(model.parameters())
+        self.optimizer = optimizer
+        gradientSync = options.collective.flatMap { $0.size > 1 ? GradientSync(params: optimizer.allParameters, collective: $0) : nil }
         ema = try recipe.ema.map { try WeightEMA(model: model, decay: $0) }
         attackRNG = RNG(seed: options.seed ^ 0xA77A_C4ED_5EED)
         progress = Progress("fit \(model.name)", total: 0, unit: "images", enabled: options.progress)
@@ -197,7 +209,11 @@ public final class Trainer {
     /// (architecture and options including drop path).
     public var experiment: [(String, String)] {
         var e: [(String, String)] = [("recipe epochs (this run)", String(epochs))]
-        e += recipe.tableRows.filter { $0.label != "model" }.map { ("recipe \($0.label)", $0.value) }
+        // The global batch and the accumulation, not how the processes share them: a run resumes
+        // on any number of processes with the same global batch (docs/distributed.md).
+        e += recipe.tableRows.filter { $0.label != "model" && $0.label != "workers x batch x accumulation" }
+            .map { ("recipe \($0.label)", $0.value) }
+        e.append(("recipe accumulation", String(recipe.accumulation)))
         e += source.identity
         e.append(("attack", attack?.description ?? "none"))
         e.append(("model", model.identity))

@@ -47,7 +47,7 @@ enum TrainBuiltins {
             return .string(Recipe.table(rs))
         }
 
-        t.add("fit", "fit(m, data, recipe:, attack: nil, epochs: nil, checkpoint: nil, checkpoint_every: 0, log: nil, resume: nil, validate: nil, validate_attack: nil, validate_limit: 1000, seed: nil, crop: \"none\", flip: false, clean_every: 16, max_steps: nil, progress: true, force: false)",
+        t.add("fit", "fit(m, data, recipe:, attack: nil, epochs: nil, checkpoint: nil, checkpoint_every: 0, log: nil, resume: nil, validate: nil, validate_attack: nil, validate_limit: 1000, seed: nil, crop: \"none\", flip: false, clean_every: 16, max_steps: nil, progress: true, force: false, sync_bn: false)",
               doc: """
                   Adversarially trains model `m` in place on `data` (a Dataset, a {train, test} record, or a
                   pipeline) with `recipe`.
@@ -67,7 +67,11 @@ enum TrainBuiltins {
                   options), naming the first difference, unless `force: true`; resuming a finished run
                   returns its recorded final loss and accuracies. `validate` (a Dataset, or true for
                   data.test) reports clean (and with `validate_attack` robust) accuracy after each epoch on
-                  up to `validate_limit` images. NaN/inf losses skip the step; 5 in a row stop training. The recipe's `workers` must equal the number of processes (1 without mpirun; fit on several processes is not implemented yet, docs/distributed.md).
+                  up to `validate_limit` images. NaN/inf losses skip the step; 5 in a row stop training.
+                  Under `mpirun -np N` fit is data-parallel: the recipe's `workers` must equal N, each
+                  process trains on its `batch` images of every global batch (batch x N x accumulation),
+                  gradients are averaged, rank 0 writes the checkpoint and log; BatchNorm statistics are
+                  per process unless `sync_bn: true` (docs/distributed.md).
                   Ctrl-C stops after the current step (saving the checkpoint). Returns a record {steps,
                   epochs, loss, clean, adv, validation, checkpoint, stopped_early, history}: `epochs` lists {epoch,
                   loss, clean, adv, skipped, seconds, complete, validation metrics} per epoch (when
@@ -82,15 +86,11 @@ enum TrainBuiltins {
 
     /// The recipe's `workers` must be the number of processes running (docs/distributed.md):
     /// its global batch and learning rate count them, so a mismatch would silently train at
-    /// another learning rate than the log claims. Data-parallel fit is not implemented yet, so
-    /// several processes are refused too.
+    /// another learning rate than the log claims.
     static func checkWorkers(_ recipe: Recipe) throws {
         let n = Distributed.ranks
         guard recipe.workers == n else {
             throw RuntimeError.arguments("fit: the recipe has workers: \(recipe.workers) but this run has \(n) process\(n == 1 ? "" : "es") (workers counts the processes of `mpirun -np N`, the global batch \(recipe.globalBatch) and learning rate assume \(recipe.workers)); use recipe.with(workers: \(n)) or run on \(recipe.workers) process\(recipe.workers == 1 ? "" : "es")")
-        }
-        guard n == 1 else {
-            throw RuntimeError.arguments("fit: data-parallel training on \(n) processes is not implemented yet (docs/distributed.md); run fit on one process")
         }
     }
 
@@ -116,6 +116,8 @@ enum TrainBuiltins {
         if a.has("resume") { opt.resume = try a.string("resume") }
         opt.progress = try a.bool("progress", default: true)
         opt.force = try a.bool("force", default: false)
+        opt.syncBN = try a.bool("sync_bn", default: false)
+        opt.collective = Distributed.collective
         opt.cleanAccuracyEvery = try a.int("clean_every", default: FitOptions.defaultCleanAccuracyEvery)
         guard opt.cleanAccuracyEvery >= 0 else { throw RuntimeError.arguments("fit: clean_every must be >= 0") }
         if a.has("max_steps") {

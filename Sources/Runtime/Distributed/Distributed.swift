@@ -37,6 +37,12 @@ public enum Distributed {
         MPI_Comm_rank(adv_mpi_comm_world(), &r)
         MPI_Comm_size(adv_mpi_comm_world(), &n)
         rank = Int(r); ranks = Int(n); active = true
+        // Errors come back as return codes (reported with the rank) instead of ending the job silently.
+        MPI_Comm_set_errhandler(adv_mpi_comm_world(), adv_mpi_errors_return())
+        do { try exchangePeers() } catch {
+            Runner.printError("adv: error: \(error)")
+            finish(status: 1)
+        }
         if !isRoot {
             Progress.write = { _ in }
             Evaluation.log = { _ in }
@@ -63,20 +69,22 @@ public enum Distributed {
     /// Waits until every process reaches the barrier.
     static func barrier() throws {
         guard active else { return }
-        try check(MPI_Barrier(adv_mpi_comm_world()), "barrier")
+        var request: MPI_Request?
+        try check(MPI_Ibarrier(adv_mpi_comm_world(), &request), "barrier")
+        try wait(&request, "barrier")
     }
+
+    /// The collective data-parallel `fit` uses (nil on one process).
+    public static var collective: Collective? { active && ranks > 1 ? MPICollective() : nil }
 
     /// The element-wise sum of `values` over all processes (each process gives the same count).
     static func sum(_ values: [Int]) throws -> [Int] {
-        guard active, ranks > 1 else { return values }
+        guard active, ranks > 1, !values.isEmpty else { return values }
         let send = values.map { Int64($0) }
-        var recv = [Int64](repeating: 0, count: send.count)
-        let rc = send.withUnsafeBufferPointer { s in
-            recv.withUnsafeMutableBufferPointer { r in
-                MPI_Allreduce(s.baseAddress, r.baseAddress, Int32(s.count), adv_mpi_int64(), adv_mpi_sum(), adv_mpi_comm_world())
-            }
+        var recv = send
+        try recv.withUnsafeMutableBytes { r in
+            try allreduce(r.baseAddress!, count: send.count, type: adv_mpi_int64(), "allreduce of the counts")
         }
-        try check(rc, "allreduce")
         return recv.map { Int($0) }
     }
 

@@ -1,6 +1,22 @@
-// Normalisation: layer norm (last dim, and over channels), group norm, batch norm.
+// Normalisation: layer norm (last dim, and over channels), group norm, batch norm (optionally
+// synchronized over processes: `BatchNormSync`).
 // layerNorm x: (..., D); layerNorm2d/groupNorm/batchNorm x: (N, C, H, W)
 import CKernels
+
+/// Synchronized BatchNorm (docs/distributed.md): while `sum` is set, training-mode batch norm
+/// computes its statistics, and the input gradient its per-channel sums, over every process's
+/// batch. `sum` replaces the doubles by their element-wise sum over the processes.
+public enum BatchNormSync {
+    public nonisolated(unsafe) static var sum: ((UnsafeMutablePointer<Double>, Int) -> Void)?
+
+    /// Runs `body` with `sum` as the synchronization (nil: per-process statistics); restores the previous one.
+    public static func with<T>(_ sum: ((UnsafeMutablePointer<Double>, Int) -> Void)?, _ body: () throws -> T) rethrows -> T {
+        let saved = self.sum
+        self.sum = sum
+        defer { self.sum = saved }
+        return try body()
+    }
+}
 
 extension Tensor {
     /// Normalises each row of x viewed as (rows, d) to zero mean and unit variance (biased), then
@@ -207,7 +223,12 @@ extension Tensor {
         let m = n * hw
         var mean = [Float](repeating: 0, count: c), rstd = [Float](repeating: 0, count: c)
         let px = x.ptr
-        if training {
+        let sync = training ? BatchNormSync.sum : nil
+        var count = m  // values per channel the statistics cover (all processes' under sync)
+        if let sync = sync {
+            count = syncedStatistics(x, sync: sync, mean: &mean, rstd: &rstd, runningMean: runningMean,
+                                     runningVar: runningVar, momentum: momentum, eps: eps)
+        } else if training {
             guard m > 1 else {
                 throw EngineError.shape("batchNorm: training needs more than one value per channel, got input \(x.shape)")
             }
@@ -265,8 +286,49 @@ extension Tensor {
         var inputs = [x]
         if let w = weight { inputs.append(w) }
         if let b = bias { inputs.append(b) }
-        out.record(inputs) { g in Tensor.batchNormBackward(g, x, weight: weight, bias: bias, mean: meanC, rstd: rstdC, training: training) }
+        let total = count
+        out.record(inputs) { g in
+            Tensor.batchNormBackward(g, x, weight: weight, bias: bias, mean: meanC, rstd: rstdC, training: training,
+                                     count: total, sync: sync)
+        }
         return out
+    }
+
+    /// Batch statistics over every process's batch (synchronized BatchNorm, docs/distributed.md):
+    /// the channel sums and the value count are summed with `sync`, then the sums of squared
+    /// deviations from the common mean, so every process normalises with the statistics one
+    /// process would compute on the whole batch. Returns the total count per channel.
+    // x: (N, C, ...) -> mean, rstd: (C)
+    static func syncedStatistics(_ x: Tensor, sync: (UnsafeMutablePointer<Double>, Int) -> Void,
+                                 mean: inout [Float], rstd: inout [Float], runningMean: Tensor?, runningVar: Tensor?,
+                                 momentum: Float, eps: Float) -> Int {
+        let n = x.shape[0], c = x.shape[1]
+        let hw = x.count / Swift.max(n * c, 1)
+        let px = x.ptr
+        var sums = [Double](repeating: 0, count: c + 1)
+        for i in 0..<n { for ch in 0..<c { let p = px + (i * c + ch) * hw; for k in 0..<hw { sums[ch] += Double(p[k]) } } }
+        sums[c] = Double(n * hw)
+        sums.withUnsafeMutableBufferPointer { sync($0.baseAddress!, c + 1) }
+        let total = Int(sums[c])
+        let mu = (0..<c).map { sums[$0] / Swift.max(sums[c], 1) }
+        var squares = [Double](repeating: 0, count: c)
+        for i in 0..<n {
+            for ch in 0..<c {
+                let p = px + (i * c + ch) * hw
+                for k in 0..<hw { let d = Double(p[k]) - mu[ch]; squares[ch] += d * d }
+            }
+        }
+        squares.withUnsafeMutableBufferPointer { sync($0.baseAddress!, c) }
+        for ch in 0..<c {
+            let variance = Float(squares[ch] / Swift.max(sums[c], 1))
+            mean[ch] = Float(mu[ch])
+            rstd[ch] = 1 / (variance + eps).squareRoot()
+            if let rm = runningMean, let rv = runningVar, total > 1 {
+                rm.ptr[ch] = (1 - momentum) * rm.ptr[ch] + momentum * mean[ch]
+                rv.ptr[ch] = (1 - momentum) * rv.ptr[ch] + momentum * variance * Float(total) / Float(total - 1)
+            }
+        }
+        return total
     }
 
     /// The gradients of `batchNorm`, per channel c with xhat = (x - mean) rstd over its N x H x W
@@ -277,11 +339,13 @@ extension Tensor {
     ///   - x: (N, C, ...); weight, bias: (C) or nil; each receives its gradient
     ///   - mean, rstd: (C) the statistics the forward pass normalised with
     ///   - training: whether those were the batch's statistics
+    ///   - count: values per channel the statistics covered (every process's under `sync`)
+    ///   - sync: sums the per-channel sums over the processes (synchronized BatchNorm), or nil
     static func batchNormBackward(_ g: Tensor, _ x: Tensor, weight: Tensor?, bias: Tensor?, mean meanC: [Float], rstd rstdC: [Float],
-                                  training: Bool) {
+                                  training: Bool, count: Int, sync: ((UnsafeMutablePointer<Double>, Int) -> Void)?) {
         let n = x.shape[0], c = x.shape[1]
         let hw = x.count / Swift.max(n * c, 1)
-        let m = n * hw
+        let m = count
         let pw = weight?.ptr
         let pg = g.ptr, px = x.ptr
         // Per channel: sum(dy), sum(dy * xhat).
@@ -308,7 +372,15 @@ extension Tensor {
         if x.requiresGrad {
             let gx = Tensor(uninitialized: x.shape)
             let pgx = gx.ptr
-            let sg = sumG, sgx = sumGX
+            var sg = sumG, sgx = sumGX
+            if let sync = sync {
+                // The input gradient uses the sums over every process's batch (the weight and bias
+                // gradients stay this process's: the gradient average sums them).
+                var both = (sg + sgx).map(Double.init)
+                both.withUnsafeMutableBufferPointer { sync($0.baseAddress!, 2 * c) }
+                sg = both[0..<c].map { Float($0) }
+                sgx = both[c...].map { Float($0) }
+            }
             // dx = a g + b x + d per channel: training, w rstd (dy - mean(dy) - xhat mean(dy xhat));
             // evaluation, w rstd dy.
             var ka = [Float](repeating: 0, count: c), kb = ka, kd = ka
