@@ -20,7 +20,7 @@ ARGPARSER = .build/checkouts/swift-argument-parser
 MANTOOL = .build/manual-tool/release/generate-manual
 GEN = .build/generated
 
-.PHONY: deps browser-deps stamp build test demo study report-check bench clean man completions install uninstall check-install kernel-check
+.PHONY: deps browser-deps stamp build test demo study report-check bench bench-autoattack clean man completions install uninstall check-install kernel-check notebook-check
 
 # Installs the Debian packages the project needs when any is missing; quiet when all are present.
 deps:
@@ -106,11 +106,26 @@ $(JUPYTER_VENV)/bin/jupyter-nbconvert:
 kernel-check: build $(JUPYTER_VENV)/bin/jupyter-nbconvert
 	$(JUPYTER_VENV)/bin/python scripts/kernel_check.py $(BIN)/adv
 
+# examples/study.ipynb executed end to end by `jupyter nbconvert --execute` on the adv kernel, its
+# outputs checked (the study table as HTML, figures as SVG, progress kept in place): as long as
+# the demo (about 5 minutes on 2 idle cores), so not part of `make test` (scripts/notebook_check.py).
+notebook-check: build $(JUPYTER_VENV)/bin/jupyter-nbconvert
+	$(JUPYTER_VENV)/bin/python scripts/notebook_check.py $(BIN)/adv
+
+# AutoAttack standard on 1,000 FashionMNIST images, adv against torchattacks 3.5.1 on the same
+# model and threads (BENCHMARKS.md; benchmarks/autoattack_compare.py). Needs the PyTorch venv
+# REF_VENV (torch, timm, torchattacks, safetensors); trains the model once into /tmp/aa-bench.
+REF_VENV ?= /opt/adv-ref
+AA_EPS ?= 8
+bench-autoattack: build
+	$(REF_VENV)/bin/python benchmarks/autoattack_compare.py --adv $(BIN)/adv --n 1000 --eps $(AA_EPS) --threads 2
+
 # The study as a notebook: prints its table as it runs and writes examples/study.html.
-# examples/study.ipynb from examples/study.adv through Jupytext (the kernel check tests they agree).
+# examples/study.ipynb from examples/study.adv through Jupytext (the kernel check tests they agree;
+# --update keeps the cell ids of an existing notebook, so only changed cells show in a diff).
 NOTEBOOK_META = {"kernelspec": {"name": "adv", "display_name": "adv", "language": "adv"}, "language_info": {"name": "adv", "file_extension": ".adv"}}
 examples/study.ipynb: examples/study.adv $(JUPYTER_VENV)/bin/jupyter-nbconvert
-	$(JUPYTER_VENV)/bin/jupytext --from py:percent --to ipynb --update-metadata '$(NOTEBOOK_META)' -o $@ - < examples/study.adv
+	$(JUPYTER_VENV)/bin/jupytext --from py:percent --to ipynb $(if $(wildcard $@),--update) --update-metadata '$(NOTEBOOK_META)' -o $@ - < examples/study.adv
 
 demo: build
 	$(BIN)/adv notebook examples/study.adv -o examples/study.html
@@ -129,9 +144,20 @@ study: build
 	mkdir -p results
 	$(BIN)/adv notebook examples/study_full.adv -o results/study.html results/study
 
-bench: deps
+# The users'-view benchmark (benchmarks/users_view.py; BENCHMARKS.md "Users' view"): adv against
+# PyTorch (ADV_REF_PYTHON: torch 2.x + timm 1.0.x, outside the repository) as users run them.
+# BENCH picks sections: fit32 eval224 train224 mem224 bf16acc (default: all, 25-30 minutes on
+# 2 idle cores, estimated); BENCH_ARGS passes options (--reps N, --reps224 N, --models convnext,swin,
+# --precisions fp32). BENCH=advbench runs the older AdvBench sections (kernels, models, train, data,
+# attacks) instead. Tables go to stdout and .build/bench/users-view-DATE.md.
+BENCH ?=
+BENCH_ARGS ?=
+ADV_REF_PYTHON ?= /opt/adv-ref/bin/python
+bench: deps stamp
 	$(SWIFT) build $(SWIFTFLAGS) --product AdvBench
-	$(BIN)/AdvBench
+	$(SWIFT) build $(SWIFTFLAGS) --product adv
+	@if [ "$(BENCH)" = advbench ]; then $(BIN)/AdvBench; \
+	else python3 benchmarks/users_view.py --python $(ADV_REF_PYTHON) $(if $(BENCH),--sections "$(BENCH)") $(BENCH_ARGS); fi
 
 clean:
 	rm -rf .build

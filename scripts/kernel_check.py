@@ -111,6 +111,50 @@ data = [c["data"] for t, c in out if t == "execute_result"]
 check(len(data) == 1 and "<svg" in data[0].get("image/svg+xml", "") and "squares" in data[0]["image/svg+xml"]
       and data[0].get("image/png", "").startswith("iVBOR"), "a figure arrives as image/svg+xml and image/png")
 
+# Progress lines of evaluate/fit update in place: one display_data with a display id (transient),
+# then update_display_data for that id (what JupyterLab, VS Code and nbclient redraw in place);
+# no carriage returns in stream text.
+reply, out = run(kc, 'pdata = synthetic(n: 64, classes: 2, image: 8, channels: 1, seed: 2, test: 256)\n'
+                     'pm = model("resnet50_gelu", params: 2e4, image: 8, channels: 1, classes: 2)\n'
+                     'pr = evaluate(pm, pdata, attack: pgd(eps: 8/255, steps: 10), batch: 16)', timeout=300)
+shows = [c for t, c in out if t == "display_data" and "display_id" in c.get("transient", {})]
+updates = [c for t, c in out if t == "update_display_data"]
+ids = {c["transient"]["display_id"] for c in shows}
+check(reply["status"] == "ok" and len(shows) == 1 and shows[0]["data"]["text/plain"].startswith("evaluate "),
+      f"progress: evaluate's line is one display_data with a display id ({len(shows)} shown)")
+check(len(updates) >= 1 and all(c["transient"]["display_id"] in ids for c in updates)
+      and "256/256 images (100%)" in updates[-1]["data"]["text/plain"],
+      f"progress: update_display_data redraws that line in place, ending at 100% ({len(updates)} updates)")
+check("\r" not in text_of(out, "stream"), "progress: no carriage returns in stream output")
+reply, out = run(kc, 'fit(pm, pdata, recipe: recipe(epochs: 2, batch: 16, lr: 0.01, lr_batch: 16))', timeout=300)
+shows = [c for t, c in out if t == "display_data" and "display_id" in c.get("transient", {})]
+updates = [c for t, c in out if t == "update_display_data"]
+check(reply["status"] == "ok" and len(shows) >= 1 and all(c["data"]["text/plain"].startswith("fit ") for c in shows)
+      and all(c["transient"]["display_id"] in {s["transient"]["display_id"] for s in shows} for c in updates),
+      f"progress: fit's line is a display updated in place ({len(shows)} shown, {len(updates)} updates)")
+
+# What builtins write straight to stderr (notes, warnings) reaches the notebook as a stderr stream,
+# not the kernel's log.
+log.flush()
+log_before = open(log_path).read()
+reply, out = run(kc, 'tagged = model("resnet50_gelu.a1_in1k", params: 2e4, image: 8, channels: 1, classes: 2)\n'
+                     'tiny = model("deit_tiny", image: 8, channels: 1, classes: 2, patch: 4)')
+err = text_of(out, "stream", "stderr")
+check(reply["status"] == "ok" and "pretrained tag '.a1_in1k' ignored" in err,
+      "a builtin's note on stderr (Console.err) arrives as a stderr stream" + ("" if "ignored" in err else f": {err!r}"))
+check("warning: model deit_tiny at image 8 sees 2x2 tokens" in err,
+      "a warning written with fputs(stderr) arrives as a stderr stream" + ("" if "warning" in err else f": {err!r}"))
+log.flush()
+check("ignored" not in open(log_path).read()[len(log_before):], "those notes are not in the kernel's log")
+
+# show(...) inside a cell (as the study does in its training loop) is a display_data of the value.
+reply, out = run(kc, 'for i in range(2) { show(plot([1, 2, 3], [i, 4, 9], title: "shown {i}")) }\nshow(table([{model: "m", precision: "fp32", params: 1, clean: 90.5, robust: 40.1, attack: "PGD-5", drop: 50}]))')
+shown = [c["data"] for t, c in out if t == "display_data"]
+check(reply["status"] == "ok" and len(shown) == 3 and all("<svg" in d.get("image/svg+xml", "") for d in shown[:2])
+      and "shown 1" in shown[1]["image/svg+xml"] and "<table" in shown[2].get("text/html", "")
+      and not text_of(out, "stream", "stdout"),
+      "show(): figures arrive as image/svg+xml and a table as text/html display_data, not as text")
+
 reply, out = run(kc, "y = 1 + nope")
 errs = [c for t, c in out if t == "error"]
 check(reply["status"] == "error" and len(errs) == 1 and "unknown name 'nope'" in errs[0]["evalue"]
@@ -200,13 +244,16 @@ km.cleanup_resources()
 # --- nbconvert --execute of a small notebook ---------------------------------------------------
 import nbformat  # noqa: E402
 # A small percent-format .adv file through Jupytext (from stdin: it refuses the .adv extension).
-small = '# %% [markdown]\n# A small check\n\n# %%\nrows = [{model: "a", acc: 1}]\nprint("rows:", len(rows))\n\n# %%\nrows\n'
+small = ('# %% [markdown]\n# A small check\n\n# %%\nrows = [{model: "a", acc: 1}]\nprint("rows:", len(rows))\n\n# %%\nrows\n\n'
+         '# %%\nd = synthetic(n: 64, classes: 2, image: 8, channels: 1, seed: 2, test: 256)\n'
+         'm = model("resnet50_gelu", params: 2e4, image: 8, channels: 1, classes: 2)\n'
+         'r = evaluate(m, d, attack: pgd(eps: 8/255, steps: 10), batch: 16)\n')
 meta = json.dumps({"kernelspec": {"name": "adv", "display_name": "adv", "language": "adv"},
                    "language_info": {"name": "adv", "file_extension": ".adv"}})
 src = os.path.join(TMP, "small.ipynb")
 r = subprocess.run([os.path.join(BIN, "jupytext"), "--from", "py:percent", "--to", "ipynb", "--update-metadata", meta,
                     "-o", src, "-"], input=small, capture_output=True, text=True)
-check(r.returncode == 0 and [c.cell_type for c in nbformat.read(src, as_version=4).cells] == ["markdown", "code", "code"],
+check(r.returncode == 0 and [c.cell_type for c in nbformat.read(src, as_version=4).cells] == ["markdown", "code", "code", "code"],
       "jupytext turns a percent-format .adv into a notebook")
 r = subprocess.run([os.path.join(BIN, "jupyter"), "nbconvert", "--to", "notebook", "--execute", src,
                     "--output", "small.out.ipynb"], capture_output=True, text=True, timeout=120)
@@ -216,6 +263,11 @@ if r.returncode == 0:
     outs = done.cells[1].outputs + done.cells[2].outputs
     check(any(o.get("text") == "rows: 1\n" for o in outs) and any("text/html" in o.get("data", {}) for o in outs),
           "the executed notebook holds the stream and the HTML table")
+    prog = [o for o in done.cells[3].outputs if o.output_type == "display_data"]
+    check(len(prog) == 1 and "256/256 images (100%)" in prog[0].data["text/plain"]
+          and not any("\r" in o.get("text", "") for o in done.cells[3].outputs),
+          "the executed notebook keeps evaluate's progress as one line at its last state"
+          + ("" if len(prog) == 1 else f" ({[o.output_type for o in done.cells[3].outputs]})"))
 
 # examples/study.ipynb is examples/study.adv through Jupytext (make examples/study.ipynb).
 repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,12 +1,14 @@
 // adv-bench: kernel and model benchmarks (`make bench`). Results go to BENCHMARKS.md by hand.
 //
-// Usage: AdvBench [section...] [--budget seconds]   (default: every section)
+// Usage: AdvBench [section...] [--budget seconds]   (default: every section but the users'-view
+// workers `peaks` and `step224`, which benchmarks/users_view.py runs one per process)
 import Engine
 import Tensor
 import Foundation
 
 /// Every section, in order. Add yours here.
-let allSections: [BenchSection] = [KernelBench(), ModelBench(), ModelMemoryBench(), TrainBench(), DataBench(), AttackBench()]
+let allSections: [BenchSection] = [KernelBench(), ModelBench(), ModelMemoryBench(), TrainBench(), DataBench(), AttackBench(),
+                                   PeaksBench(), Step224Bench()]
 
 var wanted: [String] = []
 let ctx = BenchContext()
@@ -22,7 +24,9 @@ if !unknown.isEmpty {
 }
 let t0 = Bench.now()
 print("AdvBench  threads: \(Parallel.threads)  load average: \(Bench.loadAverage() ?? "?")  date: \(ISO8601DateFormatter().string(from: Date()))")
-for s in allSections where wanted.isEmpty || wanted.contains(s.name) {
+// The users'-view workers (UsersBench.swift) run only when named: benchmarks/users_view.py drives them.
+let namedOnly: Set<String> = ["peaks", "step224"]
+for s in allSections where wanted.isEmpty ? !namedOnly.contains(s.name) : wanted.contains(s.name) {
     do {
         try s.run(ctx)
     } catch {

@@ -22,6 +22,8 @@ final class TinyNet: Model {
     /// Forward calls made by attacks (evaluation mode, graph recorded), and a hook on them.
     var attackCalls = 0
     var onAttackForward: (Int) -> Void = { _ in }
+    /// Forward calls in evaluation mode without a graph (fit's clean-accuracy measurements).
+    var cleanCalls = 0
 
     init(channels: Int, image: Int, hidden: Int, classes: Int, seed: UInt64) {
         self.classes = classes
@@ -49,6 +51,7 @@ final class TinyNet: Model {
             attackCalls += 1
             onAttackForward(attackCalls)
         }
+        if !isTraining && !Autograd.isEnabled { cleanCalls += 1 }
         if isTraining && Autograd.isEnabled {
             trainCalls += 1
             onTrainForward(trainCalls)

@@ -301,6 +301,30 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    /// Clean training accuracy costs an extra forward; by default it is measured on the first step
+    /// of each epoch and every 16th step after it, not on every step (issue 20), and every epoch
+    /// still reports it.
+    func testCleanAccuracyIsSampledByDefault() throws {
+        let d = try data()
+        func run(_ edit: (inout FitOptions) -> Void) throws -> (FitResult, Int) {
+            let m = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)
+            let r = try Trainer(model: m, source: ShuffledBatches(dataset: d.train, batch: 8, seed: 5),
+                                recipe: recipe(epochs: 2, batch: 8), attack: nil, options: options(edit)).run()
+            return (r, m.cleanCalls)
+        }
+        XCTAssertEqual(FitOptions().cleanAccuracyEvery, 16)
+        let (sampled, calls) = try run { _ in }
+        XCTAssertEqual(sampled.steps, 64, "two epochs of 32 steps")
+        XCTAssertEqual(calls, 4, "steps 0 and 16 of each epoch")
+        XCTAssertTrue(sampled.epochs.allSatisfy { $0.cleanAccuracy != nil })
+        XCTAssertNotNil(sampled.history[32].clean, "the first step of an epoch measures it")
+        let (every, allCalls) = try run { $0.cleanAccuracyEvery = 1 }
+        XCTAssertEqual(allCalls, 64)
+        XCTAssertTrue(every.epochs.allSatisfy { $0.cleanAccuracy != nil })
+        let (_, none) = try run { $0.cleanAccuracyEvery = 0 }
+        XCTAssertEqual(none, 0)
+    }
+
     func testSingleNaNIsSkipped() throws {
         let d = try data()
         let m = TinyNet(channels: 1, image: 8, hidden: 16, classes: 4, seed: 2)

@@ -92,7 +92,12 @@ public final class FAB: Attack {
                 let out = try single(model, clean: xs, labels: idx.map { goal.labels[$0] },
                                      targets: ranked.map { t in idx.map { t[$0] } }, randomStart: r > 0, rng: rng)
                 // broken: misclassified and within eps (the reference's acc_curr test)
-                let dist = lengths(try out.sub(xs).ptr, n: idx.count, d: d)
+                // The difference is kept alive while its pointer is read: `lengths(try
+                // out.sub(xs).ptr, ...)` let the temporary be freed before `lengths` read it,
+                // so the distances came from freed memory (what malloc had written there:
+                // different results depending on the heap, e.g. in a whole test run).
+                let delta = try out.sub(xs)
+                let dist = withExtendedLifetime(delta) { lengths(delta.ptr, n: idx.count, d: d) }
                 let pred = AttackOps.predictions(try AttackOps.logits(model, out))
                 for (k, i) in idx.enumerated() where pred[k] != goal.labels[i] && dist[k] <= eps {
                     fooled[i] = true

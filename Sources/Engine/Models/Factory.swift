@@ -1,4 +1,6 @@
-// Building models by name with options, and the parameter-budget search (`params: N`).
+// Building models by name with options: the table of families (`Models.families`), the options
+// applied through what each family declares (ModelFamily.swift), and the parameter-budget search
+// (`params: N`).
 import Foundation
 import Tensor
 
@@ -15,9 +17,35 @@ public struct ModelOptions {
     /// Token-grid parity with the study at small images (DeiT patch, Swin window; GridParity.swift).
     public var parity = false
     public init() {}
+
+    /// Whether a family-specific option is given.
+    func has(_ option: ModelOption) -> Bool {
+        switch option {
+        case .patch: return patch != nil
+        case .window: return window != nil
+        case .heads: return heads != nil
+        case .act: return act != nil
+        case .stem: return stem != nil
+        }
+    }
 }
 
 public enum Models {
+    /// Every architecture family, in the order `models()` lists them. Adding a family is a file
+    /// declaring it (Models/NAME/NAME+Family.swift) and one line here (docs/architecture.md).
+    static let families: [any ModelFamily.Type] = [
+        ConvNeXtFamily.self,
+        SwinFamily.self,
+        PoolFormerFamily.self,
+        DeiTFamily.self,
+        ResNetFamily.self,
+    ]
+
+    /// The family named `name` ("convnext"), or nil.
+    static func family(named name: String) -> (any ModelFamily.Type)? {
+        families.first { $0.name == name }
+    }
+
     /// Allowed relative distance of a budget model's parameter count from the budget.
     public static let budgetTolerance = 0.03
 
@@ -41,13 +69,7 @@ public enum Models {
     public static let maxParams = 1_000_000_000
 
     static func construct(_ c: ModelConfig, dry: Bool, rng: RNG) -> Network {
-        switch c.arch {
-        case .convnext: return ConvNeXt(c, dry: dry, rng: rng)
-        case .swin: return Swin(c, dry: dry, rng: rng)
-        case .poolformer: return PoolFormer(c, dry: dry, rng: rng)
-        case .deit: return DeiT(c, dry: dry, rng: rng)
-        case .resnet: return ResNet(c, dry: dry, rng: rng)
-        }
+        c.arch.family.build(c, dry: dry, rng: rng)
     }
 
     /// Parameter count of a configuration without allocating it.
@@ -59,6 +81,7 @@ public enum Models {
     /// The family default with the options applied (and the budget search when `params` is set).
     public static func configure(_ name: String, _ o: ModelOptions) throws -> ModelConfig {
         var c = try ModelConfig.named(name)
+        let family = c.arch.family
         func bad(_ m: String) -> EngineError { EngineError.invalidArgument("model \(name): \(m)") }
         try checkRanges(o, bad)
         if let v = o.image { c.image = v }
@@ -71,51 +94,41 @@ public enum Models {
         if let v = o.classes { c.classes = v }
         if let v = o.mean { c.mean = v.count == 1 ? [Float](repeating: v[0], count: c.channels) : v }
         if let v = o.std { c.std = v.count == 1 ? [Float](repeating: v[0], count: c.channels) : v }
-        if let v = o.patch {
-            guard [.convnext, .swin, .deit].contains(c.arch) else {
-                throw bad("patch: applies to convnext, swin and deit, not \(c.arch.rawValue)")
-            }
-            c.patch = v
+        // heads: is not refused: families without attention heads ignore it.
+        for option in [ModelOption.patch, .window, .act, .stem] where o.has(option) && !family.options.contains(option) {
+            throw bad(notApplicable(option, to: family))
         }
-        if let v = o.window {
-            guard c.arch == .swin else { throw bad("window: applies to swin only") }
-            c.window = v
-        }
+        if let v = o.patch { c.patch = v }
+        if let v = o.window { c.window = v }
         if o.parity {
             // Given patch/window win; parity fills in the others before the budget search.
             let p = c.withGridParity()
             if o.patch == nil { c.patch = p.patch }
             if o.window == nil { c.window = p.window }
         }
-        if let v = o.act {
-            guard c.arch == .resnet else { throw bad("act: applies to resnet only") }
-            c.act = v
-        }
-        if let v = o.stem {
-            guard c.arch == .resnet else { throw bad("stem: applies to resnet only") }
-            c.stem = v
-        }
+        if let v = o.act { c.act = v }
+        if let v = o.stem { c.stem = v }
         if let v = o.dropPath { c.dropPath = v }
         let stagesBefore = c.dims.count
         if let v = o.depths {
             c.depths = v
-            if c.arch != .deit, v.count != stagesBefore, o.dims == nil {
+            if family.stages != .single, v.count != stagesBefore, o.dims == nil {
                 // fewer/more stages: keep the doubling rule from the first width
                 c.dims = (0..<v.count).map { c.dims[0] << $0 }
-                if c.arch == .swin, o.heads == nil { c.heads = (0..<v.count).map { c.heads[0] << $0 } }
+                if family.stages == .doubling, o.heads == nil { c.heads = (0..<v.count).map { c.heads[0] << $0 } }
             }
         }
         if let v = o.heads {
-            c.heads = c.arch == .swin && v.count == 1 ? (0..<c.dims.count).map { v[0] << $0 } : v
+            c.heads = family.stages == .doubling && v.count == 1 ? (0..<c.dims.count).map { v[0] << $0 } : v
         }
         let given = [o.dims != nil, o.width != nil, o.params != nil].filter { $0 }.count
         guard given <= 1 else { throw bad("give at most one of dims:, width: and params:") }
         if let v = o.dims {
-            c.dims = c.arch == .swin && v.count == 1 ? (0..<c.depths.count).map { v[0] << $0 } : v
+            c.dims = family.stages == .doubling && v.count == 1 ? (0..<c.depths.count).map { v[0] << $0 } : v
         }
         if let w = o.width {
             guard w > 0, w <= 64 else { throw bad("width must be in (0, 64], got \(w)") }
-            c = scaled(c, w: w, quantum: 1, keepHeads: true)
+            c = family.scaled(c, w: w, quantum: 1, keepHeads: true)
         }
         if let n = o.params {
             guard n >= 1000, n <= Double(maxParams) else { throw bad("params must be between 1e3 and \(maxParams), got \(n)") }
@@ -147,50 +160,12 @@ public enum Models {
         if let v = o.std, v.isEmpty || v.count > 64 || !v.allSatisfy({ $0.isFinite && $0 > 0 }) { throw bad("std needs 1 to 64 positive values") }
     }
 
-    /// Widths multiplied by `w` and rounded to multiples of `quantum` (and of the heads, when kept).
-    /// Without kept heads, Swin/DeiT heads follow the width at the family's head size.
-    static func scaled(_ base: ModelConfig, w: Double, quantum q: Int, keepHeads: Bool) -> ModelConfig {
-        var c = base
-        func round(_ x: Double, _ m: Int) -> Int { Swift.max(m, Int((x / Double(m)).rounded()) * m) }
-        switch c.arch {
-        case .swin, .deit:
-            var dims: [Int] = [], heads: [Int] = []
-            for (d, h) in zip(base.dims, base.heads) {
-                if keepHeads {
-                    let m = lcm(q, h)
-                    dims.append(round(Double(d) * w, m))
-                    heads.append(h)
-                } else {
-                    let nd = round(Double(d) * w, q)
-                    let headDim = Double(d) / Double(h)
-                    dims.append(nd)
-                    heads.append(nearestDivisor(nd, to: Swift.max(1, Double(nd) / headDim)))
-                }
-            }
-            c.dims = dims
-            c.heads = heads
-        case .resnet:
-            c.dims = base.dims.map { round(Double($0) * w, q) }
-            c.stem = round(Double(base.stem) * w, q)
-        case .convnext, .poolformer:
-            c.dims = base.dims.map { round(Double($0) * w, q) }
-            if c.arch == .poolformer {  // keep widths strictly increasing so every stage downsamples
-                for i in 1..<c.dims.count where c.dims[i] <= c.dims[i - 1] { c.dims[i] = c.dims[i - 1] + q }
-            }
-        }
-        return c
-    }
-
-    static func lcm(_ a: Int, _ b: Int) -> Int {
-        func gcd(_ x: Int, _ y: Int) -> Int { y == 0 ? x : gcd(y, x % y) }
-        return a / gcd(a, b) * b
-    }
-
-    /// The divisor of n closest to `target` (ties: the smaller one).
-    static func nearestDivisor(_ n: Int, to target: Double) -> Int {
-        var best = 1
-        for d in 1...Swift.max(n, 1) where n % d == 0 && abs(Double(d) - target) < abs(Double(best) - target) { best = d }
-        return best
+    /// The error for a family-specific option given to a family that does not take it, naming
+    /// the families that do ("window: applies to swin only").
+    static func notApplicable(_ option: ModelOption, to family: any ModelFamily.Type) -> String {
+        let takers = families.filter { $0.options.contains(option) }.map { $0.name }
+        guard takers.count > 1, let last = takers.last else { return "\(option.rawValue): applies to \(takers.first ?? "no family") only" }
+        return "\(option.rawValue): applies to \(takers.dropLast().joined(separator: ", ")) and \(last), not \(family.name)"
     }
 
     /// Scales the widths of `base` so the parameter count is as close as possible to `n`, preferring
@@ -209,7 +184,7 @@ public enum Models {
             var lo = 1e-3, hi = 64.0
             for _ in 0..<40 {
                 let mid = (lo * hi).squareRoot()
-                let p = consider(scaled(base, w: mid, quantum: q, keepHeads: userHeads)) ?? 0
+                let p = consider(base.arch.family.scaled(base, w: mid, quantum: q, keepHeads: userHeads)) ?? 0
                 if p < n { lo = mid } else { hi = mid }
                 if hi / lo < 1.001 { break }
             }
@@ -217,7 +192,7 @@ public enum Models {
             let a = lo / 1.25, steps = 160
             for i in 0...steps {
                 let w = a * pow(1.25 * 1.25, Double(i) / Double(steps))
-                _ = consider(scaled(base, w: w, quantum: q, keepHeads: userHeads))
+                _ = consider(base.arch.family.scaled(base, w: w, quantum: q, keepHeads: userHeads))
             }
             if let b = best, abs(Double(b.1 - n)) <= 0.01 * Double(n) { return b.0 }
         }

@@ -3,34 +3,20 @@
 // hierarchical models (ConvNeXt, Swin, PoolFormer, ResNet) see a 56x56 stage-1 map after a
 // stride-4 stem, DeiT 14x14 tokens of patch 16. At 32x32 the stride-4 stems still give 8x8, but
 // DeiT's patch 16 gives 2x2 tokens and Swin's window 7 covers a padded 8x8 map. Parity keeps the
-// stems and sets, per architecture:
-//   DeiT: the patch whose grid is max(image/16, min(8, image/4)) tokens a side: 16 at 224,
-//         4 at 32 (8x8 tokens, as the hierarchical models' stage 1);
-//   Swin: the largest window in 2...7 dividing the stage-1 map into at least 2x2 windows
-//         (7 at 224: 8x8 windows; 4 at 32: 2x2 windows, so shifted windows still happen);
-//   ConvNeXt (patch 4), PoolFormer (7x7/4 stem), ResNet (7x7/2 + max pool): unchanged, 8x8 at 32.
+// stems; each family declares its rule (`ModelFamily.gridParity`):
+//   DeiT (DeiT+Family.swift): the patch whose grid is max(image/16, min(8, image/4)) tokens a
+//         side: 16 at 224, 4 at 32 (8x8 tokens, as the hierarchical models' stage 1);
+//   Swin (Swin+Family.swift): the largest window in 2...7 dividing the stage-1 map into at least
+//         2x2 windows (7 at 224: 8x8 windows; 4 at 32: 2x2 windows, so shifted windows still happen);
+//   ConvNeXt (patch 4), PoolFormer (7x7/4 stem), ResNet (7x7/2 + max pool): no rule, 8x8 at 32.
 // Every model that sees fewer than 4x4 tokens after its stem gets one warning on stderr.
 import Foundation
 
 extension ModelConfig {
     /// The configuration with the token-grid parity settings for its image size (see above).
     public func withGridParity() -> ModelConfig {
-        var c = self
-        switch arch {
-        case .deit:
-            let side = Swift.max(image / 16, Swift.min(8, image / 4))
-            c.patch = Swift.max(1, Int((Double(image) / Double(Swift.max(side, 1))).rounded()))
-        case .swin:
-            let s = image / Swift.max(patch, 1)
-            c.window = (2...7).reversed().first { s % $0 == 0 && s / $0 >= 2 } ?? Swift.max(1, Swift.min(s, 7))
-        case .convnext, .poolformer, .resnet:
-            break
-        }
-        return c
+        arch.family.gridParity(self) ?? self
     }
-
-    /// Side of the token grid (feature map) after the stem.
-    public var stemGridSide: Int { tokensSide }
 }
 
 /// Warnings printed once per process.
@@ -65,7 +51,7 @@ extension Models {
     static func warnSmallGrid(_ c: ModelConfig) -> String? {
         let s = c.stemGridSide
         guard s < minGridSide else { return nil }
-        let fix = c.arch == .deit || c.arch == .swin ? " (parity: true picks the study's grid: docs/models.md)" : ""
+        let fix = c.arch.family.gridParity(c) != nil ? " (parity: true picks the study's grid: docs/models.md)" : ""
         let msg = "model \(c.name) at image \(c.image) sees \(s)x\(s) tokens after its stem, fewer than \(minGridSide)x\(minGridSide)\(fix)"
         OnceWarnings.warn("grid \(c.name) \(c.image) \(c.patch)", msg)
         return msg

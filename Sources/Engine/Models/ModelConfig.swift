@@ -1,17 +1,15 @@
-// The configuration of one of the five architectures: the family defaults (timm's registered
-// models) and the user's options (`model(name, image:, channels:, ...)`), validated.
+// The configuration of a model of one of the families (`Models.families`, Factory.swift): the
+// family's defaults (timm's registered models) and the user's options (`model(name, image:,
+// channels:, ...)`), validated. What differs between families is declared by each family
+// (ModelFamily.swift); this file asks the family, never its name.
 import Foundation
 import Tensor
-
-/// The five architecture families.
-public enum Architecture: String, CaseIterable {
-    case convnext, swin, poolformer, deit, resnet
-}
 
 /// Everything needed to build a model. Field names follow the `model()` options.
 public struct ModelConfig: Equatable {
     /// Family member name ("convnext_tiny", "resnet50_gelu", ...).
     public var name: String
+    /// The family; `arch.family` is what it declares (ModelFamily.swift).
     public var arch: Architecture
     /// Square input side and channels; classes of the head.
     public var image = 224, channels = 3, classes = 1000
@@ -58,74 +56,16 @@ public struct ModelConfig: Equatable {
 // MARK: - Families
 
 extension ModelConfig {
-    /// Every model name `model()` accepts, in display order.
-    public static let familyNames: [String] = [
-        "convnext_atto", "convnext_femto", "convnext_pico", "convnext_nano", "convnext_tiny",
-        "convnext_small", "convnext_base",
-        "swin_tiny", "swin_small", "swin_base",
-        "poolformer_s12", "poolformer_s24", "poolformer_s36", "poolformer_m36",
-        "deit_tiny", "deit_small", "deit_base",
-        "resnet18", "resnet26", "resnet34", "resnet50", "resnet101", "resnet50_gelu",
-    ]
+    /// Every model name `model()` accepts, in display order (the families of `Models.families`,
+    /// each member in the order its family declares).
+    public static let familyNames: [String] = Models.families.flatMap { $0.members.map(\.name) }
+
+    /// Every member's full-size configuration by name.
+    private static let membersByName: [String: ModelConfig] =
+        Dictionary(Models.families.flatMap { $0.members.map { ($0.name, $0) } }, uniquingKeysWith: { a, _ in a })
 
     /// The full-size default configuration of a family member (timm's registered model), or nil.
-    public static func family(_ name: String) -> ModelConfig? {
-        func convnext(_ d: [Int], _ w: [Int], convMlp: Bool) -> ModelConfig {
-            var c = ModelConfig(name: name, arch: .convnext, depths: d, dims: w)
-            c.convMlp = convMlp
-            c.patch = 4
-            return c
-        }
-        func swin(_ d: [Int], _ embed: Int, _ h: [Int]) -> ModelConfig {
-            var c = ModelConfig(name: name, arch: .swin, depths: d, dims: (0..<4).map { embed << $0 })
-            c.heads = h
-            c.patch = 4
-            c.window = 7
-            c.dropPath = 0.1  // timm's SwinTransformer default
-            return c
-        }
-        func pool(_ d: [Int], _ w: [Int], _ ls: Float) -> ModelConfig {
-            var c = ModelConfig(name: name, arch: .poolformer, depths: d, dims: w)
-            c.layerScale = ls
-            return c
-        }
-        func deit(_ dim: Int, _ h: Int) -> ModelConfig {
-            var c = ModelConfig(name: name, arch: .deit, depths: [12], dims: [dim])
-            c.heads = [h]
-            c.patch = 16
-            return c
-        }
-        func resnet(_ d: [Int], bottleneck: Bool) -> ModelConfig {
-            var c = ModelConfig(name: name, arch: .resnet, depths: d, dims: [64, 128, 256, 512])
-            c.bottleneck = bottleneck
-            return c
-        }
-        switch name {
-        case "convnext_atto": return convnext([2, 2, 6, 2], [40, 80, 160, 320], convMlp: true)
-        case "convnext_femto": return convnext([2, 2, 6, 2], [48, 96, 192, 384], convMlp: true)
-        case "convnext_pico": return convnext([2, 2, 6, 2], [64, 128, 256, 512], convMlp: true)
-        case "convnext_nano": return convnext([2, 2, 8, 2], [80, 160, 320, 640], convMlp: true)
-        case "convnext_tiny": return convnext([3, 3, 9, 3], [96, 192, 384, 768], convMlp: false)
-        case "convnext_small": return convnext([3, 3, 27, 3], [96, 192, 384, 768], convMlp: false)
-        case "convnext_base": return convnext([3, 3, 27, 3], [128, 256, 512, 1024], convMlp: false)
-        case "swin_tiny": return swin([2, 2, 6, 2], 96, [3, 6, 12, 24])
-        case "swin_small": return swin([2, 2, 18, 2], 96, [3, 6, 12, 24])
-        case "swin_base": return swin([2, 2, 18, 2], 128, [4, 8, 16, 32])
-        case "poolformer_s12": return pool([2, 2, 6, 2], [64, 128, 320, 512], 1e-5)
-        case "poolformer_s24": return pool([4, 4, 12, 4], [64, 128, 320, 512], 1e-5)
-        case "poolformer_s36": return pool([6, 6, 18, 6], [64, 128, 320, 512], 1e-6)
-        case "poolformer_m36": return pool([6, 6, 18, 6], [96, 192, 384, 768], 1e-6)
-        case "deit_tiny": return deit(192, 3)
-        case "deit_small": return deit(384, 6)
-        case "deit_base": return deit(768, 12)
-        case "resnet18": return resnet([2, 2, 2, 2], bottleneck: false)
-        case "resnet26": return resnet([2, 2, 2, 2], bottleneck: true)
-        case "resnet34": return resnet([3, 4, 6, 3], bottleneck: false)
-        case "resnet50", "resnet50_gelu": return resnet([3, 4, 6, 3], bottleneck: true)
-        case "resnet101": return resnet([3, 4, 23, 3], bottleneck: true)
-        default: return nil
-        }
-    }
+    public static func family(_ name: String) -> ModelConfig? { membersByName[name] }
 
     /// Throws for an unknown name, suggesting the nearest known one.
     public static func named(_ name: String) throws -> ModelConfig {
@@ -152,7 +92,7 @@ extension ModelConfig {
             return prev[b.count]
         }
         // a family prefix ("convnext", "swin") suggests the study's member first
-        let study = ["convnext_tiny", "swin_tiny", "poolformer_s36", "deit_small", "resnet50_gelu"]
+        let study = Models.families.map { $0.studyMember }
         let prefixed = word.count >= 3 ? candidates.filter { $0.hasPrefix(word.lowercased()) } : []
         if let p = prefixed.first(where: { study.contains($0) }) ?? prefixed.first { return p }
         let w = Array(word.lowercased())
@@ -165,18 +105,13 @@ extension ModelConfig {
 // MARK: - Validation
 
 extension ModelConfig {
-    /// Feature-map side after the stem (ConvNeXt, Swin, DeiT: image / patch; ResNet, PoolFormer: /4).
-    var tokensSide: Int {
-        switch arch {
-        case .convnext, .swin, .deit: return image / Swift.max(patch, 1)
-        case .poolformer: return (image + 4 - 7) / 4 + 1
-        case .resnet: return ((image + 6 - 7) / 2 + 1 + 2 - 3) / 2 + 1
-        }
-    }
+    /// Side of the token grid (feature map) after the stem, as the family computes it.
+    public var stemGridSide: Int { arch.family.stemGridSide(self) }
 
     /// Checks that the options fit together; errors name the option and why.
     public func validate() throws {
         func bad(_ m: String) -> EngineError { EngineError.invalidArgument("model \(name): \(m)") }
+        let family = arch.family
         guard (1...100_000).contains(classes) else { throw bad("classes must be 1...100000, got \(classes)") }
         guard (1...64).contains(channels) else { throw bad("channels must be 1...64, got \(channels)") }
         guard (8...4096).contains(image) else { throw bad("image must be 8...4096 pixels, got \(image)") }
@@ -189,52 +124,62 @@ extension ModelConfig {
         guard (0.0..<1.0).contains(dropPath) else { throw bad("drop_path must be in [0, 1), got \(dropPath)") }
         guard dims.allSatisfy({ $0 >= 1 && $0 <= 16384 }) else { throw bad("dims must be 1...16384, got \(dims)") }
         guard depths.allSatisfy({ $0 >= 1 && $0 <= 200 }) else { throw bad("depths must be 1...200, got \(depths)") }
-        let stages = arch == .deit ? 1 : 4
-        if arch == .deit {
+        if family.stages == .single {
             guard depths.count == 1, dims.count == 1 else {
-                throw bad("deit takes one depth and one dim (depths: [\(depths.count) values], dims: [\(dims.count) values])")
+                throw bad("\(family.name) takes one depth and one dim (depths: [\(depths.count) values], dims: [\(dims.count) values])")
             }
         } else {
+            let usual = family.members.first?.depths.count ?? 4
             guard (1...6).contains(depths.count), depths.count == dims.count else {
-                throw bad("depths (\(depths)) and dims (\(dims)) need one entry per stage (1 to 6 stages, usually \(stages))")
+                throw bad("depths (\(depths)) and dims (\(dims)) need one entry per stage (1 to 6 stages, usually \(usual))")
             }
         }
-        switch arch {
-        case .swin, .deit:
+        try validateOptions(of: family, bad)
+        guard mlpRatio >= 1 else { throw bad("mlp ratio must be >= 1") }
+        // The feature map must not vanish (a family's minimumStemGrid says what its stages need).
+        guard stemGridSide >= 1 else { throw bad("image \(image) is too small for patch \(patch)") }
+        if stemGridSide < family.minimumStemGrid(self) {
+            throw bad("image \(image) is too small for \(dims.count) stages (the map after the stem is \(stemGridSide) pixels)")
+        }
+    }
+
+    /// The checks of the family-specific options the family takes (`ModelFamily.options`).
+    private func validateOptions(of family: any ModelFamily.Type, _ bad: (String) -> EngineError) throws {
+        let takes = Set(family.options)
+        if takes.contains(.heads) {
             guard heads.count == dims.count else { throw bad("heads (\(heads)) need one entry per stage of dims (\(dims))") }
             for (d, h) in zip(dims, heads) where h < 1 || d % h != 0 {
                 throw bad("dim \(d) is not divisible by \(h) heads (heads: \(heads), dims: \(dims))")
             }
-            guard (1...image).contains(patch) else { throw bad("patch must be 1...\(image), got \(patch)") }
-            if arch == .swin { guard window >= 1 else { throw bad("window must be >= 1, got \(window)") } }
-        case .convnext:
-            guard (1...image).contains(patch) else { throw bad("patch must be 1...\(image), got \(patch)") }
-        case .poolformer:
-            break  // as in timm's MetaFormer, a stage as wide as the previous one does not downsample
-        case .resnet:
-            guard stem >= 1 else { throw bad("stem must be >= 1, got \(stem)") }
-            guard ["gelu", "relu"].contains(act) else { throw bad("act must be \"gelu\" or \"relu\", got \"\(act)\"") }
         }
-        guard mlpRatio >= 1 else { throw bad("mlp ratio must be >= 1") }
-        // The feature map must not vanish (ConvNeXt's 2x2 stride-2 downsampling needs an even-or-larger map;
-        // the others pad).
-        guard tokensSide >= 1 else { throw bad("image \(image) is too small for patch \(patch)") }
-        if arch == .convnext, tokensSide < 1 << (dims.count - 1) {
-            throw bad("image \(image) is too small for \(dims.count) stages (the map after the stem is \(tokensSide) pixels)")
+        if takes.contains(.patch) {
+            guard (1...image).contains(patch) else { throw bad("patch must be 1...\(image), got \(patch)") }
+        }
+        if takes.contains(.window) {
+            guard window >= 1 else { throw bad("window must be >= 1, got \(window)") }
+        }
+        if takes.contains(.stem) {
+            guard stem >= 1 else { throw bad("stem must be >= 1, got \(stem)") }
+        }
+        if takes.contains(.act) {
+            guard ["gelu", "relu"].contains(act) else { throw bad("act must be \"gelu\" or \"relu\", got \"\(act)\"") }
         }
     }
 
-    /// The configuration as JSON (stored in saved weights' metadata), in `model()` option names.
+    /// The configuration as JSON (stored in saved weights' metadata), in `model()` option names:
+    /// the common options and the family-specific ones its family takes.
     public var json: String {
         var o: [String: Any] = ["model": name, "image": image, "channels": channels, "classes": classes,
                                 "depths": depths, "dims": dims, "drop_path": dropPath,
                                 "mean": mean.map { Double($0) }, "std": std.map { Double($0) }]
-        switch arch {
-        case .swin: o["patch"] = patch; o["window"] = window; o["heads"] = heads
-        case .deit: o["patch"] = patch; o["heads"] = heads
-        case .convnext: o["patch"] = patch
-        case .resnet: o["act"] = act; o["stem"] = stem
-        case .poolformer: break
+        for option in arch.family.options {
+            switch option {
+            case .patch: o["patch"] = patch
+            case .window: o["window"] = window
+            case .heads: o["heads"] = heads
+            case .act: o["act"] = act
+            case .stem: o["stem"] = stem
+            }
         }
         guard let d = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]),
               let s = String(data: d, encoding: .utf8) else { return "{}" }

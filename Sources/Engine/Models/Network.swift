@@ -40,20 +40,11 @@ public class Network {
     }
 
     /// True when the architecture needs exactly the configured image size (position embeddings,
-    /// precomputed windows).
-    var fixedInputSize: Bool { config.arch == .swin || config.arch == .deit }
+    /// precomputed windows): a fact its family declares.
+    var fixedInputSize: Bool { config.arch.family.fixedInputSize }
 
-    /// The convolutional networks end on maps of a few positions (1x1 to 4x4 at 32x32), and Swin
-    /// on a few tokens (its last stages merge them to 2x2), where small batches leave the products
-    /// thin: their per-image cost keeps falling up to batches of about 128 images (AdvBench
-    /// attacks, ADV_BENCH_SCALING=1; swin 27.9 ms/image at 32, 24.9 at 128). DeiT keeps all its
-    /// tokens in every product and gains nothing beyond about 32.
-    public var restartBatchLimit: Int {
-        switch config.arch {
-        case .resnet, .convnext, .poolformer, .swin: return 4 * RestartBatchLimit.standard
-        default: return RestartBatchLimit.standard
-        }
-    }
+    /// The family's restart batch limit (each family's file says how it was chosen).
+    public var restartBatchLimit: Int { config.arch.family.restartBatchLimit }
 
     /// Forward pass with an explicit context (flops counting, tracing).
     func run(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {

@@ -22,10 +22,28 @@ public enum GradientTools {
     public static func allFinite(_ params: [NamedTensor]) -> Bool {
         for p in params {
             guard let g = p.tensor.grad else { continue }
-            let gp = g.ptr
-            for i in 0..<g.count where !gp[i].isFinite { return false }
+            if !allFinite(g.ptr, count: g.count) { return false }
         }
         return true
+    }
+
+    /// True when none of `count` floats is inf or NaN (exponent bits all ones). The largest masked
+    /// exponent over blocks of 4096 values is a loop without branches that the compiler
+    /// vectorizes (a value-by-value `isFinite` with an early exit ran scalar: 0.6% of a `fit`
+    /// profile of convnext_atto at 32x32, more for larger models).
+    static func allFinite(_ p: UnsafeMutablePointer<Float>, count n: Int) -> Bool {
+        let exponent: UInt32 = 0x7f80_0000
+        return UnsafeRawPointer(p).withMemoryRebound(to: UInt32.self, capacity: n) { bits in
+            var start = 0
+            while start < n {
+                let end = Swift.min(n, start + 4096)
+                var largest: UInt32 = 0
+                for i in start..<end { largest = Swift.max(largest, bits[i] & exponent) }
+                if largest == exponent { return false }
+                start = end
+            }
+            return true
+        }
     }
 
     /// Multiplies every gradient by `factor`.

@@ -187,7 +187,10 @@ extension Trainer {
     func train(on batch: Batch, step: inout StepOutcome, tally: inout EpochTally) throws {
         let n = batch.labels.count
         step.images += n
-        if options.cleanAccuracyEvery > 0 && position.globalStep % options.cleanAccuracyEvery == 0 {
+        // Due on the first step of each epoch and every cleanAccuracyEvery steps of it (the batch
+        // was counted in batchInEpoch already).
+        let every = options.cleanAccuracyEvery
+        if every > 0 && ((position.batchInEpoch - 1) / recipe.accumulation) % every == 0 {
             tally.cleanCorrect += try Trainer.correct(model, batch.images, batch.labels)
             tally.cleanSeen += n
         }
@@ -271,7 +274,7 @@ extension Trainer {
         progress.update(position.globalStep * imagesPerStep,
                         metric: String(format: "epoch %d/%d step %d/%d loss %.4f clean %@ adv %.1f%% lr %.3g",
                                        epoch + 1, epochs, stepInEpoch, stepsPerEpoch, tally.meanLoss,
-                                       clean.map { String(format: "%.1f%%", 100 * $0) } ?? "-", 100 * adv, step.lr),
+                                       clean.map { String(format: "%.1f%%", 100 * $0) + cleanSampling } ?? "-", 100 * adv, step.lr),
                         force: stepInEpoch == stepsPerEpoch)
     }
 
@@ -307,7 +310,7 @@ extension Trainer {
         result.epochs.append(done)
         let vtext = validation.map { String(format: " %@ %.2f%%", $0.0, 100 * $0.1) }.joined()
         progress.note(String(format: "epoch %d/%d done: loss %.4f clean %@ adv %.1f%%%@ (%@)", epoch + 1, epochs, done.loss,
-                             done.cleanAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
+                             done.cleanAccuracy.map { String(format: "%.1f%%", 100 * $0) + cleanSampling } ?? "-",
                              100 * done.adversarialAccuracy, vtext, Progress.duration(done.seconds)))
     }
 

@@ -1,5 +1,6 @@
 // execute_request: runs a cell in the session (docs/notebooks.md). Printed text arrives as
-// stdout streams, progress lines as stderr streams ("\r" updates them in place); each bare
+// stdout streams, progress lines as displays updated in place (ProgressRelay), and whatever the
+// cell writes to standard error (warnings, notes) as stderr streams (StderrForwarder); each bare
 // expression's value is shown as the REPL shows it (the last one as the execute_result, earlier
 // ones as display_data; a trailing `;` hides the last); an error is sent with its diagnostic and
 // caret; an interrupt stops the cell and keeps the variables.
@@ -17,7 +18,12 @@ extension Kernel {
         if !silent { publish("execute_input", content: ["code": code, "execution_count": count], parent: msg) }
         running = msg
         defer { running = nil }
-        let failure = run(code, name: "In[\(count)]", silent: silent, request: msg)
+        progress.reset()
+        let failure = stderrForwarder.capture(into: { [self] text in
+            if !silent { publish("stream", content: ["name": "stderr", "text": text], parent: msg) }
+        }) {
+            run(code, name: "In[\(count)]", silent: silent, request: msg)
+        }
         guard let (ename, evalue) = failure else {
             reply("execute_reply", to: msg, content: ["status": "ok", "execution_count": count,
                                                       "user_expressions": JSON(), "payload": [Any]()], on: socket)

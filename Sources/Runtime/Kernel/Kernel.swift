@@ -21,6 +21,10 @@ public final class Kernel {
     var executionCount = 0
     /// The request whose cell runs now: streams are sent as its children.
     var running: WireMessage?
+    /// A running cell's fd 2, forwarded to the notebook; the kernel's own log.
+    let stderrForwarder = StderrForwarder()
+    /// Progress lines as displays updated in place.
+    var progress = ProgressRelay()
 
     /// Binds the five channels of `connection`.
     public init(connection: ConnectionFile) throws {
@@ -54,8 +58,13 @@ public final class Kernel {
     /// Serves until a shutdown request ends the process.
     func serve() {
         interp.output = { [weak self] in self?.stream("stdout", $0) }
-        Engine.Progress.write = { [weak self] in self?.stream("stderr", $0) }
-        Engine.Progress.isTerminal = true  // "\r" rewrites the line in place in a notebook
+        // show(v): a display_data of v's MIME bundle (a figure as SVG and PNG, a table as HTML)
+        interp.display = { [weak self] v in
+            guard let self else { return }
+            publish("display_data", content: ["data": KernelDisplay.bundle(for: v), "metadata": JSON()], parent: running)
+        }
+        Engine.Progress.write = { [weak self] in self?.progressWrite($0) }
+        Engine.Progress.isTerminal = true  // in-place lines, shown as displays updated in place (ProgressRelay)
         signal(SIGINT) { _ in Interrupt.requested = true }
         let hb = Thread { [heartbeat] in heartbeat.echoForever() }
         hb.name = "adv-heartbeat"
@@ -74,7 +83,7 @@ public final class Kernel {
             do {
                 msg = try WireMessage.decode(frames, signer: signer)
             } catch {
-                Runner.printError("adv kernel: rejected a message on \(socket.name): \(error)")
+                stderrForwarder.log("adv kernel: rejected a message on \(socket.name): \(error)")
                 continue
             }
             publish("status", content: ["execution_state": "busy"], parent: msg)
@@ -100,6 +109,23 @@ public final class Kernel {
         publish("stream", content: ["name": name, "text": text], parent: running)
     }
 
+    /// What the progress display wrote, as displays updated in place and stderr streams.
+    func progressWrite(_ text: String) {
+        for action in progress.write(text) {
+            switch action {
+            case .show(let id, let line): publishLine("display_data", id: id, line)
+            case .update(let id, let line): publishLine("update_display_data", id: id, line)
+            case .stream(let s): stream("stderr", s)
+            }
+        }
+    }
+
+    /// A progress line as display `type` with display id `id`.
+    func publishLine(_ type: String, id: String, _ line: String) {
+        publish(type, content: ["data": ["text/plain": line] as JSON, "metadata": JSON(),
+                                "transient": ["display_id": id] as JSON], parent: running)
+    }
+
     /// Dispatches one request.
     func handle(_ msg: WireMessage, on socket: Socket) {
         switch msg.type {
@@ -120,7 +146,7 @@ public final class Kernel {
             usleep(300_000)  // let ZeroMQ deliver the reply
             exit(0)
         default:
-            Runner.printError("adv kernel: ignored a '\(msg.type)' message on \(socket.name) (not supported)")
+            stderrForwarder.log("adv kernel: ignored a '\(msg.type)' message on \(socket.name) (not supported)")
         }
     }
 
