@@ -137,11 +137,12 @@ report-check: deps browser-deps stamp
 	ADV_REPORT_CHECK_DIR=$(CURDIR)/.build/report-check $(SWIFT) test $(SWIFTFLAGS) --skip-build --disable-swift-testing --filter ReportBrowserTests
 	@echo "report-check: report and screenshot in .build/report-check/"
 
-# The study at CPU scale (examples/study_full.adv; meant for at most 20 minutes on 2 idle cores):
-# results in results/study.json and results/study.csv.
+# The study at CPU scale, converged (examples/study_full.adv as a notebook; meant for at most 20
+# minutes on 2 idle cores): the report in results/study.html, the rows in results/study.json and
+# results/study.csv. `ADV_THREADS=1 make study` must print the same tables.
 study: build
 	mkdir -p results
-	$(BIN)/adv examples/study_full.adv results/study
+	$(BIN)/adv notebook examples/study_full.adv -o results/study.html results/study
 
 # The users'-view benchmark (benchmarks/users_view.py; BENCHMARKS.md "Users' view"): adv against
 # PyTorch (ADV_REF_PYTHON: torch 2.x + timm 1.0.x, outside the repository) as users run them.
