@@ -72,7 +72,7 @@ final class REPLTests: XCTestCase {
         XCTAssertTrue(parts[1].contains("adv> _ * 10\n420\n"), parts[1])
         XCTAssertTrue(parts[1].contains("adv> twice(_)\n840\n"), parts[1])
         XCTAssertTrue(parts[1].contains("adv> :help twice\ntwice(v)\n  Doubles v.\n  defined at setup.adv:3:1\n"), parts[1])
-        XCTAssertTrue(parts[0].contains("adv> :help recipes.study\nstudy(arch, epochs = 3, batch = 128)\n  The study's recipe"), parts[0])
+        XCTAssertTrue(parts[0].contains("adv> :help recipes.study\nstudy(arch, epochs = 3, batch = 128, workers = ranks())\n  The study's recipe"), parts[0])
 
         let history = (try? String(contentsOf: dir.appendingPathComponent("hist/adv_history"), encoding: .utf8)) ?? ""
         for entry in ["first_from_a = 1", "first_from_b = 2", "second_from_a = 3", "script_var + 1", "len(_) * 111"] {

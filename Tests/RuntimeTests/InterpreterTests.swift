@@ -158,7 +158,7 @@ final class InterpreterTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("stdlib").path
         let (out, err) = runScript("use \"\(stdlib)/recipes.adv\"\nhelp(recipes.study)")
         XCTAssertNil(err)
-        XCTAssertTrue(out.hasPrefix("study(arch, epochs = 3, batch = 128)\n  The study's recipe for `arch`"), out)
+        XCTAssertTrue(out.hasPrefix("study(arch, epochs = 3, batch = 128, workers = ranks())\n  The study's recipe for `arch`"), out)
     }
 
     func testEveryCoreBuiltinHasSignatureAndDoc() {
