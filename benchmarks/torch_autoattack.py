@@ -17,12 +17,10 @@ Needs torch 2.x, timm 1.0.x, torchattacks 3.5.1 (never a build or CI dependency 
 import argparse
 import gzip
 import json
+import os
 import time
 
-import importlib.abc
-import importlib.machinery
 import sys
-import types
 
 import numpy as np
 import torch
@@ -30,43 +28,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-class _TorchvisionStub(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """timm imports torchvision (transforms, datasets) at import time, and PyPI's torchvision does
-    not load with the local torch wheel. The ConvNeXt uses none of it: when torchvision cannot be
-    imported, every `torchvision.*` module is a placeholder whose names are empty classes."""
-
-    class _Placeholder(type):
-        def __getattr__(cls, attr):
-            if attr.startswith("__"):
-                raise AttributeError(attr)
-            return _TorchvisionStub._Placeholder(attr, (), {})
-
-    def find_spec(self, name, path, target=None):
-        if name == "torchvision" or name.startswith("torchvision."):
-            return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        m = types.ModuleType(spec.name)
-        m.__path__ = []
-
-        def placeholder(attr):
-            if attr.startswith("__"):
-                raise AttributeError(attr)
-            return _TorchvisionStub._Placeholder(attr, (), {})
-        m.__getattr__ = placeholder
-        return m
-
-    def exec_module(self, module):
-        pass
-
-
+# timm imports torchvision at import time, and PyPI's torchvision does not load with the local
+# torch wheel; the ConvNeXt uses none of it. When it cannot be imported, the shared placeholder
+# package in benchmarks/torchvision_stub (also used by users_view.py) stands in for it.
 try:
     import torchvision  # noqa: F401
 except Exception:
     for k in [k for k in sys.modules if k == "torchvision" or k.startswith("torchvision.")]:
         del sys.modules[k]
-    sys.meta_path.insert(0, _TorchvisionStub())
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "torchvision_stub"))
 
 import timm  # noqa: E402
 import torchattacks  # noqa: E402
