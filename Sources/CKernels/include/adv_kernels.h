@@ -129,6 +129,12 @@ void adv_pack_images(const float *src, float *dst, long cnt, long hw, long image
 void adv_unpack_images(const float *src, float *dst, long cnt, long hw, long image_stride, long ld, long r0, long r1,
                        int accumulate);
 
+// MARK: batched transpose (transpose.c)
+
+/// For matrices [b0, b1) of a batch of (rows, cols) row-major matrices stored one after another,
+/// and their rows [ra, rb): dst[b][c][r] = src[b][r][c] (each output matrix is (cols, rows)).
+void adv_transpose_batched(const float *src, float *dst, long rows, long cols, long b0, long b1, long ra, long rb);
+
 // MARK: AVX-512 kernels (cpu.c, smallgemm.c, softmax512.c, attention512.c)
 
 /// 1 when the CPU and OS support AVX-512F (the kernels were compiled in and can run here).

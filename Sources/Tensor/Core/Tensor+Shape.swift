@@ -1,4 +1,5 @@
 // Shape ops: reshape, permute, transpose, slice, concat, split, pad, roll, flip, gather, expand.
+import CKernels
 
 extension Tensor {
     /// The same data with a new shape (one -1 is inferred). Shares storage.
@@ -33,17 +34,49 @@ extension Tensor {
         }
         let d = dims.map { $0 < 0 ? $0 + rank : $0 }
         if d == Array(0..<rank) { return try reshape(shape) }
-        let st = Strided.strides(shape)
         let outShape = d.map { shape[$0] }
-        let out = Strided.gather(ptr, outShape, d.map { st[$0] })
+        let out = Tensor.permuted(ptr, shape, d)
         var inv = [Int](repeating: 0, count: rank)
         for (i, x) in d.enumerated() { inv[x] = i }
         let a = self
-        out.record([a]) { g in
-            let gs = Strided.strides(outShape)
-            a.addGrad(Strided.gather(g.ptr, a.shape, inv.map { gs[$0] }))
+        out.record([a]) { g in a.addGrad(Tensor.permuted(g.ptr, outShape, inv)) }
+        return out
+    }
+
+    /// The contiguous values of `src` (of `shape`) with dims reordered by `d`. A permutation that
+    /// moves one block of trailing dims past another (NCHW <-> NHWC, the last two dims) is a
+    /// batched transpose (CKernels/transpose.c, tiles split over threads); any other is the
+    /// strided gather. Both give the same values.
+    static func permuted(_ src: UnsafePointer<Float>, _ shape: [Int], _ d: [Int]) -> Tensor {
+        let outShape = d.map { shape[$0] }
+        guard let (batch, rows, cols) = blockSwap(shape, d), rows > 1, cols > 1 else {
+            let st = Strided.strides(shape)
+            return Strided.gather(src, outShape, d.map { st[$0] })
+        }
+        let out = Tensor(uninitialized: outShape)
+        let dst = out.ptr
+        let tile = 8, tiles = (rows + tile - 1) / tile
+        Parallel.forEach(batch * tiles, minChunk: Swift.max(1, 65536 / (tile * cols))) { r in
+            for u in r {
+                let b = u / tiles, r0 = (u % tiles) * tile
+                adv_transpose_batched(src, dst, rows, cols, b, b + 1, r0, Swift.min(rows, r0 + tile))
+            }
         }
         return out
+    }
+
+    /// (batch, rows, cols) when the permutation `d` of `shape` keeps dims 0..<k and swaps the
+    /// blocks k..<j and j..<rank: each (rows, cols) matrix is transposed. Nil otherwise.
+    static func blockSwap(_ shape: [Int], _ d: [Int]) -> (Int, Int, Int)? {
+        let r = d.count
+        var k = 0
+        while k < r && d[k] == k { k += 1 }
+        guard k < r, d[k] > k else { return nil }
+        let j = d[k], m = r - j
+        guard k + m < r else { return nil }
+        for i in 0..<m where d[k + i] != j + i { return nil }
+        for i in 0..<(j - k) where d[k + m + i] != k + i { return nil }
+        return (shape[0..<k].reduce(1, *), shape[k..<j].reduce(1, *), shape[j..<r].reduce(1, *))
     }
 
     /// Swaps two dimensions.
