@@ -16,8 +16,35 @@ static inline void valid_cols(long j, long w, long sw, long pw, long wo, long *l
     *hi = u;
 }
 
+/// im2col of a patchify convolution (stride = kernel, no padding: ConvNeXt's stem and
+/// downsampling layers): every tap is inside the image, so a row is ho runs of wo floats kw
+/// apart, with no bounds and no division per row (on the 4x4 and 2x2 maps of the late stages a
+/// row is only a few floats, and the per-row set-up dominated). Wider rows (wo >= 16) keep the
+/// general path, whose stride-2 and stride-4 rows are vector shuffles.
+static inline void im2col_patchify(const float *x, float *col, long ldc, long h, long w, long kh, long kw, long ho,
+                                   long wo, long r0, long r1) {
+    long c = r0 / (kh * kw), i = r0 % (kh * kw) / kw, j = r0 % kw;
+    for (long row = r0; row < r1; row++) {
+        const float *src = x + (c * h + i) * w + j;
+        float *dst = col + row * ldc;
+        for (long oh = 0; oh < ho; oh++) {
+            const float *s = src + oh * kh * w;
+            float *d = dst + oh * wo;
+            for (long ow = 0; ow < wo; ow++) d[ow] = s[ow * kw];
+        }
+        if (++j == kw) {
+            j = 0;
+            if (++i == kh) { i = 0; c++; }
+        }
+    }
+}
+
 ADV_CLONES void adv_im2col(const float *x, float *col, long ldc, long h, long w, long kh, long kw, long sh, long sw,
                            long ph, long pw, long ho, long wo, long r0, long r1) {
+    if (sh == kh && sw == kw && ph == 0 && pw == 0 && ho * kh <= h && wo * kw <= w && wo < 16) {
+        im2col_patchify(x, col, ldc, h, w, kh, kw, ho, wo, r0, r1);
+        return;
+    }
     for (long row = r0; row < r1; row++) {
         long c = row / (kh * kw), r = row % (kh * kw);
         long i = r / kw, j = r % kw;

@@ -2,6 +2,7 @@
 // the geometries that exercise their edge cases: planes narrower and wider than one 16-lane
 // vector, kernels falling mostly on padding, padding at its limit, and the fallback paths.
 import XCTest
+import CKernels
 @testable import Engine
 @testable import Tensor
 
@@ -244,5 +245,38 @@ final class KernelReferenceTests: XCTestCase {
         XCTAssertEqual(Strided.coalesced([2, 3, 4], [12, 4, 1], [1, 2, 6]).0, [2, 3, 4])
         // A uniform stride over two dims is still one run of offsets.
         XCTAssertEqual(Strided.coalesced([2, 3, 4], [12, 4, 1], [1, 8, 2]).0, [2, 12])
+    }
+
+    /// adv_im2col on patchify geometries (stride = kernel, no padding; the no-division path for
+    /// rows under 16 outputs) against the index definition, for row ranges that start and end
+    /// inside a channel and maps whose size is not a multiple of the kernel.
+    func testPatchifyIm2colEqualsTheIndexLoop() {
+        for (c, h, w, k) in [(3, 8, 8, 2), (2, 9, 11, 2), (1, 32, 32, 4), (5, 4, 4, 2), (2, 2, 2, 2), (2, 13, 7, 3)] {
+            let ho = h / k, wo = w / k, rows = c * k * k, ld = ho * wo + 3
+            let x = (0..<(c * h * w)).map { Float($0) * 0.5 - 7 }
+            var want = [Float](repeating: -1, count: rows * ld)
+            for ch in 0..<c {
+                for i in 0..<k {
+                    for j in 0..<k {
+                        for oh in 0..<ho {
+                            for ow in 0..<wo { want[((ch * k + i) * k + j) * ld + oh * wo + ow] = x[(ch * h + oh * k + i) * w + ow * k + j] }
+                        }
+                    }
+                }
+            }
+            for (r0, r1) in [(0, rows), (1, rows - 1), (k + 1, rows)] where r0 < r1 {
+                var got = [Float](repeating: -1, count: rows * ld)
+                x.withUnsafeBufferPointer { xp in
+                    got.withUnsafeMutableBufferPointer { gp in
+                        adv_im2col(xp.baseAddress!, gp.baseAddress!, ld, h, w, k, k, k, k, 0, 0, ho, wo, r0, r1)
+                    }
+                }
+                for r in r0..<r1 {
+                    XCTAssertEqual(Array(got[(r * ld)..<(r * ld + ho * wo)]), Array(want[(r * ld)..<(r * ld + ho * wo)]),
+                                   "c \(c) h \(h) w \(w) k \(k) row \(r) of [\(r0), \(r1))")
+                }
+                XCTAssertEqual(got[0..<(r0 * ld)].filter { $0 != -1 }.count, 0, "rows before r0 untouched")
+            }
+        }
     }
 }
