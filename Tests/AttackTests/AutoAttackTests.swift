@@ -336,6 +336,34 @@ final class AutoAttackTests: XCTestCase {
             }
         }
     }
+
+    /// The projections' integer-key sort orders the coordinates exactly as the stable closure
+    /// sort did: ties (and -0 against +0) by index, negatives, the 1e12 "never saturates" value.
+    func testFABProjectionOrderIsTheStableSort() {
+        let rng = RNG(seed: 5)
+        for trial in 0..<40 {
+            let n = [1, 2, 7, 64, 1024][trial % 5]
+            var v = (0..<n).map { _ in Float(Int(rng.uniform() * 6)) / 5 }   // many ties
+            if n > 3 { v[0] = -0.0; v[1] = 0; v[2] = 1e12; v[n - 1] = -0.25 }
+            if trial % 2 == 1 { v = v.map { $0 * rng.uniform() } }
+            XCTAssertEqual(FABProjection.order(v, descending: true), (0..<n).sorted { v[$0] > v[$1] }, "trial \(trial) descending")
+            XCTAssertEqual(FABProjection.order(v, descending: false), (0..<n).sorted { v[$0] < v[$1] }, "trial \(trial) ascending")
+        }
+    }
+
+    /// FAB-T's per-image projection steps run split over threads: the same images with 1 and 2.
+    func testFABIsTheSameWithOneAndTwoThreads() throws {
+        let f = try AttackFixture("autoattack")
+        for norm in AttackNorm.allCases {
+            let a = try FAB(eps: f.float(norm == .linf ? "eps" : "l2_eps"), steps: 20, targets: 3, norm: norm)
+            let runs = try [1, 2].map { t in
+                try Backend.with({ $0.threads = t }) {
+                    try a.run(f.model, f.x, goal: AttackGoal(labels: f.labels), rng: RNG(seed: 0)).adversarial.toArray()
+                }
+            }
+            XCTAssertEqual(runs[0], runs[1], "FAB-T \(norm)")
+        }
+    }
 }
 
 /// A model whose forward detaches its input (every input gradient is zero): gradient masking.

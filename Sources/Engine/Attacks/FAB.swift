@@ -136,17 +136,11 @@ public final class FAB: Attack {
             let (df, dg) = try boundary(model, x1, labels: labels, targets: targets)
             let next = Tensor(zeros: x.shape)
             let xp = x1.ptr, np = next.ptr
-            for e in 0..<n {
-                let w = dg.ptr + e * d
-                var b = -df[e]
-                for j in 0..<d { b += w[j] * xp[e * d + j] }
-                let d1 = norm == .linf ? FABProjection.linf(xp + e * d, w, b, d) : FABProjection.l2(xp + e * d, w, b, d)
-                let d2 = norm == .linf ? FABProjection.linf(x0 + e * d, w, b, d) : FABProjection.l2(x0 + e * d, w, b, d)
-                let a1 = max(lengths(d1, n: 1, d: d)[0], 1e-8), a2 = max(lengths(d2, n: 1, d: d)[0], 1e-8)
-                let alpha = min(max(a1 / (a1 + a2), 0), alphaMax)
-                for j in 0..<d {
-                    let v = (xp[e * d + j] + eta * d1[j]) * (1 - alpha) + (x0[e * d + j] + d2[j] * eta) * alpha
-                    np[e * d + j] = min(max(v, 0), 1)
+            // Each image's two projections are independent of the others' (and write only its
+            // own row), so the images are split over threads: the same values with any count.
+            withExtendedLifetime((x1, dg)) {
+                Parallel.forEach(n, minChunk: 1) { images in
+                    for e in images { step(e, xp, x0, dg.ptr + e * d, df[e], np, d) }
                 }
             }
             x1 = next
@@ -166,6 +160,23 @@ public final class FAB: Attack {
             }
         }
         return best
+    }
+
+    /// One image's FAB step from the iterate `xp` and the clean `x0` (rows e, D values) towards
+    /// the linearised boundary w . x = w . x_e - f: both projections, the mix alpha, clipped
+    /// to [0, 1], written to row e of `np`.
+    private func step(_ e: Int, _ xp: UnsafePointer<Float>, _ x0: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                      _ f: Float, _ np: UnsafeMutablePointer<Float>, _ d: Int) {
+        var b = -f
+        for j in 0..<d { b += w[j] * xp[e * d + j] }
+        let d1 = norm == .linf ? FABProjection.linf(xp + e * d, w, b, d) : FABProjection.l2(xp + e * d, w, b, d)
+        let d2 = norm == .linf ? FABProjection.linf(x0 + e * d, w, b, d) : FABProjection.l2(x0 + e * d, w, b, d)
+        let a1 = max(lengths(d1, n: 1, d: d)[0], 1e-8), a2 = max(lengths(d2, n: 1, d: d)[0], 1e-8)
+        let alpha = min(max(a1 / (a1 + a2), 0), alphaMax)
+        for j in 0..<d {
+            let v = (xp[e * d + j] + eta * d1[j]) * (1 - alpha) + (x0[e * d + j] + d2[j] * eta) * alpha
+            np[e * d + j] = min(max(v, 0), 1)
+        }
     }
 
     /// The linearised boundary at `x`: per example the logit difference f and its input

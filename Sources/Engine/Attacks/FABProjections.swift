@@ -35,7 +35,7 @@ enum FABProjection {
         let need = sign * b0 - sign * dot   // required change of w . x (<= 0)
         guard need - reach > 0 else { return d }   // not reachable inside the box: the corner
         // Coordinates by room, largest first; lambda in [p_(k+1), p_(k)] leaves 0...k unsaturated.
-        let order = (0..<dim).sorted { p[$0] > p[$1] }
+        let order = FABProjection.order(p, descending: true)
         var saturated: Float = 0   // sum of |w| p over the saturated coordinates (k+1...)
         for i in 0..<dim { saturated += aw[i] * p[i] }
         var free: Float = 0
@@ -57,6 +57,25 @@ enum FABProjection {
         return d
     }
 
+    /// The indices of `v` sorted by value (ties: lower index first), as the stable
+    /// `(0..<n).sorted { v[$0] > v[$1] }` (or `<`) orders them, for values that are not NaN.
+    /// Each index is packed under its value's order-preserving bit pattern into one UInt64 and
+    /// the integers are sorted: no comparison closure per step (the projections sort two rows
+    /// of D coordinates per image and iteration, and the closure sort was most of their time).
+    static func order(_ v: [Float], descending: Bool) -> [Int] {
+        var keys = [UInt64](repeating: 0, count: v.count)
+        for i in 0..<v.count {
+            // + 0 turns -0 into +0 (they compare equal); negative values flip all bits, positive
+            // ones the sign bit, so the unsigned order is the numeric order.
+            let bits = (v[i] + 0).bitPattern
+            var k = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+            if descending { k = ~k }
+            keys[i] = UInt64(k) << 32 | UInt64(i)
+        }
+        keys.sort()
+        return keys.map { Int($0 & 0xFFFF_FFFF) }
+    }
+
     /// The L2 projection move of one row (same arguments as `linf`).
     static func l2(_ t: UnsafePointer<Float>, _ w0: UnsafePointer<Float>, _ b0: Float, _ dim: Int) -> [Float] {
         var c: Float = -b0
@@ -76,7 +95,7 @@ enum FABProjection {
         var full: Float = c
         for i in 0..<dim { full += w[i] * dsat[i] }
         if full > 0 { return dsat }                      // the box cannot reach the plane
-        let order = (0..<dim).sorted { r[$0] < r[$1] }
+        let order = FABProjection.order(r, descending: false)
         var alpha = wsq > 0 ? c / wsq : 0
         if order.isEmpty || alpha <= r[order[0]] {       // no coordinate saturates
             return w.map { -alpha * $0 }
