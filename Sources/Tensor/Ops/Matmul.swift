@@ -27,13 +27,15 @@ enum BLAS {
             }
             return
         }
-        // The split depends on the shape only (Parallel.parts), never on the thread count, so the
+        // The split depends on the shape only (Parallel.parts), never on the thread count or on
+        // whether we are inside a parallel loop (then the parts run one after another), so the
         // result is the same with any number of threads (docs/architecture.md, "Determinism").
+        // Row and column parts keep at least ~1M multiply-adds each.
         let work = Double(m) * Double(n) * Double(k)
-        if work >= 2_000_000 && !Parallel.inParallelRegion {
+        if work >= 2_000_000 {
             if m >= 32 && m >= n / 4 {
                 // Split the rows of C (and of op(A)).
-                split(m, Parallel.parts(m, quantum: 32)) { i0, cnt in
+                split(m, Parallel.parts(m, quantum: Swift.max(32, 1_000_000 / Swift.max(n * k, 1)))) { i0, cnt in
                     let ap = transA ? a + i0 : a + i0 * lda
                     raw(transA, transB, cnt, n, k, alpha, ap, lda, b, ldb, beta, c + i0 * ldc, ldc, bf16)
                 }
@@ -41,7 +43,7 @@ enum BLAS {
             }
             if n >= 32 {
                 // Split the columns of C (and of op(B)).
-                split(n, Parallel.parts(n, quantum: 32)) { j0, cnt in
+                split(n, Parallel.parts(n, quantum: Swift.max(32, 1_000_000 / Swift.max(m * k, 1)))) { j0, cnt in
                     let bp = transB ? b + j0 * ldb : b + j0
                     raw(transA, transB, m, cnt, k, alpha, a, lda, bp, ldb, beta, c + j0, ldc, bf16)
                 }
@@ -87,8 +89,7 @@ enum BLAS {
 
     /// `gemm` for small single-threaded products (attention's per-head products, called inside a
     /// parallel loop): our register-blocked kernel without packing (smallgemm.c) where the CPU has
-    /// AVX-512, beta is 0 or 1 and the product is small (inner dimension <= 512, and either inside
-    /// a parallel loop or under 2M multiply-adds), otherwise OpenBLAS (see `Backend.avx512`).
+    /// AVX-512, beta is 0 or 1 and `isSmall` holds, otherwise OpenBLAS (see `Backend.avx512`).
     static func gemmSmall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                           b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
@@ -100,11 +101,12 @@ enum BLAS {
              beta: beta, c: c, ldc: ldc)
     }
 
-    /// Whether a product goes to the small-product kernel: products that OpenBLAS would split over
-    /// the threads (outside a parallel loop) or whose inner dimension makes a 64-column panel of
-    /// op(B) overflow L2 go to gemm. (Attention asks too, for its fused loop.)
+    /// Whether a product goes to the small-product kernel: an inner dimension of at most 512 (a
+    /// 64-column panel of op(B) then stays in L2). The shape alone decides, so the choice is the
+    /// same at any thread count (docs/architecture.md, "Determinism"). (Attention asks too, for
+    /// its fused loop.)
     static func isSmall(_ m: Int, _ n: Int, _ k: Int) -> Bool {
-        k <= 512 && (Parallel.inParallelRegion || Double(m) * Double(n) * Double(k) < 2_000_000)
+        k <= 512
     }
 
     /// C (m x n) = alpha * op(A) op(B) + D, where D has row stride ldd (0: one row added to every
