@@ -82,7 +82,7 @@ final class GemmSplitTests: XCTestCase {
     /// count fails this.
     func testProductsDoNotDependOnThreadsOrNesting() {
         let shapes = [(4096, 384, 96), (384, 96, 4096), (96, 4096, 384), (1576, 1152, 384), (160, 40, 4096),
-                      (40, 160, 4096), (2000, 33, 100), (20, 400, 300), (12, 10, 20000), (100, 100, 300)]
+                      (40, 160, 4096), (40, 40, 4096), (2000, 33, 100), (20, 400, 300), (12, 10, 20000), (100, 100, 300)]
         for (m, n, k) in shapes {
             for (tA, tB) in [(false, false), (true, false), (false, true)] {
                 let want = product(tA, tB, m, n, k, threads: 1, nested: false)
@@ -101,5 +101,12 @@ final class GemmSplitTests: XCTestCase {
         XCTAssertEqual(Parallel.parts(1 << 20, quantum: 32), 8, "at most maxParts (8)")
         XCTAssertEqual(Parallel.parts(1 << 20, quantum: 32, maxParts: 6), 4)
         for t in 1...4 { Backend.with({ $0.threads = t }) { XCTAssertEqual(Parallel.parts(500, quantum: 32), 8) } }
+        // Row/column blocks of a product: about 128 rows, 2 to 8, about 1M multiply-adds each.
+        XCTAssertEqual(BLAS.blocks(95, work: 1e8), 1)
+        XCTAssertEqual(BLAS.blocks(96, work: 1e8), 2)
+        XCTAssertEqual(BLAS.blocks(384, work: 1e8), 2)
+        XCTAssertEqual(BLAS.blocks(512, work: 1e8), 4)
+        XCTAssertEqual(BLAS.blocks(4096, work: 1e9), 8)
+        XCTAssertEqual(BLAS.blocks(4096, work: 3e6), 2)
     }
 }

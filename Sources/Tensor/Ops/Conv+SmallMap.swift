@@ -90,7 +90,7 @@ extension Conv {
         let px = UnsafePointer(x.ptr), pwt = UnsafePointer(wt.ptr), pout = out.ptr
         // Fixed blocks of images from the shape only, never the thread count (a product's shape
         // decides its bits: docs/architecture.md, "Determinism"); the blocks go over the threads.
-        let blocks = Parallel.parts(g.n, quantum: 2, maxParts: 4)
+        let blocks = Parallel.parts(g.n, quantum: 8, maxParts: 2)
         let perBlock = (g.n + blocks - 1) / blocks
         Parallel.forEach(blocks, minChunk: 1) { br in
             for block in br where block * perBlock < g.n {

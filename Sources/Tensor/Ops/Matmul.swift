@@ -33,23 +33,25 @@ enum BLAS {
         // Row and column parts keep at least ~1M multiply-adds each.
         let work = Double(m) * Double(n) * Double(k)
         if work >= 2_000_000 {
-            if m >= 32 && m >= n / 4 {
+            let rowBlocks = m >= n / 4 ? blocks(m, work: work) : 1
+            if rowBlocks > 1 {
                 // Split the rows of C (and of op(A)).
-                split(m, Parallel.parts(m, quantum: Swift.max(32, 1_000_000 / Swift.max(n * k, 1)))) { i0, cnt in
+                split(m, rowBlocks) { i0, cnt in
                     let ap = transA ? a + i0 : a + i0 * lda
                     raw(transA, transB, cnt, n, k, alpha, ap, lda, b, ldb, beta, c + i0 * ldc, ldc, bf16)
                 }
                 return
             }
-            if n >= 32 {
+            let colBlocks = blocks(n, work: work)
+            if colBlocks > 1 {
                 // Split the columns of C (and of op(B)).
-                split(n, Parallel.parts(n, quantum: Swift.max(32, 1_000_000 / Swift.max(m * k, 1)))) { j0, cnt in
+                split(n, colBlocks) { j0, cnt in
                     let bp = transB ? b + j0 * ldb : b + j0
                     raw(transA, transB, m, cnt, k, alpha, a, lda, bp, ldb, beta, c + j0, ldc, bf16)
                 }
                 return
             }
-            if k >= 128 {
+            if m < 96 && n < 96 && k >= 128 {
                 // Tall-skinny: split the inner dimension into private partial products, added in
                 // part order.
                 let t = Parallel.parts(k, quantum: 64, maxParts: 8)
@@ -122,6 +124,17 @@ enum BLAS {
         for i in 0..<m { (c + i * ldc).update(from: d + i * ldd, count: n) }
         gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
              beta: 1, c: c, ldc: ldc)
+    }
+
+    /// How many blocks a row (or column) split of a product makes, from its shape only: a power of
+    /// two from 2 to 8, blocks of about 128 rows where there are enough (each block packs the
+    /// whole other operand again: about 5 / rows of the product's time), at least 48 rows and
+    /// about 1M multiply-adds each; 1 (no split) below 96 rows.
+    static func blocks(_ size: Int, work: Double) -> Int {
+        guard size >= 96 else { return 1 }
+        var p = Swift.max(2, Parallel.parts(size, quantum: 128, maxParts: 8))
+        while p > 1 && work / Double(p) < 1_000_000 { p /= 2 }
+        return p
     }
 
     /// Runs `body(start, count)` over `t` blocks of 0..<total on the pool (one single-threaded
