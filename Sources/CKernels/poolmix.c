@@ -11,10 +11,8 @@
 
 long adv_poolmix_scratch(long w) { return 7 * (w + 2); }
 
-/// dst[j] = the vertical sum of rows i-1, i, i+1 of plane p (h, w), rows outside the plane left out.
-static inline void vsum(const float *p, long h, long w, long i, float *dst) {
-    const float *r1 = p + i * w;
-    const float *r0 = i > 0 ? r1 - w : 0, *r2 = i + 1 < h ? r1 + w : 0;
+/// dst[j] = r0[j] + r1[j] + r2[j], with r0 or r2 NULL when that row is outside the plane.
+static inline void sum3(const float *r0, const float *r1, const float *r2, long w, float *dst) {
     if (r0 && r2) {
         for (long j = 0; j < w; j++) dst[j] = (r0[j] + r1[j]) + r2[j];
     } else if (r0) {
@@ -24,6 +22,12 @@ static inline void vsum(const float *p, long h, long w, long i, float *dst) {
     } else {
         for (long j = 0; j < w; j++) dst[j] = r1[j];
     }
+}
+
+/// dst[j] = the vertical sum of rows i-1, i, i+1 of plane p (h, w), rows outside the plane left out.
+static inline void vsum(const float *p, long h, long w, long i, float *dst) {
+    const float *r1 = p + i * w;
+    sum3(i > 0 ? r1 - w : 0, r1, i + 1 < h ? r1 + w : 0, w, dst);
 }
 
 /// Rows of the window of row i: 3 inside, 2 on the first and last row, 1 when h == 1.
@@ -98,15 +102,7 @@ ADV_CLONES void adv_poolmix_backward(const float *g, const float *n, const float
             if (i >= 1 && i + 1 < h) divided(gp, h, w, i + 1, ring + ((i + 1) % 3) * w);
             const float *u1 = ring + (i % 3) * w;
             const float *u0 = i > 0 ? ring + ((i - 1) % 3) * w : 0, *u2 = i + 1 < h ? ring + ((i + 1) % 3) * w : 0;
-            if (u0 && u2) {
-                for (long j = 0; j < w; j++) t[j] = (u0[j] + u1[j]) + u2[j];
-            } else if (u0) {
-                for (long j = 0; j < w; j++) t[j] = u0[j] + u1[j];
-            } else if (u2) {
-                for (long j = 0; j < w; j++) t[j] = u1[j] + u2[j];
-            } else {
-                for (long j = 0; j < w; j++) t[j] = u1[j];
-            }
+            sum3(u0, u1, u2, w, t);
             float *dr = gn + p * hw + i * w;
             for (long j = 0; j < w; j++) dr[j] = s * (((t[j - 1] + t[j]) + t[j + 1]) - gr[j]);
         }
