@@ -156,8 +156,8 @@ final class MPITrainingTests: XCTestCase {
         let dir = try scratch()
         let ck = dir.appendingPathComponent("ck.safetensors").path
         var signalled = Date.distantFuture
-        let script = trainScript("convnext_atto", out: dir.appendingPathComponent("m.safetensors").path, maxSteps: 1000,
-                                 extra: ", epochs: 50, checkpoint: \"\(ck)\", checkpoint_every: 2")
+        let script = trainScript("convnext_atto", out: dir.appendingPathComponent("m.safetensors").path, maxSteps: 100_000,
+                                 extra: ", epochs: 5000, checkpoint: \"\(ck)\", checkpoint_every: 2")
         let r = try runUnderMPI(script, np: 2, timeout: 300, env: env, mpiArgs: mpiArgs, rankStatuses: true) { p, _ in
             DispatchQueue.global().async {
                 while p.isRunning && !FileManager.default.fileExists(atPath: ck) { usleep(100_000) }
@@ -175,7 +175,7 @@ final class MPITrainingTests: XCTestCase {
         let step = try SafetensorsF32.metadata(URL(fileURLWithPath: ck))["global_step"].flatMap { Int($0) } ?? 0
         XCTAssertGreaterThanOrEqual(step, 2)
         let r = try runner.run(trainScript("convnext_atto", out: dir.appendingPathComponent("m.safetensors").path, maxSteps: step + 1,
-                                           extra: ", epochs: 50, resume: \"\(ck)\""), np: 0, timeout: 300)
+                                           extra: ", epochs: 5000, resume: \"\(ck)\""), np: 0, timeout: 300)
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.hasPrefix("steps \(step + 1) "), r.out)
     }
@@ -199,12 +199,12 @@ final class MPITrainingTests: XCTestCase {
     /// odls_base_sigkill_timeout seconds): every process stops after the same step with status
     /// 130, rank 0 writes the checkpoint, and the run resumes from it. mpirun exits with 1.
     func testInterruptStopsEveryRank() throws {
-        let r = try killRankOne(signal: SIGINT, mpiArgs: ["--mca", "odls_base_sigkill_timeout", "5"], toMPIRun: true)
+        let r = try killRankOne(signal: SIGINT, mpiArgs: ["--mca", "odls_base_sigkill_timeout", "20"], toMPIRun: true)
         XCTAssertLessThan(r.seconds, 60, r.err)
         XCTAssertEqual(r.status, 1, r.err)
         XCTAssertTrue(r.err.contains("rank 0 status 130\n") && r.err.contains("rank 1 status 130\n"), r.err)
         XCTAssertTrue(r.err.contains("[rank 0]") && r.err.contains("interrupted"), r.err)
-        XCTAssertFalse(r.out.contains("steps 1000"), r.out)
+        XCTAssertFalse(r.out.contains("steps "), r.out)
         try checkCheckpointIntact(r.checkpoint)
     }
 

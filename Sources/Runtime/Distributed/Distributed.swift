@@ -64,6 +64,11 @@ public enum Distributed {
                 // without MPI_Abort's banner; no collective follows.
                 exit(status)
             }
+            if status != 0 && !lostPeers().isEmpty {
+                // A process is gone and mpirun is ending the job already: leave with this
+                // status (MPI_Abort would leave it to mpirun's SIGKILL).
+                _exit(status)
+            }
             if status != 0 {
                 MPI_Abort(adv_mpi_comm_world(), status)
             } else {
