@@ -54,4 +54,59 @@ final class GemmSplitTests: XCTestCase {
             XCTAssertFalse(Parallel.inParallelRegion)
         }
     }
+
+    /// One product computed through BLAS.gemm with `threads` threads, from the top level or from
+    /// inside a parallel loop (as a model's loops call it).
+    func product(_ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int, threads: Int, nested: Bool) -> [Float] {
+        let rng = RNG(seed: UInt64(7 * m + 5 * n + k))
+        let a = (0..<(m * k)).map { _ in rng.uniform() - 0.5 }
+        let b = (0..<(k * n)).map { _ in rng.uniform() - 0.5 }
+        let pa = UnsafeMutablePointer<Float>.allocate(capacity: a.count), pb = UnsafeMutablePointer<Float>.allocate(capacity: b.count)
+        let pc = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { pa.deallocate(); pb.deallocate(); pc.deallocate() }
+        pa.initialize(from: a, count: a.count); pb.initialize(from: b, count: b.count)
+        pc.initialize(repeating: 0, count: m * n)
+        Backend.with({ $0.threads = threads }) {
+            let run = {
+                BLAS.gemm(transA: tA, transB: tB, m: m, n: n, k: k, a: pa, lda: tA ? m : k, b: pb, ldb: tB ? k : n, c: pc, ldc: n)
+            }
+            if nested { Parallel.forEach(threads, minChunk: 1) { r in if r.lowerBound == 0 { run() } } } else { run() }
+        }
+        let c = Array(UnsafeBufferPointer(start: pc, count: m * n))
+        return c
+    }
+
+    /// The split of a product depends on its shape only (docs/architecture.md, "Determinism"):
+    /// the same bits with 1, 2 or 3 threads, at the top level or inside a parallel loop. OpenBLAS
+    /// itself gives different bits for different splits, so a split that followed the thread
+    /// count fails this.
+    func testProductsDoNotDependOnThreadsOrNesting() {
+        let shapes = [(4096, 384, 96), (384, 96, 4096), (96, 4096, 384), (1576, 1152, 384), (160, 40, 4096),
+                      (40, 160, 4096), (40, 40, 4096), (2000, 33, 100), (20, 400, 300), (12, 10, 20000), (100, 100, 300)]
+        for (m, n, k) in shapes {
+            for (tA, tB) in [(false, false), (true, false), (false, true)] {
+                let want = product(tA, tB, m, n, k, threads: 1, nested: false)
+                for (threads, nested) in [(2, false), (3, false), (2, true), (3, true), (1, true)] {
+                    let got = product(tA, tB, m, n, k, threads: threads, nested: nested)
+                    XCTAssert(got == want, "m \(m) n \(n) k \(k) transA \(tA) transB \(tB): \(threads) threads, nested \(nested) differs from 1 thread")
+                }
+            }
+        }
+    }
+
+    func testPartsArePowersOfTwoFromTheSizeOnly() {
+        XCTAssertEqual(Parallel.parts(10, quantum: 32), 1)
+        XCTAssertEqual(Parallel.parts(96, quantum: 32), 2, "3 parts round down to 2")
+        XCTAssertEqual(Parallel.parts(7 * 32, quantum: 32), 4)
+        XCTAssertEqual(Parallel.parts(1 << 20, quantum: 32), 8, "at most maxParts (8)")
+        XCTAssertEqual(Parallel.parts(1 << 20, quantum: 32, maxParts: 6), 4)
+        for t in 1...4 { Backend.with({ $0.threads = t }) { XCTAssertEqual(Parallel.parts(500, quantum: 32), 8) } }
+        // Row/column blocks of a product: about 128 rows, 2 to 8, about 1M multiply-adds each.
+        XCTAssertEqual(BLAS.blocks(95, work: 1e8), 1)
+        XCTAssertEqual(BLAS.blocks(96, work: 1e8), 2)
+        XCTAssertEqual(BLAS.blocks(384, work: 1e8), 2)
+        XCTAssertEqual(BLAS.blocks(512, work: 1e8), 4)
+        XCTAssertEqual(BLAS.blocks(4096, work: 1e9), 8)
+        XCTAssertEqual(BLAS.blocks(4096, work: 3e6), 2)
+    }
 }

@@ -24,10 +24,10 @@ public enum Parallel {
         return k
     }()
 
-    /// True on a thread that is running the body of a `forEach`, split or not (nested loops and
-    /// products then stay serial, so the two thread pools never compete, and what they decide
-    /// does not depend on the thread count). Thread-local, so a data-loading thread's loops do
-    /// not affect the training thread's.
+    /// True on a thread that is running a chunk of a split `forEach` (nested loops and products
+    /// then run their parts serially, so the two thread pools never compete; products split the
+    /// same way either way, docs/architecture.md "Determinism"). Thread-local, so a data-loading
+    /// thread's loops do not affect the training thread's.
     public static var inParallelRegion: Bool {
         pthread_getspecific(regionKey) != nil
     }
@@ -43,14 +43,8 @@ public enum Parallel {
         guard n > 0 else { return }
         let t = threads
         let chunks = min(t, n / max(minChunk, 1))
-        if inParallelRegion {
+        if chunks <= 1 || inParallelRegion {
             body(0..<n)
-            return
-        }
-        if chunks <= 1 {
-            // Serial, but marked as a parallel region like a chunk: what the body's products
-            // decide (split or not, which kernel) must not depend on the thread count.
-            serial(n, body)
             return
         }
         let per = (n + chunks - 1) / chunks
@@ -71,20 +65,14 @@ public enum Parallel {
 }
 
 extension Parallel {
-    /// Runs `body(0..<n)` on the calling thread marked as inside a parallel region.
-    static func serial(_ n: Int, _ body: (Range<Int>) -> Void) {
-        let outer = pthread_getspecific(regionKey)
-        _ = pthread_setspecific(regionKey, UnsafeRawPointer(bitPattern: 1))
-        body(0..<n)
-        _ = pthread_setspecific(regionKey, outer)
-    }
-
     /// Parts of a split reduction or product: a function of the problem size only, never of the
     /// thread count, so that every sum is added in the same order with any number of threads
     /// (docs/architecture.md, "Determinism"). `size` items in parts of at least `quantum`, at
     /// most `maxParts` parts.
-    static func parts(_ size: Int, quantum: Int, maxParts: Int = 16) -> Int {
-        Swift.max(1, Swift.min(maxParts, size / Swift.max(quantum, 1)))
+    static func parts(_ size: Int, quantum: Int, maxParts: Int = 8) -> Int {
+        let most = Swift.max(1, Swift.min(maxParts, size / Swift.max(quantum, 1)))
+        // A power of two, so that the parts share out evenly over 2, 4 or 8 threads.
+        return 1 << (Int.bitWidth - 1 - most.leadingZeroBitCount)
     }
 }
 

@@ -6,7 +6,7 @@
 // conv work). Here output positions are grouped by the rectangle of taps that lands inside the
 // image; each group is a product over just those taps, with the weight in tap-major order
 // (Cout, kh, kw, Cin) so a row of taps is one contiguous slice of it. The forward pass splits
-// images over the threads; the backward pass runs each class over chunks of the batch, its products
+// the batch into fixed blocks of images run over the threads; the backward pass runs each class over chunks of the batch, its products
 // split by BLAS.gemm.
 //
 // x: (N, Cin, H, W), weight: (Cout, Cin, kh, kw) -> (N, Cout, Ho, Wo); groups == 1.
@@ -88,48 +88,59 @@ extension Conv {
     static func smallMapForward(_ x: Tensor, _ wt: Tensor, _ bias: Tensor?, _ g: ConvGeometry, _ plan: SmallMapPlan) -> Tensor {
         let out = Tensor(uninitialized: [g.n, g.cout, g.ho, g.wo])
         let px = UnsafePointer(x.ptr), pwt = UnsafePointer(wt.ptr), pout = out.ptr
+        // Fixed blocks of images from the shape only, never the thread count (a product's shape
+        // decides its bits: docs/architecture.md, "Determinism"); the blocks go over the threads.
+        let blocks = Parallel.parts(g.n, quantum: 8, maxParts: 2)
+        let perBlock = (g.n + blocks - 1) / blocks
+        Parallel.forEach(blocks, minChunk: 1) { br in
+            for block in br where block * perBlock < g.n {
+                forwardBlock(px, pwt, pout, g, plan, images: (block * perBlock)..<Swift.min(g.n, (block + 1) * perBlock))
+            }
+        }
+        if let bias = bias { addBias(out, bias, g) }
+        return out
+    }
+
+    /// The forward pass of the images `r`, class by class, in chunks whose column matrix stays
+    /// under Backend.current.smallMapColumnFloats.
+    private static func forwardBlock(_ px: UnsafePointer<Float>, _ pwt: UnsafePointer<Float>, _ pout: UnsafeMutablePointer<Float>,
+                                     _ g: ConvGeometry, _ plan: SmallMapPlan, images r: Range<Int>) {
         let ldw = g.kh * g.kw * g.cin, hw = g.hw
-        Parallel.forEach(g.n, minChunk: 1) { r in
-            for tc in plan.classes {
-                let np = tc.positions.count
-                // This thread's images in chunks whose column matrix stays under
-                // Backend.current.smallMapColumnFloats.
-                let perImage = Swift.max(tc.taps * g.cin, g.cout) * np
-                let chunk = Swift.max(1, Swift.min(r.count, Backend.current.smallMapColumnFloats / Swift.max(perImage, 1)))
-                var b0 = r.lowerBound
-                while b0 < r.upperBound {
-                    let nb = Swift.min(chunk, r.upperBound - b0), ncol = nb * np
-                    defer { b0 += nb }
-                    let res = UnsafeMutablePointer<Float>.allocate(capacity: g.cout * ncol)
-                    defer { res.deallocate() }
-                    if tc.taps == 0 {
-                        res.update(repeating: 0, count: g.cout * ncol)
-                    } else {
-                        let cols = UnsafeMutablePointer<Float>.allocate(capacity: tc.taps * g.cin * ncol)
-                        defer { cols.deallocate() }
-                        gatherColumns(px, cols, g, tc, b0: b0, nb: nb)
-                        let k = tc.nkx * g.cin
-                        for kyi in 0..<tc.nky {
-                            // res (Cout, ncol) += W[:, row ky, kx0..<kx1, :] (Cout, k) x cols rows of ky (k, ncol)
-                            BLAS.gemm(transA: false, transB: false, m: g.cout, n: ncol, k: k,
-                                      a: pwt + ((tc.ky0 + kyi) * g.kw + tc.kx0) * g.cin, lda: ldw,
-                                      b: cols + kyi * k * ncol, ldb: ncol, beta: kyi == 0 ? 0 : 1, c: res, ldc: ncol, bf16: g.bf16)
-                        }
+        for tc in plan.classes {
+            let np = tc.positions.count
+            let perImage = Swift.max(tc.taps * g.cin, g.cout) * np
+            let chunk = Swift.max(1, Swift.min(r.count, Backend.current.smallMapColumnFloats / Swift.max(perImage, 1)))
+            var b0 = r.lowerBound
+            while b0 < r.upperBound {
+                let nb = Swift.min(chunk, r.upperBound - b0), ncol = nb * np
+                defer { b0 += nb }
+                let res = UnsafeMutablePointer<Float>.allocate(capacity: g.cout * ncol)
+                defer { res.deallocate() }
+                if tc.taps == 0 {
+                    res.update(repeating: 0, count: g.cout * ncol)
+                } else {
+                    let cols = UnsafeMutablePointer<Float>.allocate(capacity: tc.taps * g.cin * ncol)
+                    defer { cols.deallocate() }
+                    gatherColumns(px, cols, g, tc, b0: b0, nb: nb)
+                    let k = tc.nkx * g.cin
+                    for kyi in 0..<tc.nky {
+                        // res (Cout, ncol) += W[:, row ky, kx0..<kx1, :] (Cout, k) x cols rows of ky (k, ncol)
+                        BLAS.gemm(transA: false, transB: false, m: g.cout, n: ncol, k: k,
+                                  a: pwt + ((tc.ky0 + kyi) * g.kw + tc.kx0) * g.cin, lda: ldw,
+                                  b: cols + kyi * k * ncol, ldb: ncol, beta: kyi == 0 ? 0 : 1, c: res, ldc: ncol, bf16: g.bf16)
                     }
-                    tc.positions.withUnsafeBufferPointer { pos in
-                        for o in 0..<g.cout {
-                            let src = res + o * ncol
-                            for b in 0..<nb {
-                                let dst = pout + ((b0 + b) * g.cout + o) * hw
-                                for j in 0..<np { dst[pos[j]] = src[b * np + j] }
-                            }
+                }
+                tc.positions.withUnsafeBufferPointer { pos in
+                    for o in 0..<g.cout {
+                        let src = res + o * ncol
+                        for b in 0..<nb {
+                            let dst = pout + ((b0 + b) * g.cout + o) * hw
+                            for j in 0..<np { dst[pos[j]] = src[b * np + j] }
                         }
                     }
                 }
             }
         }
-        if let bias = bias { addBias(out, bias, g) }
-        return out
     }
 
     /// Backward through the plan, one tap class at a time over chunks of the batch (products

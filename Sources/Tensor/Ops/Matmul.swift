@@ -27,27 +27,31 @@ enum BLAS {
             }
             return
         }
-        // The split depends on the shape only (Parallel.parts), never on the thread count, so the
+        // The split depends on the shape only (Parallel.parts), never on the thread count or on
+        // whether we are inside a parallel loop (then the parts run one after another), so the
         // result is the same with any number of threads (docs/architecture.md, "Determinism").
+        // Row and column parts keep at least ~1M multiply-adds each.
         let work = Double(m) * Double(n) * Double(k)
-        if work >= 2_000_000 && !Parallel.inParallelRegion {
-            if m >= 32 && m >= n / 4 {
+        if work >= 2_000_000 {
+            let rowBlocks = m >= n / 4 ? blocks(m, work: work) : 1
+            if rowBlocks > 1 {
                 // Split the rows of C (and of op(A)).
-                split(m, Parallel.parts(m, quantum: 32)) { i0, cnt in
+                split(m, rowBlocks) { i0, cnt in
                     let ap = transA ? a + i0 : a + i0 * lda
                     raw(transA, transB, cnt, n, k, alpha, ap, lda, b, ldb, beta, c + i0 * ldc, ldc, bf16)
                 }
                 return
             }
-            if n >= 32 {
+            let colBlocks = blocks(n, work: work)
+            if colBlocks > 1 {
                 // Split the columns of C (and of op(B)).
-                split(n, Parallel.parts(n, quantum: 32)) { j0, cnt in
+                split(n, colBlocks) { j0, cnt in
                     let bp = transB ? b + j0 * ldb : b + j0
                     raw(transA, transB, m, cnt, k, alpha, a, lda, bp, ldb, beta, c + j0, ldc, bf16)
                 }
                 return
             }
-            if k >= 128 {
+            if m < 96 && n < 96 && k >= 128 {
                 // Tall-skinny: split the inner dimension into private partial products, added in
                 // part order.
                 let t = Parallel.parts(k, quantum: 64, maxParts: 8)
@@ -87,8 +91,7 @@ enum BLAS {
 
     /// `gemm` for small single-threaded products (attention's per-head products, called inside a
     /// parallel loop): our register-blocked kernel without packing (smallgemm.c) where the CPU has
-    /// AVX-512, beta is 0 or 1 and the product is small (inner dimension <= 512, and either inside
-    /// a parallel loop or under 2M multiply-adds), otherwise OpenBLAS (see `Backend.avx512`).
+    /// AVX-512, beta is 0 or 1 and `isSmall` holds, otherwise OpenBLAS (see `Backend.avx512`).
     static func gemmSmall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                           b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
@@ -100,11 +103,12 @@ enum BLAS {
              beta: beta, c: c, ldc: ldc)
     }
 
-    /// Whether a product goes to the small-product kernel: products that OpenBLAS would split over
-    /// the threads (outside a parallel loop) or whose inner dimension makes a 64-column panel of
-    /// op(B) overflow L2 go to gemm. (Attention asks too, for its fused loop.)
+    /// Whether a product goes to the small-product kernel: an inner dimension of at most 512 (a
+    /// 64-column panel of op(B) then stays in L2). The shape alone decides, so the choice is the
+    /// same at any thread count (docs/architecture.md, "Determinism"). (Attention asks too, for
+    /// its fused loop.)
     static func isSmall(_ m: Int, _ n: Int, _ k: Int) -> Bool {
-        k <= 512 && (Parallel.inParallelRegion || Double(m) * Double(n) * Double(k) < 2_000_000)
+        k <= 512
     }
 
     /// C (m x n) = alpha * op(A) op(B) + D, where D has row stride ldd (0: one row added to every
@@ -120,6 +124,17 @@ enum BLAS {
         for i in 0..<m { (c + i * ldc).update(from: d + i * ldd, count: n) }
         gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
              beta: 1, c: c, ldc: ldc)
+    }
+
+    /// How many blocks a row (or column) split of a product makes, from its shape only: a power of
+    /// two from 2 to 8, blocks of about 128 rows where there are enough (each block packs the
+    /// whole other operand again: about 5 / rows of the product's time), at least 48 rows and
+    /// about 1M multiply-adds each; 1 (no split) below 96 rows.
+    static func blocks(_ size: Int, work: Double) -> Int {
+        guard size >= 96 else { return 1 }
+        var p = Swift.max(2, Parallel.parts(size, quantum: 128, maxParts: 8))
+        while p > 1 && work / Double(p) < 1_000_000 { p /= 2 }
+        return p
     }
 
     /// Runs `body(start, count)` over `t` blocks of 0..<total on the pool (one single-threaded
