@@ -102,10 +102,11 @@ final class MPITrainingTests: XCTestCase {
         XCTAssertGreaterThan(try relativeDifference(one, two).0, 1e-4)
     }
 
-    /// A run started on 2 processes x 16 and stopped after 10 steps resumes on 1 process x 32
-    /// (same global batch) and ends with the weights of an uninterrupted 1 x 32 run.
-    func testResumeOnAnotherProcessCount() throws {
-        let dir = try scratch()
+    /// A run started on 2 processes x 16 and stopped after 10 steps (checkpoint in `dir`)
+    /// resumes on 1 process as `batch` x `accumulation` and ends with the weights of an
+    /// uninterrupted 1 x 32 run. Returns the checkpoint's path.
+    @discardableResult
+    func checkResumeEqualsWholeRun(_ dir: URL, batch: String = "32 / ranks()", accumulation: Int = 1) throws -> String {
         let ck = dir.appendingPathComponent("ck.safetensors").path
         let whole = dir.appendingPathComponent("whole.safetensors"), resumed = dir.appendingPathComponent("resumed.safetensors")
         let a = try runner.run(trainScript("convnext_atto", out: whole.path), np: 0, timeout: 600)
@@ -114,35 +115,28 @@ final class MPITrainingTests: XCTestCase {
                                                maxSteps: 10, extra: ", checkpoint: \"\(ck)\""), np: 2, timeout: 600)
         XCTAssertEqual(first.status, 0, first.err)
         XCTAssertTrue(first.out.hasPrefix("steps 10 "), first.out)
-        let second = try runner.run(trainScript("convnext_atto", out: resumed.path, extra: ", resume: \"\(ck)\""), np: 0, timeout: 600)
+        let second = try runner.run(trainScript("convnext_atto", out: resumed.path, extra: ", resume: \"\(ck)\"",
+                                                batch: batch, accumulation: accumulation), np: 0, timeout: 600)
         XCTAssertEqual(second.status, 0, second.err)
         XCTAssertTrue(second.out.hasPrefix("steps 20 "), second.out)
         let (d, name) = try relativeDifference(whole, resumed)
         XCTAssertLessThan(d, 1e-5, "\(name) differs by \(d) relative")
+        return ck
     }
 
-    /// A run started as 2 processes x 16 images x accumulation 1 and stopped after 10 steps
-    /// resumes as 1 process x 16 x accumulation 2 (the same global batch of 32, split otherwise)
-    /// and ends with the weights of an uninterrupted 1 x 32 run; a different global batch is
-    /// refused naming it.
+    /// 2 processes x 16 resumed on 1 process x 32 (same global batch and accumulation).
+    func testResumeOnAnotherProcessCount() throws {
+        try checkResumeEqualsWholeRun(try scratch())
+    }
+
+    /// 2 processes x 16 images x accumulation 1 resumed as 1 process x 16 x accumulation 2 (the
+    /// same global batch of 32, split otherwise) continues the same run; a different global
+    /// batch is refused naming it.
     func testResumeWithAnotherAccumulation() throws {
         let dir = try scratch()
-        let ck = dir.appendingPathComponent("ck.safetensors").path
-        let whole = dir.appendingPathComponent("whole.safetensors"), resumed = dir.appendingPathComponent("resumed.safetensors")
-        let a = try runner.run(trainScript("convnext_atto", out: whole.path), np: 0, timeout: 600)
-        XCTAssertEqual(a.status, 0, a.err)
-        let first = try runner.run(trainScript("convnext_atto", out: dir.appendingPathComponent("half.safetensors").path,
-                                               maxSteps: 10, extra: ", checkpoint: \"\(ck)\""), np: 2, timeout: 600)
-        XCTAssertEqual(first.status, 0, first.err)
-        let second = try runner.run(trainScript("convnext_atto", out: resumed.path, extra: ", resume: \"\(ck)\"",
-                                                batch: "16", accumulation: 2), np: 0, timeout: 600)
-        XCTAssertEqual(second.status, 0, second.err)
-        XCTAssertTrue(second.out.hasPrefix("steps 20 "), second.out)
-        let (d, name) = try relativeDifference(whole, resumed)
-        XCTAssertLessThan(d, 1e-5, "\(name) differs by \(d) relative")
-        // Another global batch (16 x 1) is a different experiment.
-        let other = try runner.run(trainScript("convnext_atto", out: resumed.path, extra: ", resume: \"\(ck)\"", batch: "16"),
-                                   np: 0, timeout: 600)
+        let ck = try checkResumeEqualsWholeRun(dir, batch: "16", accumulation: 2)
+        let other = try runner.run(trainScript("convnext_atto", out: dir.appendingPathComponent("other.safetensors").path,
+                                               extra: ", resume: \"\(ck)\"", batch: "16"), np: 0, timeout: 600)
         XCTAssertEqual(other.status, 1, other.err)
         XCTAssertTrue(other.err.contains("batch size was 32, this run has 16"), other.err)
     }
