@@ -101,11 +101,12 @@ final class GemmSplitTests: XCTestCase {
         XCTAssertEqual(Parallel.parts(1 << 20, quantum: 32), 8, "at most maxParts (8)")
         XCTAssertEqual(Parallel.parts(1 << 20, quantum: 32, maxParts: 6), 4)
         for t in 1...4 { Backend.with({ $0.threads = t }) { XCTAssertEqual(Parallel.parts(500, quantum: 32), 8) } }
-        // Row/column blocks of a product: about 128 rows, 2 to 8, about 1M multiply-adds each.
+        // Row/column blocks of a product: at least 256 rows where possible, 2 to 8, about 1M
+        // multiply-adds each.
         XCTAssertEqual(BLAS.blocks(95, work: 1e8), 1)
         XCTAssertEqual(BLAS.blocks(96, work: 1e8), 2)
-        XCTAssertEqual(BLAS.blocks(384, work: 1e8), 2)
-        XCTAssertEqual(BLAS.blocks(512, work: 1e8), 4)
+        XCTAssertEqual(BLAS.blocks(1000, work: 1e8), 2)
+        XCTAssertEqual(BLAS.blocks(1576, work: 1e8), 4)
         XCTAssertEqual(BLAS.blocks(4096, work: 1e9), 8)
         XCTAssertEqual(BLAS.blocks(4096, work: 3e6), 2)
     }

@@ -127,12 +127,12 @@ enum BLAS {
     }
 
     /// How many blocks a row (or column) split of a product makes, from its shape only: a power of
-    /// two from 2 to 8, blocks of about 128 rows where there are enough (each block packs the
-    /// whole other operand again: about 5 / rows of the product's time), at least 48 rows and
-    /// about 1M multiply-adds each; 1 (no split) below 96 rows.
+    /// two from 2 to 8, blocks of at least 256 rows where there are enough (each block packs the
+    /// whole other operand again, which costs about 5 / rows of the product's time: 2% at 256),
+    /// at least 48 rows and about 1M multiply-adds each; 1 (no split) below 96 rows.
     static func blocks(_ size: Int, work: Double) -> Int {
         guard size >= 96 else { return 1 }
-        var p = Swift.max(2, Parallel.parts(size, quantum: 128, maxParts: 8))
+        var p = Swift.max(2, Parallel.parts(size, quantum: 256, maxParts: 8))
         while p > 1 && work / Double(p) < 1_000_000 { p /= 2 }
         return p
     }
