@@ -60,9 +60,10 @@ public enum Distributed {
         exiting = true
         if active {
             if status == 130 {
-                // Every process stopped at the same step (or mpirun is ending the job): exit
-                // without MPI_Abort's banner; no collective follows.
-                exit(status)
+                // Every process stopped at the same step (or mpirun is ending the job): leave
+                // without MPI_Abort's banner and without exit()'s cleanup, which could meet
+                // MPI's threads mid-teardown (output is written unbuffered); no collective follows.
+                _exit(status)
             }
             if status != 0 && !lostPeers().isEmpty {
                 // A process is gone and mpirun is ending the job already: leave with this
