@@ -58,6 +58,14 @@ void adv_bn_grad_sums(const float *g, const float *x, const float *mean, long n,
 void adv_bn_input_grad(const float *g, const float *x, float *dx, long c, long hw, long p0, long p1,
                        const float *a, const float *b, const float *d);
 
+/// Group norm's apply pass (groupnorm.c): out = (x - center[p]) * scale[p] + shift[p] for planes
+/// [p0, p1) of hw floats (center: the plane's group mean; scale: rstd * weight[channel]).
+void adv_gn_apply(const float *x, float *out, long hw, long p0, long p1, const float *center,
+                  const float *scale, const float *shift);
+/// Group norm's input gradient, folded per plane: dx = a[p] * g + b[p] * (x - center[p]) + d[p].
+void adv_gn_input_grad(const float *g, const float *x, float *dx, long hw, long p0, long p1, const float *center,
+                       const float *a, const float *b, const float *d);
+
 // MARK: pooling (pool2d.c)
 
 /// Average pooling of planes [p0, p1) (h, w) -> (ho, wo) with a k x k window, stride s, zero
@@ -67,6 +75,36 @@ void adv_avgpool_forward(const float *x, float *out, long p0, long p1, long h, l
 /// Its adjoint: gx (planes, h, w) += the output gradient spread back over each window.
 void adv_avgpool_backward(const float *g, float *gx, long p0, long p1, long h, long w, long ho, long wo,
                           long k, long s, long pad, const float *inv_count);
+
+// MARK: PoolFormer's token mixer and layer-scaled residuals (poolmix.c, layerscale.c)
+// Planes p of NCHW maps: channel p % c, sample p / c; s = scale[p % c] * sample_scale[p / c]
+// (sample_scale may be NULL: 1).
+
+/// Floats of scratch adv_poolmix_forward / _backward need for planes w wide.
+long adv_poolmix_scratch(long w);
+/// out = x + s * (avgpool3x3(n) - n) over planes [p0, p1) of (h, w): the pool with stride 1,
+/// padding 1, count_include_pad=False (each output divided by its window's in-image pixels).
+void adv_poolmix_forward(const float *x, const float *n, const float *scale, const float *sample_scale,
+                         float *out, long c, long h, long w, long p0, long p1, float *scratch);
+/// Its gradients from the output gradient g: gn = s * (pool's adjoint of g - g) (overwritten;
+/// NULL: not wanted) and gs[p] = sample_scale * sum over plane p of g * (avgpool3x3(n) - n)
+/// (NULL: not wanted). x's gradient is g itself.
+void adv_poolmix_backward(const float *g, const float *n, const float *scale, const float *sample_scale,
+                          float *gn, float *gs, long c, long h, long w, long p0, long p1, float *scratch);
+/// out = x + s * y over planes [p0, p1) of hw floats.
+void adv_scale_residual_forward(const float *x, const float *y, const float *scale, const float *sample_scale,
+                                float *out, long c, long hw, long p0, long p1);
+/// gy = s * g (NULL: not wanted), gs[p] = sample_scale * sum over plane p of g * y (NULL: not wanted).
+void adv_scale_residual_backward(const float *g, const float *y, const float *scale, const float *sample_scale,
+                                 float *gy, float *gs, long c, long hw, long p0, long p1);
+/// Channels-last branch: out(n, c, p) = x(n, c, p) + s * y(n, p, c) for x (N, C, HW) and y (N, HW, C),
+/// over units [u0, u1) of (sample, block of 16 channels): unit u is sample u / ceil(C / 16).
+void adv_scale_residual_cl_forward(const float *x, const float *y, const float *scale, const float *sample_scale,
+                                   float *out, long c, long hw, long u0, long u1);
+/// Its gradients: gy(n, p, c) = s * g(n, c, p) (NULL: not wanted) and gs[n * C + c] =
+/// sample_scale * sum over p of g(n, c, p) y(n, p, c) (NULL: not wanted), over the same units.
+void adv_scale_residual_cl_backward(const float *g, const float *y, const float *scale, const float *sample_scale,
+                                    float *gy, float *gs, long c, long hw, long u0, long u1);
 
 // MARK: optimizer (optim.c)
 

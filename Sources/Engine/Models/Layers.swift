@@ -263,14 +263,22 @@ enum Activation: String {
 /// and scales the kept ones by 1/(1-p) (timm's DropPath with scale_by_keep).
 // x: (N, ...)
 func dropPath(_ x: Tensor, _ p: Double, _ ctx: ForwardContext) throws -> Tensor {
-    guard ctx.training, p > 0 else { return x }
     let n = x.shape.first ?? 1
+    guard let m = dropPathFactors(n, p, ctx) else { return x }
+    let mask = try Tensor(shape: [n] + [Int](repeating: 1, count: max(x.rank - 1, 0)), data: m)
+    return try x.mul(mask)
+}
+
+/// Drop path's per-sample factors for a batch of n (0 for a dropped sample, 1 / (1 - p) for a
+/// kept one), drawn as `dropPath` draws them; nil when it does nothing (evaluation, or p == 0).
+/// For ops that take the mask as a factor (`Tensor.scaledResidual`, `Tensor.poolMixer`).
+func dropPathFactors(_ n: Int, _ p: Double, _ ctx: ForwardContext) -> [Float]? {
+    guard ctx.training, p > 0 else { return nil }
     let keep = 1 - p
     var m = [Float](repeating: 0, count: n)
     let rows = ctx.sampleRNGs.flatMap { $0.count == n ? $0 : nil }
     for i in 0..<n where (rows?[i] ?? ctx.rng).bernoulli(keep) { m[i] = Float(1 / keep) }
-    let mask = try Tensor(shape: [n] + [Int](repeating: 1, count: max(x.rank - 1, 0)), data: m)
-    return try x.mul(mask)
+    return m
 }
 
 /// Per-image drop-path generators for the training forward passes inside `with`: adversarial

@@ -28,20 +28,19 @@ final class ConvNeXtBlock {
     }
 
     // x: (N, C, H, W) -> (N, C, H, W)
+    // gamma, drop path and the shortcut are one fused op (Tensor/Ops/LayerScale.swift), which also
+    // reads the channels-last MLP output in place of its permute back to NCHW.
     func callAsFunction(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
         var y = try convDw(x, ctx)
-        let c = gamma.count
         if convMlp {
             y = try norm(y, ctx)
             y = try fc2(fc1(y, ctx).gelu(), ctx)
-            y = try y.mul(gamma.reshape([1, c, 1, 1]))
-        } else {
-            y = try y.permute([0, 2, 3, 1])
-            y = try norm(y, ctx)
-            y = try fc2(fc1(y, ctx).gelu(), ctx)
-            y = try y.mul(gamma).permute([0, 3, 1, 2])
+            return try Tensor.scaledResidual(x, y, scale: gamma, sampleScale: dropPathFactors(x.shape[0], dropRate, ctx))
         }
-        return try dropPath(y, dropRate, ctx).add(x)
+        y = try y.permute([0, 2, 3, 1])
+        y = try norm(y, ctx)
+        y = try fc2(fc1(y, ctx).gelu(), ctx)
+        return try Tensor.scaledResidual(x, channelsLast: y, scale: gamma, sampleScale: dropPathFactors(x.shape[0], dropRate, ctx))
     }
 }
 

@@ -26,14 +26,15 @@ final class PoolFormerBlock {
     }
 
     // x: (N, C, H, W) -> (N, C, H, W)
+    // Each residual branch ends in one fused op (Tensor/Ops/LayerScale.swift): the pooling mixer
+    // with its subtraction, layer scale, drop path and residual add; the MLP's layer scale,
+    // drop path and residual add.
     func callAsFunction(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        let c = scale1.count
+        let n = x.shape[0]
         let n1 = try norm1(x, ctx)
-        let mixed = try n1.avgPool2d(kernel: 3, stride: 1, padding: 1, countIncludePad: false).sub(n1)
-        var h = try dropPath(mixed, dropRate, ctx).mul(scale1.reshape([1, c, 1, 1])).add(x)
+        let h = try Tensor.poolMixer(x, normed: n1, scale: scale1, sampleScale: dropPathFactors(n, dropRate, ctx))
         let m = try fc2(fc1(norm2(h, ctx), ctx).gelu(), ctx)
-        h = try dropPath(m, dropRate, ctx).mul(scale2.reshape([1, c, 1, 1])).add(h)
-        return h
+        return try Tensor.scaledResidual(h, m, scale: scale2, sampleScale: dropPathFactors(n, dropRate, ctx))
     }
 }
 
