@@ -160,9 +160,13 @@ bench: deps stamp
 	else python3 benchmarks/users_view.py --python $(ADV_REF_PYTHON) $(if $(BENCH),--sections "$(BENCH)") $(BENCH_ARGS); fi
 
 # Data-parallel training: 2 processes x 1 thread against 1 process x 2 threads, images/s of the
-# five models' training step and the allreduce time per step (benchmarks/ddp.sh, docs/distributed.md).
+# five models' training step and the allreduce time per step, one process's throughput at full
+# size (benchmarks/ddp.sh), then the cluster projection from that measured throughput
+# (benchmarks/ddp_projection.sh; docs/distributed.md). ADV_DDP_OVERLAP=0 make bench-ddp: no overlap.
 bench-ddp: build
-	sh benchmarks/ddp.sh
+	sh benchmarks/ddp.sh | tee $${TMPDIR:-/tmp}/adv-bench-ddp.txt
+	@echo
+	BENCH=$${TMPDIR:-/tmp}/adv-bench-ddp.txt sh benchmarks/ddp_projection.sh
 
 clean:
 	rm -rf .build

@@ -8,10 +8,18 @@
 # seconds per step (gradients and the step's numbers, from fit's JSON-lines log, first step
 # excluded) and the gradient bytes each process sends per step (fp32).
 # The timed fit follows a one-step warm-up fit of the same model.
+# Then (FULL=0 skips it) the training throughput of one process (2 threads) on each model at the
+# study's full size (224x224 RGB, 1000 classes, fp32, PGD-1, FULL_STEPS steps of FULL_BATCH
+# images after a one-step warm-up): rows "| arch (full) | parameters | gradient MB | img/s |",
+# the measured per-process throughput that benchmarks/ddp_projection.sh reads (BENCH=file).
+# ADV_DDP_OVERLAP=0 starts the gradient buckets after the backward pass instead of during it.
 # Usage: sh benchmarks/ddp.sh   (make bench-ddp); ADV=path STEPS=n BATCH=n MODELS="a b" override.
 set -eu
 ADV=${ADV:-.build/release/adv}
 STEPS=${STEPS:-8}
+FULL=${FULL:-1}
+FULL_STEPS=${FULL_STEPS:-2}
+FULL_BATCH=${FULL_BATCH:-4}
 BATCH=${BATCH:-64}
 MODELS=${MODELS:-"convnext_tiny swin_tiny poolformer_s36 deit_small resnet50_gelu"}
 MPIRUN=${MPIRUN:-mpirun --oversubscribe --allow-run-as-root}
@@ -44,4 +52,25 @@ for arch in $MODELS; do
   printf '| %s | %s | %.1f | %.1f | %s |\n' "$arch" "$bytes" "$(echo "$one" | awk '{ print $2 }')" \
     "$(echo "$two" | awk '{ print $2 }')" "$ms"
   rm -f "$dir/one.jsonl" "$dir/two.jsonl"
+done
+
+[ "$FULL" != 0 ] || exit 0
+full() {  # $1 arch
+  cat <<ADV
+data = synthetic(n: $FULL_BATCH * ($FULL_STEPS + 2), classes: 1000, image: 224, channels: 3, seed: 0)
+m = model("$1")
+r = recipe(epochs: 1, batch: $FULL_BATCH, lr: 1e-3)
+atk = pgd(eps: 4/255, step: 4/255, steps: 1)
+fit(m, data, recipe: r, attack: atk, seed: 1, max_steps: 1, progress: false, clean_every: 0)
+t = clock()
+fit(m, data, recipe: r, attack: atk, seed: 2, max_steps: $FULL_STEPS, progress: false, clean_every: 0)
+print("ips", $FULL_BATCH * $FULL_STEPS / (clock() - t), "params", params(m))
+ADV
+}
+printf '\n| model at full size | parameters | gradient MB | 1 proc x 2 threads (img/s) |\n'
+printf '|---|---:|---:|---:|\n'
+for arch in $MODELS; do
+  full "$arch" > "$dir/full.adv"
+  out=$(ADV_PROGRESS=0 ADV_THREADS=2 "$ADV" "$dir/full.adv" 2>/dev/null)
+  echo "$out" | awk -v a="$arch" '{ printf "| %s (full) | %d | %.1f | %.2f |\n", a, $4, 4 * $4 / 1e6, $2 }'
 done

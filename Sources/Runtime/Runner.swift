@@ -120,7 +120,9 @@ public enum Runner {
     /// that nothing has picked up (a hang outside any checked loop) ends the process with 130.
     /// At the REPL prompt Ctrl-C clears the line; in the REPL a pending request is never forced
     /// (that would lose the session's variables).
+    /// Under mpirun, Distributed handles SIGINT and SIGTERM instead (docs/distributed.md).
     public static func installInterruptHandler() {
+        if Distributed.active { return }
         signal(SIGINT) { _ in
             if REPLState.atPrompt {
                 REPLState.clearLine()

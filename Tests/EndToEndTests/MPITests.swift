@@ -68,6 +68,18 @@ final class MPITests: XCTestCase {
         XCTAssertFalse(r.out.contains("after the barrier"), r.out)
     }
 
+    /// A warning (here the small token grid of a model) prints once, from rank 0, not once per rank.
+    func testWarningsPrintOnce() throws {
+        let r = try run("""
+            m = model("deit_small", params: 2e5, image: 32, classes: 10)
+            barrier()
+            print("ok")
+            """, np: 2)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.out, "ok\n")
+        XCTAssertEqual(r.err.components(separatedBy: "warning: model deit_small").count - 1, 1, r.err)
+    }
+
     /// Without mpirun adv is one process (rank 0 of 1, barrier a no-op); a recipe written for
     /// several workers is refused instead of training at another learning rate.
     func testOneProcessAndWorkersCheck() throws {
@@ -87,8 +99,11 @@ final class MPITests: XCTestCase {
 /// (else plainly), in a scratch folder with `env` added; returns stdout, stderr and the exit
 /// status. Kills the run after `timeout` seconds. `started`, when given, is called with the
 /// launched process. Skips the test when mpirun is missing.
+/// With `rankStatuses`, each rank's adv runs under a small shell that survives mpirun's SIGTERM
+/// and records adv's exit status; the lines "rank R status S" are appended to stderr.
 func runUnderMPI(_ script: String, np: Int, timeout: Double = 60, env extra: [String: String] = [:],
-                 mpiArgs: [String] = [], started: ((Process, URL) -> Void)? = nil) throws -> (out: String, err: String, status: Int32) {
+                 mpiArgs: [String] = [], rankStatuses: Bool = false,
+                 started: ((Process, URL) -> Void)? = nil) throws -> (out: String, err: String, status: Int32) {
     let mpirun = "/usr/bin/mpirun"
     guard FileManager.default.isExecutableFile(atPath: mpirun) else { throw XCTSkip("mpirun is not installed (make deps)") }
     guard let adv = advExecutable() else { throw XCTSkip("adv executable not found next to the test bundle") }
@@ -100,7 +115,11 @@ func runUnderMPI(_ script: String, np: Int, timeout: Double = 60, env extra: [St
     let p = Process()
     if np > 0 {
         p.executableURL = URL(fileURLWithPath: mpirun)
-        p.arguments = ["--oversubscribe", "--allow-run-as-root"] + mpiArgs + ["-np", "\(np)", adv.path, file.path]
+        let command = rankStatuses
+            ? ["/bin/sh", "-c", "trap : TERM INT; \"$0\" \"$@\"; echo \"rank $OMPI_COMM_WORLD_RANK status $?\" >> \(dir.path)/statuses.txt",
+               adv.path, file.path]
+            : [adv.path, file.path]
+        p.arguments = ["--oversubscribe", "--allow-run-as-root"] + mpiArgs + ["-np", "\(np)"] + command
     } else {
         p.executableURL = adv
         p.arguments = [file.path]
@@ -123,5 +142,10 @@ func runUnderMPI(_ script: String, np: Int, timeout: Double = 60, env extra: [St
     p.waitUntilExit()
     watchdog.cancel()
     errDone.wait()
-    return (String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self), p.terminationStatus)
+    var errText = String(decoding: errData, as: UTF8.self)
+    if rankStatuses {
+        usleep(300_000)  // the shells write after their adv exits
+        errText += (try? String(contentsOf: dir.appendingPathComponent("statuses.txt"), encoding: .utf8)) ?? "(no rank statuses)\n"
+    }
+    return (String(decoding: outData, as: UTF8.self), errText, p.terminationStatus)
 }

@@ -21,11 +21,13 @@ final class MPITrainingTests: XCTestCase {
     /// (attention's key bias: softmax ignores it) steps by about lr on rounding noise, which
     /// differs between summation orders (DeiT's qkv bias then differs by 5e-4 relative under
     /// AdamW, every weight by under 1e-6 under SGD).
-    func trainScript(_ arch: String, out: String, syncBN: Bool = false, maxSteps: Int = 20, extra: String = "") -> String {
+    /// `batch` and `accumulation` split the global batch of 32 (default: 32 / ranks() x 1).
+    func trainScript(_ arch: String, out: String, syncBN: Bool = false, maxSteps: Int = 20, extra: String = "",
+                     batch: String = "32 / ranks()", accumulation: Int = 1) -> String {
         """
         data = synthetic(n: 640, classes: 10, image: 32, seed: 0)
         m = model("\(arch)", params: 2e5, image: 32, classes: 10\(arch.hasPrefix("resnet") ? "" : ", drop_path: 0.1"))
-        r = recipe(epochs: 1, batch: 32 / ranks(), workers: ranks(), lr: 2e-3, warmup_epochs: 0, optimizer: "sgd", momentum: 0.9)
+        r = recipe(epochs: 1, batch: \(batch), workers: ranks(), accumulation: \(accumulation), lr: 2e-3, warmup_epochs: 0, optimizer: "sgd", momentum: 0.9)
         atk = pgd(eps: 2/255, step: 2/255, steps: 1)
         res = fit(m, data, recipe: r, attack: atk, seed: 7, max_steps: \(maxSteps), progress: false, sync_bn: \(syncBN)\(extra))
         print("steps", res.steps, "loss", res.loss, "adv", res.adv, "clean", res.clean)
@@ -100,10 +102,11 @@ final class MPITrainingTests: XCTestCase {
         XCTAssertGreaterThan(try relativeDifference(one, two).0, 1e-4)
     }
 
-    /// A run started on 2 processes x 16 and stopped after 10 steps resumes on 1 process x 32
-    /// (same global batch) and ends with the weights of an uninterrupted 1 x 32 run.
-    func testResumeOnAnotherProcessCount() throws {
-        let dir = try scratch()
+    /// A run started on 2 processes x 16 and stopped after 10 steps (checkpoint in `dir`)
+    /// resumes on 1 process as `batch` x `accumulation` and ends with the weights of an
+    /// uninterrupted 1 x 32 run. Returns the checkpoint's path.
+    @discardableResult
+    func checkResumeEqualsWholeRun(_ dir: URL, batch: String = "32 / ranks()", accumulation: Int = 1) throws -> String {
         let ck = dir.appendingPathComponent("ck.safetensors").path
         let whole = dir.appendingPathComponent("whole.safetensors"), resumed = dir.appendingPathComponent("resumed.safetensors")
         let a = try runner.run(trainScript("convnext_atto", out: whole.path), np: 0, timeout: 600)
@@ -112,27 +115,47 @@ final class MPITrainingTests: XCTestCase {
                                                maxSteps: 10, extra: ", checkpoint: \"\(ck)\""), np: 2, timeout: 600)
         XCTAssertEqual(first.status, 0, first.err)
         XCTAssertTrue(first.out.hasPrefix("steps 10 "), first.out)
-        let second = try runner.run(trainScript("convnext_atto", out: resumed.path, extra: ", resume: \"\(ck)\""), np: 0, timeout: 600)
+        let second = try runner.run(trainScript("convnext_atto", out: resumed.path, extra: ", resume: \"\(ck)\"",
+                                                batch: batch, accumulation: accumulation), np: 0, timeout: 600)
         XCTAssertEqual(second.status, 0, second.err)
         XCTAssertTrue(second.out.hasPrefix("steps 20 "), second.out)
         let (d, name) = try relativeDifference(whole, resumed)
         XCTAssertLessThan(d, 1e-5, "\(name) differs by \(d) relative")
+        return ck
+    }
+
+    /// 2 processes x 16 resumed on 1 process x 32 (same global batch and accumulation).
+    func testResumeOnAnotherProcessCount() throws {
+        try checkResumeEqualsWholeRun(try scratch())
+    }
+
+    /// 2 processes x 16 images x accumulation 1 resumed as 1 process x 16 x accumulation 2 (the
+    /// same global batch of 32, split otherwise) continues the same run; a different global
+    /// batch is refused naming it.
+    func testResumeWithAnotherAccumulation() throws {
+        let dir = try scratch()
+        let ck = try checkResumeEqualsWholeRun(dir, batch: "16", accumulation: 2)
+        let other = try runner.run(trainScript("convnext_atto", out: dir.appendingPathComponent("other.safetensors").path,
+                                               extra: ", resume: \"\(ck)\"", batch: "16"), np: 0, timeout: 600)
+        XCTAssertEqual(other.status, 1, other.err)
+        XCTAssertTrue(other.err.contains("batch size was 32, this run has 16"), other.err)
     }
 
     /// A long data-parallel run with a checkpoint every 2 steps; once the first checkpoint is
-    /// written, `signal` is sent to rank 1. Returns the run's output, status and seconds from the
-    /// signal to the end, and the checkpoint's path (in a folder kept until the test ends).
-    func killRankOne(signal: Int32, env: [String: String] = [:], mpiArgs: [String] = []) throws
+    /// written, `signal` is sent to rank 1 (to mpirun with `toMPIRun`). Returns the run's output,
+    /// status and seconds from the signal to the end, and the checkpoint's path (in a folder
+    /// kept until the test ends); stderr ends with each rank's own exit status.
+    func killRankOne(signal: Int32, env: [String: String] = [:], mpiArgs: [String] = [], toMPIRun: Bool = false) throws
         -> (out: String, err: String, status: Int32, seconds: Double, checkpoint: String) {
         let dir = try scratch()
         let ck = dir.appendingPathComponent("ck.safetensors").path
         var signalled = Date.distantFuture
-        let script = trainScript("convnext_atto", out: dir.appendingPathComponent("m.safetensors").path, maxSteps: 1000,
-                                 extra: ", epochs: 50, checkpoint: \"\(ck)\", checkpoint_every: 2")
-        let r = try runUnderMPI(script, np: 2, timeout: 300, env: env, mpiArgs: mpiArgs) { p, _ in
+        let script = trainScript("convnext_atto", out: dir.appendingPathComponent("m.safetensors").path, maxSteps: 100_000,
+                                 extra: ", epochs: 5000, checkpoint: \"\(ck)\", checkpoint_every: 2")
+        let r = try runUnderMPI(script, np: 2, timeout: 300, env: env, mpiArgs: mpiArgs, rankStatuses: true) { p, _ in
             DispatchQueue.global().async {
                 while p.isRunning && !FileManager.default.fileExists(atPath: ck) { usleep(100_000) }
-                guard p.isRunning, let pid = rankPid(1, under: p.processIdentifier) else { return }
+                guard p.isRunning, let pid = toMPIRun ? p.processIdentifier : rankPid(1, under: p.processIdentifier) else { return }
                 signalled = Date()
                 kill(pid, signal)
             }
@@ -146,18 +169,36 @@ final class MPITrainingTests: XCTestCase {
         let step = try SafetensorsF32.metadata(URL(fileURLWithPath: ck))["global_step"].flatMap { Int($0) } ?? 0
         XCTAssertGreaterThanOrEqual(step, 2)
         let r = try runner.run(trainScript("convnext_atto", out: dir.appendingPathComponent("m.safetensors").path, maxSteps: step + 1,
-                                           extra: ", epochs: 50, resume: \"\(ck)\""), np: 0, timeout: 300)
+                                           extra: ", epochs: 5000, resume: \"\(ck)\""), np: 0, timeout: 300)
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.hasPrefix("steps \(step + 1) "), r.out)
     }
 
     /// A killed rank under mpirun's default policy: the job ends within seconds, the message
     /// names the lost rank, the status is not 0, and the last checkpoint is intact.
+    /// mpirun sends the survivor SIGTERM (or the survivor, waiting in a sum, finds the lost pid
+    /// first); it names the lost rank and exits with status 1. mpirun itself exits with the
+    /// killed process's status (137 = 128 + SIGKILL) or, when the survivor's abort reaches it
+    /// first, 1.
     func testKilledRankEndsTheRun() throws {
         let r = try killRankOne(signal: SIGKILL)
         XCTAssertLessThan(r.seconds, 30, r.err)
-        XCTAssertNotEqual(r.status, 0, r.err)
-        XCTAssertTrue(r.err.contains("rank 1"), r.err)
+        XCTAssertTrue(r.status == 137 || r.status == 1, "mpirun status \(r.status): \(r.err)")
+        XCTAssertTrue(r.err.contains("[rank 0] ") && r.err.contains("lost a process: rank 1 (pid"), r.err)
+        XCTAssertTrue(r.err.contains("rank 0 status 1\n"), r.err)
+        try checkCheckpointIntact(r.checkpoint)
+    }
+
+    /// Ctrl-C (SIGINT to mpirun; mpirun sends every process SIGTERM after
+    /// odls_base_sigkill_timeout seconds): every process stops after the same step with status
+    /// 130, rank 0 writes the checkpoint, and the run resumes from it. mpirun exits with 1.
+    func testInterruptStopsEveryRank() throws {
+        let r = try killRankOne(signal: SIGINT, mpiArgs: ["--mca", "odls_base_sigkill_timeout", "20"], toMPIRun: true)
+        XCTAssertLessThan(r.seconds, 60, r.err)
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("rank 0 status 130\n") && r.err.contains("rank 1 status 130\n"), r.err)
+        XCTAssertTrue(r.err.contains("[rank 0]") && r.err.contains("interrupted"), r.err)
+        XCTAssertFalse(r.out.contains("steps "), r.out)
         try checkCheckpointIntact(r.checkpoint)
     }
 
@@ -169,6 +210,7 @@ final class MPITrainingTests: XCTestCase {
         XCTAssertLessThan(r.seconds, 30, r.err)
         XCTAssertNotEqual(r.status, 0, r.err)
         XCTAssertTrue(r.err.contains("[rank 0]") && r.err.contains("rank 1 (pid"), r.err)
+        XCTAssertTrue(r.err.contains("rank 0 status 1\n"), r.err)
         try checkCheckpointIntact(r.checkpoint)
     }
 
@@ -179,19 +221,25 @@ final class MPITrainingTests: XCTestCase {
         XCTAssertLessThan(r.seconds, 30, r.err)
         XCTAssertEqual(r.status, 1, r.err)
         XCTAssertTrue(r.err.contains("rank 1 (pid") && r.err.contains("is stopped"), r.err)
+        XCTAssertTrue(r.err.contains("rank 0 status 1\n"), r.err)
         try checkCheckpointIntact(r.checkpoint)
     }
 }
 
-/// The pid of the adv process of `rank` started by the mpirun with pid `parent` (its child
-/// whose environment has OMPI_COMM_WORLD_RANK=rank).
+/// The pid of the adv process of `rank` started by the mpirun with pid `parent` (its child, or
+/// its grandchild under runUnderMPI's status shell, named adv, whose environment has
+/// OMPI_COMM_WORLD_RANK=rank).
 func rankPid(_ rank: Int, under parent: Int32) -> Int32? {
+    func ppid(_ p: String) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
     let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     for p in procs {
-        guard let pid = Int32(p), let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { continue }
-        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-        guard fields.count > 1, Int32(fields[1]) == parent,
+        guard let pid = Int32(p), let up = ppid(p), up == parent || ppid(String(up)) == parent,
+              (try? String(contentsOfFile: "/proc/\(p)/comm", encoding: .utf8))?.hasPrefix("adv") == true,
               let env = FileManager.default.contents(atPath: "/proc/\(p)/environ") else { continue }
         if env.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=\(rank)" }) {
             return pid

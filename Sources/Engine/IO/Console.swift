@@ -31,6 +31,15 @@ public enum Console {
         }
     }
 
+    /// Whether `warn` prints (false on the ranks other than 0 of an mpirun run, so a warning
+    /// appears once, not once per process: docs/distributed.md).
+    public nonisolated(unsafe) static var warningsShown = true
+
+    /// Prints "warning: MESSAGE" on standard error (unless `warningsShown` is false).
+    public static func warn(_ message: String) {
+        if warningsShown { err("warning: \(message)\n") }
+    }
+
     /// Writes `text` to standard output (exits as described above when that fails).
     public static func out(_ text: String) {
         if let errno_ = writeAll(1, Array(text.utf8)) {

@@ -24,13 +24,13 @@ enum OnceWarnings {
     nonisolated(unsafe) private static var seen = Set<String>()
     private static let lock = NSLock()
 
-    /// Prints `message` on stderr the first time `key` is seen; returns whether it printed.
+    /// Prints `message` on stderr (`Console.warn`: rank 0 only under mpirun) the first time `key` is seen; returns whether it printed.
     @discardableResult
     static func warn(_ key: String, _ message: String) -> Bool {
         lock.lock()
         let first = seen.insert(key).inserted
         lock.unlock()
-        if first { fputs("warning: \(message)\n", stderr) }
+        if first { Console.warn(message) }
         return first
     }
 

@@ -102,6 +102,11 @@ public enum Checkpoint {
         return a.map { ($0[0], $0[1]) }
     }
 
+    /// The experiment pairs recorded in the checkpoint at `path` (its header only).
+    public static func experiment(at path: String) throws -> [(String, String)] {
+        try decodeExperiment(Safetensors.readEntries(path).metadata["experiment"], path: path)
+    }
+
     /// The first field where the checkpoint's experiment `was` and this run's `now` differ, as a
     /// sentence, or nil when they agree (fields one side does not record are not compared).
     public static func firstDifference(was: [(String, String)], now: [(String, String)]) -> String? {

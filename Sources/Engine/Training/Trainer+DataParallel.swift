@@ -5,7 +5,8 @@
 // position in the epoch's order), so N processes x batch B draw what one process x batch N*B
 // draws. Weights start as rank 0's; after the backward passes of a step the gradients are
 // averaged (GradientSync) and the step's loss and counts summed, so every process takes the same
-// optimizer step and reports the same numbers.
+// optimizer step and reports the same numbers. The gradient buckets start during the backward
+// pass of the step's last micro-batch (GradientSync, as DDP) and are completed here.
 import Foundation
 import Tensor
 
@@ -36,20 +37,24 @@ extension Trainer {
         try c.broadcast(model.parameters().map(\.tensor) + model.buffers().map(\.tensor))
     }
 
-    /// After the step's backward passes: sums the non-finite-loss flag, the loss and the counts
-    /// over the processes (the loss becomes their mean, as one process's over the whole batch),
-    /// and averages the gradients unless the step is skipped anyway.
+    /// After the step's backward passes: starts the gradient buckets not started during the
+    /// backward, sums the non-finite-loss flag, the loss and the counts over the processes (the
+    /// loss becomes their mean, as one process's over the whole batch) while they travel, then
+    /// completes the buckets and averages the gradients unless the step is skipped anyway.
     func synchronize(_ step: inout StepOutcome) throws {
         guard processes > 1, let c = options.collective, let sync = gradientSync else { return }
         let start = Date()
         defer { step.syncSeconds = Date().timeIntervalSince(start) }
+        try sync.startRemaining()  // every process issues the buckets before the numbers' sum
         let v = try c.sum([step.badLoss ? 1 : 0, step.loss, Double(step.images), Double(step.seen),
-                           Double(step.advCorrect), Double(step.cleanSeen), Double(step.cleanCorrect)])
+                           Double(step.advCorrect), Double(step.cleanSeen), Double(step.cleanCorrect),
+                           options.stopRequested?() == true ? 1 : 0])
         step.badLoss = v[0] > 0
         step.loss = v[1] / Double(processes)
         step.images = Int(v[2]); step.seen = Int(v[3]); step.advCorrect = Int(v[4])
         step.cleanSeen = Int(v[5]); step.cleanCorrect = Int(v[6])
-        if !step.badLoss { try sync.average() }
+        stopAgreed = v[7] > 0
+        try sync.finish(apply: !step.badLoss)
     }
 
     /// The synchronized-BatchNorm hook of one training forward and backward (nil unless

@@ -45,7 +45,8 @@ struct StepOutcome {
     /// Images attacked and adversarially correct; images measured clean and correct (summed
     /// over the processes of a data-parallel run before they enter the epoch's tally).
     var seen = 0, advCorrect = 0, cleanSeen = 0, cleanCorrect = 0
-    /// Seconds spent summing over the processes (the gradient allreduce and the step's numbers).
+    /// Seconds spent summing over the processes after the last backward pass (the gradient
+    /// buckets not finished during it and the step's numbers: the communication not overlapped).
     var syncSeconds = 0.0
 }
 
@@ -86,10 +87,25 @@ extension Trainer {
     }
 
     /// Loads the checkpoint `r` into the model, optimizer, EMA, position and random generators.
+    /// A checkpoint of another split of the same global batch (its micro-batch of B x N images
+    /// times its accumulation equals this run's) continues the same run: its position is
+    /// converted from its optimizer steps (docs/distributed.md, "Checkpoints").
     func resume(from r: String, experiment: [(String, String)]) throws {
+        var expect = experiment
+        let split = try otherSplit(of: Checkpoint.experiment(at: r))
+        if let s = split {
+            expect = expect.map { k, v in k == "data batch" ? (k, String(s.micro)) : k == "recipe accumulation" ? (k, String(s.accumulation)) : (k, v) }
+        }
         position = try Checkpoint.load(from: r, model: model, optimizer: optimizer, ema: ema,
-                                       expect: experiment, force: options.force)
+                                       expect: expect, force: options.force)
         position.experiment = experiment
+        if let s = split {
+            guard position.batchInEpoch % s.accumulation == 0 else {
+                throw EngineError.invalidArgument("fit: \(r) was written inside an optimizer step (micro-batch \(position.batchInEpoch), accumulation \(s.accumulation)); resume it with accumulation: \(s.accumulation)")
+            }
+            position.batchInEpoch = position.batchInEpoch / s.accumulation * recipe.accumulation
+            progress.note("the checkpoint's steps of \(s.micro) x \(s.accumulation) images continue as \(source.batchSize * processes) x \(recipe.accumulation) (same global batch)")
+        }
         guard position.epochs == epochs else {
             throw EngineError.invalidArgument("fit: \(r) was written by a run of \(position.epochs) epochs; resume with epochs: \(position.epochs) (the schedule depends on it)")
         }
@@ -101,6 +117,19 @@ extension Trainer {
         log?.write([("event", .string("resume")), ("from", .string(r)), ("epoch", .int(position.epoch + 1)),
                     ("batch", .int(position.batchInEpoch)), ("global_step", .int(position.globalStep))])
         progress.note("resuming from \(r) at epoch \(position.epoch + 1), step \(position.globalStep)")
+    }
+
+    /// The checkpoint's micro-batch (B x N images) and accumulation when they differ from this
+    /// run's but give the same global batch; nil otherwise (then the experiment check compares
+    /// them as any other field and names the one that differs).
+    func otherSplit(of was: [(String, String)]) -> (micro: Int, accumulation: Int)? {
+        let old = Dictionary(was, uniquingKeysWith: { a, _ in a })
+        guard let m = old["data batch"].flatMap({ Int($0) }), let a = old["recipe accumulation"].flatMap({ Int($0) }),
+              m > 0, a > 0 else { return nil }
+        let micro = source.batchSize * processes
+        guard (m, a) != (micro, recipe.accumulation), m * a == micro * recipe.accumulation,
+              experiment.contains(where: { $0.0 == "data batch" }) else { return nil }
+        return (m, a)
     }
 
     /// Puts the model in the recipe's precision and the progress display at the run's position;
@@ -140,10 +169,14 @@ extension Trainer {
         return batch
     }
 
-    /// Stops when the log failed, and on Ctrl-C after saving a checkpoint.
+    /// Stops when the log failed, and on Ctrl-C after saving a checkpoint (on several processes:
+    /// when any process was asked to stop, all after the same step).
     func checkBetweenSteps(epoch: Int) throws {
         try stopIfLogFailed(epoch: epoch)
-        do { try Interrupt.check() } catch {
+        do {
+            if stopAgreed { throw EngineError.interrupted }
+            try Interrupt.check()
+        } catch {
             let saved = try saveCheckpoint(reason: "interrupt")
             progress.note("training interrupted at epoch \(epoch + 1), step \(position.globalStep)"
                           + (saved.map { "; checkpoint \($0) (continue with resume:)" } ?? ""))
@@ -163,9 +196,12 @@ extension Trainer {
         // and resuming stays bit-identical.
         let before = (position: position, attack: attackRNG.state, global: RNG.global.state,
                       buffers: model.buffers().map { $0.tensor.copy() })
+        gradientSync?.begin()
         do {
-            for _ in 0..<recipe.accumulation {
-                try train(on: nextBatch(stream, epoch: epoch), epoch: epoch, step: &step)
+            for m in 0..<recipe.accumulation {
+                // Only the last micro-batch's backward communicates (DDP's no_sync for the others).
+                let ready = m == recipe.accumulation - 1 ? gradientSync?.readyHook : nil
+                try train(on: nextBatch(stream, epoch: epoch), epoch: epoch, step: &step, gradientReady: ready)
             }
             try synchronize(&step)
         } catch EngineError.interrupted {
@@ -197,7 +233,8 @@ extension Trainer {
     /// and its backward (seeded with the loss scale over the accumulation). After a non-finite
     /// loss the step's remaining mini-batches run forward only. The random start and drop path
     /// of each image come from generators keyed by (seed, epoch, its position in the epoch).
-    func train(on batch: Batch, epoch: Int, step: inout StepOutcome) throws {
+    /// `gradientReady` goes to the backward pass (data-parallel gradient buckets, GradientSync).
+    func train(on batch: Batch, epoch: Int, step: inout StepOutcome, gradientReady: ((Tensor) -> Void)? = nil) throws {
         let n = batch.labels.count
         step.images += n
         // Due on the first step of each epoch and every cleanAccuracyEvery steps of it (the batch
@@ -225,12 +262,12 @@ extension Trainer {
             step.badLoss = true
             step.loss = value
             // The other processes' synchronized BatchNorm waits for this backward; the step is skipped anyway.
-            if sync != nil { try loss.backward(seed: seed) }
+            if sync != nil { try loss.backward(seed: seed, gradientReady: gradientReady) }
             try sync?.check()
             return
         }
         step.loss += value / accumulation
-        try loss.backward(seed: seed)
+        try loss.backward(seed: seed, gradientReady: gradientReady)
         try sync?.check()
     }
 

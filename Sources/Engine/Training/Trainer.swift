@@ -43,6 +43,13 @@ public struct FitOptions {
     /// Synchronized BatchNorm under data-parallel training: batch statistics over every
     /// process's share (false: each process's own, as PyTorch DDP by default).
     public var syncBN = false
+    /// Under data-parallel training: start the gradient allreduce during the backward pass, as
+    /// PyTorch DDP does (false: after it; the runtime sets it from ADV_DDP_OVERLAP).
+    public var overlapAllreduce = true
+    /// Under data-parallel training: whether this process was asked to stop (SIGTERM under
+    /// mpirun). The request travels with the step's sums, so every process stops after the same
+    /// step, rank 0 writing the checkpoint (docs/distributed.md, "Stopping a run").
+    public var stopRequested: (() -> Bool)? = nil
     public init() {}
 }
 
@@ -103,6 +110,9 @@ public final class Trainer {
     var log: JSONLinesLog?
     /// The gradient average of a data-parallel run (nil on one process).
     let gradientSync: GradientSync?
+    /// Set when some process of a data-parallel run asked to stop (`FitOptions.stopRequested`,
+    /// summed with the last step's numbers): every process stops before the next step.
+    var stopAgreed = false
 
     /// - Parameters:
     ///   - model: the network (trained in place).
@@ -135,7 +145,7 @@ public final class Trainer {
         self.options = options
         let optimizer = try recipe.makeOptimizer(model.parameters())
         self.optimizer = optimizer
-        gradientSync = options.collective.flatMap { $0.size > 1 ? GradientSync(params: optimizer.allParameters, collective: $0) : nil }
+        gradientSync = options.collective.flatMap { $0.size > 1 ? GradientSync(params: optimizer.allParameters, collective: $0, overlap: options.overlapAllreduce) : nil }
         ema = try recipe.ema.map { try WeightEMA(model: model, decay: $0) }
         attackRNG = RNG(seed: options.seed ^ 0xA77A_C4ED_5EED)
         progress = Progress("fit \(model.name)", total: 0, unit: "images", enabled: options.progress)

@@ -118,6 +118,8 @@ enum TrainBuiltins {
         opt.force = try a.bool("force", default: false)
         opt.syncBN = try a.bool("sync_bn", default: false)
         opt.collective = Distributed.collective
+        opt.overlapAllreduce = ProcessInfo.processInfo.environment["ADV_DDP_OVERLAP"] != "0"
+        if opt.collective != nil { opt.stopRequested = { Distributed.stopRequested } }
         opt.cleanAccuracyEvery = try a.int("clean_every", default: FitOptions.defaultCleanAccuracyEvery)
         guard opt.cleanAccuracyEvery >= 0 else { throw RuntimeError.arguments("fit: clean_every must be >= 0") }
         if a.has("max_steps") {
@@ -197,7 +199,11 @@ enum TrainBuiltins {
         }
 
         let trainer = try engine { try Trainer(model: model, source: src, recipe: recipe, attack: attack, options: opt) }
+        Distributed.fitRunning = true
         let result = try engine { try trainer.run() }
+        Distributed.fitRunning = false
+        // A stop requested during the run's last step: the run is complete, stop now.
+        if Distributed.stopRequested { throw RuntimeError.interrupted }
         let last = result.epochs.last
         let epochs: [Value] = result.epochs.map { e in
             .record(RecordBox([("epoch", .number(Double(e.epoch + 1))), ("loss", .number(e.loss)),

@@ -109,6 +109,20 @@ final class MPICollective: Collective {
         }
     }
 
+    func startSum(_ data: UnsafeMutablePointer<Float>, count: Int) throws -> CollectiveRequest {
+        let request = MPIRequest("gradient allreduce")
+        var offset = 0
+        while offset < count {
+            let n = min(count - offset, 1 << 30)
+            var r: MPI_Request?
+            try Distributed.check(MPI_Iallreduce(adv_mpi_in_place(), data + offset, Int32(n), adv_mpi_float(), adv_mpi_sum(),
+                                                 adv_mpi_comm_world(), &r), request.what)
+            request.pending.append(r)
+            offset += n
+        }
+        return request
+    }
+
     func sum(_ data: UnsafeMutablePointer<Double>, count: Int) throws {
         try Distributed.allreduce(data, count: count, type: adv_mpi_double(), "allreduce")
     }
@@ -121,6 +135,31 @@ final class MPICollective: Collective {
             try Distributed.check(MPI_Ibcast(data + offset, Int32(n), adv_mpi_float(), 0, adv_mpi_comm_world(), &request), "broadcast")
             try Distributed.wait(&request, "broadcast of the weights")
             offset += n
+        }
+    }
+}
+
+/// Nonblocking MPI operations in flight (one per piece of at most 2^30 elements).
+final class MPIRequest: CollectiveRequest {
+    let what: String
+    /// The requests not known to be complete.
+    var pending: [MPI_Request?] = []
+    init(_ what: String) { self.what = what }
+
+    func test() throws -> Bool {
+        while var r = pending.first {
+            var done: Int32 = 0
+            try Distributed.check(MPI_Test(&r, &done, adv_mpi_status_ignore()), what)
+            guard done != 0 else { pending[0] = r; return false }
+            pending.removeFirst()
+        }
+        return true
+    }
+
+    func wait() throws {
+        while var r = pending.first {
+            try Distributed.wait(&r, what)
+            pending.removeFirst()
         }
     }
 }

@@ -17,6 +17,8 @@ public enum Distributed {
 
     /// Whether this process owns the output (rank 0).
     public static var isRoot: Bool { rank == 0 }
+    /// Set once the process is ending (a late SIGTERM from mpirun then changes nothing).
+    nonisolated(unsafe) static var exiting = false
 
     /// Whether the environment says mpirun launched this process: Open MPI sets
     /// OMPI_COMM_WORLD_SIZE, PMIx launchers PMIX_RANK. The variable is read before MPI_Init so
@@ -43,17 +45,31 @@ public enum Distributed {
             Runner.printError("adv: error: \(error)")
             finish(status: 1)
         }
+        installStopHandlers()
         if !isRoot {
             Progress.write = { _ in }
             Evaluation.log = { _ in }
             AtomicFile.writes = false
+            Console.warningsShown = false
         }
     }
 
     /// Ends the run with `status`. Under MPI a failure aborts every process (MPI_Abort, so no
     /// rank waits forever in a collective); success finalizes MPI.
     public static func finish(status: Int32) -> Never {
+        exiting = true
         if active {
+            if status == 130 {
+                // Every process stopped at the same step (or mpirun is ending the job): leave
+                // without MPI_Abort's banner and without exit()'s cleanup, which could meet
+                // MPI's threads mid-teardown (output is written unbuffered); no collective follows.
+                _exit(status)
+            }
+            if status != 0 && !lostPeers().isEmpty {
+                // A process is gone and mpirun is ending the job already: leave with this
+                // status (MPI_Abort would leave it to mpirun's SIGKILL).
+                _exit(status)
+            }
             if status != 0 {
                 MPI_Abort(adv_mpi_comm_world(), status)
             } else {

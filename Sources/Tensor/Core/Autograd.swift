@@ -2,6 +2,8 @@
 // backward closure that reads the output's gradient and *accumulates* (+=) into its inputs'
 // gradients with `Tensor.accumulate(into:)`. `backward()` runs the closures in reverse
 // topological order and then frees the graph, so memory does not grow from step to step.
+// `backward(seed:gradientReady:)` can notify the caller as each leaf's gradient becomes final
+// (data-parallel training starts its gradient allreduce from it, docs/distributed.md).
 
 /// A recorded operation: the tensors it read and how to push a gradient back to them.
 final class Node {
@@ -86,7 +88,12 @@ extension Tensor {
     /// Computes gradients of this tensor (a scalar unless `seed` is given) with respect to every
     /// tensor in its graph that requires grad, accumulating into their `grad`. Frees the graph.
     /// A tensor used several times receives the sum of its gradients.
-    public func backward(seed: Tensor? = nil) throws {
+    /// - Parameter gradientReady: called once for each leaf of the graph that requires grad
+    ///   (parameters, inputs), right after the backward closure of its last consumer has run:
+    ///   from then on this backward adds nothing to the leaf's `grad` (which may be nil when no
+    ///   consumer gave it one). The calls come in the same order on every run of the same graph.
+    ///   Without it (nil) backward does no extra work. Not called under `Autograd.gradients`.
+    public func backward(seed: Tensor? = nil, gradientReady: ((Tensor) -> Void)? = nil) throws {
         if let s = seed, s.shape != shape {
             throw EngineError.shape("backward seed shape \(s.shape) does not match \(shape)")
         }
@@ -121,18 +128,40 @@ extension Tensor {
             Tensor.currentGradOut = savedOut
             for t in order { t.node = nil }
         }
-        for t in order.reversed() {
-            guard let g = Tensor.pending.removeValue(forKey: ObjectIdentifier(t)) else { continue }
-            if let n = t.node {
-                Tensor.currentGradOut = g.storage
-                n.backward(g)
-                Tensor.currentGradOut = nil
-            } else if Tensor.captureTargets == nil {
-                t.accumulateGrad(g, owned: true)
-            } else {
-                Tensor.captured[ObjectIdentifier(t)] = g
+        let readyAfter = gradientReady == nil || Tensor.captureTargets != nil ? [:] : Tensor.leavesFinal(order)
+        for (k, t) in order.reversed().enumerated() {
+            if let g = Tensor.pending.removeValue(forKey: ObjectIdentifier(t)) {
+                if let n = t.node {
+                    Tensor.currentGradOut = g.storage
+                    n.backward(g)
+                    Tensor.currentGradOut = nil
+                } else if Tensor.captureTargets == nil {
+                    t.accumulateGrad(g, owned: true)
+                } else {
+                    Tensor.captured[ObjectIdentifier(t)] = g
+                }
+            }
+            // Also after a closure that did not run (no gradient reached its tensor).
+            if let leaves = readyAfter[k], let ready = gradientReady { leaves.forEach(ready) }
+        }
+    }
+
+    /// For `backward(gradientReady:)`: the leaves whose gradient is final after the k-th closure
+    /// of the backward (k counts `order` reversed), each at its last consumer, in the order the
+    /// consumers list them (deterministic: no hashing order is involved).
+    static func leavesFinal(_ order: [Tensor]) -> [Int: [Tensor]] {
+        var last: [ObjectIdentifier: Int] = [:]
+        for (k, t) in order.reversed().enumerated() {
+            for i in t.node?.inputs ?? [] where i.node == nil && i.requiresGrad { last[ObjectIdentifier(i)] = k }
+        }
+        var ready: [Int: [Tensor]] = [:]
+        for (k, t) in order.reversed().enumerated() {
+            for i in t.node?.inputs ?? [] where i.node == nil && last[ObjectIdentifier(i)] == k {
+                last[ObjectIdentifier(i)] = nil  // an op reading the same leaf twice lists it once
+                ready[k, default: []].append(i)
             }
         }
+        return ready
     }
 
     /// Gradients collected by the last `backward` under `Autograd.gradients`.
