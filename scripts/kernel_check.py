@@ -29,14 +29,8 @@ from jupyter_client import KernelManager  # noqa: E402
 from jupyter_client.session import Session  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok     " if cond else "FAILED ") + what, flush=True)
-    if not cond:
-        failures += 1
+import checks  # noqa: E402  (scripts/checks.py, beside this file)
+from checks import check  # noqa: E402
 
 
 def run(kc, code, timeout=30):
@@ -281,5 +275,4 @@ check([(c.cell_type, c.source) for c in fresh.cells] == [(c.cell_type, c.source)
 
 left = subprocess.run(["pgrep", "-f", os.path.realpath(ADV) + " kernel"], capture_output=True, text=True).stdout.split()
 check(not left, "no kernel process is left running" + (": " + " ".join(left) if left else ""))
-print("kernel-check: " + ("all passed" if failures == 0 else f"{failures} FAILED"))
-sys.exit(1 if failures else 0)
+checks.finish("kernel-check")

@@ -32,14 +32,8 @@ os.environ["JUPYTER_PATH"] = os.path.join(TMP, "share", "jupyter")
 os.environ["JUPYTER_DATA_DIR"] = os.path.join(TMP, "data")
 BIN = os.path.dirname(sys.executable)
 ARCHS = 5
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok     " if cond else "FAILED ") + what, flush=True)
-    if not cond:
-        failures += 1
+import checks  # noqa: E402  (scripts/checks.py, beside this file)
+from checks import check  # noqa: E402
 
 
 import nbformat  # noqa: E402
@@ -94,7 +88,6 @@ check(len(progress) >= ARCHS and all("images" in o.data["text/plain"] for o in p
 
 print(json.dumps({"seconds": round(seconds, 1), "cells": len(nb.cells), "outputs": len(outputs),
                   "notebook": os.path.join(TMP, "study.out.ipynb")}))
-if not KEEP and failures == 0:
+if not KEEP and checks.failures == 0:
     shutil.rmtree(TMP, ignore_errors=True)
-print("notebook-check: " + ("all passed" if failures == 0 else f"{failures} FAILED"))
-sys.exit(1 if failures else 0)
+checks.finish("notebook-check")

@@ -27,10 +27,10 @@ enum BLAS {
             }
             return
         }
-        // The split depends on the shape only (Parallel.parts), never on the thread count or on
+        // The split depends on the shape only (`blocks`, Parallel.parts), never on the thread count or on
         // whether we are inside a parallel loop (then the parts run one after another), so the
         // result is the same with any number of threads (docs/architecture.md, "Determinism").
-        // Row and column parts keep at least ~1M multiply-adds each.
+        // Row and column blocks keep at least 48 rows and ~1M multiply-adds each.
         let work = Double(m) * Double(n) * Double(k)
         if work >= 2_000_000 {
             let rowBlocks = m >= n / 4 ? blocks(m, work: work) : 1
