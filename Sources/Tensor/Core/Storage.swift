@@ -1,12 +1,9 @@
 // Storage: the raw float32 buffer behind a tensor, and the cache of big freed buffers
-// (`BigBuffers`) that keeps large allocations from page-faulting on every training step.
+// (`BigBuffers`) that keeps large allocations from page-faulting on every training step. How
+// malloc itself keeps freed memory is set when the program loads (CKernels/malloc_tuning.c;
+// docs/architecture.md, "Memory").
 
 import Foundation
-
-#if os(Linux)
-@_silgen_name("mallopt")
-private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
-#endif
 
 /// The raw float32 buffer behind a tensor. Owned by exactly one allocation; freed on deinit.
 public final class Storage {
@@ -15,7 +12,6 @@ public final class Storage {
 
     /// Allocates `count` floats, zero-filled.
     public init(count: Int) {
-        _ = Storage.mallocTuned
         self.count = count
         ptr = BigBuffers.take(count) ?? UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
         let p = ptr
@@ -32,23 +28,10 @@ public final class Storage {
 
     /// Allocates `count` floats without initialising them (for ops that overwrite every value).
     init(uninitializedCount count: Int) {
-        _ = Storage.mallocTuned
         self.count = count
         ptr = BigBuffers.take(count) ?? UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
     }
 
-    /// Keeps freed tensor memory in the heap (blocks up to 32 MB, glibc's largest non-mmap size)
-    /// and never trims the heap top, so training steps and attacks that allocate the same sizes
-    /// again do not page-fault on every step (with a 256 MB trim threshold, PGD on DeiT at batch
-    /// 128 spent ~9% of its time in page faults). Like PyTorch's caching allocator, the process
-    /// keeps its peak heap.
-    static let mallocTuned: Void = {
-        #if os(Linux)
-        // glibc <malloc.h>: M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3 (not in the Glibc module).
-        _ = glibcMallopt(-3, 32 << 20)
-        _ = glibcMallopt(-1, Int32.max)
-        #endif
-    }()
 
     deinit {
         if !BigBuffers.give(ptr, count) { ptr.deallocate() }
@@ -56,7 +39,7 @@ public final class Storage {
 }
 
 /// Freed buffers above 32 MB, kept for the next tensor of the same size. glibc serves those
-/// from fresh mmaps whatever `mallocTuned` asks (32 MB is its largest heap threshold), so each
+/// from fresh mmaps whatever malloc_tuning.c asks (32 MB is its largest heap threshold), so each
 /// one page-faulted on every step: a 38.5 MB GELU at 224 (ConvNeXt-T's MLP, batch 8) spent 80% of
 /// its time in page faults. At most `limit` bytes are kept; the rest is freed as before.
 enum BigBuffers {
