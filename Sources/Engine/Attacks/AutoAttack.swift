@@ -104,41 +104,42 @@ public final class AutoAttack: Attack {
         }
         let n = x.shape[0]
         let cleanPred = AttackOps.predictions(try AttackOps.logits(model, x))
-        var fooled = (0..<n).map { goal.isSuccess($0, prediction: cleanPred[$0]) }
-        let adv = x.copy()
-        var by = [String](repeating: "", count: n)
+        let fooled = (0..<n).map { goal.isSuccess($0, prediction: cleanPred[$0]) }
         examples += n
         // eps 0: the ball holds only x (members would spend their whole budget finding nothing)
-        if eps == 0 { return AttackResult(adversarial: adv, fooled: fooled) }
-        var goalAll = goal
-        goalAll.needsOutcome = true
-        for (m, member) in members.enumerated() {
-            let active = (0..<n).filter { !fooled[$0] }
-            if active.isEmpty { break }
-            let start = Date()
-            let xa = try AttackOps.rows(x, active)
-            let r = try member.attack.attack(model, xa, goal: try goalAll.subset(active), rng: rng)
-            try AttackOps.checkOutput(r.adversarial, clean: xa, eps: eps, norm: norm, attack: "\(name) (\(member.name))")
-            // as the reference: success is decided by the model's prediction on the returned image
-            let pred = AttackOps.predictions(try AttackOps.logits(model, r.adversarial))
-            var broken = 0
-            for (k, i) in active.enumerated() where goal.isSuccess(i, prediction: pred[k]) {
-                fooled[i] = true
-                by[i] = member.name
-                broken += 1
-            }
-            AttackOps.scatterRows(adv, active.filter { fooled[$0] }, from: try AttackOps.rows(r.adversarial, (0..<active.count).filter { fooled[active[$0]] }))
-            let secs = Date().timeIntervalSince(start)
-            stats[m].attacked += active.count
-            stats[m].broken += broken
-            stats[m].seconds += secs
-            if verbose {
-                let left = fooled.filter { !$0 }.count
-                Progress.noteActive("\(name) \(member.name): \(broken) of \(active.count) successfully perturbed; robust \(left)/\(n) of this batch after \(member.name.uppercased()) (\(String(format: "%.1f", secs)) s)")
-            }
+        if !runsStages { return AttackResult(adversarial: x.copy(), fooled: fooled) }
+        let r = try runStages(model, x, goal: goal, rng: rng, fooled: fooled) { k, broken, attacked, left, secs in
+            guard self.verbose else { return }
+            let m = self.members[k].name
+            Progress.noteActive("\(self.name) \(m): \(broken) of \(attacked) successfully perturbed; robust \(left)/\(n) of this batch after \(m.uppercased()) (\(String(format: "%.1f", secs)) s)")
         }
-        var out = AttackResult(adversarial: adv, fooled: fooled)
-        out.brokenBy = by
+        var out = AttackResult(adversarial: r.adversarial, fooled: r.fooled)
+        out.brokenBy = r.brokenBy
         return out
+    }
+}
+
+extension AutoAttack: StagedAttack {
+    public var stageCount: Int { members.count }
+    public func stageName(_ k: Int) -> String { members[k].name }
+    public var runsStages: Bool { eps > 0 }
+
+    /// Member `k` on `x`; as the reference, success is decided by the model's prediction on
+    /// the returned image.
+    public func runStage(_ k: Int, _ model: Model, _ x: Tensor, goal: AttackGoal, rng: RNG) throws -> StageResult {
+        let member = members[k]
+        var g = goal
+        g.needsOutcome = true
+        let r = try member.attack.attack(model, x, goal: g, rng: rng)
+        try AttackOps.checkOutput(r.adversarial, clean: x, eps: eps, norm: norm, attack: "\(name) (\(member.name))")
+        let pred = AttackOps.predictions(try AttackOps.logits(model, r.adversarial))
+        let fooled = (0..<x.shape[0]).map { goal.isSuccess($0, prediction: pred[$0]) }
+        return StageResult(adversarial: r.adversarial, fooled: fooled, brokenBy: fooled.map { $0 ? member.name : "" })
+    }
+
+    public func recordStage(_ k: Int, attacked: Int, broken: Int, seconds: Double) {
+        stats[k].attacked += attacked
+        stats[k].broken += broken
+        stats[k].seconds += seconds
     }
 }

@@ -36,25 +36,26 @@ public final class WorstOf: Attack {
     }
 
     public func attack(_ model: Model, _ x: Tensor, goal: AttackGoal, rng: RNG) throws -> AttackResult {
-        let n = x.shape[0]
-        let adv = x.copy()
-        var fooled = [Bool](repeating: false, count: n)
-        var by = [String](repeating: "", count: n)
-        // Each attack runs only where the earlier ones failed, so every one must decide success.
-        var goal = goal
-        goal.needsOutcome = true
-        for a in attacks {
-            let active = (0..<n).filter { !fooled[$0] }
-            if active.isEmpty { break }
-            let all = active.count == n
-            let xa = all ? x : try AttackOps.rows(x, active)
-            let r = try a.attack(model, xa, goal: all ? goal : try goal.subset(active), rng: rng)
-            try AttackOps.checkOutput(r.adversarial, clean: xa, eps: a.eps, norm: a.norm, attack: a.name)
-            AttackOps.scatterRows(adv, active, from: r.adversarial)
-            for (k, i) in active.enumerated() where r.fooled[k] { fooled[i] = true; by[i] = r.brokenBy?[k] ?? a.name }
-        }
-        var out = AttackResult(adversarial: adv, fooled: fooled)
-        out.brokenBy = by
+        let r = try runStages(model, x, goal: goal, rng: rng, keepLastImage: true)
+        var out = AttackResult(adversarial: r.adversarial, fooled: r.fooled)
+        out.brokenBy = r.brokenBy
         return out
+    }
+}
+
+extension WorstOf: StagedAttack {
+    public var stageCount: Int { attacks.count }
+    public func stageName(_ k: Int) -> String { attacks[k].name }
+
+    /// Attack `k` on `x`, its output checked against its own ball; a nested ensemble reports
+    /// the member that broke each image.
+    public func runStage(_ k: Int, _ model: Model, _ x: Tensor, goal: AttackGoal, rng: RNG) throws -> StageResult {
+        let a = attacks[k]
+        var g = goal
+        g.needsOutcome = true
+        let r = try a.attack(model, x, goal: g, rng: rng)
+        try AttackOps.checkOutput(r.adversarial, clean: x, eps: a.eps, norm: a.norm, attack: a.name)
+        return StageResult(adversarial: r.adversarial, fooled: r.fooled,
+                           brokenBy: (0..<r.fooled.count).map { r.fooled[$0] ? (r.brokenBy?[$0] ?? a.name) : "" })
     }
 }

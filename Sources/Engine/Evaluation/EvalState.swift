@@ -21,6 +21,8 @@ struct EvalState: Codable {
     var top5: Int? = nil
     /// Per-example outcomes so far, when the evaluation keeps them.
     var examples: Examples? = nil
+    /// A pooled ensemble evaluation's per-image flags and progress (PooledEvaluation.swift).
+    var pooled: Pooled? = nil
 
     struct Examples: Codable {
         var labels: [Int] = []

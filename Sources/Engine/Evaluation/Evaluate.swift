@@ -33,6 +33,11 @@ public struct EvalOptions {
     public var reduce: (([Int]) throws -> [Int])? = nil
     /// Keep each image's outcome (clean correct, robust, which attack broke it) in the record.
     public var perExample: Bool = false
+    /// Run a single ensemble attack (AutoAttack, worst_of) in the pooled order: each member on
+    /// all images still robust after the earlier ones, in full batches (docs/attacks.md,
+    /// "Pooled order"). False: the whole ensemble per data batch. Several processes always use
+    /// the per-batch order.
+    public var pooled: Bool = true
     public init() {}
 }
 
@@ -83,7 +88,8 @@ public enum Evaluation {
         }
         let names = options.labels ?? attacks.map(\.name)
         let total = min(options.limit ?? data.count, data.count)
-        let key = stateKey(model, data, attacks, options, total)
+        let staged = attacks.count == 1 && options.pooled && options.shards == 1 ? attacks[0] as? StagedAttack : nil
+        let key = stateKey(model, data, attacks, options, total) + (staged != nil ? "|pooled" : "")
         var state = EvalState(key: key, seed: rng.next(), next: 0, clean: 0, robust: 0,
                               perAttack: [Int](repeating: 0, count: attacks.count), seconds: 0, warnings: [], sanityDone: false)
         if let path = options.statePath, let saved = try EvalState.load(path) {
@@ -91,13 +97,35 @@ public enum Evaluation {
                 throw EngineError.invalidArgument("evaluate: state file \(path) belongs to another evaluation (different model weights, data, attacks, batch or limit); delete it or choose another path")
             }
             state = saved
-            if state.next > 0 && options.progress {
+            if let st = staged, let p = state.pooled, state.next == total, p.stage < st.stageCount, options.progress {
+                log("evaluate \(model.name): resuming from \(path) at \(st.stageName(p.stage)), image \(p.done)/\(p.pending?.count ?? 0) of its images")
+            } else if state.next > 0 && options.progress {
                 log("evaluate \(model.name): resuming from \(path) at image \(state.next)/\(total)")
             }
         }
-        let d = s.channels * s.height * s.width
         let start = Date()
         let secondsBefore = state.seconds
+        if let staged {
+            try AttackMode.evaluating(model) {
+                try runPooled(model, data, attack: staged, label: names[0], options: options, total: total, state: &state) { st in
+                    guard let path = options.statePath else { return }
+                    st.seconds = secondsBefore + Date().timeIntervalSince(start)
+                    try st.save(path)
+                }
+            }
+        } else {
+            try evaluateBatches(model, data, attacks: attacks, names: names, options: options, total: total, state: &state,
+                                start: start, secondsBefore: secondsBefore)
+        }
+        return try finish(model, attacks: attacks, names: names, options: options, total: total, state: &state,
+                          start: start, secondsBefore: secondsBefore)
+    }
+
+    /// The per-batch order: each data batch's clean-correct images go through every attack.
+    static func evaluateBatches(_ model: Model, _ data: Dataset, attacks: [Attack], names: [String], options: EvalOptions,
+                                total: Int, state: inout EvalState, start: Date, secondsBefore: Double) throws {
+        let s = model.inputShape
+        let d = s.channels * s.height * s.width
         var batches = 0
         var seen = 0  // images this process evaluated (all of them on one process)
         let progress = Progress("evaluate \(model.name)", total: total, unit: "images", enabled: options.progress)
@@ -171,6 +199,11 @@ public enum Evaluation {
                 progress.update(hi, metric: metric, force: hi == total)
             }
         }
+    }
+
+    /// Saves the final state, sums the counts over processes and builds the record.
+    static func finish(_ model: Model, attacks: [Attack], names: [String], options: EvalOptions, total: Int,
+                       state: inout EvalState, start: Date, secondsBefore: Double) throws -> EvalRecord {
         if let path = options.statePath {
             state.seconds = secondsBefore + Date().timeIntervalSince(start)
             try state.save(path)
