@@ -115,6 +115,7 @@ final class PooledEvaluationTests: XCTestCase {
         for s in aa.stats { XCTAssertEqual(pe.brokenBy.filter { $0 == s.name }.count, s.broken, s.name) }
         XCTAssertEqual(r.perAttack.map(\.name), ["AutoAttack"])
         XCTAssertEqual(r.images, n)
+        XCTAssertGreaterThan(r.seconds, 0)
         let text = lines.joined()
         XCTAssertTrue(text.contains("AutoAttack apgd-ce (1/4)"), text)
         XCTAssertTrue(text.contains("robust accuracy after APGD-CE"), text)

@@ -204,10 +204,8 @@ public enum Evaluation {
     /// Saves the final state, sums the counts over processes and builds the record.
     static func finish(_ model: Model, attacks: [Attack], names: [String], options: EvalOptions, total: Int,
                        state: inout EvalState, start: Date, secondsBefore: Double) throws -> EvalRecord {
-        if let path = options.statePath {
-            state.seconds = secondsBefore + Date().timeIntervalSince(start)
-            try state.save(path)
-        }
+        state.seconds = secondsBefore + Date().timeIntervalSince(start)
+        if let path = options.statePath { try state.save(path) }
         if options.shards > 1, let reduce = options.reduce {
             let sums = try reduce([state.clean, state.robust] + state.perAttack)
             guard sums.count == 2 + state.perAttack.count else { throw EngineError.invalidArgument("evaluate: reduce returned \(sums.count) counts") }
