@@ -59,21 +59,36 @@ enum FABProjection {
 
     /// The indices of `v` sorted by value (ties: lower index first), as the stable
     /// `(0..<n).sorted { v[$0] > v[$1] }` (or `<`) orders them, for values that are not NaN.
-    /// Each index is packed under its value's order-preserving bit pattern into one UInt64 and
-    /// the integers are sorted: no comparison closure per step (the projections sort two rows
-    /// of D coordinates per image and iteration, and the closure sort was most of their time).
+    /// Each value becomes its order-preserving 32-bit pattern and the indices are put in order
+    /// by a stable least-significant-digit radix sort (4 passes of 8 bits, a pass skipped when
+    /// all keys share its byte): no comparisons at all, and stability keeps the lower index first
+    /// among equal values (the projections sort two rows of D coordinates per image and
+    /// iteration; the comparison sort was about 4% of an AutoAttack run, BENCHMARKS.md).
     static func order(_ v: [Float], descending: Bool) -> [Int] {
-        var keys = [UInt64](repeating: 0, count: v.count)
-        for i in 0..<v.count {
+        let n = v.count
+        var keys = [UInt32](repeating: 0, count: n)
+        for i in 0..<n {
             // + 0 turns -0 into +0 (they compare equal); negative values flip all bits, positive
             // ones the sign bit, so the unsigned order is the numeric order.
             let bits = (v[i] + 0).bitPattern
-            var k = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
-            if descending { k = ~k }
-            keys[i] = UInt64(k) << 32 | UInt64(i)
+            let k = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+            keys[i] = descending ? ~k : k
         }
-        keys.sort()
-        return keys.map { Int($0 & 0xFFFF_FFFF) }
+        var idx = Array(0..<n), tmp = [Int](repeating: 0, count: n)
+        var count = [Int](repeating: 0, count: 257)
+        for shift: UInt32 in [0, 8, 16, 24] {
+            for b in 0..<257 { count[b] = 0 }
+            for i in 0..<n { count[Int((keys[i] >> shift) & 255) + 1] += 1 }
+            if count.contains(n) { continue }  // every key has the same byte here
+            for b in 1..<257 { count[b] += count[b - 1] }
+            for i in idx {
+                let b = Int((keys[i] >> shift) & 255)
+                tmp[count[b]] = i
+                count[b] += 1
+            }
+            swap(&idx, &tmp)
+        }
+        return idx
     }
 
     /// The L2 projection move of one row (same arguments as `linf`).
