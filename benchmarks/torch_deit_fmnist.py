@@ -90,7 +90,7 @@ def build(a):
         nn.init.zeros_(net.patch_embed.proj.bias)
     if a.weights:
         from safetensors.torch import load_file
-        missing, unexpected = net.load_state_dict(load_file(a.weights), strict=True), None
+        net.load_state_dict(load_file(a.weights), strict=True)
     return Normalized(net)
 
 
