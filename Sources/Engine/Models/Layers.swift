@@ -16,6 +16,18 @@ public enum ParamInit {
     case normal(Float)
     /// Kaiming normal, fan_out mode, ReLU gain (torchvision/timm ResNet convolutions).
     case kaimingFanOut
+    /// Uniform on [-bound, bound) (the bias of a layer left at PyTorch's default init).
+    case uniform(Float)
+    /// PyTorch's default init of a weight (`nn.Conv2d`/`nn.Linear.reset_parameters`:
+    /// kaiming_uniform with a = sqrt(5)), uniform on +-1/sqrt(fan_in), fan_in = Cin/groups * kh * kw
+    /// or In. timm leaves the patch embedding of ViT and Swin at it (docs/models.md, "Initialisation").
+    case torchDefault
+
+    /// The bound 1/sqrt(fan_in) of PyTorch's default init for a weight of `shape` (also its bias's).
+    static func torchDefaultBound(_ shape: [Int]) -> Float {
+        let fanIn = shape.dropFirst().reduce(1, *)
+        return Float(1 / Double(max(fanIn, 1)).squareRoot())
+    }
 }
 
 /// Every parameter and buffer of one model, in creation order, under state-dict names.
@@ -70,6 +82,11 @@ public final class ParamStore {
             let fanOut = t.rank == 4 ? t.shape[0] * t.shape[2] * t.shape[3] : max(t.shape.first ?? 1, 1)
             let std = Float((2.0 / Double(max(fanOut, 1))).squareRoot())
             rng.fillNormal(p, n, scale: std)
+        case .uniform(let bound):
+            for i in 0..<n { p[i] = (2 * rng.uniform() - 1) * bound }
+        case .torchDefault:
+            let bound = ParamInit.torchDefaultBound(t.shape)
+            for i in 0..<n { p[i] = (2 * rng.uniform() - 1) * bound }
         }
     }
 }
@@ -179,8 +196,12 @@ final class Conv2d {
         self.stride = stride
         self.padding = padding
         self.groups = groups
-        weight = s.param("weight", [cout, cin / max(groups, 1), kernel, kernel], initKind)
-        self.bias = bias ? s.param("bias", [cout], .zeros) : nil
+        let shape = [cout, cin / max(groups, 1), kernel, kernel]
+        weight = s.param("weight", shape, initKind)
+        // PyTorch's default init draws the bias on the weight's bound too; timm's inits zero it.
+        var biasInit = ParamInit.zeros
+        if case .torchDefault = initKind { biasInit = .uniform(ParamInit.torchDefaultBound(shape)) }
+        self.bias = bias ? s.param("bias", [cout], biasInit) : nil
     }
 
     // x: (N, Cin, H, W) -> (N, Cout, Ho, Wo)

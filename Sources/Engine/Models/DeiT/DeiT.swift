@@ -4,6 +4,8 @@
 // patch_embed.proj conv patch x patch -> tokens (B, N, D); prepend cls_token; + pos_embed (1, 1+N, D)
 // blocks.i: x + drop_path(attn.proj(MHSA(attn.qkv(norm1 x)))), x + drop_path(mlp(norm2 x)); LayerNorm eps 1e-6
 // norm -> class token -> head
+// init as timm's init_weights (mode ''): pos_embed trunc_normal .02, cls_token normal 1e-6, every Linear
+// trunc_normal .02 with zero bias, the patch embedding PyTorch's default (docs/models.md, "Initialisation").
 
 import Tensor
 
@@ -52,7 +54,9 @@ final class DeiT: Network {
         // timm registers cls_token and pos_embed before patch_embed's weights are counted; order is cosmetic.
         clsToken = s.param("cls_token", [1, 1, d], .normal(1e-6))
         posEmbed = s.param("pos_embed", [1, 1 + grid * grid, d], .truncNormal(0.02))
-        patchEmbed = Conv2d(s.sub("patch_embed.proj"), c.channels, d, kernel: c.patch, stride: c.patch)
+        // timm's init_weights_vit_timm re-initialises Linear layers only: the patch embedding keeps
+        // PyTorch's default init (uniform on +-1/sqrt(C * patch^2), weight and bias).
+        patchEmbed = Conv2d(s.sub("patch_embed.proj"), c.channels, d, kernel: c.patch, stride: c.patch, initKind: .torchDefault)
         let rates = dropPathRates(c.dropPath, total: c.depths[0])
         blocks = (0..<c.depths[0]).map {
             ViTBlock(s.sub("blocks.\($0)"), dim: d, heads: c.heads[0], mlpRatio: c.mlpRatio, dropPath: rates[$0])

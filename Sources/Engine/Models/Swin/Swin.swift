@@ -165,7 +165,9 @@ final class Swin: Network {
     init(_ config: ModelConfig, dry: Bool, rng: RNG) {
         let c = config
         let s = Scope(ParamStore(dry: dry, rng: rng))
-        patchEmbed = Conv2d(s.sub("patch_embed.proj"), c.channels, c.dims[0], kernel: c.patch, stride: c.patch)
+        // timm initialises Swin as ViT (init_weights_vit_timm: Linear layers only), so the patch
+        // embedding keeps PyTorch's default init (docs/models.md, "Initialisation").
+        patchEmbed = Conv2d(s.sub("patch_embed.proj"), c.channels, c.dims[0], kernel: c.patch, stride: c.patch, initKind: .torchDefault)
         patchNorm = LayerNorm(s.sub("patch_embed.norm"), c.dims[0], eps: 1e-5)
         let rates = dropPathRates(c.dropPath, total: c.depths.reduce(0, +))
         var k = 0, prev = c.dims[0], res = c.image / c.patch
