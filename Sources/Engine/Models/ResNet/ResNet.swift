@@ -86,8 +86,9 @@ final class ResNet: Network {
             ls.append(stage)
         }
         layers = ls
-        // timm: nn.Linear default init is replaced by its own; fc keeps PyTorch's uniform-like scale
-        fc = Linear(s.sub("fc"), inplanes, c.classes, initKind: .normal(Float(1 / Double(inplanes).squareRoot()) / 1.7320508))
+        // timm's ResNet.init_weights re-initialises convolutions only: fc keeps PyTorch's default
+        // (weight and bias uniform on +-1/sqrt(inplanes); docs/models.md, "Initialisation").
+        fc = Linear(s.sub("fc"), inplanes, c.classes, initKind: .torchDefault)
         super.init(config, store: s.store)
     }
 
