@@ -67,17 +67,3 @@ final class InitTests: XCTestCase {
         }
     }
 }
-
-extension InitTests {
-    /// timm's ResNet.init_weights touches convolutions only: fc keeps nn.Linear's default init,
-    /// weight and bias uniform on +-1/sqrt(in features).
-    func testResNetHeadMatchesTimm() throws {
-        let p = try studyModel("resnet50_gelu")
-        let w = try XCTUnwrap(p["fc.weight"]), b = try XCTUnwrap(p["fc.bias"])
-        let bound = 1 / Double(w.shape[1]).squareRoot()
-        XCTAssertLessThanOrEqual(stats(w).maxAbs, bound)
-        XCTAssertGreaterThan(stats(w).maxAbs, 0.9 * bound, "uniform, not normal: its extremes reach the bound")
-        XCTAssertLessThanOrEqual(stats(b).maxAbs, bound)
-        XCTAssertGreaterThan(stats(b).std, 0.3 * bound, "timm's fc bias is not zero")
-    }
-}

@@ -20,21 +20,13 @@ public enum ParamInit {
     case uniform(Float)
     /// PyTorch's default init of a weight (`nn.Conv2d`/`nn.Linear.reset_parameters`:
     /// kaiming_uniform with a = sqrt(5)), uniform on +-1/sqrt(fan_in), fan_in = Cin/groups * kh * kw
-    /// or In. timm leaves the patch embedding of ViT and Swin and ResNet's fc at it (docs/models.md,
-    /// "Initialisation").
+    /// or In. timm leaves the patch embedding of ViT and Swin at it (docs/models.md, "Initialisation").
     case torchDefault
 
     /// The bound 1/sqrt(fan_in) of PyTorch's default init for a weight of `shape` (also its bias's).
     static func torchDefaultBound(_ shape: [Int]) -> Float {
         let fanIn = shape.dropFirst().reduce(1, *)
         return Float(1 / Double(max(fanIn, 1)).squareRoot())
-    }
-
-    /// The init of the bias of a layer whose weight of `shape` is initialised as `weight`: PyTorch's
-    /// default draws it on the weight's bound too; timm's inits zero it.
-    static func bias(for weight: ParamInit, shape: [Int]) -> ParamInit {
-        if case .torchDefault = weight { return .uniform(torchDefaultBound(shape)) }
-        return .zeros
     }
 }
 
@@ -177,9 +169,8 @@ final class Linear {
         inFeatures = inF
         outFeatures = outF
         self.conv1x1 = conv1x1
-        let shape = conv1x1 ? [outF, inF, 1, 1] : [outF, inF]
-        weight = s.param("weight", shape, initKind)
-        self.bias = bias ? s.param("bias", [outF], ParamInit.bias(for: initKind, shape: shape)) : nil
+        weight = s.param("weight", conv1x1 ? [outF, inF, 1, 1] : [outF, inF], initKind)
+        self.bias = bias ? s.param("bias", [outF], .zeros) : nil
     }
 
     // x: (..., In) -> (..., Out); conv1x1: (N, In, H, W) -> (N, Out, H, W)
@@ -207,7 +198,10 @@ final class Conv2d {
         self.groups = groups
         let shape = [cout, cin / max(groups, 1), kernel, kernel]
         weight = s.param("weight", shape, initKind)
-        self.bias = bias ? s.param("bias", [cout], ParamInit.bias(for: initKind, shape: shape)) : nil
+        // PyTorch's default init draws the bias on the weight's bound too; timm's inits zero it.
+        var biasInit = ParamInit.zeros
+        if case .torchDefault = initKind { biasInit = .uniform(ParamInit.torchDefaultBound(shape)) }
+        self.bias = bias ? s.param("bias", [cout], biasInit) : nil
     }
 
     // x: (N, Cin, H, W) -> (N, Cout, Ho, Wo)

@@ -86,9 +86,8 @@ final class ResNet: Network {
             ls.append(stage)
         }
         layers = ls
-        // timm's ResNet.init_weights re-initialises convolutions only: fc keeps PyTorch's default
-        // (weight and bias uniform on +-1/sqrt(inplanes); docs/models.md, "Initialisation").
-        fc = Linear(s.sub("fc"), inplanes, c.classes, initKind: .torchDefault)
+        // timm: nn.Linear default init is replaced by its own; fc keeps PyTorch's uniform-like scale
+        fc = Linear(s.sub("fc"), inplanes, c.classes, initKind: .normal(Float(1 / Double(inplanes).squareRoot()) / 1.7320508))
         super.init(config, store: s.store)
     }
 
