@@ -79,9 +79,38 @@ struct Step224Bench: BenchSection {
             }
             let best = times.min() ?? .nan
             print("\(modelName) \(kind) batch \(batch) \(precision.rawValue): best \(fmt(best, 3)) s of \(times.map { fmt($0, 3) }.joined(separator: ", "))")
-            emitResult(["kind": kind, "model": modelName, "batch": batch, "precision": precision.rawValue,
-                        "seconds": best, "times": times, "macs": try m.macs(), "threads": Parallel.threads,
-                        "peak_rss": ModelMemoryBench.peakRSS() ?? 0])
+            var fields: [String: Any] = ["kind": kind, "model": modelName, "batch": batch, "precision": precision.rawValue,
+                                         "seconds": best, "times": times, "macs": try m.macs(), "threads": Parallel.threads,
+                                         "peak_rss": ModelMemoryBench.peakRSS() ?? 0]
+            if MemoryStats.enabled { fields.merge(Step224Bench.memoryFields()) { a, _ in a } }
+            emitResult(fields)
+            if MemoryStats.enabled && kind == "train" { try Step224Bench.census(m, pgd1, x, labels, rng) }
         }
+    }
+
+    /// With ADV_MEM_STATS=1, after the timed steps: what the training forward's graph holds at the
+    /// end of the forward (Autograd.census: buffers by the op that computed them), then the
+    /// backward without an update.
+    static func census(_ m: Network, _ attack: Attack, _ x: Tensor, _ labels: [Int], _ rng: RNG) throws {
+        let adv = try attack.perturb(m, x, labels: labels, rng: rng)
+        m.isTraining = true
+        let loss = try Tensor.crossEntropy(m.forward(adv), labels: labels, labelSmoothing: 0.1)
+        let rows = Autograd.census(of: loss)
+        let gib = { (b: Int) in fmt(Double(b) / Double(1 << 30), 3) }
+        print("graph at the end of the training forward: \(gib(rows.reduce(0) { $0 + $1.bytes })) GiB in its recorded tensors; live tensors now \(gib(MemoryStats.snapshot.live)) GiB")
+        for r in rows.prefix(16) { print("  \(gib(r.bytes)) GiB  \(r.tensors) tensors  \(r.op)") }
+        try loss.backward()
+        for p in m.parameters() { p.tensor.grad = nil }
+    }
+
+    /// With ADV_MEM_STATS=1: peak live tensor bytes, what BigBuffers held at that peak and holds
+    /// now, beside the peak RSS (the rest of the peak RSS is malloc's heap beyond the live
+    /// tensors, the program and its libraries).
+    static func memoryFields() -> [String: Any] {
+        let s = MemoryStats.snapshot
+        let gib = { (b: Int) in fmt(Double(b) / Double(1 << 30), 2) }
+        print("memory: peak live tensors \(gib(s.peak)) GiB (big-buffer cache then \(gib(s.cachedAtPeak)) GiB, now \(gib(MemoryStats.cachedBytes)) GiB); "
+              + "peak RSS \(gib(ModelMemoryBench.peakRSS() ?? 0)) GiB")
+        return ["live_peak": s.peak, "cached_at_peak": s.cachedAtPeak, "cached_now": MemoryStats.cachedBytes]
     }
 }

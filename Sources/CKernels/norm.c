@@ -2,12 +2,12 @@
 #include "adv_kernels.h"
 #include "dispatch.h"
 
-ADV_CLONES void adv_layernorm_forward(const float *x, float *out, float *xhat, float *rstd, const float *w, const float *b,
+ADV_CLONES void adv_layernorm_forward(const float *x, float *out, float *mean, float *rstd, const float *w, const float *b,
                                       long r0, long r1, long d, float eps) {
     for (long r = r0; r < r1; r++) {
         const float *src = x + r * d;
         float *o = out + r * d;
-        float *h = xhat ? xhat + r * d : o;
+        float *h = o;
         long j = 0;
         v16 s = v16_splat(0);
         for (; j + 16 <= d; j += 16) s += v16_load(src + j);
@@ -21,6 +21,7 @@ ADV_CLONES void adv_layernorm_forward(const float *x, float *out, float *xhat, f
         for (; j < d; j++) { float t = src[j] - mu; var += t * t; }
         float rs = 1.0f / __builtin_sqrtf(var / (float)d + eps);
         rstd[r] = rs;
+        if (mean) mean[r] = mu;
         for (j = 0; j < d; j++) h[j] = (src[j] - mu) * rs;
         if (w && b) {
             for (j = 0; j < d; j++) o[j] = h[j] * w[j] + b[j];
@@ -28,16 +29,18 @@ ADV_CLONES void adv_layernorm_forward(const float *x, float *out, float *xhat, f
             for (j = 0; j < d; j++) o[j] = h[j] * w[j];
         } else if (b) {
             for (j = 0; j < d; j++) o[j] = h[j] + b[j];
-        } else if (h != o) {
-            memcpy(o, h, (size_t)d * sizeof(float));
         }
     }
 }
 
-ADV_CLONES void adv_layernorm_backward(const float *g, const float *xhat, const float *rstd, const float *w, float *gx,
-                                       float *gw, float *gb, long r0, long r1, long d) {
+ADV_CLONES void adv_layernorm_backward(const float *g, const float *x, const float *mean, const float *rstd,
+                                       const float *w, float *gx, float *gw, float *gb, float *h, long r0, long r1, long d) {
     for (long r = r0; r < r1; r++) {
-        const float *gr = g + r * d, *h = xhat + r * d;
+        const float *gr = g + r * d, *src = x + r * d;
+        // xhat of this row again, exactly as the forward computed it (the forward keeps only
+        // mean and rstd, as PyTorch's layer norm does).
+        const float mu = mean[r], rsr = rstd[r];
+        for (long j = 0; j < d; j++) h[j] = (src[j] - mu) * rsr;
         if (gw) for (long j = 0; j < d; j++) gw[j] += gr[j] * h[j];
         if (gb) for (long j = 0; j < d; j++) gb[j] += gr[j];
         if (!gx) continue;

@@ -36,4 +36,29 @@ final class BigBufferTests: XCTestCase {
         }
         XCTAssertEqual(BigBuffers.heldBytes, fit * per, "only as many as the limit allows are kept")
     }
+
+    func testANewPeakFreesCachedBuffersOfOtherSizesFirst() {
+        let n = BigBuffers.minCount
+        do { _ = Tensor(uninitialized: [n]) }
+        XCTAssertEqual(BigBuffers.heldBytes, n * 4, "the freed buffer is kept")
+        // A larger buffer raises live bytes above anything live before: the kept buffer, which
+        // cannot serve it, is freed rather than held on top of the new peak.
+        let big = Tensor(uninitialized: [n + 16])
+        XCTAssertEqual(BigBuffers.heldBytes, 0, "nothing is kept on top of a new peak")
+        _ = big
+    }
+
+    func testBelowThePeakBuffersOfOtherSizesStayCached() {
+        let n = BigBuffers.minCount
+        do {
+            let two = [Tensor(uninitialized: [2 * n]), Tensor(uninitialized: [n + 16])]
+            XCTAssertEqual(two.count, 2)
+        }
+        XCTAssertEqual(BigBuffers.heldBytes, (3 * n + 16) * 4)
+        // 3n + 16 floats were live at once; n + 8 more on top of both cached buffers would exceed
+        // that by n + 8, which the (n + 16)-float buffer alone covers: it goes, the 2n one stays.
+        let other = Tensor(uninitialized: [n + 8])
+        XCTAssertEqual(BigBuffers.heldBytes, 2 * n * 4, "only what exceeds the earlier peak is freed")
+        _ = other
+    }
 }

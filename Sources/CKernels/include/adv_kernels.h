@@ -38,13 +38,14 @@ void adv_softmax_rows_backward(const float *g, const float *y, float *dx, long r
 // MARK: normalisation (norm.c)
 
 /// Layer norm of rows [r0, r1) of x (rows, d): xhat = (x - mean) * rstd, out = xhat * w + b
-/// (w, b may be NULL). xhat may be NULL (not kept) or equal to out; rstd[r] receives 1/sqrt(var + eps).
-void adv_layernorm_forward(const float *x, float *out, float *xhat, float *rstd, const float *w, const float *b,
+/// (w, b may be NULL). rstd[r] receives 1/sqrt(var + eps), mean[r] (when not NULL) the mean.
+void adv_layernorm_forward(const float *x, float *out, float *mean, float *rstd, const float *w, const float *b,
                            long r0, long r1, long d, float eps);
-/// Backward of adv_layernorm_forward for rows [r0, r1): gx (when not NULL) is overwritten;
-/// gw and gb (when not NULL, length d) receive this range's sums (+=).
-void adv_layernorm_backward(const float *g, const float *xhat, const float *rstd, const float *w, float *gx,
-                            float *gw, float *gb, long r0, long r1, long d);
+/// Backward of adv_layernorm_forward for rows [r0, r1), from its input x and the mean and rstd
+/// it kept (xhat is recomputed row by row into h, scratch of d floats): gx (when not NULL) is
+/// overwritten; gw and gb (when not NULL, length d) receive this range's sums (+=).
+void adv_layernorm_backward(const float *g, const float *x, const float *mean, const float *rstd, const float *w,
+                            float *gx, float *gw, float *gb, float *h, long r0, long r1, long d);
 
 /// Batch-norm statistics of channels [c0, c1) of x (n, c, hw): mean and biased variance
 /// (two passes, sums in double).

@@ -9,8 +9,11 @@
 final class Node {
     let inputs: [Tensor]
     let backward: (_ gradOutput: Tensor) -> Void
-    init(inputs: [Tensor], backward: @escaping (Tensor) -> Void) {
+    /// The function that recorded it (`#function` of `record`'s caller), for `Autograd.census`.
+    let op: StaticString
+    init(inputs: [Tensor], op: StaticString, backward: @escaping (Tensor) -> Void) {
         self.inputs = inputs
+        self.op = op
         self.backward = backward
     }
 }
@@ -38,6 +41,26 @@ public enum Autograd {
         return xs.map { Tensor.captured[ObjectIdentifier($0)] ?? Tensor(zeros: $0.shape) }
     }
 
+    /// The tensors the graph of `y` holds through its nodes' inputs (not what backward closures
+    /// capture besides), as distinct buffers grouped by the op that computed them ("leaf" for
+    /// tensors no recorded op computed: parameters, images, constants), largest first. A
+    /// diagnostic for memory (AdvBench step224 with ADV_MEM_STATS=1).
+    public static func census(of y: Tensor) -> [(op: String, bytes: Int, tensors: Int)] {
+        var seen = Set<ObjectIdentifier>(), buffers = Set<ObjectIdentifier>()
+        var byOp: [String: (bytes: Int, tensors: Int)] = [:]
+        var stack = [y]
+        while let t = stack.popLast() {
+            guard seen.insert(ObjectIdentifier(t)).inserted else { continue }
+            if buffers.insert(ObjectIdentifier(t.storage)).inserted {
+                let op = t.node.map { "\($0.op)" } ?? "leaf"
+                byOp[op, default: (0, 0)].bytes += t.count * 4
+                byOp[op, default: (0, 0)].tensors += 1
+            }
+            stack.append(contentsOf: t.node?.inputs ?? [])
+        }
+        return byOp.map { ($0.key, $0.value.bytes, $0.value.tensors) }.sorted { $0.bytes > $1.bytes }
+    }
+
     /// Runs `body` without recording a graph (evaluation, weight updates).
     public static func noGrad<T>(_ body: () throws -> T) rethrows -> T {
         let saved = isEnabled
@@ -55,10 +78,10 @@ extension Tensor {
 
     /// Records that `self` was computed from `inputs`; `backward` receives d(loss)/d(self).
     /// Does nothing when grad is off or no input requires grad.
-    public func record(_ inputs: [Tensor], backward: @escaping (Tensor) -> Void) {
+    public func record(_ inputs: [Tensor], op: StaticString = #function, backward: @escaping (Tensor) -> Void) {
         guard Tensor.needsGrad(inputs) else { return }
         requiresGrad = true
-        node = Node(inputs: inputs, backward: backward)
+        node = Node(inputs: inputs, op: op, backward: backward)
     }
 
     /// Adds `g` (same shape as self) into `self.grad`, allocating it on first use (a copy of g).
@@ -122,14 +145,23 @@ extension Tensor {
         // Backward closures compute with ordinary ops; they must not record a new graph.
         let savedEnabled = Autograd.isEnabled
         Autograd.isEnabled = false
+        let readyAfter = gradientReady == nil || Tensor.captureTargets != nil ? [:] : Tensor.leavesFinal(order)
+        // Each tensor is released as soon as its closure has run (its consumers ran before it):
+        // dropping its node frees what the closure saved, and dropping it from `todo` frees its
+        // data unless something outside the graph holds it. So memory falls during the backward
+        // from the forward's peak, as in PyTorch, instead of holding every activation to the end
+        // (docs/architecture.md, "Memory").
+        var todo: [Tensor?] = order.reversed()
+        order = []
         defer {
             Autograd.isEnabled = savedEnabled
             Tensor.pending = savedPending
             Tensor.currentGradOut = savedOut
-            for t in order { t.node = nil }
+            for t in todo { t?.node = nil }
         }
-        let readyAfter = gradientReady == nil || Tensor.captureTargets != nil ? [:] : Tensor.leavesFinal(order)
-        for (k, t) in order.reversed().enumerated() {
+        for k in todo.indices {
+            guard let t = todo[k] else { continue }
+            todo[k] = nil
             if let g = Tensor.pending.removeValue(forKey: ObjectIdentifier(t)) {
                 if let n = t.node {
                     Tensor.currentGradOut = g.storage
@@ -141,6 +173,7 @@ extension Tensor {
                     Tensor.captured[ObjectIdentifier(t)] = g
                 }
             }
+            t.node = nil
             // Also after a closure that did not run (no gradient reached its tensor).
             if let leaves = readyAfter[k], let ready = gradientReady { leaves.forEach(ready) }
         }

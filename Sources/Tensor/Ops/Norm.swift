@@ -26,31 +26,34 @@ extension Tensor {
         var inputs = [x]
         if let w = weight { inputs.append(w) }
         if let b = bias { inputs.append(b) }
-        // The normalised values are kept for backward only when a graph is recorded.
-        let keep = Tensor.needsGrad(inputs)
-        let xhat = keep ? Tensor(uninitialized: x.shape) : out
+        // Backward needs the row means and rstd besides x (which the graph keeps anyway); it
+        // recomputes the normalised values, as PyTorch's layer norm does (docs/architecture.md,
+        // "Memory"), instead of keeping a second tensor of x's size.
+        let mean = Tensor.needsGrad(inputs) ? Tensor(uninitialized: [rows]) : nil
         let rstd = Tensor(uninitialized: [rows])
-        let px = x.ptr, po = out.ptr, phat = keep ? xhat.ptr : nil, pr = rstd.ptr
+        let px = x.ptr, po = out.ptr, pm = mean?.ptr, pr = rstd.ptr
         let pw = weight.map { UnsafePointer($0.ptr) }, pb = bias.map { UnsafePointer($0.ptr) }
         // CKernels/norm.c, rows split over threads.
         Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / Swift.max(d, 1))) { r in
-            adv_layernorm_forward(px, po, phat, pr, pw, pb, r.lowerBound, r.upperBound, d, eps)
+            adv_layernorm_forward(px, po, pm, pr, pw, pb, r.lowerBound, r.upperBound, d, eps)
         }
-        out.record(inputs) { g in Tensor.normRowsBackward(g, x, weight: weight, bias: bias, xhat: xhat, rstd: rstd) }
+        if let mean = mean {
+            out.record(inputs) { g in Tensor.normRowsBackward(g, x, weight: weight, bias: bias, mean: mean, rstd: rstd) }
+        }
         return out
     }
 
-    /// The gradients of `normRows` (CKernels/norm.c): with xhat the normalised rows,
-    /// dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) where dxhat = g w, per row;
-    /// dw = sum over rows of g xhat, db = sum over rows of g.
+    /// The gradients of `normRows` (CKernels/norm.c): with xhat = (x - mean) rstd the normalised
+    /// rows (recomputed row by row), dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))
+    /// where dxhat = g w, per row; dw = sum over rows of g xhat, db = sum over rows of g.
     /// - Parameters:
     ///   - g: (rows, d) the output gradient (any shape of that size)
     ///   - x: the input (rows, d); weight, bias: (d) or nil; each receives its gradient
-    ///   - xhat: (rows, d) the normalised rows the forward pass kept
+    ///   - mean: (rows) the row means the forward pass kept
     ///   - rstd: (rows) 1 / sqrt(var + eps) per row
-    static func normRowsBackward(_ g: Tensor, _ x: Tensor, weight: Tensor?, bias: Tensor?, xhat: Tensor, rstd: Tensor) {
+    static func normRowsBackward(_ g: Tensor, _ x: Tensor, weight: Tensor?, bias: Tensor?, mean: Tensor, rstd: Tensor) {
         let rows = rstd.count, d = x.count / Swift.max(rows, 1)
-        let pg = g.ptr, ph = xhat.ptr, pr = rstd.ptr
+        let pg = g.ptr, px = x.ptr, pm = mean.ptr, pr = rstd.ptr
         let needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
         let gx = x.requiresGrad ? Tensor(uninitialized: x.shape) : nil
         let pgx = gx?.ptr
@@ -61,10 +64,13 @@ extension Tensor {
         let partW = needW ? Tensor(zeros: [chunks, d]) : nil, partB = needB ? Tensor(zeros: [chunks, d]) : nil
         let ppw = partW?.ptr, ppb = partB?.ptr
         Parallel.forEach(chunks, minChunk: 1) { cr in
+            let h = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(d, 1))  // one row of xhat
+            defer { h.deallocate() }
             for c in cr {
                 let r0 = c * per, r1 = Swift.min(rows, r0 + per)
                 if r0 >= r1 { continue }
-                adv_layernorm_backward(pg, ph, pr, weight.map { UnsafePointer($0.ptr) }, pgx, ppw.map { $0 + c * d }, ppb.map { $0 + c * d }, r0, r1, d)
+                adv_layernorm_backward(pg, px, pm, pr, weight.map { UnsafePointer($0.ptr) }, pgx, ppw.map { $0 + c * d },
+                                       ppb.map { $0 + c * d }, h, r0, r1, d)
             }
         }
         if let w = weight, let part = partW {
