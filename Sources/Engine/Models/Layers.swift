@@ -82,10 +82,9 @@ public final class ParamStore {
             let fanOut = t.rank == 4 ? t.shape[0] * t.shape[2] * t.shape[3] : max(t.shape.first ?? 1, 1)
             let std = Float((2.0 / Double(max(fanOut, 1))).squareRoot())
             rng.fillNormal(p, n, scale: std)
-        case .uniform(let bound):
-            for i in 0..<n { p[i] = (2 * rng.uniform() - 1) * bound }
-        case .torchDefault:
-            let bound = ParamInit.torchDefaultBound(t.shape)
+        case .uniform, .torchDefault:
+            let bound: Float
+            if case .uniform(let b) = kind { bound = b } else { bound = ParamInit.torchDefaultBound(t.shape) }
             for i in 0..<n { p[i] = (2 * rng.uniform() - 1) * bound }
         }
     }
