@@ -107,6 +107,20 @@ void adv_scale_residual_cl_forward(const float *x, const float *y, const float *
 void adv_scale_residual_cl_backward(const float *g, const float *y, const float *scale, const float *sample_scale,
                                     float *gy, float *gs, long c, long hw, long u0, long u1);
 
+// MARK: Swin's shifted windows (swinwindow.c)
+// A (B, H, W, C) map and its windows (B * ceil(H / w) * ceil(W / w), w * w, C): window u of image
+// u / windows-per-image, row-major; token (i, j) of window (wy, wx) is padded position
+// (y, x) = (wy w + i, wx w + j), holding the map's ((y + shift) mod H, (x + shift) mod W), or zeros
+// past H or W. sample_scale: one factor per image (drop path), or NULL (1). Windows [w0, w1).
+
+/// win := sample_scale[b] * the map's rows (zeros in the padding): roll by -shift, pad, partition.
+void adv_window_partition(const float *img, const float *sample_scale, float *win, long h, long wd, long c,
+                          long w, long shift, long w0, long w1);
+/// The map's rows := res + sample_scale[b] * win (res NULL: 0), for tokens inside the map: window
+/// reverse, crop and roll by +shift, with the residual add. Padding tokens are skipped.
+void adv_window_merge(const float *win, const float *res, const float *sample_scale, float *img, long h, long wd,
+                      long c, long w, long shift, long w0, long w1);
+
 // MARK: optimizer (optim.c)
 
 /// One AdamW update of n parameters in place, with PyTorch's operation order:

@@ -7,7 +7,8 @@
 //   attn: window = min(map, window), shift = window/2 on odd blocks unless the map fits one window;
 //   roll by -shift, pad to a multiple of the window, partition, W-MSA with relative position bias
 //   (table ((2w-1)^2, heads), index (dy+w-1)(2w-1) + (dx+w-1)) and the -100 shift mask, merge,
-//   crop, roll back.
+//   crop, roll back. The roll, pad and partition are one pass (Tensor.windowPartition), and so are
+//   the merge, crop, roll back, drop path and residual add (Tensor.windowMerge).
 // norm LayerNorm -> head: average over H, W -> head.fc
 
 import Tensor
@@ -93,16 +94,12 @@ final class SwinBlock {
         return m
     }
 
-    // x: (B, H, W, C) -> (B, H, W, C)
+    // x: (B, H, W, C) -> the windows' attention output (B * nW, N, C), in the order
+    // `Tensor.windowPartition` gives them (roll by -shift, pad, partition in one pass).
     func attention(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        let b = x.shape[0], r = resolution, c = dim, w = window, n = w * w
-        var h = x
-        if shift > 0 { h = try h.roll(shifts: [-shift, -shift], axes: [1, 2]) }
-        let pad = (w - r % w) % w
-        if pad > 0 { h = try h.pad([(0, 0), (0, pad), (0, pad), (0, 0)]) }
-        let hp = r + pad, nw1 = hp / w, nw = nw1 * nw1
-        // window partition: (B, hp/w, w, hp/w, w, C) -> (B * nW, N, C)
-        h = try h.reshape([b, nw1, w, nw1, w, c]).permute([0, 1, 3, 2, 4, 5]).reshape([b * nw, n, c])
+        let b = x.shape[0], c = dim, w = window, n = w * w
+        let h = try Tensor.windowPartition(x, window: w, shift: shift)
+        let nw = h.shape[0] / b
         let hd = c / heads
         // bias (nW, heads, N, N): relative position bias, plus the shift mask of each window
         // position; window b of the (B * nW) batch uses bias[b % nW].
@@ -110,19 +107,16 @@ final class SwinBlock {
         if let m = mask {
             bias = try bias.expand(to: [nw, heads, n, n]).reshape([1, nw * heads, n, n]).add(m).reshape([nw, heads, n, n])
         }
-        var o = try Tensor.attentionPacked(qkv: qkv(h, ctx), heads: heads, bias: bias, scale: 1 / Float(hd).squareRoot())
+        let o = try Tensor.attentionPacked(qkv: qkv(h, ctx), heads: heads, bias: bias, scale: 1 / Float(hd).squareRoot())
         ctx.count(2 * b * nw * heads * n * n * hd)
-        o = try proj(o, ctx)
-        // window reverse -> (B, hp, hp, C), crop, roll back
-        o = try o.reshape([b, nw1, nw1, w, w, c]).permute([0, 1, 3, 2, 4, 5]).reshape([b, hp, hp, c])
-        if pad > 0 { o = try o.slice(axis: 1, start: 0, end: r).slice(axis: 2, start: 0, end: r) }
-        if shift > 0 { o = try o.roll(shifts: [shift, shift], axes: [1, 2]) }
-        return o
+        return try proj(o, ctx)
     }
 
     // x: (B, H, W, C) -> (B, H, W, C)
     func callAsFunction(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        var h = try dropPath(attention(norm1(x, ctx), ctx), dropRate, ctx).add(x)
+        // Window reverse, crop, roll back, drop path and the residual add in one pass.
+        var h = try Tensor.windowMerge(attention(norm1(x, ctx), ctx), height: x.shape[1], width: x.shape[2], shift: shift,
+                                       residual: x, sampleScale: dropPathFactors(x.shape[0], dropRate, ctx))
         let m = try fc2(fc1(norm2(h, ctx), ctx).gelu(), ctx)
         h = try dropPath(m, dropRate, ctx).add(h)
         return h
