@@ -141,12 +141,19 @@ extension Tensor {
         }
         if qkv.requiresGrad { qkv.addGrad(gqkv) }
         if let bias = bias, bias.requiresGrad {
-            // Sum the score gradients of the sequences sharing each bias group.
+            // Sum the score gradients of the sequences sharing each bias group: each element adds
+            // its sequences in sequence order, elements split over the threads (Swin-T at 224,
+            // batch 16: 7M floats per stage-1 block, which one thread summed alone).
             let gb = Tensor(zeros: bias.shape)
-            let per = heads * t * t, pgb = gb.ptr
-            for b in 0..<nb {
-                let src = pds + b * per, dst = pgb + (b % groups) * per
-                for i in 0..<per { dst[i] += src[i] }
+            let per = heads * t * t, pgb = gb.ptr, total = groups * per
+            Parallel.forEach(total, minChunk: Swift.max(256, 65536 * groups / Swift.max(nb, 1))) { r in
+                for b in 0..<nb {
+                    let gi = b % groups
+                    let lo = Swift.max(r.lowerBound, gi * per), hi = Swift.min(r.upperBound, (gi + 1) * per)
+                    if lo >= hi { continue }
+                    let src = pds + b * per - gi * per
+                    for i in lo..<hi { pgb[i] += src[i] }
+                }
             }
             bias.addGrad(gb)
         }
