@@ -168,6 +168,35 @@ final class KernelReferenceTests: XCTestCase {
         }
     }
 
+    func testPackedAttentionGradientsAtEveryPrecision() throws {
+        // attentionPacked's backward rounds the kept probabilities again per head (bf16, fp16)
+        // and keeps the score gradients only when the bias needs a gradient: qkv's gradient must
+        // equal the permuted route's (which keeps both), with the bias a leaf or a constant.
+        let b = 4, t = 9, heads = 2, d = 4, c = heads * d
+        for precision in Precision.allCases {
+            for biasGrad in [false, true] {
+                let qkv = rnd([b, t, 3 * c], seed: 60)
+                let bias = rnd([2, heads, t, t], seed: 61, requiresGrad: biasGrad)
+                let out = try Tensor.attentionPacked(qkv: qkv, heads: heads, bias: bias, scale: 0.4, precision: precision)
+                let r = rnd(out.shape, seed: 62, requiresGrad: false)
+                try out.backward(seed: r)
+                let gPacked = qkv.grad?.toArray() ?? [], gbPacked = bias.grad?.toArray() ?? []
+                qkv.grad = nil; bias.grad = nil
+                let p = try qkv.reshape([b, t, 3, heads, d]).permute([2, 0, 3, 1, 4]).split(sizes: [1, 1, 1], axis: 0)
+                    .map { try $0.reshape([b, heads, t, d]) }
+                let full = try bias.reshape([1, 2, heads, t, t]).expand(to: [b / 2, 2, heads, t, t]).reshape([b, heads, t, t])
+                let ref = try Tensor.attention(q: p[0], k: p[1], v: p[2], bias: full, scale: 0.4, precision: precision)
+                    .permute([0, 2, 1, 3]).reshape([b, t, c])
+                try ref.backward(seed: r)
+                let what = "packed attention \(precision) bias grad \(biasGrad)"
+                assertClose(out.toArray(), ref.toArray().map(Double.init), "\(what): output", tol: 1e-6)
+                assertClose(gPacked, (qkv.grad?.toArray() ?? []).map(Double.init), "\(what): dqkv", tol: 1e-6)
+                XCTAssertEqual(gbPacked.isEmpty, !biasGrad, "\(what): bias gradient present")
+                if biasGrad { assertClose(gbPacked, (bias.grad?.toArray() ?? []).map(Double.init), "\(what): dbias", tol: 1e-6) }
+            }
+        }
+    }
+
     func testPackedAttentionEqualsPermutedAttention() throws {
         // B = 4 sequences, T = 5 tokens, 2 heads of 3 dims; bias groups G = 2 (Swin: windows).
         let b = 4, t = 5, heads = 2, d = 3, c = heads * d

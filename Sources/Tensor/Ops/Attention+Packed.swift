@@ -41,7 +41,8 @@ extension Tensor {
         let rqkv = precision.rounded(qkv)
         let scoreShape = [nb, heads, t, t]
         let probs = Tensor(uninitialized: keep ? scoreShape : [0])
-        let rprobs = precision == .fp32 || !keep ? probs : Tensor(uninitialized: scoreShape)
+        // P rounded for the second product goes to a per-chunk scratch, kept or not: backward
+        // rounds the kept P again (the same values) instead of reading B H T T more floats.
         let out = Tensor(uninitialized: [nb, t, c])
         let px = rqkv.ptr, po = out.ptr
         let pb = bias?.ptr
@@ -57,24 +58,24 @@ extension Tensor {
                 out: po, out_batch: t * c, out_head: d, ldo: c,
                 bias: pb, bias_groups: groups, bias_batch: heads * t * t, bias_head: t * t, ldbias: t,
                 scale: scale, probs: keep ? probs.ptr : nil,
-                rprobs: keep && precision != .fp32 ? rprobs.ptr : nil, round_bf16: precision == .bf16 ? 1 : 0)
+                rprobs: nil, round_bf16: precision == .bf16 ? 1 : 0)
         }
         Parallel.forEach(nb * heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
             // The C loop's scratch: t floats (the rows' 1 / sum), then the loop below's (T, S)
-            // scores and rounded probabilities when they are not kept.
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: t + (keep ? 0 : 2 * t * t))
+            // scores when they are not kept, and the rounded probabilities.
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: t + 2 * t * t)
             defer { buffer.deallocate() }
             // The products the loop below would give to the small-product kernel (BLAS.gemmSmall,
             // inside this loop body whether or not the heads are split over the threads).
             if var a = args, BLAS.isSmall(t, t, d), BLAS.isSmall(t, d, t),
                adv_attention_forward(&a, r.lowerBound, r.upperBound, buffer) != 0 { return }
-            let scratch = keep ? nil : buffer + t
+            let scratch = keep ? nil : buffer + t, rscratch = buffer + t + t * t
             for bh in r {
                 let b = bh / heads, h = bh % heads
                 let q = px + b * t * ld + h * d, k = q + c, v = q + 2 * c
                 // This head's scores / probabilities, and P rounded for the second product.
                 let sp = scratch ?? probs.ptr + bh * t * t
-                let rp = precision == .fp32 ? sp : (scratch.map { $0 + t * t } ?? rprobs.ptr + bh * t * t)
+                let rp = precision == .fp32 ? sp : rscratch
                 // scores (T, T) = scale q k^T (+ bias, added in the product's epilogue)
                 if let pb = pb {
                     BLAS.gemmSmallAdd(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld,
@@ -93,7 +94,7 @@ extension Tensor {
         guard keep else { return out }
         out.record(inputs) { g in
             Tensor.attentionPackedBackward(g, qkv: qkv, heads: heads, bias: bias, scale: scale, precision: precision,
-                                           rqkv: rqkv, probs: probs, rprobs: rprobs)
+                                           rqkv: rqkv, probs: probs)
         }
         return out
     }
@@ -105,10 +106,10 @@ extension Tensor {
     ///   - g: (B, T, H * D) the output gradient
     ///   - qkv: (B, T, 3 * H * D), bias: (G, H, T, T) or nil: the inputs, which receive the gradients
     ///   - rqkv: qkv rounded to `precision`
-    ///   - probs: (B, H, T, T) the softmax probabilities the forward pass kept
-    ///   - rprobs: probs rounded to `precision` (probs itself in fp32)
+    ///   - probs: (B, H, T, T) the softmax probabilities the forward pass kept (rounded to
+    ///     `precision` again here, head by head, for dV)
     static func attentionPackedBackward(_ g: Tensor, qkv: Tensor, heads: Int, bias: Tensor?, scale: Float, precision: Precision,
-                                        rqkv: Tensor, probs: Tensor, rprobs: Tensor) {
+                                        rqkv: Tensor, probs: Tensor) {
         let nb = qkv.shape[0], t = qkv.shape[1], c = qkv.shape[2] / 3, d = c / heads
         let ld = 3 * c
         let groups = bias?.shape[0] ?? 1
@@ -117,16 +118,28 @@ extension Tensor {
         let rg = precision.rounded(g)
         // Every element of gqkv is written by exactly one head's product (beta 0).
         let gqkv = Tensor(uninitialized: qkv.shape)
-        let ds = Tensor(uninitialized: scoreShape)
+        // The score gradients are kept only for the bias's gradient; otherwise (an attack's input
+        // gradient) each chunk of heads reuses one cache-resident (T, T) scratch.
+        let keepDS = bias?.requiresGrad ?? false
+        let ds = Tensor(uninitialized: keepDS ? scoreShape : [0])
         let pg = rg.ptr, pgx = gqkv.ptr, pds = ds.ptr
-        let px = rqkv.ptr, pp = probs.ptr, prp = rprobs.ptr
+        let px = rqkv.ptr, pp = probs.ptr
         Parallel.forEach(nb * heads, minChunk: Swift.max(1, 300_000 / Swift.max(perHead, 1))) { r in
+            // Scratch: dS when not kept, then P rounded to `precision` (the values the forward
+            // pass's second product read).
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t)
+            defer { buffer.deallocate() }
             for bh in r {
                 let b = bh / heads, h = bh % heads
                 let off = b * t * ld + h * d
                 let q = px + off, k = q + c, v = q + 2 * c
                 let gq = pgx + off, gk = gq + c, gv = gq + 2 * c
-                let P = pp + bh * t * t, RP = prp + bh * t * t, dS = pds + bh * t * t
+                let P = pp + bh * t * t, dS = keepDS ? pds + bh * t * t : buffer
+                var RP = UnsafePointer(P)
+                if precision != .fp32 {
+                    precision.round(P, buffer + t * t, t * t)
+                    RP = UnsafePointer(buffer + t * t)
+                }
                 let dO = pg + b * t * c + h * d
                 // dV = P^T dO
                 BLAS.gemmSmall(transA: true, transB: false, m: t, n: d, k: t, a: RP, lda: t, b: dO, ldb: c, c: gv, ldc: ld)
@@ -140,7 +153,7 @@ extension Tensor {
             }
         }
         if qkv.requiresGrad { qkv.addGrad(gqkv) }
-        if let bias = bias, bias.requiresGrad {
+        if let bias = bias, keepDS {
             // Sum the score gradients of the sequences sharing each bias group: each element adds
             // its sequences in sequence order, elements split over the threads (Swin-T at 224,
             // batch 16: 7M floats per stage-1 block, which one thread summed alone).
