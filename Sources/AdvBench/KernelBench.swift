@@ -205,12 +205,28 @@ struct KernelBench: BenchSection {
                 return { try x.add(y) }
             }
         }
+        // Swin's shifted-window partition (Tensor.windowPartition, one gather) against the
+        // roll + reshape/permute/reshape it replaced (two copies).
+        func window(_ res: String, b: Int, hw: Int, c: Int, w: Int, fused: Bool) -> MemoryCase {
+            let s = w / 2
+            return MemoryCase(kernel: fused ? "swin window partition" : "swin window partition (roll + permute)", res: res,
+                              shape: "\(b)x\(hw)x\(hw)x\(c) w\(w) shift \(s)", bytes: Double(b * hw * hw * c * 8), flops: 0) {
+                let x = Tensor.randn([b, hw, hw, c], rng: RNG(seed: 18))
+                if fused { return { try Tensor.windowPartition(x, window: w, shift: s) } }
+                return {
+                    try x.roll(shifts: [-s, -s], axes: [1, 2]).reshape([b, hw / w, w, hw / w, w, c]).permute([0, 1, 3, 2, 4, 5])
+                        .reshape([b * (hw / w) * (hw / w), w * w, c])
+                }
+            }
+        }
         return [
             add("224", [8, 96, 56, 56], [8, 96, 56, 56]), add("224", [8, 96, 56, 56], [1, 96, 1, 1]),
             dw("224", n: 8, c: 96, hw: 56), dw("224", n: 8, c: 384, hw: 14), dw("32", n: 64, c: 96, hw: 8),
             ln("224", rows: 8 * 3136, d: 96), ln("224", rows: 8 * 197, d: 384), ln("32", rows: 64 * 64, d: 96),
             gelu("224", count: 8 * 3136 * 384), gelu("32", count: 64 * 64 * 384),
             softmax("224", rows: 8 * 6 * 197, d: 197), softmax("224", rows: 8 * 64 * 3 * 49, d: 49), softmax("32", rows: 64 * 6 * 65, d: 65),
+            window("224", b: 8, hw: 56, c: 96, w: 7, fused: true), window("224", b: 8, hw: 56, c: 96, w: 7, fused: false),
+            window("32", b: 64, hw: 16, c: 64, w: 4, fused: true), window("32", b: 64, hw: 16, c: 64, w: 4, fused: false),
         ].filter { Self.wanted($0.kernel) }
     }
 }
