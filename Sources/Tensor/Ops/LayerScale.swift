@@ -144,7 +144,7 @@ extension Tensor {
     }
 
     /// Calls `body` with the per-sample factors' pointer (nil when there are none).
-    private static func withSampleScale(_ k: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
+    static func withSampleScale(_ k: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
         guard let k = k else { body(nil); return }
         k.withUnsafeBufferPointer { body($0.baseAddress) }
     }

@@ -79,7 +79,7 @@ extension Tensor {
     /// adv_window_partition over all windows, split over the pool.
     static func partitionRaw(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, h: Int, wd: Int, c: Int,
                              window: Int, shift: Int, windows: Int, sampleScale: [Float]?) {
-        withScale(sampleScale) { pk in
+        withSampleScale(sampleScale) { pk in
             Parallel.forEach(windows, minChunk: Swift.max(1, 65536 / Swift.max(window * window * c, 1))) { r in
                 adv_window_partition(src, pk, dst, h, wd, c, window, shift, r.lowerBound, r.upperBound)
             }
@@ -90,16 +90,10 @@ extension Tensor {
     static func mergeRaw(_ src: UnsafePointer<Float>, residual: Tensor?, sampleScale: [Float]?, into dst: UnsafeMutablePointer<Float>,
                          h: Int, wd: Int, c: Int, window: Int, shift: Int, windows: Int) {
         let pr = residual.map { UnsafePointer($0.ptr) }
-        withScale(sampleScale) { pk in
+        withSampleScale(sampleScale) { pk in
             Parallel.forEach(windows, minChunk: Swift.max(1, 65536 / Swift.max(window * window * c, 1))) { r in
                 adv_window_merge(src, pr, pk, dst, h, wd, c, window, shift, r.lowerBound, r.upperBound)
             }
         }
-    }
-
-    /// Calls `body` with the per-image factors' pointer (nil when there are none).
-    private static func withScale(_ k: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
-        guard let k = k else { body(nil); return }
-        k.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }
