@@ -101,3 +101,18 @@ final class GradientHandleTests: XCTestCase {
         XCTAssertTrue(h.requiresGrad)
     }
 }
+
+extension GradientHandleTests {
+    /// An op recorded before an earlier backward released its input's node: the gradient lands in
+    /// that input (a leaf by then), as when the graph held the input itself.
+    func testHandleRecordedBeforeAnEarlierBackward() throws {
+        let w = rnd([2, 3], seed: 24)
+        let mid = w.mul(scalar: 2)
+        let late = try mid.permute([1, 0]).mul(scalar: 3)  // records a handle of mid
+        try mid.sum().backward()                              // releases mid's node
+        XCTAssertEqual(w.grad?.toArray(), [Float](repeating: 2, count: 6))
+        try late.sum().backward()
+        XCTAssertEqual(mid.grad?.toArray(), [Float](repeating: 3, count: 6))
+        XCTAssertEqual(w.grad?.toArray(), [Float](repeating: 2, count: 6))
+    }
+}

@@ -144,7 +144,10 @@ extension Tensor {
             visited.insert(t.gradKey)
             stack.append((t, true))
             if let n = t.node {
-                for i in n.inputs where i.requiresGrad && !visited.contains(i.gradKey) { stack.append((i, false)) }
+                for input in n.inputs {
+                    let i = input.resolved
+                    if i.requiresGrad && !visited.contains(i.gradKey) { stack.append((i, false)) }
+                }
             }
         }
         // Gradients of intermediate tensors live in a side table (`pending`), not in `.grad`,
@@ -197,11 +200,11 @@ extension Tensor {
     static func leavesFinal(_ order: [Tensor]) -> [Int: [Tensor]] {
         var last: [ObjectIdentifier: Int] = [:]
         for (k, t) in order.reversed().enumerated() {
-            for i in t.node?.inputs ?? [] where i.node == nil && i.requiresGrad { last[ObjectIdentifier(i)] = k }
+            for i in (t.node?.inputs ?? []).map(\.resolved) where i.node == nil && i.requiresGrad { last[ObjectIdentifier(i)] = k }
         }
         var ready: [Int: [Tensor]] = [:]
         for (k, t) in order.reversed().enumerated() {
-            for i in t.node?.inputs ?? [] where i.node == nil && last[ObjectIdentifier(i)] == k {
+            for i in (t.node?.inputs ?? []).map(\.resolved) where i.node == nil && last[ObjectIdentifier(i)] == k {
                 last[ObjectIdentifier(i)] = nil  // an op reading the same leaf twice lists it once
                 ready[k, default: []].append(i)
             }
@@ -224,8 +227,14 @@ extension Tensor {
         let h = Tensor(shape: shape, storage: Storage.empty)
         h.requiresGrad = requiresGrad
         h.graphNode = n
+        h.handleOf = self
+        h.isGradientHandle = true
         return h
     }
+
+    /// A node input as the backward walks it: a gradient handle whose node an earlier backward
+    /// released stands for its tensor (a leaf now), as long as that tensor is alive.
+    var resolved: Tensor { isGradientHandle && node == nil ? (handleOf ?? self) : self }
 
     /// What a backward closure that reads this op's own output should capture: the same storage
     /// under a tensor without a node. Capturing the output itself would be a cycle (its node holds
@@ -248,6 +257,12 @@ extension Tensor {
     /// closure received, so a closure must not modify or reuse g after passing it.
     public func addGrad(_ g: Tensor) {
         guard requiresGrad else { return }
+        if isGradientHandle && node == nil {
+            // An earlier backward released the node: the tensor this handle stands for is a leaf
+            // now and receives the gradient, as it would had the graph held it (dropped if it is gone).
+            handleOf?.addGrad(g)
+            return
+        }
         let owned = g.storage !== Tensor.currentGradOut
         if node == nil {
             if let targets = Tensor.captureTargets {

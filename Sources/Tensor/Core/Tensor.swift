@@ -23,6 +23,10 @@ public final class Tensor {
     /// The node as recorded; it may have been released by a backward that reached it through
     /// another tensor sharing it (a `gradientHandle`, Autograd.swift).
     var graphNode: Node?
+    /// For a gradient handle (`Tensor.gradientHandle`): the tensor it stands for, while alive.
+    weak var handleOf: Tensor?
+    /// True for a gradient handle (its storage is empty; never read its values).
+    var isGradientHandle = false
 
     /// Number of elements.
     @inlinable public var count: Int { storage.count }
