@@ -26,6 +26,7 @@ extension Tensor {
         let count = b * ((h + window - 1) / window) * ((wd + window - 1) / window)
         let out = Tensor(uninitialized: [count, window * window, c])
         partitionRaw(x.ptr, into: out.ptr, h: h, wd: wd, c: c, window: window, shift: shift, windows: count, sampleScale: nil)
+        let x = x.gradientHandle  // the gradient is a gather of g: x's values are not read
         out.record([x]) { g in
             let gx = Tensor(uninitialized: x.shape)
             mergeRaw(g.ptr, residual: nil, sampleScale: nil, into: gx.ptr, h: h, wd: wd, c: c, window: window, shift: shift, windows: count)
@@ -64,6 +65,8 @@ extension Tensor {
         let out = Tensor(uninitialized: shape)
         mergeRaw(windows.ptr, residual: residual, sampleScale: sampleScale, into: out.ptr, h: h, wd: wd, c: c, window: w,
                  shift: shift, windows: count)
+        // The gradients are gathers of g: neither input's values are read.
+        let windows = windows.gradientHandle, residual = residual?.gradientHandle
         var inputs = [windows]
         if let r = residual { inputs.append(r) }
         out.record(inputs) { g in
