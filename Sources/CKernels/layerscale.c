@@ -94,3 +94,37 @@ ADV_CLONES void adv_scale_residual_cl_backward(const float *g, const float *y, c
         }
     }
 }
+
+// The same two passes with the branch in the packed layout (C, N * hw) of ConvNeXt's conv_mlp
+// (Tensor/Ops/ConvMlp.swift): plane (n, c) of y is the hw floats at (c * N + n) * hw; the
+// arithmetic per element is that of adv_scale_residual_forward/backward, expression for expression.
+ADV_CLONES void adv_scale_residual_packed_forward(const float *x, const float *y, const float *scale, const float *sample_scale,
+                                                  float *out, long n, long c, long hw, long p0, long p1) {
+    for (long p = p0; p < p1; p++) {
+        float s = scale[p % c] * (sample_scale ? sample_scale[p / c] : 1.0f);
+        const float *xp = x + p * hw, *yp = y + ((p % c) * n + p / c) * hw;
+        float *op = out + p * hw;
+        for (long j = 0; j < hw; j++) op[j] = xp[j] + s * yp[j];
+    }
+}
+
+ADV_CLONES void adv_scale_residual_packed_backward(const float *g, const float *y, const float *scale, const float *sample_scale,
+                                                   float *gy, float *gs, long n, long c, long hw, long p0, long p1) {
+    for (long p = p0; p < p1; p++) {
+        float k = sample_scale ? sample_scale[p / c] : 1.0f, s = scale[p % c] * k;
+        long q = ((p % c) * n + p / c) * hw;
+        const float *gp = g + p * hw, *yp = y + q;
+        if (gy) {
+            float *dp = gy + q;
+            for (long j = 0; j < hw; j++) dp[j] = s * gp[j];
+        }
+        if (gs) {
+            v16 acc = v16_splat(0);
+            long j = 0;
+            for (; j + 16 <= hw; j += 16) acc += v16_load(gp + j) * v16_load(yp + j);
+            float sum = v16_sum(acc);
+            for (; j < hw; j++) sum += gp[j] * yp[j];
+            gs[p] = sum * k;
+        }
+    }
+}

@@ -109,6 +109,12 @@ void adv_scale_residual_cl_forward(const float *x, const float *y, const float *
 /// sample_scale * sum over p of g(n, c, p) y(n, p, c) (NULL: not wanted), over the same units.
 void adv_scale_residual_cl_backward(const float *g, const float *y, const float *scale, const float *sample_scale,
                                     float *gy, float *gs, long c, long hw, long u0, long u1);
+/// adv_scale_residual_forward/backward with the branch y (and gy) in the packed layout
+/// (C, n * hw): plane p = (sample p / c, channel p % c) of y at ((p % c) * n + p / c) * hw.
+void adv_scale_residual_packed_forward(const float *x, const float *y, const float *scale, const float *sample_scale,
+                                       float *out, long n, long c, long hw, long p0, long p1);
+void adv_scale_residual_packed_backward(const float *g, const float *y, const float *scale, const float *sample_scale,
+                                        float *gy, float *gs, long n, long c, long hw, long p0, long p1);
 
 // MARK: optimizer (optim.c)
 
