@@ -70,10 +70,32 @@ final class ConvMlpTests: XCTestCase {
         }
     }
 
+    /// layerNorm2d with a graph (tiles, no NHWC copies) against the NHWC permute and layerNorm
+    /// it replaced: output and the gradients of x, weight and bias bit for bit.
+    func testLayerNorm2dWithAGraphIsThePermutePathBitForBit() throws {
+        for (i, s) in (shapes + [[300, 16, 8, 8]]).enumerated() {
+            let c = s[1]
+            let x0 = rnd(s, seed: UInt64(5 * i + 1), offset: 0.2), w0 = rnd([c], seed: UInt64(5 * i + 2), offset: 1)
+            let b0 = rnd([c], seed: UInt64(5 * i + 3)), r = rnd(s, seed: 9, requiresGrad: false)
+            let (xa, wa, ba) = (leaf(x0), leaf(w0), leaf(b0)), (xb, wb, bb) = (leaf(x0), leaf(w0), leaf(b0))
+            let oa = try Tensor.layerNorm(xa.permute([0, 2, 3, 1]), weight: wa, bias: ba, eps: 1e-6).permute([0, 3, 1, 2])
+            let ob = try Tensor.layerNorm2d(xb, weight: wb, bias: bb, eps: 1e-6)
+            XCTAssertEqual(bits(oa), bits(ob), "\(s) forward")
+            try oa.backward(seed: r)
+            try ob.backward(seed: r)
+            XCTAssertEqual(bits(xa.grad!), bits(xb.grad!), "\(s) x gradient")
+            XCTAssertEqual(bits(wa.grad!), bits(wb.grad!), "\(s) weight gradient")
+            XCTAssertEqual(bits(ba.grad!), bits(bb.grad!), "\(s) bias gradient")
+        }
+    }
+
     func testPackedOpsAgreeWithFiniteDifferences() {
         let s = [2, 3, 2, 3], c = 3
         gradCheck("layerNorm2dPacked", [rnd(s, seed: 1), rnd([c], seed: 2, offset: 1), rnd([c], seed: 3)]) { t in
             try Tensor.layerNorm2dPacked(t[0], weight: t[1], bias: t[2], eps: 1e-6)
+        }
+        gradCheck("layerNorm2d tiled", [rnd(s, seed: 1), rnd([c], seed: 2, offset: 1), rnd([c], seed: 3)]) { t in
+            try Tensor.layerNorm2d(t[0], weight: t[1], bias: t[2], eps: 1e-6)
         }
         gradCheck("pointwisePacked", [rnd([c, 12], seed: 4), rnd([5, c, 1, 1], seed: 5), rnd([5], seed: 6)]) { t in
             try Tensor.pointwisePacked(t[0], weight: t[1], bias: t[2], images: 2, height: 2, width: 3)

@@ -25,13 +25,23 @@ extension Tensor {
     ///   - weight, bias: (C) or nil
     ///   - eps: added to the variance.
     public static func layerNorm2dPacked(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
+        try layerNorm2dTiled(x, weight: weight, bias: bias, eps: eps, packed: true)
+    }
+
+    /// Layer norm over the channels of x (N, C, H, W) in tiles of 16 pixels (each pixel's C
+    /// channels gathered into a row for the row kernel of `normRows`), written packed
+    /// (C, N * H * W) or, `packed: false`, as (N, C, H, W): the values of `layerNorm` on the
+    /// NHWC permute, without the two transposed copies (`layerNorm2d` with a graph uses it).
+    static func layerNorm2dTiled(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, packed: Bool) throws -> Tensor {
         guard x.rank == 4, x.shape[1] > 0, x.count > 0 else {
-            throw EngineError.shape("layerNorm2dPacked: needs a non-empty (N, C, H, W), got \(x.shape)")
+            throw EngineError.shape("layerNorm2d: needs a non-empty (N, C, H, W), got \(x.shape)")
         }
         let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3], cols = n * hw
-        if let w = weight, w.shape != [c] { throw EngineError.shape("layerNorm2dPacked: weight \(w.shape) does not fit input \(x.shape)") }
-        if let b = bias, b.shape != [c] { throw EngineError.shape("layerNorm2dPacked: bias \(b.shape) does not fit input \(x.shape)") }
-        let out = Tensor(uninitialized: [c, cols])
+        if let w = weight, w.shape != [c] { throw EngineError.shape("layerNorm2d: weight \(w.shape) does not fit input \(x.shape)") }
+        if let b = bias, b.shape != [c] { throw EngineError.shape("layerNorm2d: bias \(b.shape) does not fit input \(x.shape)") }
+        let out = Tensor(uninitialized: packed ? [c, cols] : x.shape)
+        // channel ch of image img at out + img * imageStride + ch * channelStride
+        let imageStride = packed ? hw : c * hw, channelStride = packed ? cols : hw
         var inputs = [x]
         if let w = weight { inputs.append(w) }
         if let b = bias { inputs.append(b) }
@@ -46,29 +56,31 @@ extension Tensor {
             let normed = rows + tile * c
             for u in r {
                 let img = u / tiles, p0 = (u % tiles) * tile, m = Swift.min(tile, hw - p0), row0 = img * hw + p0
-                let src = px + img * c * hw + p0, dst = po + row0
+                let src = px + img * c * hw + p0, dst = po + img * imageStride + p0
                 for ch in 0..<c { for p in 0..<m { rows[p * c + ch] = src[ch * hw + p] } }
                 adv_layernorm_forward(rows, normed, pm.map { $0 + row0 }, pr + row0, pw, pb, 0, m, c, eps)
-                for ch in 0..<c { for p in 0..<m { dst[ch * cols + p] = normed[p * c + ch] } }
+                for ch in 0..<c { for p in 0..<m { dst[ch * channelStride + p] = normed[p * c + ch] } }
             }
         }
         if let mean = mean {
             out.record(inputs) { g in
-                Tensor.layerNorm2dPackedBackward(g, x, weight: weight, bias: bias, mean: mean, rstd: rstd)
+                Tensor.layerNorm2dTiledBackward(g, x, weight: weight, bias: bias, mean: mean, rstd: rstd, packed: packed)
             }
         }
         return out
     }
 
-    /// The gradients of `layerNorm2dPacked`: `normRowsBackward`'s kernel on the same rows, in
+    /// The gradients of `layerNorm2dTiled`: `normRowsBackward`'s kernel on the same rows, in
     /// the same chunks of rows (so the weight and bias sums are added in the same order), with
-    /// the rows gathered from the packed g and the NCHW x in tiles of at most 16 pixels.
+    /// the rows gathered from g and the NCHW x in tiles of at most 16 pixels.
     /// - Parameters:
-    ///   - g: (C, N * H * W) the output gradient
+    ///   - g: the output gradient, (C, N * H * W) when `packed`, else (N, C, H, W)
     ///   - x: (N, C, H, W); weight, bias: (C) or nil; each receives its gradient
     ///   - mean, rstd: (N * H * W) from the forward pass
-    static func layerNorm2dPackedBackward(_ g: Tensor, _ x: Tensor, weight: Tensor?, bias: Tensor?, mean: Tensor, rstd: Tensor) {
+    static func layerNorm2dTiledBackward(_ g: Tensor, _ x: Tensor, weight: Tensor?, bias: Tensor?, mean: Tensor, rstd: Tensor,
+                                         packed: Bool) {
         let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3], rows = n * hw
+        let imageStride = packed ? hw : c * hw, channelStride = packed ? rows : hw
         let pg = g.ptr, px = x.ptr, pm = mean.ptr, pr = rstd.ptr
         let pw = weight.map { UnsafePointer($0.ptr) }
         let needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
@@ -89,9 +101,9 @@ extension Tensor {
                 while r < end {
                     // a tile of m rows (pixels) inside one image
                     let img = r / hw, p0 = r % hw, m = Swift.min(tile, hw - p0, end - r)
-                    let xs = px + img * c * hw + p0
+                    let xs = px + img * c * hw + p0, gs = pg + img * imageStride + p0
                     for cc in 0..<c {
-                        for p in 0..<m { gt[p * c + cc] = pg[cc * rows + r + p]; xt[p * c + cc] = xs[cc * hw + p] }
+                        for p in 0..<m { gt[p * c + cc] = gs[cc * channelStride + p]; xt[p * c + cc] = xs[cc * hw + p] }
                     }
                     adv_layernorm_backward(gt, xt, pm + r, pr + r, pw, pgx == nil ? nil : gxt, ppw.map { $0 + ch * c },
                                            ppb.map { $0 + ch * c }, h, 0, m, c)

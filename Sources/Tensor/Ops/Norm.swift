@@ -115,6 +115,8 @@ extension Tensor {
         if c > 0, x.count > 0, !Tensor.needsGrad([x] + [weight, bias].compactMap { $0 }) {
             return normChannels(x, weight: weight, bias: bias, eps: eps)
         }
+        // With a graph: the same rows in tiles, no NHWC copies (ConvMlp.swift; empty maps permute).
+        if c > 0, x.count > 0 { return try layerNorm2dTiled(x, weight: weight, bias: bias, eps: eps, packed: false) }
         let t = try x.permute([0, 2, 3, 1])
         return try layerNorm(t, weight: weight, bias: bias, eps: eps).permute([0, 3, 1, 2])
     }
