@@ -89,6 +89,21 @@ final class ConvMlpTests: XCTestCase {
         }
     }
 
+    /// The packed branch's output and gradients do not depend on the thread count.
+    func testPackedBranchIsTheSameWithOneTwoAndThreeThreads() throws {
+        let s = [40, 16, 8, 8], b = branch(s, seed: 3), r = rnd(s, seed: 78, requiresGrad: false)
+        let runs = try [1, 2, 3].map { t in
+            try Backend.with({ $0.threads = t }) { () -> [[UInt32]] in
+                let p = leaves(b)
+                let o = try packed(p, nil)
+                try o.backward(seed: r)
+                return [bits(o)] + p.map { bits($0.grad!) }
+            }
+        }
+        XCTAssertEqual(runs[0], runs[1], "1 vs 2 threads")
+        XCTAssertEqual(runs[0], runs[2], "1 vs 3 threads")
+    }
+
     func testPackedOpsAgreeWithFiniteDifferences() {
         let s = [2, 3, 2, 3], c = 3
         gradCheck("layerNorm2dPacked", [rnd(s, seed: 1), rnd([c], seed: 2, offset: 1), rnd([c], seed: 3)]) { t in
