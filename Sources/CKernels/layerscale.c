@@ -2,9 +2,20 @@
 // times an optional per-sample factor (drop path), over planes of NCHW maps; its backward writes
 // y's gradient s * g and the per-plane sums of g * y that the scale's gradient adds up. The
 // channels-last variant reads y as (N, HW, C) (ConvNeXt's MLP output before its permute back),
-// transposing 16 x 16 tiles through a local buffer.
+// transposing 16 x 16 tiles through a local buffer; the packed variant reads y in the 1x1
+// convolutions' packed layout (C, N * HW) of ConvNeXt's conv_mlp branch (Tensor/Ops/ConvMlp.swift).
 #include "adv_kernels.h"
 #include "dispatch.h"
+
+/// sum over j of g[j] y[j], 16 lanes at a time (the layer scale's gradient per plane).
+static inline float plane_dot(const float *g, const float *y, long hw) {
+    v16 acc = v16_splat(0);
+    long j = 0;
+    for (; j + 16 <= hw; j += 16) acc += v16_load(g + j) * v16_load(y + j);
+    float sum = v16_sum(acc);
+    for (; j < hw; j++) sum += g[j] * y[j];
+    return sum;
+}
 
 ADV_CLONES void adv_scale_residual_forward(const float *x, const float *y, const float *scale, const float *sample_scale,
                                            float *out, long c, long hw, long p0, long p1) {
@@ -25,14 +36,7 @@ ADV_CLONES void adv_scale_residual_backward(const float *g, const float *y, cons
             float *dp = gy + p * hw;
             for (long j = 0; j < hw; j++) dp[j] = s * gp[j];
         }
-        if (gs) {
-            v16 acc = v16_splat(0);
-            long j = 0;
-            for (; j + 16 <= hw; j += 16) acc += v16_load(gp + j) * v16_load(yp + j);
-            float sum = v16_sum(acc);
-            for (; j < hw; j++) sum += gp[j] * yp[j];
-            gs[p] = sum * k;
-        }
+        if (gs) gs[p] = plane_dot(gp, yp, hw) * k;
     }
 }
 
@@ -118,13 +122,6 @@ ADV_CLONES void adv_scale_residual_packed_backward(const float *g, const float *
             float *dp = gy + q;
             for (long j = 0; j < hw; j++) dp[j] = s * gp[j];
         }
-        if (gs) {
-            v16 acc = v16_splat(0);
-            long j = 0;
-            for (; j + 16 <= hw; j += 16) acc += v16_load(gp + j) * v16_load(yp + j);
-            float sum = v16_sum(acc);
-            for (; j < hw; j++) sum += gp[j] * yp[j];
-            gs[p] = sum * k;
-        }
+        if (gs) gs[p] = plane_dot(gp, yp, hw) * k;
     }
 }

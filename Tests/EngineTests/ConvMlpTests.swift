@@ -7,14 +7,7 @@ import XCTest
 @testable import Engine
 @testable import Tensor
 
-/// A new leaf with t's values that requires grad.
-private func leaf(_ t: Tensor) -> Tensor {
-    let c = Tensor(uninitialized: t.shape)
-    c.ptr.update(from: t.ptr, count: t.count)
-    c.requiresGrad = true
-    return c
-}
-
+// (`leaf`: LayerScaleTests.swift.)
 private func bits(_ t: Tensor) -> [UInt32] { t.toArray().map { $0.bitPattern } }
 
 final class ConvMlpTests: XCTestCase {

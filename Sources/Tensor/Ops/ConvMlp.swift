@@ -115,16 +115,8 @@ extension Tensor {
                 }
             }
         }
-        if let w = weight, let part = partW {
-            let gw = Tensor(zeros: [c])
-            for k in 0..<chunks { for j in 0..<c { gw.ptr[j] += part.ptr[k * c + j] } }
-            w.addGrad(gw)
-        }
-        if let b = bias, let part = partB {
-            let gb = Tensor(zeros: [c])
-            for k in 0..<chunks { for j in 0..<c { gb.ptr[j] += part.ptr[k * c + j] } }
-            b.addGrad(gb)
-        }
+        addPartSums(partW, to: weight, chunks: chunks, d: c)
+        addPartSums(partB, to: bias, chunks: chunks, d: c)
         if let gx = gx { x.addGrad(gx) }
     }
 
