@@ -219,6 +219,7 @@ extension Tensor {
                 adv_scale_residual_packed_forward(px, py, ps, pk, po, n, c, hw, r.lowerBound, r.upperBound)
             }
         }
+        let x = x.gradientHandle  // its gradient is g: the values are not read (as `scaledResidual`)
         out.record([x, y, scale]) { g in
             if x.requiresGrad { x.addGrad(g) }
             let gy = y.requiresGrad ? Tensor(uninitialized: y.shape) : nil
