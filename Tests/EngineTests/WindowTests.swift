@@ -6,13 +6,7 @@ import XCTest
 @testable import Engine
 @testable import Tensor
 
-/// A new leaf with t's values that requires grad.
-private func leaf(_ t: Tensor) -> Tensor {
-    let c = Tensor(uninitialized: t.shape)
-    c.ptr.update(from: t.ptr, count: t.count)
-    c.requiresGrad = true
-    return c
-}
+// `leaf` (a new leaf with a tensor's values) is LayerScaleTests'.
 
 final class WindowTests: XCTestCase {
     /// (B, H, W, C, window, shift): no shift, a shift, padding on one or both axes (with and
