@@ -59,6 +59,19 @@ void adv_bn_grad_sums(const float *g, const float *x, const float *mean, long n,
 void adv_bn_input_grad(const float *g, const float *x, float *dx, long c, long hw, long p0, long p1,
                        const float *a, const float *b, const float *d);
 
+/// The activations `adv_bn_act_forward` can apply (bnact.c).
+enum { ADV_ACT_GELU = 1, ADV_ACT_RELU = 2 };
+/// Batch norm's affine pass fused with a residual add and an activation (bnact.c), for planes
+/// [p0, p1) of (n * c) planes of hw floats: y = act(x * scale[ch] + shift[ch] + r) (r may be
+/// NULL: no add); act ADV_ACT_GELU or ADV_ACT_RELU. The same values as adv_bn_apply, the add and
+/// the activation run one after another.
+void adv_bn_act_forward(const float *x, const float *r, float *y, long c, long hw, long p0, long p1,
+                        const float *scale, const float *shift, int act);
+/// The activation's part of the backward of adv_bn_act_forward: gt = g * act'(t), t = x * scale[ch]
+/// + shift[ch] (+ r) recomputed (gt is the gradient of the add's output, and of r).
+void adv_bn_act_backward(const float *g, const float *x, const float *r, float *gt, long c, long hw, long p0,
+                         long p1, const float *scale, const float *shift, int act);
+
 /// Group norm's apply pass (groupnorm.c): out = (x - center[p]) * scale[p] + shift[p] for planes
 /// [p0, p1) of hw floats (center: the plane's group mean; scale: rstd * weight[channel]).
 void adv_gn_apply(const float *x, float *out, long hw, long p0, long p1, const float *center,
