@@ -89,6 +89,13 @@ void adv_avgpool_forward(const float *x, float *out, long p0, long p1, long h, l
 /// Its adjoint: gx (planes, h, w) += the output gradient spread back over each window.
 void adv_avgpool_backward(const float *g, float *gx, long p0, long p1, long h, long w, long ho, long wo,
                           long k, long s, long pad, const float *inv_count);
+/// Max pooling of planes [p0, p1) (h, w) -> (ho, wo), k x k windows, stride s, padding pad (-inf):
+/// each output is its window's first maximum in row-major order (a NaN wins); arg (when not NULL)
+/// receives its offset in the (h, w) plane, -1 for an empty window.
+void adv_maxpool_forward(const float *x, float *out, int *arg, long p0, long p1, long h, long w, long ho,
+                         long wo, long k, long s, long pad);
+/// Its adjoint: gx (planes, hw) += each output's gradient at its arg offset, in output order.
+void adv_maxpool_backward(const float *g, const int *arg, float *gx, long p0, long p1, long hw, long howo);
 
 // MARK: PoolFormer's token mixer and layer-scaled residuals (poolmix.c, layerscale.c)
 // Planes p of NCHW maps: channel p % c, sample p / c; s = scale[p % c] * sample_scale[p / c]
