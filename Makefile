@@ -146,7 +146,7 @@ study: build
 
 # The users'-view benchmark (benchmarks/users_view.py; BENCHMARKS.md "Users' view"): adv against
 # PyTorch (ADV_REF_PYTHON: torch 2.x + timm 1.0.x, outside the repository) as users run them.
-# BENCH picks sections: fit32 eval224 train224 mem224 bf16acc (default: all, 25-30 minutes on
+# BENCH picks sections: fit32 eval224 train224 mem224 bf16acc clean (default: all, 30 minutes on
 # 2 idle cores, estimated); BENCH_ARGS passes options (--reps N, --reps224 N, --models convnext,swin,
 # --precisions fp32). BENCH=advbench runs the older AdvBench sections (kernels, models, train, data,
 # attacks) instead. Tables go to stdout and .build/bench/users-view-DATE.md.

@@ -13,6 +13,9 @@ Sections (BENCH="fit32 eval224 ..." or --sections; default all; `peaks` always r
   mem224    peak RSS of one process doing the 224 training step at batch 32 (fp32), per model.
   bf16acc   robust accuracy of a trained model over 1,000 images at fp32 and bf16
             (benchmarks/bf16_eval.adv; trains and caches the model on first use).
+  clean     what fit's default clean training accuracy (clean_every: 16) costs, per fit32 model
+            and precision (benchmarks/clean_cost.adv: one epoch with clean_every 0 and 1,
+            interleaved, best of --reps; the default's share is (t1 - t0) / (16 t0)). adv only.
 The efficiency table (achieved GFLOP/s over the measured fp32 and bf16 product peaks) is derived
 from fit32, eval224 and train224. Every table is printed as Markdown ready for BENCHMARKS.md, with
 the date, load and machine, and also written to .build/bench/users-view-DATE.md.
@@ -35,7 +38,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SECTIONS = ["fit32", "eval224", "train224", "mem224", "bf16acc"]
+SECTIONS = ["fit32", "eval224", "train224", "mem224", "bf16acc", "clean"]
 FIT32_MODELS = [("convnext_atto", "convnext_atto"), ("swin", "swin_tiny p2 w4 dims64 heads(2,4,8,16)"),
                 ("poolformer_s12", "poolformer_s12"), ("deit_tiny", "deit_tiny p4"), ("resnet50_gelu", "resnet50_gelu")]
 MODELS224 = ["convnext_tiny", "swin_tiny", "poolformer_s36", "deit_small", "resnet50_gelu"]
@@ -90,6 +93,7 @@ class Bench:
         self.s224 = {}  # (model, kind, batch, precision, side) -> [records]
         self.mem = {}   # (model, side) -> record
         self.acc = None
+        self.clean = {}  # (model, precision) -> record
 
     def torch_cmd(self, *args):
         return [self.torch, os.path.join(HERE, "torch_users.py"), *args, "--threads", str(self.a.threads)]
@@ -153,6 +157,14 @@ class Bench:
         log("bf16acc" + (" (training the model first)" if len(args) > 4 else ""))
         r = run(args, self.aenv)
         self.acc = r[0] if r else None
+
+    def measure_clean(self):
+        for key, _ in self.models32():
+            for prec in self.precisions():
+                log(f"clean {key} {prec}")
+                r = run([self.adv, "benchmarks/clean_cost.adv", key, prec, str(self.a.threads), "512", str(self.a.reps)], self.aenv)
+                if r:
+                    self.clean[(key, prec)] = r[0]
 
     # -- selection -------------------------------------------------------------------------
 
@@ -297,6 +309,21 @@ class Bench:
                   f"points; {int(a['differ'])} of {int(a['n'])} images change their robust outcome.\n")
 
 
+    def report_clean(self):
+        self.emit("### What clean training accuracy costs in `fit` (default clean_every: 16)\n")
+        self.emit(f"One `fit` epoch over 512 synthetic images at 32x32 (batch 64, AdamW, PGD-1, {self.a.threads} threads) "
+                  "with clean_every 0 (no clean forward) and 1 (one on every step), interleaved, best of "
+                  f"{self.a.reps}; the default measures one step in 16, so its cost is (t1 - t0) / (16 x t0) of the "
+                  "epoch's time (target: at most 2%).\n")
+        rows = []
+        for key, label in self.models32():
+            for prec in self.precisions():
+                r = self.clean.get((key, prec))
+                rows.append([label, prec, self.f(r["t0"], 2) if r else "-", self.f(r["t1"], 2) if r else "-",
+                             f"{r['default_cost_percent']:.2f}%" if r else "-"])
+        self.table(["model", "precision", "clean_every 0 (s)", "clean_every 1 (s)", "default's cost"], rows)
+
+
 def machine():
     cpu = "?"
     try:
@@ -349,6 +376,8 @@ def main():
         b.measure_mem()
     if "bf16acc" in sections:
         b.measure_acc()
+    if "clean" in sections:
+        b.measure_clean()
     now = datetime.datetime.now(datetime.timezone.utc)
     b.emit(f"## Users' view: {now:%Y-%m-%d} {datetime.datetime.fromtimestamp(start, datetime.timezone.utc):%H:%M}-{now:%H:%M} UTC\n")
     b.emit(f"`make bench BENCH=\"{' '.join(sections)}\"` (benchmarks/users_view.py --reps {a.reps} --reps224 {a.reps224}) "
@@ -364,6 +393,8 @@ def main():
         b.report_mem()
     if "bf16acc" in sections:
         b.report_acc()
+    if "clean" in sections:
+        b.report_clean()
     os.makedirs(os.path.join(ROOT, ".build", "bench"), exist_ok=True)
     path = os.path.join(ROOT, ".build", "bench", f"users-view-{now:%Y%m%d-%H%M}.md")
     with open(path, "w") as f:
