@@ -1,6 +1,7 @@
 // Batch norm fused with the residual add and the activation (Tensor.batchNorm's `residual` and
 // `act`, BatchNormAct.swift, CKernels/bnact.c): the same values and gradients as the separate
-// ops bit for bit, in training and evaluation, GELU and ReLU, with and without the residual;
+// ops bit for bit, in training and evaluation (also with frozen weight and bias, where the input
+// gradient is written in the activation's pass), GELU and ReLU, with and without the residual;
 // against finite differences; and ResNet's blocks, which use it, unchanged.
 import XCTest
 @testable import Engine
@@ -37,10 +38,14 @@ final class BatchNormActTests: XCTestCase {
         for shape in [[3, 5, 7, 7], [2, 4, 16, 16]] {
             let c = Case(shape, seed: 11)
             let seed = Tensor.uniform(shape, low: -1, high: 1, rng: RNG(seed: 3))
-            for training in [true, false] {
+            // Evaluation with frozen weight and bias (an attack's backward) takes the kernel's direct path.
+            for (training, frozen) in [(true, false), (false, false), (false, true)] {
+                c.w.requiresGrad = !frozen
+                c.b.requiresGrad = !frozen
+                defer { c.w.requiresGrad = true; c.b.requiresGrad = true }
                 for act in [NormActivation.gelu, .relu] {
                     for withResidual in [false, true] {
-                        let label = "\(shape) training \(training) \(act) residual \(withResidual)"
+                        let label = "\(shape) training \(training) frozen \(frozen) \(act) residual \(withResidual)"
                         let separate = try run(c, seed: seed) { c, rm, rv in
                             var y = try Tensor.batchNorm(c.x, weight: c.w, bias: c.b, runningMean: rm, runningVar: rv,
                                                          training: training)

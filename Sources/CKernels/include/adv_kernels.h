@@ -68,9 +68,11 @@ enum { ADV_ACT_GELU = 1, ADV_ACT_RELU = 2 };
 void adv_bn_act_forward(const float *x, const float *r, float *y, long c, long hw, long p0, long p1,
                         const float *scale, const float *shift, int act);
 /// The activation's part of the backward of adv_bn_act_forward: gt = g * act'(t), t = x * scale[ch]
-/// + shift[ch] (+ r) recomputed (gt is the gradient of the add's output, and of r).
-void adv_bn_act_backward(const float *g, const float *x, const float *r, float *gt, long c, long hw, long p0,
-                         long p1, const float *scale, const float *shift, int act);
+/// + shift[ch] (+ r) recomputed (gt is the gradient of the add's output, and of r), and when dx is
+/// not NULL also dx = kdx[ch] * gt (batch norm's input gradient in evaluation, as
+/// adv_bn_input_grad computes it for finite x); gt may be NULL when only dx is wanted.
+void adv_bn_act_backward(const float *g, const float *x, const float *r, float *gt, float *dx, const float *kdx,
+                         long c, long hw, long p0, long p1, const float *scale, const float *shift, int act);
 
 /// Group norm's apply pass (groupnorm.c): out = (x - center[p]) * scale[p] + shift[p] for planes
 /// [p0, p1) of hw floats (center: the plane's group mean; scale: rstd * weight[channel]).

@@ -40,23 +40,47 @@ extension Tensor {
         }
     }
 
-    /// The gradient of the fused batch norm's output with respect to its pre-activation sum
-    /// bn(x) + r (which is also r's gradient): g act'(t), t recomputed from x and r (bnact.c); g
-    /// itself without an activation.
-    static func batchNormActBackward(_ g: Tensor, _ x: Tensor, residual: Tensor?, act: NormActivation?, scale: [Float],
-                                     shift: [Float]) -> Tensor {
-        guard let act = act else { return g }
+    /// The backward of the fused batch norm: gt = g act'(t), the gradient of the pre-activation sum
+    /// bn(x) + r (and r's), with t recomputed from x and r (bnact.c), then batch norm's backward
+    /// from gt (`batchNormBackward`). In evaluation without weight and bias gradients (an attack's
+    /// backward) the input gradient, weight rstd gt, is written in the same pass, and gt only when
+    /// r needs it.
+    /// - Parameters: as `batchNormBackward`, plus the residual r, the activation and the forward
+    ///   pass's per-channel scale and shift.
+    static func batchNormActBackward(_ g: Tensor, _ x: Tensor, weight: Tensor?, bias: Tensor?, residual: Tensor?,
+                                     act: NormActivation?, scale: [Float], shift: [Float], mean: [Float], rstd: [Float],
+                                     training: Bool, count: Int, sync: ((UnsafeMutablePointer<Double>, Int) -> Void)?) {
+        let needR = residual?.requiresGrad ?? false
+        let direct = !training && x.requiresGrad && !(weight?.requiresGrad ?? false) && !(bias?.requiresGrad ?? false)
+        guard let act = act else {
+            // The add alone: gt is g.
+            batchNormBackward(g, x, weight: weight, bias: bias, mean: mean, rstd: rstd, training: training, count: count, sync: sync)
+            if let r = residual, needR { r.addGrad(g) }
+            return
+        }
         let c = x.shape[1], hw = x.count / Swift.max(x.shape[0] * c, 1)
-        let gt = Tensor(uninitialized: x.shape)
-        let pg = g.ptr, px = x.ptr, pr = residual.map { UnsafePointer($0.ptr) }, pgt = gt.ptr
+        let gt = !direct || needR ? Tensor(uninitialized: x.shape) : nil
+        let dx = direct ? Tensor(uninitialized: x.shape) : nil
+        // batchNormBackward's evaluation factor: dx = weight rstd gt.
+        let pw = weight?.ptr
+        let k = direct ? (0..<c).map { (pw?[$0] ?? 1) * rstd[$0] } : []
+        let pg = g.ptr, px = x.ptr, pr = residual.map { UnsafePointer($0.ptr) }, pgt = gt?.ptr, pdx = dx?.ptr
         scale.withUnsafeBufferPointer { sb in
             shift.withUnsafeBufferPointer { tb in
-                guard let ps = sb.baseAddress, let pt = tb.baseAddress else { return }
-                Parallel.forEach(x.shape[0] * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
-                    adv_bn_act_backward(pg, px, pr, pgt, c, hw, r.lowerBound, r.upperBound, ps, pt, act.kernelCode)
+                k.withUnsafeBufferPointer { kb in
+                    guard let ps = sb.baseAddress, let pt = tb.baseAddress else { return }
+                    let pk = kb.baseAddress
+                    Parallel.forEach(x.shape[0] * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+                        adv_bn_act_backward(pg, px, pr, pgt, pdx, pk, c, hw, r.lowerBound, r.upperBound, ps, pt, act.kernelCode)
+                    }
                 }
             }
         }
-        return gt
+        if let dx = dx {
+            x.addGrad(dx)
+        } else if let gt = gt {
+            batchNormBackward(gt, x, weight: weight, bias: bias, mean: mean, rstd: rstd, training: training, count: count, sync: sync)
+        }
+        if let r = residual, needR, let gt = gt { r.addGrad(gt) }
     }
 }

@@ -264,12 +264,14 @@ extension Tensor {
         if let r = residual { inputs.append(r) }
         let total = count
         out.record(inputs) { [scale, shift] g in
-            // The fused activation's (and add's) backward first (BatchNormAct.swift), then batch norm's.
-            let gt = residual != nil || act != nil
-                ? batchNormActBackward(g, x, residual: residual, act: act, scale: scale, shift: shift) : g
-            Tensor.batchNormBackward(gt, x, weight: weight, bias: bias, mean: meanC, rstd: rstdC, training: training,
+            if residual != nil || act != nil {
+                // The fused activation's and add's backward, then batch norm's (BatchNormAct.swift).
+                Tensor.batchNormActBackward(g, x, weight: weight, bias: bias, residual: residual, act: act, scale: scale,
+                                            shift: shift, mean: meanC, rstd: rstdC, training: training, count: total, sync: sync)
+                return
+            }
+            Tensor.batchNormBackward(g, x, weight: weight, bias: bias, mean: meanC, rstd: rstdC, training: training,
                                      count: total, sync: sync)
-            if let r = residual, r.requiresGrad { r.addGrad(gt) }
         }
         return out
     }
