@@ -3,12 +3,16 @@
 // gradients with `Tensor.accumulate(into:)`. `backward()` runs the closures in reverse
 // topological order and then frees the graph, so memory does not grow from step to step.
 // `backward(seed:gradientReady:)` can notify the caller as each leaf's gradient becomes final
-// (data-parallel training starts its gradient allreduce from it, docs/distributed.md).
+// (data-parallel training starts its gradient allreduce from it, docs/distributed.md). An op
+// whose backward never reads an input records a `gradientHandle` of it instead, so the graph does
+// not keep that input's data alive (docs/architecture.md, "Memory").
 
 /// A recorded operation: the tensors it read and how to push a gradient back to them.
+/// `release()` drops both once the backward has run it (or the graph is freed), so a tensor that
+/// outlives the graph holds an empty node, which reads as no node (`Tensor.node`).
 final class Node {
-    let inputs: [Tensor]
-    let backward: (_ gradOutput: Tensor) -> Void
+    private(set) var inputs: [Tensor]
+    private(set) var backward: ((_ gradOutput: Tensor) -> Void)?
     /// The function that recorded it (`#function` of `record`'s caller), for `Autograd.census`.
     let op: StaticString
     init(inputs: [Tensor], op: StaticString, backward: @escaping (Tensor) -> Void) {
@@ -16,6 +20,12 @@ final class Node {
         self.op = op
         self.backward = backward
     }
+    /// Frees the inputs and what the closure captured; the node then reads as absent.
+    func release() {
+        inputs = []
+        backward = nil
+    }
+    var isReleased: Bool { backward == nil }
 }
 
 /// Global switches of the autograd machinery.
@@ -125,22 +135,26 @@ extension Tensor {
         }
         // Topological order by iterative DFS (deep graphs must not overflow the stack).
         var order: [Tensor] = []
+        // Visited by `gradKey`: a tensor and its gradient handles share one node and run it once.
         var visited = Set<ObjectIdentifier>()
         var stack: [(Tensor, Bool)] = [(self, false)]
         while let (t, expanded) = stack.popLast() {
             if expanded { order.append(t); continue }
-            if visited.contains(ObjectIdentifier(t)) { continue }
-            visited.insert(ObjectIdentifier(t))
+            if visited.contains(t.gradKey) { continue }
+            visited.insert(t.gradKey)
             stack.append((t, true))
             if let n = t.node {
-                for i in n.inputs where i.requiresGrad && !visited.contains(ObjectIdentifier(i)) { stack.append((i, false)) }
+                for input in n.inputs {
+                    let i = input.resolved
+                    if i.requiresGrad && !visited.contains(i.gradKey) { stack.append((i, false)) }
+                }
             }
         }
         // Gradients of intermediate tensors live in a side table (`pending`), not in `.grad`,
         // so only leaves (parameters, inputs) end up holding gradients. Each entry is dropped
         // as soon as its tensor's closure has run.
         let savedPending = Tensor.pending, savedOut = Tensor.currentGradOut
-        Tensor.pending = [ObjectIdentifier(self): seed?.copy() ?? Tensor(shape: shape, repeating: 1)]
+        Tensor.pending = [gradKey: seed?.copy() ?? Tensor(shape: shape, repeating: 1)]
         Tensor.captured = [:]
         // Backward closures compute with ordinary ops; they must not record a new graph.
         let savedEnabled = Autograd.isEnabled
@@ -157,15 +171,15 @@ extension Tensor {
             Autograd.isEnabled = savedEnabled
             Tensor.pending = savedPending
             Tensor.currentGradOut = savedOut
-            for t in todo { t?.node = nil }
+            for t in todo { t?.node?.release(); t?.node = nil }
         }
         for k in todo.indices {
             guard let t = todo[k] else { continue }
             todo[k] = nil
-            if let g = Tensor.pending.removeValue(forKey: ObjectIdentifier(t)) {
-                if let n = t.node {
+            if let g = Tensor.pending.removeValue(forKey: t.gradKey) {
+                if let n = t.node, let run = n.backward {
                     Tensor.currentGradOut = g.storage
-                    n.backward(g)
+                    run(g)
                     Tensor.currentGradOut = nil
                 } else if Tensor.captureTargets == nil {
                     t.accumulateGrad(g, owned: true)
@@ -173,6 +187,7 @@ extension Tensor {
                     Tensor.captured[ObjectIdentifier(t)] = g
                 }
             }
+            t.node?.release()  // also for the tensor's gradient handles' references to it
             t.node = nil
             // Also after a closure that did not run (no gradient reached its tensor).
             if let leaves = readyAfter[k], let ready = gradientReady { leaves.forEach(ready) }
@@ -185,17 +200,47 @@ extension Tensor {
     static func leavesFinal(_ order: [Tensor]) -> [Int: [Tensor]] {
         var last: [ObjectIdentifier: Int] = [:]
         for (k, t) in order.reversed().enumerated() {
-            for i in t.node?.inputs ?? [] where i.node == nil && i.requiresGrad { last[ObjectIdentifier(i)] = k }
+            for i in (t.node?.inputs ?? []).map(\.resolved) where i.node == nil && i.requiresGrad { last[ObjectIdentifier(i)] = k }
         }
         var ready: [Int: [Tensor]] = [:]
         for (k, t) in order.reversed().enumerated() {
-            for i in t.node?.inputs ?? [] where i.node == nil && last[ObjectIdentifier(i)] == k {
+            for i in (t.node?.inputs ?? []).map(\.resolved) where i.node == nil && last[ObjectIdentifier(i)] == k {
                 last[ObjectIdentifier(i)] = nil  // an op reading the same leaf twice lists it once
                 ready[k, default: []].append(i)
             }
         }
         return ready
     }
+
+    /// The key of this tensor's gradient in `pending` and in the backward's visited set: its node
+    /// (shared with its gradient handles) or, for a leaf, the tensor itself.
+    var gradKey: ObjectIdentifier { node.map { ObjectIdentifier($0) } ?? ObjectIdentifier(self) }
+
+    /// What a backward closure that never reads this tensor's values should capture (and `record`
+    /// list) instead of the tensor: for a tensor a recorded op computed, a handle with its shape,
+    /// `requiresGrad` and node but no data (`count` 0, `ptr` not to be read), so the graph does
+    /// not keep the values alive after the forward drops them, as PyTorch's saved variables
+    /// (docs/architecture.md, "Memory"). `handle.addGrad(g)` reaches the same gradient as
+    /// `addGrad` on the tensor. Leaves and constants are returned as they are.
+    public var gradientHandle: Tensor {
+        guard let n = node else { return self }
+        let h = Tensor(shape: shape, storage: Storage.empty)
+        h.requiresGrad = requiresGrad
+        h.graphNode = n
+        h.handleOf = self
+        h.isGradientHandle = true
+        return h
+    }
+
+    /// A node input as the backward walks it: a gradient handle whose node an earlier backward
+    /// released stands for its tensor (a leaf now), as long as that tensor is alive.
+    var resolved: Tensor { isGradientHandle && node == nil ? (handleOf ?? self) : self }
+
+    /// What a backward closure that reads this op's own output should capture: the same storage
+    /// under a tensor without a node. Capturing the output itself would be a cycle (its node holds
+    /// the closure); its raw pointer or an unowned reference dangles once the forward drops the
+    /// output and the graph reaches it only through gradient handles.
+    var savedValues: Tensor { Tensor(shape: shape, storage: storage) }
 
     /// Gradients collected by the last `backward` under `Autograd.gradients`.
     nonisolated(unsafe) static var captured: [ObjectIdentifier: Tensor] = [:]
@@ -212,6 +257,12 @@ extension Tensor {
     /// closure received, so a closure must not modify or reuse g after passing it.
     public func addGrad(_ g: Tensor) {
         guard requiresGrad else { return }
+        if isGradientHandle && node == nil {
+            // An earlier backward released the node: the tensor this handle stands for is a leaf
+            // now and receives the gradient, as it would had the graph held it (dropped if it is gone).
+            handleOf?.addGrad(g)
+            return
+        }
         let owned = g.storage !== Tensor.currentGradOut
         if node == nil {
             if let targets = Tensor.captureTargets {
@@ -222,7 +273,7 @@ extension Tensor {
                 return
             }
         }
-        let key = ObjectIdentifier(self)
+        let key = gradKey
         if let existing = Tensor.pending[key] {
             Tensor.addInPlace(existing, g)
         } else {

@@ -35,6 +35,9 @@ public final class Storage {
     }
 
 
+    /// A buffer of no floats, shared by gradient handles (`Tensor.gradientHandle`), never freed.
+    nonisolated(unsafe) static let empty = Storage(uninitializedCount: 0)
+
     deinit {
         if MemoryStats.enabled { MemoryStats.add(-count * 4) }
         if !BigBuffers.give(ptr, count) { ptr.deallocate() }

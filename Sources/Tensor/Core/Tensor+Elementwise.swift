@@ -117,7 +117,7 @@ extension Tensor {
     public func add(_ b: Tensor) throws -> Tensor {
         let s = try Strided.broadcastShape(shape, b.shape, op: "add")
         let out = Tensor.zipRaw(self, b, s, AddOp())
-        let a = self
+        let a = self.gradientHandle, b = b.gradientHandle
         out.record([a, b]) { g in
             a.addGrad(Tensor.reduceTo(g, a.shape))
             b.addGrad(Tensor.reduceTo(g, b.shape))
@@ -129,7 +129,7 @@ extension Tensor {
     public func sub(_ b: Tensor) throws -> Tensor {
         let s = try Strided.broadcastShape(shape, b.shape, op: "sub")
         let out = Tensor.zipRaw(self, b, s, SubOp())
-        let a = self
+        let a = self.gradientHandle, b = b.gradientHandle
         out.record([a, b]) { g in
             a.addGrad(Tensor.reduceTo(g, a.shape))
             if b.requiresGrad { b.addGrad(Tensor.reduceTo(Tensor.mapRaw(g) { -$0 }, b.shape)) }
@@ -141,7 +141,8 @@ extension Tensor {
     public func mul(_ b: Tensor) throws -> Tensor {
         let s = try Strided.broadcastShape(shape, b.shape, op: "mul")
         let out = Tensor.zipRaw(self, b, s, MulOp())
-        let a = self
+        // Each side is read only for the other side's gradient.
+        let a = b.requiresGrad ? self : self.gradientHandle, b = requiresGrad ? b : b.gradientHandle
         out.record([a, b]) { g in
             if a.requiresGrad { a.addGrad(Tensor.reduceTo(Tensor.zipRaw(g, b, s, MulOp()), a.shape)) }
             if b.requiresGrad { b.addGrad(Tensor.reduceTo(Tensor.zipRaw(g, a, s, MulOp()), b.shape)) }
@@ -153,12 +154,12 @@ extension Tensor {
     public func div(_ b: Tensor) throws -> Tensor {
         let s = try Strided.broadcastShape(shape, b.shape, op: "div")
         let out = Tensor.zipRaw(self, b, s, DivOp())
-        let a = self
-        out.record([a, b]) { [unowned out] g in
+        let a = self.gradientHandle, y = out.savedValues
+        out.record([a, b]) { g in
             if a.requiresGrad { a.addGrad(Tensor.reduceTo(Tensor.zipRaw(g, b, s, DivOp()), a.shape)) }
             if b.requiresGrad {
                 // d(a/b)/db = -out / b
-                let t = Tensor.zipRaw(g, out, s, *)
+                let t = Tensor.zipRaw(g, y, s, *)
                 b.addGrad(Tensor.reduceTo(Tensor.zipRaw(t, b, s) { -$0 / $1 }, b.shape))
             }
         }
@@ -228,7 +229,7 @@ extension Tensor {
     /// self + s.
     public func add(scalar s: Float) -> Tensor {
         let out = Tensor.mapRaw(self) { $0 + s }
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in a.addGrad(g) }
         return out
     }
@@ -236,7 +237,7 @@ extension Tensor {
     /// self * s.
     public func mul(scalar s: Float) -> Tensor {
         let out = Tensor.mapRaw(self) { $0 * s }
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in a.addGrad(Tensor.mapRaw(g) { $0 * s }) }
         return out
     }
@@ -259,8 +260,8 @@ extension Tensor {
     /// e^self.
     public func exp() -> Tensor {
         let out = Tensor.mapRaw(self) { Foundation.exp($0) }
-        let a = self
-        out.record([a]) { [unowned out] g in a.addGrad(Tensor.zipRaw(g, out, out.shape, *)) }
+        let a = self.gradientHandle, y = out.savedValues
+        out.record([a]) { g in a.addGrad(Tensor.zipRaw(g, y, y.shape, *)) }
         return out
     }
 
@@ -275,8 +276,8 @@ extension Tensor {
     /// Square root.
     public func sqrt() -> Tensor {
         let out = Tensor.mapRaw(self) { $0.squareRoot() }
-        let a = self
-        out.record([a]) { [unowned out] g in a.addGrad(Tensor.zipRaw(g, out, out.shape) { $0 / (2 * $1) }) }
+        let a = self.gradientHandle, y = out.savedValues
+        out.record([a]) { g in a.addGrad(Tensor.zipRaw(g, y, y.shape) { $0 / (2 * $1) }) }
         return out
     }
 

@@ -25,7 +25,7 @@ extension Tensor {
         let p = ptr
         for i in 0..<count { s += Double(p[i]) }
         out.ptr[0] = Float(s)
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in a.addGrad(Tensor(shape: a.shape, repeating: g.ptr[0])) }
         return out
     }
@@ -47,7 +47,7 @@ extension Tensor {
         Strided.scatterAdd(ptr, shape, into: out.ptr, Strided.broadcastStrides(kept, to: shape))
         let finalShape = keepDims ? kept : shape.enumerated().filter { !ax.contains($0.offset) }.map { $0.element }
         let result = Tensor(shape: finalShape, storage: out.storage)
-        let a = self
+        let a = self.gradientHandle
         result.record([a]) { g in
             a.addGrad(Tensor(shape: kept, storage: g.storage).expandedRaw(a.shape))
         }
@@ -101,7 +101,7 @@ extension Tensor {
                 arg[b * inner + j] = bi
             }
         }
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in
             let gx = Tensor(zeros: a.shape)
             let pg = g.ptr, px = gx.ptr

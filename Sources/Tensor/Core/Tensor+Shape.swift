@@ -22,7 +22,7 @@ extension Tensor {
             throw EngineError.shape("reshape: cannot reshape \(shape) (\(count) values) to \(newShape)")
         }
         let out = Tensor(shape: s, storage: storage)
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in a.addGrad(Tensor(shape: a.shape, storage: g.storage)) }
         return out
     }
@@ -38,7 +38,7 @@ extension Tensor {
         let out = Tensor.permuted(ptr, shape, d)
         var inv = [Int](repeating: 0, count: rank)
         for (i, x) in d.enumerated() { inv[x] = i }
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in a.addGrad(Tensor.permuted(g.ptr, outShape, inv)) }
         return out
     }
@@ -96,7 +96,7 @@ extension Tensor {
         var outShape = shape; outShape[ax] = e - s
         let st = Strided.strides(shape)
         let out = Strided.gather(ptr, outShape, st, base: s * st[ax])
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in
             let gx = Tensor(zeros: a.shape)
             Strided.scatterAdd(g.ptr, outShape, into: gx.ptr, st, base: s * st[ax])
@@ -131,6 +131,7 @@ extension Tensor {
             }
             off += t.shape[ax]
         }
+        let ts = ts.map { $0.gradientHandle }
         out.record(ts) { g in
             for (t, o) in zip(ts, offsets) where t.requiresGrad {
                 t.addGrad(Strided.gather(g.ptr, t.shape, ost, base: o * ost[ax]))
@@ -170,7 +171,7 @@ extension Tensor {
         Strided.walk(shape, Strided.strides(shape), ost, baseB: base) { oa, ob, n, _, _ in
             (po + ob).update(from: pi + oa, count: n)
         }
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in a.addGrad(Strided.gather(g.ptr, a.shape, ost, base: base)) }
         return out
     }
@@ -184,7 +185,7 @@ extension Tensor {
         var sh = [Int](repeating: 0, count: rank)
         for (a, s) in zip(ax, shifts) where shape[a] > 0 { sh[a] = ((sh[a] + s) % shape[a] + shape[a]) % shape[a] }
         let out = Tensor.rollRaw(self, sh)
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in
             a.addGrad(Tensor.rollRaw(g, zip(sh, a.shape).map { $1 == 0 ? 0 : ($1 - $0) % $1 }))
         }
@@ -227,7 +228,7 @@ extension Tensor {
         let base = (shape[ax] - 1) * st[ax]
         st[ax] = -st[ax]
         let out = shape[ax] == 0 ? Tensor(zeros: shape) : Strided.gather(ptr, shape, st, base: base)
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in
             a.addGrad(a.shape[ax] == 0 ? Tensor(zeros: a.shape) : Strided.gather(g.ptr, a.shape, st, base: base))
         }
@@ -245,7 +246,7 @@ extension Tensor {
         }
         let out = Tensor(zeros: [shape[0]])
         for (i, l) in labels.enumerated() { out.ptr[i] = ptr[i * c + l] }
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in
             let gx = Tensor(zeros: a.shape)
             for (i, l) in labels.enumerated() { gx.ptr[i * c + l] = g.ptr[i] }
@@ -260,7 +261,7 @@ extension Tensor {
         guard s == newShape else { throw EngineError.shape("expand: cannot expand \(shape) to \(newShape)") }
         let out = expandedRaw(newShape)
         if out === self { return try reshape(shape) }
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in a.addGrad(Tensor.reduceTo(g, a.shape)) }
         return out
     }

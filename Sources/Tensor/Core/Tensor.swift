@@ -16,7 +16,17 @@ public final class Tensor {
     /// The accumulated gradient of the last `backward()` calls (nil until one reaches this tensor).
     public var grad: Tensor?
     /// How this tensor was computed, while the graph is alive (nil for leaves and after backward).
-    var node: Node?
+    var node: Node? {
+        get { if let n = graphNode, !n.isReleased { return n } else { return nil } }
+        set { graphNode = newValue }
+    }
+    /// The node as recorded; it may have been released by a backward that reached it through
+    /// another tensor sharing it (a `gradientHandle`, Autograd.swift).
+    var graphNode: Node?
+    /// For a gradient handle (`Tensor.gradientHandle`): the tensor it stands for, while alive.
+    weak var handleOf: Tensor?
+    /// True for a gradient handle (its storage is empty; never read its values).
+    var isGradientHandle = false
 
     /// Number of elements.
     @inlinable public var count: Int { storage.count }

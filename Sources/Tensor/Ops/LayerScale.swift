@@ -28,6 +28,7 @@ extension Tensor {
                 adv_scale_residual_forward(px, py, ps, pk, po, c, hw, r.lowerBound, r.upperBound)
             }
         }
+        let x = x.gradientHandle  // its gradient is g: the values are not read
         out.record([x, y, scale]) { g in
             if x.requiresGrad { x.addGrad(g) }
             let gy = y.requiresGrad ? Tensor(uninitialized: y.shape) : nil
@@ -69,6 +70,7 @@ extension Tensor {
                 adv_scale_residual_cl_forward(px, py, ps, pk, po, c, hw, r.lowerBound, r.upperBound)
             }
         }
+        let x = x.gradientHandle  // its gradient is g: the values are not read
         out.record([x, y, scale]) { g in
             if x.requiresGrad { x.addGrad(g) }
             let gy = y.requiresGrad ? Tensor(uninitialized: y.shape) : nil
@@ -109,6 +111,7 @@ extension Tensor {
                 adv_poolmix_forward(px, pn, ps, pk, po, c, h, w, r.lowerBound, r.upperBound, buf)
             }
         }
+        let x = x.gradientHandle  // its gradient is g: the values are not read
         out.record([x, n, scale]) { g in
             if x.requiresGrad { x.addGrad(g) }
             let gn = n.requiresGrad ? Tensor(uninitialized: n.shape) : nil

@@ -46,7 +46,7 @@ extension Tensor {
         Parallel.forEach(n * c, minChunk: Swift.max(1, 8192 / Swift.max(ho * wo, 1))) { r in
             adv_avgpool_forward(px, po, r.lowerBound, r.upperBound, h, w, ho, wo, kernel, s, padding, pinv)
         }
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in
             a.addGrad(Tensor.avgPool2dBackward(g, inputShape: a.shape, kernel: kernel, stride: s, padding: padding, inverseCounts: inv))
         }
@@ -92,7 +92,7 @@ extension Tensor {
         }
         guard Tensor.needsGrad([self]) else { pool(nil); return out }
         let arg = [Int32](unsafeUninitializedCapacity: out.count) { b, count in pool(b.baseAddress); count = out.count }
-        let a = self
+        let a = self.gradientHandle
         out.record([a]) { g in a.addGrad(Tensor.maxPool2dBackward(g, inputShape: a.shape, argmax: arg)) }
         return out
     }

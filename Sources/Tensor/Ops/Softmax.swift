@@ -55,9 +55,8 @@ extension Tensor {
                 for j in 0..<n { po[b + j * s] *= iz }
             }
         }
-        let a = self
-        // The output's memory, not the tensor: a tensor captured by its own backward would never be freed.
-        out.record([a]) { g in a.addGrad(Tensor.softmaxBackward(g, y: po, axis: ax)) }
+        let a = self.gradientHandle, y = out.savedValues
+        out.record([a]) { g in a.addGrad(Tensor.softmaxBackward(g, y: y.ptr, axis: ax)) }
         return out
     }
 
@@ -99,8 +98,8 @@ extension Tensor {
             let lz = m + Foundation.log(z)
             for j in 0..<n { po[b + j * s] = px[b + j * s] - lz }
         }
-        let a = self
-        out.record([a]) { g in a.addGrad(Tensor.logSoftmaxBackward(g, y: po, axis: ax)) }
+        let a = self.gradientHandle, y = out.savedValues
+        out.record([a]) { g in a.addGrad(Tensor.logSoftmaxBackward(g, y: y.ptr, axis: ax)) }
         return out
     }
 
