@@ -121,6 +121,29 @@ struct KernelBench: BenchSection {
         }
     }
 
+    /// ConvNeXt's conv_mlp branch (LayerNorm2d, 1x1 conv to 4C, GELU, 1x1 conv to C, layer-scaled
+    /// residual): in the packed layout (Tensor/Ops/ConvMlp.swift) or with the NCHW ops; the same
+    /// values. FLOPs count the two products.
+    func convMlp(_ kernel: String, _ res: String, n: Int, c: Int, hw: Int, packed: Bool) -> ComputeCase {
+        ComputeCase(kernel: kernel, res: res, shape: "\(n)x\(c)x\(hw)x\(hw), 4C", flops: 4.0 * Double(n * hw * hw * c * 4 * c), target: nil) {
+            let x = Tensor.randn([n, c, hw, hw], rng: RNG(seed: 21)), h = Tensor.randn([n, c, hw, hw], rng: RNG(seed: 22))
+            let nw = Tensor(shape: [c], repeating: 1), nb = Tensor(zeros: [c]), gamma = Tensor(shape: [c], repeating: 1e-1)
+            let w1 = Tensor.randn([4 * c, c, 1, 1], rng: RNG(seed: 23)), b1 = Tensor(zeros: [4 * c])
+            let w2 = Tensor.randn([c, 4 * c, 1, 1], rng: RNG(seed: 24)), b2 = Tensor(zeros: [c])
+            let fwd: () throws -> Tensor = packed ? {
+                var p = try Tensor.layerNorm2dPacked(h, weight: nw, bias: nb, eps: 1e-6)
+                p = try Tensor.pointwisePacked(p, weight: w1, bias: b1, images: n, height: hw, width: hw).gelu()
+                p = try Tensor.pointwisePacked(p, weight: w2, bias: b2, images: n, height: hw, width: hw)
+                return try Tensor.scaledResidual(x, packed: p, scale: gamma)
+            } : {
+                let y = try Tensor.layerNorm2d(h, weight: nw, bias: nb, eps: 1e-6)
+                let z = try Tensor.conv2d(Tensor.conv2d(y, weight: w1, bias: b1).gelu(), weight: w2, bias: b2)
+                return try Tensor.scaledResidual(x, z, scale: gamma)
+            }
+            return (fwd, [x, h])
+        }
+    }
+
     func computeCases() -> [ComputeCase] {
         [
             linear("matmul (DeiT-S qkv)", "224", rows: 8 * 197, inF: 384, outF: 1152),
@@ -160,6 +183,11 @@ struct KernelBench: BenchSection {
             conv("depthwise 7x7 (ConvNeXt st2)", "32", n: 64, cin: 80, hw: 4, cout: 80, k: 7, s: 1, p: 3, groups: 80),
             conv("depthwise 7x7 (ConvNeXt st3)", "32", n: 64, cin: 160, hw: 2, cout: 160, k: 7, s: 1, p: 3, groups: 160),
             conv("depthwise 7x7 (ConvNeXt st4)", "32", n: 64, cin: 320, hw: 1, cout: 320, k: 7, s: 1, p: 3, groups: 320),
+            // ConvNeXt-atto's conv_mlp branch at the AutoAttack benchmark's batch (issue 19): packed vs NCHW ops.
+            convMlp("conv_mlp branch packed (ConvNeXt-atto st1)", "32", n: 232, c: 16, hw: 8, packed: true),
+            convMlp("conv_mlp branch NCHW (ConvNeXt-atto st1)", "32", n: 232, c: 16, hw: 8, packed: false),
+            convMlp("conv_mlp branch packed (ConvNeXt-atto st4)", "32", n: 232, c: 128, hw: 1, packed: true),
+            convMlp("conv_mlp branch NCHW (ConvNeXt-atto st4)", "32", n: 232, c: 128, hw: 1, packed: false),
         ].filter { Self.wanted($0.kernel) }
     }
 

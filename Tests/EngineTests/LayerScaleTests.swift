@@ -7,7 +7,7 @@ import XCTest
 @testable import Tensor
 
 /// A new leaf with t's values that requires grad.
-private func leaf(_ t: Tensor) -> Tensor {
+func leaf(_ t: Tensor) -> Tensor {
     let c = Tensor(uninitialized: t.shape)
     c.ptr.update(from: t.ptr, count: t.count)
     c.requiresGrad = true

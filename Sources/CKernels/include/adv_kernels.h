@@ -9,6 +9,8 @@
 #ifndef ADV_KERNELS_H
 #define ADV_KERNELS_H
 
+#include <stdint.h>
+
 // MARK: thread pool (pool.c)
 
 /// A chunk of a parallel loop: called with the caller's context and the chunk index.
@@ -103,6 +105,7 @@ void adv_maxpool_backward(const float *g, const int *arg, float *gx, long p0, lo
 // Planes p of NCHW maps: channel p % c, sample p / c; s = scale[p % c] * sample_scale[p / c]
 // (sample_scale may be NULL: 1).
 
+
 /// Floats of scratch adv_poolmix_forward / _backward need for planes w wide.
 long adv_poolmix_scratch(long w);
 /// out = x + s * (avgpool3x3(n) - n) over planes [p0, p1) of (h, w): the pool with stride 1,
@@ -128,6 +131,12 @@ void adv_scale_residual_cl_forward(const float *x, const float *y, const float *
 /// sample_scale * sum over p of g(n, c, p) y(n, p, c) (NULL: not wanted), over the same units.
 void adv_scale_residual_cl_backward(const float *g, const float *y, const float *scale, const float *sample_scale,
                                     float *gy, float *gs, long c, long hw, long u0, long u1);
+/// adv_scale_residual_forward/backward with the branch y (and gy) in the packed layout
+/// (C, n * hw): plane p = (sample p / c, channel p % c) of y at ((p % c) * n + p / c) * hw.
+void adv_scale_residual_packed_forward(const float *x, const float *y, const float *scale, const float *sample_scale,
+                                       float *out, long n, long c, long hw, long p0, long p1);
+void adv_scale_residual_packed_backward(const float *g, const float *y, const float *scale, const float *sample_scale,
+                                        float *gy, float *gs, long n, long c, long hw, long p0, long p1);
 
 // MARK: optimizer (optim.c)
 
@@ -256,5 +265,16 @@ typedef struct {
 /// Returns 1 when done, 0 when the AVX-512 kernels are off or scratch memory cannot be had (the
 /// caller then runs its own loop; some heads may already be written).
 int adv_attention_forward(const adv_attention_args *a, long h0, long h1, float *scratch);
+
+// MARK: FAB's projections (fabprojection.c)
+
+/// The indices 0..<n of v sorted by value, descending (descending != 0) or ascending, ties by
+/// lower index first (-0 equals +0; no NaN), into idx: a stable LSD radix sort of the values'
+/// order-preserving bit patterns. keys: n scratch words; tmp: n scratch indices.
+void adv_fab_order(const float *v, long n, int descending, int32_t *idx, uint32_t *keys, int32_t *tmp);
+/// FAB's L-inf projection of one row: the smallest L-inf move d (dim floats, written) taking t
+/// onto the hyperplane w0 . x = b0 within [0, 1]^dim, or the box corner when it cannot reach it.
+/// scratch: 5 * dim floats.
+void adv_fab_linf(const float *t, const float *w0, float b0, long dim, float *d, float *scratch);
 
 #endif

@@ -8,87 +8,43 @@
 //          w . (t + d) = b.
 // When the box cannot reach the hyperplane the move to the nearest box corner along that
 // direction is returned (as the reference does); coordinates with w_i = 0 do not move.
+import CKernels
 import Foundation
 import Tensor
 
 enum FABProjection {
-    /// The L-inf projection move of one row.
+    /// The L-inf projection move of one row (CKernels/fabprojection.c, a port of the Swift loop
+    /// that `FABProjectionTests` keeps as its reference, bit for bit).
     /// - Parameters:
     ///   - t: the point (D).
     ///   - w: the hyperplane's normal (D).
     ///   - b: its offset.
     /// - Returns: d (D).
     static func linf(_ t: UnsafePointer<Float>, _ w0: UnsafePointer<Float>, _ b0: Float, _ dim: Int) -> [Float] {
-        // Orient so that the point lies on the positive side: w . t - b >= 0, we must lower w . x.
-        var dot: Float = 0
-        for i in 0..<dim { dot += w0[i] * t[i] }
-        let sign: Float = dot - b0 >= 0 ? 1 : -1
-        var d = [Float](repeating: 0, count: dim), p = [Float](repeating: 0, count: dim)
-        var aw = [Float](repeating: 0, count: dim)
-        var reach: Float = 0   // w . d at full box moves (<= 0)
-        for i in 0..<dim {
-            let w = w0[i] * sign
-            aw[i] = abs(w)
-            if w < 0 { p[i] = 1 - t[i]; d[i] = w != 0 ? 1 - t[i] : 0 } else { p[i] = t[i]; d[i] = w != 0 ? -t[i] : 0 }
-            reach += w * d[i]
-        }
-        let need = sign * b0 - sign * dot   // required change of w . x (<= 0)
-        guard need - reach > 0 else { return d }   // not reachable inside the box: the corner
-        // Coordinates by room, largest first; lambda in [p_(k+1), p_(k)] leaves 0...k unsaturated.
-        let order = FABProjection.order(p, descending: true)
-        var saturated: Float = 0   // sum of |w| p over the saturated coordinates (k+1...)
-        for i in 0..<dim { saturated += aw[i] * p[i] }
-        var free: Float = 0
-        var lambda: Float = 0
-        for (k, i) in order.enumerated() {
-            free += aw[i]
-            saturated -= aw[i] * p[i]
-            let next: Float = k + 1 < dim ? p[order[k + 1]] : 0
-            // at lambda = next the change is -(free * next + saturated)
-            if -(free * next + saturated) >= need || k + 1 == dim {
-                lambda = free > 0 ? max((-need - saturated) / free, 0) : 0
-                break
+        guard dim > 0 else { return [] }
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 5 * dim) { scratch in
+            [Float](unsafeUninitializedCapacity: dim) { d, count in
+                adv_fab_linf(t, w0, b0, dim, d.baseAddress!, scratch.baseAddress!)
+                count = dim
             }
         }
-        for i in 0..<dim where aw[i] != 0 {
-            let w = w0[i] * sign
-            d[i] = w < 0 ? min(lambda, d[i]) : max(-lambda, d[i])
-        }
-        return d
     }
 
     /// The indices of `v` sorted by value (ties: lower index first), as the stable
     /// `(0..<n).sorted { v[$0] > v[$1] }` (or `<`) orders them, for values that are not NaN.
     /// Each value becomes its order-preserving 32-bit pattern and the indices are put in order
     /// by a stable least-significant-digit radix sort (4 passes of 8 bits, a pass skipped when
-    /// all keys share its byte): no comparisons at all, and stability keeps the lower index first
-    /// among equal values (the projections sort two rows of D coordinates per image and
-    /// iteration; the comparison sort was about 4% of an AutoAttack run, BENCHMARKS.md).
+    /// all keys share its byte; CKernels/fabprojection.c): no comparisons at all, and stability
+    /// keeps the lower index first among equal values (the projections sort two rows of D
+    /// coordinates per image and iteration; the comparison sort was about 4% of an AutoAttack
+    /// run, BENCHMARKS.md).
     static func order(_ v: [Float], descending: Bool) -> [Int] {
         let n = v.count
+        guard n > 0 else { return [] }
+        var idx = [Int32](repeating: 0, count: n), tmp = [Int32](repeating: 0, count: n)
         var keys = [UInt32](repeating: 0, count: n)
-        for i in 0..<n {
-            // + 0 turns -0 into +0 (they compare equal); negative values flip all bits, positive
-            // ones the sign bit, so the unsigned order is the numeric order.
-            let bits = (v[i] + 0).bitPattern
-            let k = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
-            keys[i] = descending ? ~k : k
-        }
-        var idx = Array(0..<n), tmp = [Int](repeating: 0, count: n)
-        var count = [Int](repeating: 0, count: 257)
-        for shift: UInt32 in [0, 8, 16, 24] {
-            for b in 0..<257 { count[b] = 0 }
-            for i in 0..<n { count[Int((keys[i] >> shift) & 255) + 1] += 1 }
-            if count.contains(n) { continue }  // every key has the same byte here
-            for b in 1..<257 { count[b] += count[b - 1] }
-            for i in idx {
-                let b = Int((keys[i] >> shift) & 255)
-                tmp[count[b]] = i
-                count[b] += 1
-            }
-            swap(&idx, &tmp)
-        }
-        return idx
+        adv_fab_order(v, n, descending ? 1 : 0, &idx, &keys, &tmp)
+        return idx.map { Int($0) }
     }
 
     /// The L2 projection move of one row (same arguments as `linf`).

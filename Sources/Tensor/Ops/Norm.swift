@@ -73,17 +73,18 @@ extension Tensor {
                                        ppb.map { $0 + c * d }, h, r0, r1, d)
             }
         }
-        if let w = weight, let part = partW {
-            let gw = Tensor(zeros: [d])
-            for c in 0..<chunks { for j in 0..<d { gw.ptr[j] += part.ptr[c * d + j] } }
-            w.addGrad(gw)
-        }
-        if let b = bias, let part = partB {
-            let gb = Tensor(zeros: [d])
-            for c in 0..<chunks { for j in 0..<d { gb.ptr[j] += part.ptr[c * d + j] } }
-            b.addGrad(gb)
-        }
+        addPartSums(partW, to: weight, chunks: chunks, d: d)
+        addPartSums(partB, to: bias, chunks: chunks, d: d)
         if let gx = gx { x.addGrad(gx) }
+    }
+
+    /// Adds the per-chunk partial gradients `part` (chunks, d), summed in chunk order, to `t`'s
+    /// gradient (nothing when either is nil).
+    static func addPartSums(_ part: Tensor?, to t: Tensor?, chunks: Int, d: Int) {
+        guard let t = t, let part = part else { return }
+        let sum = Tensor(zeros: [d])
+        for c in 0..<chunks { for j in 0..<d { sum.ptr[j] += part.ptr[c * d + j] } }
+        t.addGrad(sum)
     }
 
     /// Layer norm over the last dimension (biased variance, as PyTorch).
@@ -115,6 +116,8 @@ extension Tensor {
         if c > 0, x.count > 0, !Tensor.needsGrad([x] + [weight, bias].compactMap { $0 }) {
             return normChannels(x, weight: weight, bias: bias, eps: eps)
         }
+        // With a graph: the same rows in tiles, no NHWC copies (ConvMlp.swift; empty maps permute).
+        if c > 0, x.count > 0 { return try layerNorm2dTiled(x, weight: weight, bias: bias, eps: eps, packed: false) }
         let t = try x.permute([0, 2, 3, 1])
         return try layerNorm(t, weight: weight, bias: bias, eps: eps).permute([0, 3, 1, 2])
     }

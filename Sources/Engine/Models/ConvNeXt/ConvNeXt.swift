@@ -17,6 +17,18 @@ final class ConvNeXtBlock {
     let convMlp: Bool
     let dropRate: Double
 
+    /// Whether conv_mlp blocks run their branch in the packed layout (Tensor/Ops/ConvMlp.swift;
+    /// the same values). Off only in tests comparing the two paths (`withPackedBranch`).
+    nonisolated(unsafe) static var packedBranch = true
+
+    /// Runs `body` with `packedBranch` set to `on`, restoring it afterwards.
+    static func withPackedBranch<T>(_ on: Bool, _ body: () throws -> T) rethrows -> T {
+        let saved = packedBranch
+        packedBranch = on
+        defer { packedBranch = saved }
+        return try body()
+    }
+
     init(_ s: Scope, dim: Int, mlpRatio: Int, convMlp: Bool, layerScale: Float, dropPath: Double) {
         convDw = Conv2d(s.sub("conv_dw"), dim, dim, kernel: 7, padding: 3, groups: dim)
         norm = LayerNorm(s.sub("norm"), dim, eps: 1e-6, channelsFirst: convMlp)
@@ -32,6 +44,17 @@ final class ConvNeXtBlock {
     // reads the channels-last MLP output in place of its permute back to NCHW.
     func callAsFunction(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
         var y = try convDw(x, ctx)
+        if convMlp && ConvNeXtBlock.packedBranch && Precision.current == .fp32 {
+            // Norm to residual in the 1x1 convolutions' packed layout, the same values as the
+            // NCHW ops below (Tensor/Ops/ConvMlp.swift).
+            let (n, h, w) = (y.shape[0], y.shape[2], y.shape[3])
+            ctx.count(n * h * w * fc1.inFeatures * fc1.outFeatures)
+            ctx.count(n * h * w * fc2.inFeatures * fc2.outFeatures)
+            var p = try Tensor.layerNorm2dPacked(y, weight: norm.weight, bias: norm.bias, eps: norm.eps)
+            p = try Tensor.pointwisePacked(p, weight: fc1.weight, bias: fc1.bias, images: n, height: h, width: w).gelu()
+            p = try Tensor.pointwisePacked(p, weight: fc2.weight, bias: fc2.bias, images: n, height: h, width: w)
+            return try Tensor.scaledResidual(x, packed: p, scale: gamma, sampleScale: dropPathFactors(n, dropRate, ctx))
+        }
         if convMlp {
             y = try norm(y, ctx)
             y = try fc2(fc1(y, ctx).gelu(), ctx)
