@@ -247,7 +247,26 @@ struct KernelBench: BenchSection {
                 }
             }
         }
+        // ResNet's batch norm fused with the shortcut add and GELU (evaluation statistics), and its
+        // stem's max pool (Ops/BatchNormAct.swift, Ops/Pool.swift).
+        func bnAct(_ res: String, _ s: [Int]) -> MemoryCase {
+            let n = s.reduce(1, *), c = s[1]
+            return MemoryCase(kernel: "batch norm + add + GELU (ResNet)", res: res, shape: "\(s)", bytes: Double(3 * n * 4), flops: 0) {
+                let x = Tensor.randn(s, rng: RNG(seed: 18)), r = Tensor.randn(s, rng: RNG(seed: 19))
+                let w = Tensor(shape: [c], repeating: 1), b = Tensor(zeros: [c])
+                let rm = Tensor(zeros: [c]), rv = Tensor(shape: [c], repeating: 1)
+                return { try Tensor.batchNorm(x, weight: w, bias: b, runningMean: rm, runningVar: rv, training: false, residual: r, act: .gelu) }
+            }
+        }
+        func maxPool(_ res: String, _ s: [Int]) -> MemoryCase {
+            let n = s.reduce(1, *)
+            return MemoryCase(kernel: "max pool 3x3/s2 (ResNet stem)", res: res, shape: "\(s)", bytes: Double(n * 4 + n), flops: 0) {
+                let x = Tensor.randn(s, rng: RNG(seed: 20))
+                return { try x.maxPool2d(kernel: 3, stride: 2, padding: 1) }
+            }
+        }
         return [
+            bnAct("224", [8, 256, 56, 56]), maxPool("224", [8, 64, 112, 112]),
             add("224", [8, 96, 56, 56], [8, 96, 56, 56]), add("224", [8, 96, 56, 56], [1, 96, 1, 1]),
             dw("224", n: 8, c: 96, hw: 56), dw("224", n: 8, c: 384, hw: 14), dw("32", n: 64, c: 96, hw: 8),
             ln("224", rows: 8 * 3136, d: 96), ln("224", rows: 8 * 197, d: 384), ln("32", rows: 64 * 64, d: 96),

@@ -61,6 +61,21 @@ void adv_bn_grad_sums(const float *g, const float *x, const float *mean, long n,
 void adv_bn_input_grad(const float *g, const float *x, float *dx, long c, long hw, long p0, long p1,
                        const float *a, const float *b, const float *d);
 
+/// The activations `adv_bn_act_forward` can apply (bnact.c).
+enum { ADV_ACT_GELU = 1, ADV_ACT_RELU = 2 };
+/// Batch norm's affine pass fused with a residual add and an activation (bnact.c), for planes
+/// [p0, p1) of (n * c) planes of hw floats: y = act(x * scale[ch] + shift[ch] + r) (r may be
+/// NULL: no add); act ADV_ACT_GELU or ADV_ACT_RELU. The same values as adv_bn_apply, the add and
+/// the activation run one after another.
+void adv_bn_act_forward(const float *x, const float *r, float *y, long c, long hw, long p0, long p1,
+                        const float *scale, const float *shift, int act);
+/// The activation's part of the backward of adv_bn_act_forward: gt = g * act'(t), t = x * scale[ch]
+/// + shift[ch] (+ r) recomputed (gt is the gradient of the add's output, and of r), and when dx is
+/// not NULL also dx = kdx[ch] * gt (batch norm's input gradient in evaluation, as
+/// adv_bn_input_grad computes it for finite x); gt may be NULL when only dx is wanted.
+void adv_bn_act_backward(const float *g, const float *x, const float *r, float *gt, float *dx, const float *kdx,
+                         long c, long hw, long p0, long p1, const float *scale, const float *shift, int act);
+
 /// Group norm's apply pass (groupnorm.c): out = (x - center[p]) * scale[p] + shift[p] for planes
 /// [p0, p1) of hw floats (center: the plane's group mean; scale: rstd * weight[channel]).
 void adv_gn_apply(const float *x, float *out, long hw, long p0, long p1, const float *center,
@@ -78,6 +93,13 @@ void adv_avgpool_forward(const float *x, float *out, long p0, long p1, long h, l
 /// Its adjoint: gx (planes, h, w) += the output gradient spread back over each window.
 void adv_avgpool_backward(const float *g, float *gx, long p0, long p1, long h, long w, long ho, long wo,
                           long k, long s, long pad, const float *inv_count);
+/// Max pooling of planes [p0, p1) (h, w) -> (ho, wo), k x k windows, stride s, padding pad (-inf):
+/// each output is its window's first maximum in row-major order (a NaN wins); arg (when not NULL)
+/// receives its offset in the (h, w) plane, -1 for an empty window.
+void adv_maxpool_forward(const float *x, float *out, int *arg, long p0, long p1, long h, long w, long ho,
+                         long wo, long k, long s, long pad);
+/// Its adjoint: gx (planes, hw) += each output's gradient at its arg offset, in output order.
+void adv_maxpool_backward(const float *g, const int *arg, float *gx, long p0, long p1, long hw, long howo);
 
 // MARK: PoolFormer's token mixer and layer-scaled residuals (poolmix.c, layerscale.c)
 // Planes p of NCHW maps: channel p % c, sample p / c; s = scale[p % c] * sample_scale[p / c]

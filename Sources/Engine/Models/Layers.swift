@@ -266,10 +266,17 @@ final class BatchNorm2d {
 
     // x: (N, C, H, W)
     func callAsFunction(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
+        try callAsFunction(x, ctx, plus: nil, then: nil)
+    }
+
+    /// act(bn(x) + residual) in one fused pass (Tensor.batchNorm's `residual` and `act`): the
+    /// values of the separate ops, without keeping bn(x) and the sum for backward.
+    // x, residual: (N, C, H, W)
+    func callAsFunction(_ x: Tensor, _ ctx: ForwardContext, plus residual: Tensor?, then act: Activation?) throws -> Tensor {
         if ctx.training { numBatchesTracked.ptr[0] += 1 }
         return try Tensor.batchNorm(x, weight: weight, bias: bias, runningMean: runningMean,
                                     runningVar: runningVar, training: ctx.training,
-                                    momentum: momentum, eps: eps)
+                                    momentum: momentum, eps: eps, residual: residual, act: act?.fused)
     }
 }
 
@@ -277,6 +284,8 @@ final class BatchNorm2d {
 enum Activation: String {
     case gelu, relu
     func callAsFunction(_ x: Tensor) -> Tensor { self == .gelu ? x.gelu() : x.relu() }
+    /// The same activation as a fused batch norm applies it (`BatchNorm2d`'s `then`).
+    var fused: NormActivation { self == .gelu ? .gelu : .relu }
 }
 
 /// Stochastic depth: in training, zeroes whole samples of a residual branch with probability `p`

@@ -179,9 +179,15 @@ extension Tensor {
     ///   - training: batch statistics (true) or running statistics (false).
     ///   - momentum: update rate of the running statistics.
     ///   - eps: added to the variance.
+    ///   - residual: added to the normalised values before `act` (x's shape), or nil.
+    ///   - act: applied last, in the same pass (BatchNormAct.swift), or nil.
     public static func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?,
-                                 training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) throws -> Tensor {
+                                 training: Bool, momentum: Float = 0.1, eps: Float = 1e-5,
+                                 residual: Tensor? = nil, act: NormActivation? = nil) throws -> Tensor {
         guard x.rank >= 2 else { throw EngineError.shape("batchNorm: needs (N, C, ...), got \(x.shape)") }
+        if let r = residual, r.shape != x.shape {
+            throw EngineError.shape("batchNorm: residual \(r.shape) does not fit input \(x.shape)")
+        }
         let c = x.shape[1]
         for (name, t) in [("weight", weight), ("bias", bias), ("runningMean", runningMean), ("runningVar", runningVar)] {
             if let t = t, t.shape != [c] { throw EngineError.shape("batchNorm: \(name) \(t.shape) does not fit input \(x.shape)") }
@@ -243,19 +249,30 @@ extension Tensor {
             scale[ch] = rstdC[ch] * (pw?[ch] ?? 1)
             shift[ch] = (pb?[ch] ?? 0) - meanC[ch] * scale[ch]
         }
-        scale.withUnsafeBufferPointer { sb in
-            shift.withUnsafeBufferPointer { tb in
-                guard let ps = sb.baseAddress, let pt = tb.baseAddress else { return }
-                Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
-                    adv_bn_apply(px, po, c, hw, r.lowerBound, r.upperBound, ps, pt)
+        if residual != nil || act != nil {
+            applyBatchNormAct(x, residual: residual, act: act, out: out, scale: scale, shift: shift)
+        } else {
+            scale.withUnsafeBufferPointer { sb in
+                shift.withUnsafeBufferPointer { tb in
+                    guard let ps = sb.baseAddress, let pt = tb.baseAddress else { return }
+                    Parallel.forEach(n * c, minChunk: Swift.max(1, 65536 / Swift.max(hw, 1))) { r in
+                        adv_bn_apply(px, po, c, hw, r.lowerBound, r.upperBound, ps, pt)
+                    }
                 }
             }
         }
         var inputs = [x]
         if let w = weight { inputs.append(w) }
         if let b = bias { inputs.append(b) }
+        if let r = residual { inputs.append(r) }
         let total = count
-        out.record(inputs) { g in
+        out.record(inputs) { [scale, shift] g in
+            if residual != nil || act != nil {
+                // The fused activation's and add's backward, then batch norm's (BatchNormAct.swift).
+                Tensor.batchNormActBackward(g, x, weight: weight, bias: bias, residual: residual, act: act, scale: scale,
+                                            shift: shift, mean: meanC, rstd: rstdC, training: training, count: total, sync: sync)
+                return
+            }
             Tensor.batchNormBackward(g, x, weight: weight, bias: bias, mean: meanC, rstd: rstdC, training: training,
                                      count: total, sync: sync)
         }
@@ -316,9 +333,11 @@ extension Tensor {
         let m = count
         let pw = weight?.ptr
         let pg = g.ptr, px = x.ptr
-        // Per channel: sum(dy), sum(dy * xhat).
+        // Per channel: sum(dy), sum(dy * xhat). Evaluation's input gradient does not read them, so
+        // without weight or bias gradients (an attack's backward) they are not computed.
         var sumG = [Float](repeating: 0, count: c), sumGX = [Float](repeating: 0, count: c)
-        sumG.withUnsafeMutableBufferPointer { gb in
+        let needSums = training || (weight?.requiresGrad ?? false) || (bias?.requiresGrad ?? false)
+        if needSums { sumG.withUnsafeMutableBufferPointer { gb in
             sumGX.withUnsafeMutableBufferPointer { xb in
                 guard let psg = gb.baseAddress, let psx = xb.baseAddress else { return }
                 meanC.withUnsafeBufferPointer { mb in
@@ -329,7 +348,7 @@ extension Tensor {
                     }
                 }
             }
-        }
+        } }
         func vector(_ v: [Float]) -> Tensor {
             let t = Tensor(zeros: [c])
             for i in 0..<c { t.ptr[i] = v[i] }

@@ -81,32 +81,17 @@ extension Tensor {
         let s = stride ?? kernel
         let (ho, wo) = try poolGeometry("maxPool2d", kernel, s, padding)
         let n = shape[0], c = shape[1], h = shape[2], w = shape[3]
-        let out = Tensor(zeros: [n, c, ho, wo])
-        var arg = [Int32](repeating: 0, count: out.count)
+        let out = Tensor(uninitialized: [n, c, ho, wo])  // every output is written
         let px = ptr, po = out.ptr
-        arg.withUnsafeMutableBufferPointer { ab in
-            guard let pa = ab.baseAddress else { return }
-            Parallel.forEach(n * c, minChunk: Swift.max(1, 32768 / Swift.max(h * w, 1))) { r in
-                for p in r {
-                    let src = px + p * h * w
-                    for oh in 0..<ho {
-                        let h0 = oh * s - padding
-                        for ow in 0..<wo {
-                            let w0 = ow * s - padding
-                            var best = -Float.infinity, bi = -1
-                            for ih in Swift.max(h0, 0)..<Swift.min(h0 + kernel, h) {
-                                for iw in Swift.max(w0, 0)..<Swift.min(w0 + kernel, w) {
-                                    let v = src[ih * w + iw]
-                                    if v > best || bi < 0 || v.isNaN { best = v; bi = ih * w + iw }
-                                }
-                            }
-                            po[p * ho * wo + oh * wo + ow] = best
-                            pa[p * ho * wo + oh * wo + ow] = Int32(bi)
-                        }
-                    }
-                }
+        // CKernels/pool2d.c, planes split over threads; the window maxima's offsets (arg) only
+        // when backward will need them.
+        func pool(_ arg: UnsafeMutablePointer<Int32>?) {
+            Parallel.forEach(n * c, minChunk: Swift.max(1, 8192 / Swift.max(ho * wo, 1))) { r in
+                adv_maxpool_forward(px, po, arg, r.lowerBound, r.upperBound, h, w, ho, wo, kernel, s, padding)
             }
         }
+        guard Tensor.needsGrad([self]) else { pool(nil); return out }
+        let arg = [Int32](unsafeUninitializedCapacity: out.count) { b, count in pool(b.baseAddress); count = out.count }
         let a = self.gradientHandle
         out.record([a]) { g in a.addGrad(Tensor.maxPool2dBackward(g, inputShape: a.shape, argmax: arg)) }
         return out
@@ -123,10 +108,11 @@ extension Tensor {
         let howo = g.shape[2] * g.shape[3]
         let gx = Tensor(zeros: inputShape)
         let pg = g.ptr, pgx = gx.ptr
-        for p in 0..<planes {
-            for q in 0..<howo {
-                let idx = Int(arg[p * howo + q])
-                if idx >= 0 { pgx[p * hw + idx] += pg[p * howo + q] }
+        arg.withUnsafeBufferPointer { ab in
+            guard let pa = ab.baseAddress else { return }
+            // Planes in parallel: each adds only into its own plane, in output order (CKernels/pool2d.c).
+            Parallel.forEach(planes, minChunk: Swift.max(1, 8192 / Swift.max(hw, 1))) { r in
+                adv_maxpool_backward(pg, pa, pgx, r.lowerBound, r.upperBound, hw, howo)
             }
         }
         return gx

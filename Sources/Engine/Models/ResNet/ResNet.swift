@@ -44,15 +44,22 @@ final class ResNetBlock {
     }
 
     // x: (N, Cin, H, W) -> (N, Cout, H/stride, W/stride)
+    // Each batch norm is fused with what follows it (BatchNorm2d's `plus`/`then`): the act, and for
+    // the last one the shortcut add and the act, unless drop path is active (it scales the branch
+    // between the norm and the add).
     func callAsFunction(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
         var h = x
-        for i in convs.indices {
-            h = try bns[i](convs[i](h, ctx), ctx)
-            if i < convs.count - 1 { h = act(h) }
+        for i in convs.indices.dropLast() {
+            h = try bns[i](convs[i](h, ctx), ctx, plus: nil, then: act)
         }
-        h = try dropPath(h, dropRate, ctx)
+        let last = try convs[convs.count - 1](h, ctx)
+        if ctx.training && dropRate > 0 {
+            h = try dropPath(bns[bns.count - 1](last, ctx), dropRate, ctx)
+            let shortcut = try down.map { try $0.bn($0.conv(x, ctx), ctx) } ?? x
+            return try act(h.add(shortcut))
+        }
         let shortcut = try down.map { try $0.bn($0.conv(x, ctx), ctx) } ?? x
-        return try act(h.add(shortcut))
+        return try bns[bns.count - 1](last, ctx, plus: shortcut, then: act)
     }
 }
 
@@ -93,7 +100,7 @@ final class ResNet: Network {
 
     // x: (N, C, H, W) -> (N, classes)
     override func body(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        var h = try act(bn1(conv1(x, ctx), ctx)).maxPool2d(kernel: 3, stride: 2, padding: 1)
+        var h = try bn1(conv1(x, ctx), ctx, plus: nil, then: act).maxPool2d(kernel: 3, stride: 2, padding: 1)
         h = ctx.traced("stem", h, params: paramCount(prefix: "conv1") + paramCount(prefix: "bn1"))
         for (i, stage) in layers.enumerated() {
             for (j, b) in stage.enumerated() {
