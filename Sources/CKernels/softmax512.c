@@ -3,7 +3,7 @@
 // 16-step serial horizontal reductions. Here the last partial vector of a row is masked and the
 // reductions are trees. When a row's tail is short (49 = 3 x 16 + 1), the four rows of a block
 // put their tails side by side in one vector, so they cost one exp instead of four. Same exp
-// polynomial as elementwise.c's exp_poly (scaled by scalef), same NaN behaviour. Tails are
+// polynomial as gelu.h's exp_poly (scaled by scalef), same NaN behaviour. Tails are
 // loaded before a row's stores and written with scalar stores: attention runs both directions in
 // place, where a masked load or store whose 64 bytes overlap a recent store stalls until that
 // store retires (a 49-key softmax took 1.25 instead of 0.88 us per head that way).
@@ -17,7 +17,7 @@
 #define ADV_AVX512 __attribute__((target("avx512f")))
 
 /// e^x lane by lane for x <= 88.7 (softmax only exponentiates x - max <= 0): the Cephes range
-/// reduction and polynomial of elementwise.c's exp_poly, evaluated by Horner to the end, with
+/// reduction and polynomial of gelu.h's exp_poly, evaluated by Horner to the end, with
 /// the 2^n scaling done by scalef. Inputs below -87.3 are clamped to it as exp_poly does (so -inf
 /// gives about 1e-38, not NaN); NaN stays NaN.
 static inline __attribute__((always_inline)) ADV_AVX512 __m512 exp512(__m512 x0) {
