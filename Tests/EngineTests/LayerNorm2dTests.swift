@@ -1,6 +1,6 @@
-// layerNorm2d's two paths (Norm.swift): without a graph the tiled channels-first path
-// (`normChannels`), with one the permute -> layerNorm -> permute chain that backward needs. The
-// tiled path must give the chain's values bit for bit (attacks' forward-only queries and their
+// layerNorm2d's tiled channels-first path (ConvMlp.swift's `layerNorm2dTiled`, with and without a
+// graph) against the permute -> layerNorm -> permute chain it replaced. The tiled path must give
+// the chain's values bit for bit (attacks' forward-only queries and their
 // gradient passes must see the same logits), on maps whose pixel count is not a multiple of the
 // 16-pixel tile and channel counts off the 16-lane vector, with and without the affine.
 import XCTest

@@ -113,38 +113,11 @@ extension Tensor {
         let c = x.shape[1]
         if let w = weight, w.shape != [c] { throw EngineError.shape("layerNorm2d: weight \(w.shape) does not fit input \(x.shape)") }
         if let b = bias, b.shape != [c] { throw EngineError.shape("layerNorm2d: bias \(b.shape) does not fit input \(x.shape)") }
-        if c > 0, x.count > 0, !Tensor.needsGrad([x] + [weight, bias].compactMap { $0 }) {
-            return normChannels(x, weight: weight, bias: bias, eps: eps)
-        }
-        // With a graph: the same rows in tiles, no NHWC copies (ConvMlp.swift; empty maps permute).
+        // In tiles of 16 pixels, no NHWC copies (ConvMlp.swift); without a graph it records
+        // nothing and keeps no statistics. Empty maps take the permute chain.
         if c > 0, x.count > 0 { return try layerNorm2dTiled(x, weight: weight, bias: bias, eps: eps, packed: false) }
         let t = try x.permute([0, 2, 3, 1])
         return try layerNorm(t, weight: weight, bias: bias, eps: eps).permute([0, 3, 1, 2])
-    }
-
-    /// layerNorm2d without a graph (inference, attacks' forward-only queries): each tile of 16
-    /// pixels is transposed into rows of C channels in a small buffer, normalised by the same
-    /// row kernel as `normRows` and transposed back, so no NHWC copy of the whole map is made
-    /// (and the values are those of the permute path, bit for bit).
-    static func normChannels(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
-        let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3]
-        let out = Tensor(uninitialized: x.shape)
-        let px = x.ptr, po = out.ptr
-        let pw = weight.map { UnsafePointer($0.ptr) }, pb = bias.map { UnsafePointer($0.ptr) }
-        let tile = 16, tiles = (hw + tile - 1) / tile
-        Parallel.forEach(n * tiles, minChunk: Swift.max(1, 16384 / (tile * c))) { r in
-            let rows = UnsafeMutablePointer<Float>.allocate(capacity: 2 * tile * c + tile)
-            defer { rows.deallocate() }
-            let normed = rows + tile * c, rstd = normed + tile * c
-            for u in r {
-                let img = u / tiles, p0 = (u % tiles) * tile, m = Swift.min(tile, hw - p0)
-                let src = px + img * c * hw + p0, dst = po + img * c * hw + p0
-                for ch in 0..<c { for p in 0..<m { rows[p * c + ch] = src[ch * hw + p] } }
-                adv_layernorm_forward(rows, normed, nil, rstd, pw, pb, 0, m, c, eps)
-                for ch in 0..<c { for p in 0..<m { dst[ch * hw + p] = normed[p * c + ch] } }
-            }
-        }
-        return out
     }
 
     /// Group norm: statistics over each group of C/groups channels and all pixels, per sample.
