@@ -273,6 +273,10 @@ typedef struct {
     /// or NULL without probs (scratch).
     float *rprobs;
     int round_bf16;
+    /// With round_bf16: both products on the AVX512-BF16 kernel (adv_sgemm_bf16, which rounds
+    /// q, k, v and P to bf16 as it packs them), so q, k, v need not be rounded first and rprobs
+    /// is not written; 0: the fp32 small-product kernel on operands rounded by the caller.
+    int bf16_products;
 } adv_attention_args;
 /// softmax(scale q k^T + bias) v for heads [h0, h1), single-threaded, with the next heads' q, k,
 /// v prefetched a few lines per register tile. scratch: T floats, plus 2 T S when probs is NULL.
