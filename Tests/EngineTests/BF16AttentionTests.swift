@@ -98,12 +98,20 @@ final class BF16AttentionTests: XCTestCase {
         }
     }
 
+    /// Heads under 32 queries or keys run backward on the fp32 kernels over rounded copies
+    /// (faster there); 32 and up take the bf16 kernel.
+    func testSmallHeadsRunBackwardOnTheFP32Kernels() {
+        XCTAssertFalse(Tensor.attentionBackwardOnBF16Kernel(t: 16, s: 16))
+        XCTAssertFalse(Tensor.attentionBackwardOnBF16Kernel(t: 49, s: 31))
+        XCTAssertTrue(Tensor.attentionBackwardOnBF16Kernel(t: 32, s: 49))
+    }
+
     /// Unpacked attention (S != T, Dv != D, a bias broadcast along the queries: row stride 0) at
     /// bf16 agrees with the portable path (kernel switched off: rounded operands on fp32 FMAs) up to
     /// summation order, forward and backward, and the switch really changes the path.
     func testAttentionAgreesWithThePortableBF16Path() throws {
         let rng = RNG(seed: 32)
-        let (b, h, t, s, d, dv) = (2, 3, 11, 49, 32, 20)
+        let (b, h, t, s, d, dv) = (2, 3, 33, 49, 32, 20)
         let q = Tensor.randn([b, h, t, d], rng: rng), k = Tensor.randn([b, h, s, d], rng: rng), v = Tensor.randn([b, h, s, dv], rng: rng)
         let g = Tensor.randn([b, h, t, dv], rng: rng)
         for bias in [Tensor.randn([1, h, 1, s], rng: rng), Tensor.randn([b, h, t, s], rng: rng), nil] {

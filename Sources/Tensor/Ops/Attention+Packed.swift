@@ -7,10 +7,11 @@
 // neither direction copies q, k, v or the output through permutes (ViT: 4 copies of (B, T, 3C)
 // per block and direction).
 //
-// At precision bf16 with the AVX512-BF16 kernel (Backend.bf16), all six per-head products (scores,
-// P v, and backward's dV, dP, dQ, dK) run on it (CKernels/bf16gemm.c: vdpbf16ps, fp32
-// accumulation), which rounds q, k, v, P, dO and dS to bf16 as it packs them: the same operand
-// values as rounding them first (docs/architecture.md, precision), without the rounded copies.
+// At precision bf16 with the AVX512-BF16 kernel (Backend.bf16), the per-head products (scores,
+// P v, and backward's dV, dP, dQ, dK for heads of at least 32 tokens: `attentionBackwardOnBF16Kernel`)
+// run on it (CKernels/bf16gemm.c: vdpbf16ps, fp32 accumulation), which rounds q, k, v, P, dO and
+// dS to bf16 as it packs them: the same operand values as rounding them first, without the
+// rounded copies.
 import CKernels
 
 extension Tensor {
@@ -115,11 +116,16 @@ extension Tensor {
     ///   - rqkv: qkv rounded to `precision` (qkv itself with `bf16Products`)
     ///   - probs: (B, H, T, T) the softmax probabilities the forward pass kept (rounded to
     ///     `precision` again here, head by head, for dV)
-    ///   - bf16Products: the products run on the AVX512-BF16 kernel, which rounds every operand
-    ///     as it packs it (no rounding passes here, except dS's when it is kept for the bias)
+    ///   - bf16Products: the forward products ran on the AVX512-BF16 kernel, which rounds every
+    ///     operand as it packs it (rqkv is qkv unrounded); this pass's products use it too for heads
+    ///     `attentionBackwardOnBF16Kernel` admits (no rounding passes then, except dS's when it is
+    ///     kept for the bias), and round copies for the fp32 kernels otherwise
     static func attentionPackedBackward(_ g: Tensor, qkv: Tensor, heads: Int, bias: Tensor?, scale: Float, precision: Precision,
-                                        rqkv: Tensor, probs: Tensor, bf16Products bf: Bool = false) {
+                                        rqkv: Tensor, probs: Tensor, bf16Products: Bool = false) {
         let nb = qkv.shape[0], t = qkv.shape[1], c = qkv.shape[2] / 3, d = c / heads
+        let bf = bf16Products && attentionBackwardOnBF16Kernel(t: t, s: t)
+        // The forward pass left the rounding to the kernel: round here for the fp32 kernels.
+        let rqkv = bf16Products && !bf ? precision.rounded(qkv) : rqkv
         let ld = 3 * c
         let groups = bias?.shape[0] ?? 1
         let scoreShape = [nb, heads, t, t]

@@ -118,6 +118,16 @@ extension Tensor {
         return out
     }
 
+    /// Whether attention's backward products run on the AVX512-BF16 kernel when its forward ones
+    /// did: for heads of at least 32 queries and keys. Below that the kernel's per-call packing
+    /// costs more than it saves there (the forward still gains): Swin's 4x4 windows (T = S = 16,
+    /// D = 32) ran forward + backward at 2.9 GFLOP/s with every product on it against 3.4 on fp32
+    /// FMAs over rounded copies, though the forward alone ran 1.4x faster on it (`AdvBench
+    /// kernels`, "attention bf16" rows, ADV_BF16=0 for the latter; BENCHMARKS.md, h-attn).
+    static func attentionBackwardOnBF16Kernel(t: Int, s: Int) -> Bool {
+        Swift.min(t, s) >= 32
+    }
+
     /// The gradients of `attention`, per (batch, head), on the products' rounded inputs:
     /// dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)), dQ = scale dS K, dK = scale dS^T Q,
     /// dbias = dS summed over the dimensions the bias was broadcast along.
@@ -129,10 +139,17 @@ extension Tensor {
     ///   - probs: (B, H, T, S) the softmax probabilities the forward pass kept
     ///   - rprobs: probs rounded to `precision` (probs itself in fp32)
     ///   - bf16Products: the products run on the AVX512-BF16 kernel, which rounds the operands as it
-    ///     packs them (rq, rk, rv, rprobs are then unrounded; dS is still rounded for the bias)
+    ///     packs them (rq, rk, rv, rprobs are then unrounded; dS is still rounded for the bias); this
+    ///     pass's products use it too for heads `attentionBackwardOnBF16Kernel` admits, and round
+    ///     copies for the fp32 kernels otherwise
     static func attentionBackward(_ g: Tensor, q: Tensor, k: Tensor, v: Tensor, bias: Tensor?, scale: Float, precision: Precision,
-                                  rq: Tensor, rk: Tensor, rv: Tensor, probs: Tensor, rprobs: Tensor, bf16Products bf: Bool = false) {
+                                  rq: Tensor, rk: Tensor, rv: Tensor, probs: Tensor, rprobs: Tensor, bf16Products: Bool = false) {
         let nb = q.shape[0], nh = q.shape[1], t = q.shape[2], d = q.shape[3], s = k.shape[2], dv = v.shape[3]
+        let bf = bf16Products && attentionBackwardOnBF16Kernel(t: t, s: s)
+        // The forward pass left the rounding to the kernel: round here for the fp32 kernels.
+        let copies = bf16Products && !bf
+        let rq = copies ? precision.rounded(q) : rq, rk = copies ? precision.rounded(k) : rk
+        let rv = copies ? precision.rounded(v) : rv, rprobs = copies ? precision.rounded(probs) : rprobs
         let scoreShape = [nb, nh, t, s]
         let heads = nb * nh
         let perHead = 2 * t * s * (d + dv)
