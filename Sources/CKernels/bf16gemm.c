@@ -140,13 +140,38 @@ ADV_INLINE ADV_BF16 void pack_lines(const float *s, long lds, long k0, long kmax
     }
 }
 
+/// `tile`'s epilogue for mapped columns: `tile` wrote alpha * acc for the R x (16 NV) block to
+/// `sums` (rows NR apart, first = 1, beta = 0); here C = sums + (first ? beta C : C), the plain
+/// epilogue's arithmetic, each 16-column group stored to one image or split over two. (Mapping
+/// inside `tile` made the compiler keep some instantiations' accumulators on the stack.)
+static __attribute__((noinline)) ADV_BF16 void store_mapped(const float *sums, int R, int NV, float beta, int first,
+                                                            float *c, long ldc, __mmask16 last, colmap cm, long j0) {
+    __m512 be = _mm512_set1_ps(beta);
+    for (int v = 0; v < NV; v++) {
+        __mmask16 m = v == NV - 1 ? last : (__mmask16)0xFFFF, m1, m2;
+        long o1, o2;
+        col_split(cm, j0 + 16 * v, m, &o1, &m1, &o2, &m2);
+        for (int r = 0; r < R; r++) {
+            float *crow = c + r * ldc;
+            __m512 x = _mm512_loadu_ps(sums + r * NR + 16 * v);
+            if (!first || beta != 0.0f) {
+                __m512 old = _mm512_maskz_loadu_ps(m1, crow + o1);
+                if (m2) old = _mm512_mask_loadu_ps(old, m2, crow + o2);
+                x = !first ? _mm512_add_ps(x, old) : _mm512_fmadd_ps(old, be, x);
+            }
+            _mm512_mask_storeu_ps(crow + o1, m1, x);
+            if (m2) _mm512_mask_storeu_ps(crow + o2, m2, x);
+        }
+    }
+}
+
 /// acc[r][v] over np pairs for an R x (16 NV) tile (the last vector's lanes under `last`); then
 /// C = alpha acc + (first ? beta C : C). R and NV are constants in every instantiation, so the
 /// accumulators stay in registers (a run-time row count made the compiler keep them on the stack).
 /// Pair p of row r of A is a[r * ars + p * aks]; B's pairs are pair-major with row length ldb_p.
 ADV_INLINE ADV_BF16 void tile(const int R, const int NV, const uint32_t *a, long ars, long aks, const uint32_t *b,
                               long ldb_p, long np, float alpha, float beta, int first, float *c, long ldc,
-                              __mmask16 last, colmap cm, long j0) {
+                              __mmask16 last) {
     __m512 acc[MR][4];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
@@ -163,22 +188,16 @@ ADV_INLINE ADV_BF16 void tile(const int R, const int NV, const uint32_t *a, long
     for (int r = 0; r < R; r++) {
         float *crow = c + r * ldc;
         for (int v = 0; v < NV; v++) {
-            __mmask16 m = v == NV - 1 ? last : (__mmask16)0xFFFF, m1, m2;
-            long o1, o2;
-            col_split(cm, j0 + 16 * v, m, &o1, &m1, &o2, &m2);
+            __mmask16 m = v == NV - 1 ? last : (__mmask16)0xFFFF;
             __m512 x = _mm512_mul_ps(acc[r][v], al);
-            if (!first || beta != 0.0f) {
-                __m512 old = _mm512_maskz_loadu_ps(m1, crow + o1);
-                if (m2) old = _mm512_mask_loadu_ps(old, m2, crow + o2);
-                x = !first ? _mm512_add_ps(x, old) : _mm512_fmadd_ps(old, be, x);
-            }
-            _mm512_mask_storeu_ps(crow + o1, m1, x);
-            if (m2) _mm512_mask_storeu_ps(crow + o2, m2, x);
+            if (!first) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, crow + 16 * v));
+            else if (beta != 0.0f) x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, crow + 16 * v), be, x);
+            _mm512_mask_storeu_ps(crow + 16 * v, m, x);
         }
     }
 }
 
-#define BF_CASE(R, NV) case (R) * 8 + (NV): tile(R, NV, a, ars, aks, b, Np, np, alpha, beta, first, c, ldc, last, cmc, cmc.hw ? j0 + col0 : 0); break;
+#define BF_CASE(R, NV) case (R) * 8 + (NV): tile(R, NV, a, ars, aks, b, Np, np, alpha, tbeta, tfirst, tc, tldc, last); break;
 #define BF_ROW(R) BF_CASE(R, 1) BF_CASE(R, 2) BF_CASE(R, 3) BF_CASE(R, 4)
 
 /// Rows of A packed at a time for a block of np pairs: about 256 KB of packed words, so they stay
@@ -195,6 +214,7 @@ static long chunk_rows(long np) {
 static ADV_BF16 void gemm_bf16(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                                const float *B, long ldb, float beta, float *C, long ldc, uint32_t *apk, uint32_t *bpk,
                                long mcmax, long Np, colmap cmb, colmap cmc, long col0) {
+    float sums[MR * NR];
     for (long k0 = 0; k0 < K; k0 += 2 * KCP) {
         long np = (K - k0 + 1) / 2 < KCP ? (K - k0 + 1) / 2 : KCP;
         int first = k0 == 0;
@@ -227,10 +247,16 @@ static ADV_BF16 void gemm_bf16(int transA, int transB, long M, long N, long K, f
                     int rows = mc - i0 < MR ? (int)(mc - i0) : MR;
                     const uint32_t *a = apk + i0 * ars, *b = bpk + j0;
                     float *c = C + (m0 + i0) * ldc + (cmc.hw ? 0 : j0);
+                    // Mapped C: the tile goes to `sums` first (store_mapped).
+                    float *tc = cmc.hw ? sums : c;
+                    long tldc = cmc.hw ? NR : ldc;
+                    float tbeta = cmc.hw ? 0.0f : beta;
+                    int tfirst = cmc.hw ? 1 : first;
                     switch (rows * 8 + nv) {
                         BF_ROW(1) BF_ROW(2) BF_ROW(3) BF_ROW(4) BF_ROW(5) BF_ROW(6)
                         default: break;
                     }
+                    if (cmc.hw) store_mapped(sums, rows, nv, beta, first, c, ldc, last, cmc, j0 + col0);
                 }
             }
         }
