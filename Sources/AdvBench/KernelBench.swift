@@ -159,6 +159,11 @@ struct KernelBench: BenchSection {
             linear("matmul bf16 (DeiT-S qkv)", "224", rows: 8 * 197, inF: 384, outF: 1152, precision: .bf16),
             conv("conv 3x3 (ResNet)", "224", n: 8, cin: 64, hw: 56, cout: 64, k: 3, s: 1, p: 1, target: 0.7),
             conv("conv 3x3 bf16 (ResNet)", "224", n: 8, cin: 64, hw: 56, cout: 64, k: 3, s: 1, p: 1, precision: .bf16),
+            // A 1x1 on a 14x14 map: 8 images per product, gathered in fp32, read and written in
+            // place in bf16 (Conv+Images.swift).
+            conv("conv 1x1 (ResNet st3, 8 images per product)", "224", n: 8, cin: 1024, hw: 14, cout: 256, k: 1, s: 1, p: 0),
+            conv("conv 1x1 bf16 (ResNet st3, 8 images per product)", "224", n: 8, cin: 1024, hw: 14, cout: 256, k: 1, s: 1, p: 0,
+                 precision: .bf16),
             conv("conv 3x3 (ResNet)", "224", n: 8, cin: 256, hw: 14, cout: 256, k: 3, s: 1, p: 1, target: 0.7),
             conv("conv 3x3 (ResNet)", "32", n: 64, cin: 64, hw: 32, cout: 64, k: 3, s: 1, p: 1),
             // ResNet-50's 3x3 convs at 32x32 on 4x4, 2x2 and 1x1 maps; FLOPs count all 9 taps.
