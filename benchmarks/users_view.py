@@ -104,12 +104,22 @@ class Bench:
         r = run([self.advbench, "peaks", "--budget", "1"], self.aenv)
         self.peaks = r[0] if r else {"fp32": float("nan"), "bf16": float("nan")}
 
+    def core_roundtrip(self):
+        """The CPU 0 <-> 1 cache-line round trip in ns (AdvBench corelat), -1 when not measured. On a
+        2-vCPU guest it says whether the host put the vCPUs on cores that share an L3 (about 55 ns)
+        or not (about 330 ns), which moves a two-thread fit32 by up to 1.6x (docs/architecture.md,
+        "Where the two vCPUs sit")."""
+        r = run([self.advbench, "corelat"], self.aenv, timeout=60)
+        return r[0].get("rt_ns", -1) if r else -1
+
     def measure_fit32(self):
         for rep in range(self.a.reps):
             for key, _ in self.models32():
                 for prec in self.precisions():
                     log(f"fit32 {key} {prec} run {rep + 1}/{self.a.reps}")
+                    rt = self.core_roundtrip()
                     for r in run([self.adv, "benchmarks/fit32.adv", key, prec, str(self.a.threads)], self.aenv):
+                        r["rt_ns"] = rt
                         self.fit.setdefault((key, prec, "adv"), []).append(r)
                     if self.torch:
                         cmd = self.torch_cmd("fit32", key) + (["--bf16"] if prec == "bf16" else [])
@@ -211,17 +221,20 @@ class Bench:
         self.emit(f"### `fit` at 32x32 (batch 64, AdamW, PGD-1, {self.a.threads} threads)\n")
         self.emit("images/s of the whole call, (768 - 256) / (t768 - t256), best of the runs (n); PyTorch: the same loop "
                   "(and its fastest single step, the issue's old reference); bf16 = adv's precision bf16 against "
-                  "PyTorch's bf16 autocast.\n")
+                  "PyTorch's bf16 autocast. vCPU round trip: the CPU 0 <-> 1 cache-line round trip (AdvBench corelat) "
+                  "measured just before each adv run, in run order (about 55 ns: the two vCPUs share an L3; about 330 ns: "
+                  "they do not, and two-thread fit runs up to 1.6x slower).\n")
         rows = []
         for key, label in self.models32():
             for prec in self.precisions():
                 a, na, ra = self.fit_rate(key, prec, "adv")
                 t, nt, rt = self.fit_rate(key, prec, "torch")
                 step = max((64 / r["best_step"] for r in rt), default=None)
+                rts = ", ".join(f"{r['rt_ns']:.0f}" if r.get("rt_ns", -1) > 0 else "?" for r in ra)
                 rows.append([label, prec, f"{self.f(a)} ({na})", f"{self.f(t)} ({nt})", self.f(step),
-                             self.ratio(a, t), self.ratio(a, step)])
+                             self.ratio(a, t), self.ratio(a, step), rts])
         self.table(["model", "precision", "adv fit (images/s)", "PyTorch loop (images/s)", "PyTorch best step (images/s)",
-                    "adv / PyTorch loop", "adv / PyTorch step"], rows)
+                    "adv / PyTorch loop", "adv / PyTorch step", "vCPU round trip (ns)"], rows)
 
     def best224(self, m, kind, batch, prec, side):
         rs = self.s224.get((m, kind, batch, prec, side), [])
@@ -367,6 +380,7 @@ def main():
     if b.torch:
         tv = subprocess.run([b.torch, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout.strip()
     b.measure_peaks()
+    rt0 = b.core_roundtrip()
     if "fit32" in sections:
         b.measure_fit32()
     kinds = [k for k in ["eval", "train"] if k + "224" in sections]
@@ -382,7 +396,8 @@ def main():
     b.emit(f"## Users' view: {now:%Y-%m-%d} {datetime.datetime.fromtimestamp(start, datetime.timezone.utc):%H:%M}-{now:%H:%M} UTC\n")
     b.emit(f"`make bench BENCH=\"{' '.join(sections)}\"` (benchmarks/users_view.py --reps {a.reps} --reps224 {a.reps224}) "
            f"at adv {commit}, {a.threads} threads, PyTorch {tv or 'not available'}. Machine: {machine()}. "
-           f"Load average before {load0}, after {load()}; {(time.time() - start) / 60:.1f} minutes.\n")
+           f"Load average before {load0}, after {load()}; {(time.time() - start) / 60:.1f} minutes. "
+           f"vCPU round trip (AdvBench corelat) before {rt0:.0f} ns, after {b.core_roundtrip():.0f} ns.\n")
     if "fit32" in sections:
         b.report_fit32()
     if kinds:

@@ -13,6 +13,9 @@
 //   mode, AdamW), ADV_BENCH_PRECISION (fp32 | bf16), ADV_BENCH_REPS (timed runs of each workload;
 //   the best is reported, and the first run, which pays for first-touch allocation, counts as one).
 //   Each workload's line carries the process's peak RSS so far.
+// - `corelat`: the round trip of one cache line between CPU 0 and CPU 1 (CKernels/corelatency.c),
+//   which says where the host placed the two vCPUs (docs/architecture.md, "Where the two vCPUs
+//   sit"); users_view.py measures it before every fit32 process and prints it beside each row.
 import Engine
 import Tensor
 import Foundation
@@ -38,6 +41,17 @@ struct PeaksBench: BenchSection {
         print("fp32 peak \(fmt(ctx.sgemmPeak)) GFLOP/s, bf16 peak \(fmt(bf16)) GFLOP/s (square \(n), threads \(Parallel.threads), AVX512-BF16 \(Backend.cpu.bf16))")
         emitResult(["kind": "peaks", "fp32": ctx.sgemmPeak, "bf16": bf16, "bandwidth": ctx.bandwidth,
                     "threads": Parallel.threads, "avx512bf16": Backend.cpu.bf16])
+    }
+}
+
+struct CoreLatencyBench: BenchSection {
+    let name = "corelat"
+
+    func run(_ ctx: BenchContext) throws {
+        // 500 round trips per batch; a batch taking over 0.2 s means the other CPU is busy.
+        let ns = CoreLatency.roundTrip(0, 1, rounds: 500, budget: 0.2)
+        print("core-to-core round trip CPU 0 <-> 1: \(ns.map { fmt($0) + " ns" } ?? "not measured")")
+        emitResult(["kind": "corelat", "rt_ns": ns ?? -1])
     }
 }
 

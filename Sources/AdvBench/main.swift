@@ -8,7 +8,7 @@ import Foundation
 
 /// Every section, in order. Add yours here.
 let allSections: [BenchSection] = [KernelBench(), ModelBench(), ModelMemoryBench(), TrainBench(), DataBench(), AttackBench(),
-                                   PeaksBench(), Step224Bench()]
+                                   PeaksBench(), CoreLatencyBench(), Step224Bench()]
 
 var wanted: [String] = []
 let ctx = BenchContext()
@@ -25,7 +25,7 @@ if !unknown.isEmpty {
 let t0 = Bench.now()
 print("AdvBench  threads: \(Parallel.threads)  load average: \(Bench.loadAverage() ?? "?")  date: \(ISO8601DateFormatter().string(from: Date()))")
 // The users'-view workers (UsersBench.swift) run only when named: benchmarks/users_view.py drives them.
-let namedOnly: Set<String> = ["peaks", "step224"]
+let namedOnly: Set<String> = ["peaks", "corelat", "step224"]
 for s in allSections where wanted.isEmpty ? !namedOnly.contains(s.name) : wanted.contains(s.name) {
     do {
         try s.run(ctx)

@@ -22,6 +22,13 @@ void adv_pool_set_threads(long threads);
 /// thread is using the pool or there are fewer than chunks - 1 workers.
 int adv_pool_run(long chunks, adv_chunk_fn fn, void *ctx);
 
+// MARK: machine probe (corelatency.c)
+
+/// Round trip in ns of one cache line between CPU cpu_a (the caller, pinned for the call) and CPU
+/// cpu_b (a helper thread): the first-quartile batch of 99 batches of `rounds`; -1 when it cannot
+/// be measured (no such CPU, not Linux, or the other CPU stayed busy past budget_ns in a batch).
+double adv_core_roundtrip_ns(int cpu_a, int cpu_b, long rounds, double budget_ns);
+
 // MARK: elementwise (elementwise.c)
 
 /// dst[i] = src[i] rounded to bfloat16, to nearest even (NaN stays NaN, quieted; overflow rounds
