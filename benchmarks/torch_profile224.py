@@ -1,44 +1,60 @@
-"""Where PyTorch spends a 224 workload of the users' view (benchmarks/torch_users.py's step224), by op:
-torch.profiler over one run after a warm-up run, self CPU time per op, top rows. For the limits
-notes beside adv's `perf record` of `AdvBench step224` (BENCHMARKS.md, "Users' view").
+"""PyTorch's side of a users'-view row's limit statement: torch.profiler over one 224x224 step.
 
-Run: /opt/adv-ref/bin/python benchmarks/torch_profile224.py convnext_tiny eval:8 [--bf16] [--threads 2] [--rows 25]
-(if timm cannot import torchvision: PYTHONPATH=benchmarks/torchvision_stub). Never a build or CI dependency.
+eval: one PGD step as the attack runs it (weights frozen, eval mode, forward + input gradient);
+train: one training step (train mode, forward, backward, AdamW). Batch B, fp32 or bf16 autocast,
+2 threads; prints the ops by self CPU time (two profiled steps after one warm-up step).
+
+Run: /opt/adv-ref/bin/python benchmarks/torch_profile224.py MODEL fp32|bf16 BATCH eval|train
+  MODEL: a model of torch_users.py's MODELS224 (e.g. resnet50_gelu).
+Needs torch 2.x and timm 1.0.x (never a build or CI dependency of adv).
 """
-import argparse
 import os
 import sys
 
-import torch
-from torch.profiler import ProfilerActivity, profile
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "torchvision_stub"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch.profiler import profile, ProfilerActivity  # noqa: E402
 import torch_users  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("model")
-    ap.add_argument("work", help="eval:BATCH or train:BATCH")
-    ap.add_argument("--bf16", action="store_true")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rows", type=int, default=25)
-    a = ap.parse_args()
-    if a.bf16:
-        torch_users.AMP = lambda: torch.autocast("cpu", dtype=torch.bfloat16)
-    torch.set_num_threads(a.threads)
+    name, prec, batch, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    torch.set_num_threads(2)
     torch.manual_seed(0)
-    kind, batch = a.work.split(":")
-    batch = int(batch)
-    model = torch_users.MODELS224[a.model]()
-    opt = torch_users.optimizer(model)
-    x = torch.rand(batch, 3, 224, 224, generator=torch.Generator().manual_seed(0))
-    y = torch.arange(batch) * 37 % 1000
-    run = (lambda: torch_users.eval_pgd5(model, x, y)) if kind == "eval" else (lambda: torch_users.train_step(model, opt, x, y))
-    run()  # warm-up
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        run()
-    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=a.rows))
+    m = torch_users.MODELS224[name]()
+    x = torch.rand(batch, 3, 224, 224)
+    y = torch.randint(0, 1000, (batch,))
+    opt = torch.optim.AdamW(m.parameters())
+
+    def amp():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=prec == "bf16")
+
+    def step():
+        if mode == "eval":
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad_(False)
+            xa = x.clone().requires_grad_(True)
+            with amp():
+                loss = F.cross_entropy(m(xa), y)
+            loss.backward()
+        else:
+            m.train()
+            for p in m.parameters():
+                p.requires_grad_(True)
+            with amp():
+                loss = F.cross_entropy(m(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    step()
+    with profile(activities=[ProfilerActivity.CPU]) as p:
+        step()
+        step()
+    print(p.key_averages().table(sort_by="self_cpu_time_total", row_limit=18))
 
 
 if __name__ == "__main__":

@@ -112,12 +112,13 @@ struct KernelBench: BenchSection {
         }
     }
 
-    func attention(_ kernel: String, _ res: String, b: Int, h: Int, t: Int, d: Int, bias: Bool, target: Double? = nil) -> ComputeCase {
+    func attention(_ kernel: String, _ res: String, b: Int, h: Int, t: Int, d: Int, bias: Bool, target: Double? = nil,
+                   precision: Precision = .fp32) -> ComputeCase {
         ComputeCase(kernel: kernel, res: res, shape: "B\(b) H\(h) T\(t) D\(d)\(bias ? " +bias" : "")", flops: 4.0 * Double(b * h * t * t * d), target: target) {
             let q = Tensor.randn([b, h, t, d], rng: RNG(seed: 7)), k = Tensor.randn([b, h, t, d], rng: RNG(seed: 8))
             let v = Tensor.randn([b, h, t, d], rng: RNG(seed: 9))
             let bb = bias ? Tensor.randn([h, t, t], rng: RNG(seed: 10)) : nil
-            return ({ try Tensor.attention(q: q, k: k, v: v, bias: bb, scale: 1 / Float(d).squareRoot()) }, [q, k, v])
+            return ({ try Tensor.attention(q: q, k: k, v: v, bias: bb, scale: 1 / Float(d).squareRoot(), precision: precision) }, [q, k, v])
         }
     }
 
@@ -159,6 +160,11 @@ struct KernelBench: BenchSection {
             linear("matmul bf16 (DeiT-S qkv)", "224", rows: 8 * 197, inF: 384, outF: 1152, precision: .bf16),
             conv("conv 3x3 (ResNet)", "224", n: 8, cin: 64, hw: 56, cout: 64, k: 3, s: 1, p: 1, target: 0.7),
             conv("conv 3x3 bf16 (ResNet)", "224", n: 8, cin: 64, hw: 56, cout: 64, k: 3, s: 1, p: 1, precision: .bf16),
+            // A 1x1 on a 14x14 map: 8 images per product, gathered in fp32, read and written in
+            // place in bf16 (Conv+Images.swift).
+            conv("conv 1x1 (ResNet st3, 8 images per product)", "224", n: 8, cin: 1024, hw: 14, cout: 256, k: 1, s: 1, p: 0),
+            conv("conv 1x1 bf16 (ResNet st3, 8 images per product)", "224", n: 8, cin: 1024, hw: 14, cout: 256, k: 1, s: 1, p: 0,
+                 precision: .bf16),
             conv("conv 3x3 (ResNet)", "224", n: 8, cin: 256, hw: 14, cout: 256, k: 3, s: 1, p: 1, target: 0.7),
             conv("conv 3x3 (ResNet)", "32", n: 64, cin: 64, hw: 32, cout: 64, k: 3, s: 1, p: 1),
             // ResNet-50's 3x3 convs at 32x32 on 4x4, 2x2 and 1x1 maps; FLOPs count all 9 taps.
@@ -178,6 +184,10 @@ struct KernelBench: BenchSection {
             attention("attention (Swin-T win 7x7)", "224", b: 8 * 64, h: 3, t: 49, d: 32, bias: true, target: 0.6),
             attention("attention (ViT 4x4 patches)", "32", b: 64, h: 6, t: 65, d: 64, bias: false),
             attention("attention (Swin win 4x4)", "32", b: 64 * 16, h: 2, t: 16, d: 32, bias: true),
+            // bf16: all products on AVX512-BF16 where the CPU has it (ADV_BF16=0: fp32 FMAs on rounded copies).
+            attention("attention bf16 (DeiT-S)", "224", b: 8, h: 6, t: 197, d: 64, bias: false, precision: .bf16),
+            attention("attention bf16 (Swin-T win 7x7)", "224", b: 8 * 64, h: 3, t: 49, d: 32, bias: true, precision: .bf16),
+            attention("attention bf16 (Swin win 4x4)", "32", b: 64 * 16, h: 2, t: 16, d: 32, bias: true, precision: .bf16),
             // ConvNeXt-atto's depthwise convs at 32x32 (stages 1-4: 8x8 to 1x1 maps); FLOPs count all 49 taps.
             conv("depthwise 7x7 (ConvNeXt st1)", "32", n: 64, cin: 40, hw: 8, cout: 40, k: 7, s: 1, p: 3, groups: 40),
             conv("depthwise 7x7 (ConvNeXt st2)", "32", n: 64, cin: 80, hw: 4, cout: 80, k: 7, s: 1, p: 3, groups: 80),

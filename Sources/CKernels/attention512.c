@@ -1,7 +1,10 @@
 // Attention's forward pass over a range of heads with AVX-512: per head, scores = scale q k^T +
 // bias (smallgemm.c, the bias added in the tiles' epilogue), softmax in place (softmax512.c),
 // optional bf16 rounding of the probabilities, then out = P v (in fp32 with the softmax's
-// normalization applied to the rows of e v instead of to the scores).
+// normalization applied to the rows of e v instead of to the scores). With bf16_products both
+// products run on the AVX512-BF16 kernel instead (bf16gemm.c: operands rounded to bf16 as they
+// are packed, vdpbf16ps, fp32 accumulation), the bias copied into the scores first; the
+// prefetch then steps once per softmax block and once after each product.
 // q: (T, D), k: (S, D), v: (S, Dv) per head, rows ld apart -> out (T, Dv) per head
 //
 // The point of doing the loop over heads here rather than in Swift is the prefetch: a head's
@@ -76,12 +79,31 @@ static void head_cursor(adv_prefetch_cursor *c, const adv_attention_args *a, lon
     c->chunk = (lines + steps - 1) / steps;
 }
 
+/// Head bh's attention with both products on the AVX512-BF16 kernel: scores = scale q k^T +
+/// bias into sp (the bias copied in first, beta 1), P = softmax(scores) normalized in place, out
+/// = P v. Returns 0 when the kernel declines (no scratch memory).
+static int head_bf16(const adv_attention_args *a, const float *q, const float *k, const float *v, const float *bias,
+                     float *sp, float *out, adv_prefetch_cursor *cur) {
+    long t = a->t, s = a->s;
+    if (bias)
+        for (long i = 0; i < t; i++) memcpy(sp + i * s, bias + i * a->ldbias, (size_t)s * sizeof(float));
+    if (!adv_sgemm_bf16(0, 1, t, s, a->d, a->scale, q, a->ldq, k, a->ldk, bias ? 1.0f : 0.0f, sp, s)) return 0;
+    if (cur) adv_prefetch_step(cur);
+    adv_softmax_rows_avx512_pf(sp, sp, t, s, NULL, cur);
+    if (!adv_sgemm_bf16(0, 0, t, a->dv, s, 1.0f, sp, s, v, a->ldv, 0.0f, out, a->ldo)) return 0;
+    if (cur) adv_prefetch_step(cur);
+    return 1;
+}
+
 int adv_attention_forward(const adv_attention_args *a, long h0, long h1, float *scratch) {
     if (!adv_has_avx512() || a->t <= 0 || a->s <= 0 || a->d <= 0 || a->dv <= 0) return 0;
     long t = a->t, s = a->s;
-    // Prefetch steps per head: one per tile of both products and per softmax block.
-    long steps = adv_sgemm_small_tiles(1, t, s) + adv_softmax_blocks(t) +
-                 adv_sgemm_small_tiles(0, t, a->dv);
+    int bf16 = a->round_bf16 && a->bf16_products;
+    if (bf16 && !adv_has_bf16()) return 0;
+    // Prefetch steps per head: one per tile of both products (bf16: one per product) and per
+    // softmax block.
+    long steps = bf16 ? 2 + adv_softmax_blocks(t)
+                      : adv_sgemm_small_tiles(1, t, s) + adv_softmax_blocks(t) + adv_sgemm_small_tiles(0, t, a->dv);
     if (steps < 1) steps = 1;
     long dist = prefetch_distance(a);
     adv_prefetch_cursor pf;
@@ -107,9 +129,13 @@ int adv_attention_forward(const adv_attention_args *a, long h0, long h1, float *
         float *sp = a->probs ? a->probs + bh * t * s : work;
         float *rp = !a->round_bf16 ? sp : a->rprobs ? a->rprobs + bh * t * s : work + t * s;
         const float *bias = a->bias ? a->bias + (b % a->bias_groups) * a->bias_batch + h * a->bias_head : NULL;
+        float *out = a->out + b * a->out_batch + h * a->out_head;
+        if (bf16) {
+            if (!head_bf16(a, q, k, v, bias, sp, out, cur)) return 0;
+            continue;
+        }
         if (!adv_sgemm_small_pf(0, 1, t, s, a->d, a->scale, q, a->ldq, k, a->ldk, bias, a->ldbias, sp, s, NULL, cur))
             return 0;
-        float *out = a->out + b * a->out_batch + h * a->out_head;
         if (a->round_bf16) {
             // P is normalized, then rounded, as autocast rounds softmax's output.
             adv_softmax_rows_avx512_pf(sp, sp, t, s, NULL, cur);

@@ -182,7 +182,7 @@ final class AVX512KernelTests: XCTestCase {
                         v: v.ptr, v_batch: h * s * d, v_head: s * d, ldv: d,
                         out: o.baseAddress, out_batch: h * t * d, out_head: t * d, ldo: d,
                         bias: bias.ptr, bias_groups: 1, bias_batch: 0, bias_head: t * s, ldbias: s,
-                        scale: 0.3, probs: nil, rprobs: nil, round_bf16: 0)
+                        scale: 0.3, probs: nil, rprobs: nil, round_bf16: 0, bf16_products: 0)
                     return adv_attention_forward(&a, 0, b * h, sc.baseAddress)
                 }
             }

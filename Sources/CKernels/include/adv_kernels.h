@@ -260,6 +260,13 @@ void adv_set_bf16(int on);
 /// untouched) without AVX512-BF16, for an empty size, or when packing memory cannot be had.
 int adv_sgemm_bf16(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                    const float *B, long ldb, float beta, float *C, long ldc);
+/// adv_sgemm_bf16 (op(B) not transposed) over columns that run across a batch of images: with
+/// bhw > 0, column j of op(B) is B[(j / bhw) * bimg + k * ldb + j % bhw], else B[k * ldb + j]; the
+/// same for C with chw, cimg and ldc. j counts from col0 (a block of a larger product; B and C
+/// point at column 0). bhw and chw are 0 or at least 16. Returns 0 (nothing written) where
+/// adv_sgemm_bf16 would, or for hw in 1..15.
+int adv_sgemm_bf16_images(int transA, long M, long N, long K, float alpha, const float *A, long lda, const float *B,
+                          long ldb, long bhw, long bimg, float beta, float *C, long ldc, long chw, long cimg, long col0);
 /// Attention's forward pass for adv_attention_forward (attention512.c). Head bh is batch
 /// b = bh / heads, head h = bh % heads; each operand's head starts at base + b * X_batch +
 /// h * X_head (in floats) and its rows are ld floats apart.
@@ -279,6 +286,10 @@ typedef struct {
     /// or NULL without probs (scratch).
     float *rprobs;
     int round_bf16;
+    /// With round_bf16: both products on the AVX512-BF16 kernel (adv_sgemm_bf16, which rounds
+    /// q, k, v and P to bf16 as it packs them), so q, k, v need not be rounded first and rprobs
+    /// is not written; 0: the fp32 small-product kernel on operands rounded by the caller.
+    int bf16_products;
 } adv_attention_args;
 /// softmax(scale q k^T + bias) v for heads [h0, h1), single-threaded, with the next heads' q, k,
 /// v prefetched a few lines per register tile. scratch: T floats, plus 2 T S when probs is NULL.

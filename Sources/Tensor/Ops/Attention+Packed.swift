@@ -6,6 +6,12 @@
 // q, k and v in place with a row stride of 3 H D and writes its head's output columns in place, so
 // neither direction copies q, k, v or the output through permutes (ViT: 4 copies of (B, T, 3C)
 // per block and direction).
+//
+// At precision bf16 with the AVX512-BF16 kernel (Backend.bf16), the per-head products (scores,
+// P v, and backward's dV, dP, dQ, dK for heads of at least 32 tokens: `attentionBackwardOnBF16Kernel`)
+// run on it (CKernels/bf16gemm.c: vdpbf16ps, fp32 accumulation), which rounds q, k, v, P, dO and
+// dS to bf16 as it packs them: the same operand values as rounding them first, without the
+// rounded copies.
 import CKernels
 
 extension Tensor {
@@ -38,7 +44,9 @@ extension Tensor {
         // Without a backward pass the probabilities need not be kept: each chunk of heads then
         // reuses one cache-resident (T, T) scratch instead of writing B H T T floats to memory.
         let keep = Tensor.needsGrad(inputs)
-        let rqkv = precision.rounded(qkv)
+        // bf16 products on the AVX512-BF16 kernel: it rounds the operands itself.
+        let bf = precision == .bf16 && Backend.current.bf16
+        let rqkv = bf ? qkv : precision.rounded(qkv)
         let scoreShape = [nb, heads, t, t]
         let probs = Tensor(uninitialized: keep ? scoreShape : [0])
         // P rounded for the second product goes to a per-chunk scratch, kept or not: backward
@@ -58,7 +66,7 @@ extension Tensor {
                 out: po, out_batch: t * c, out_head: d, ldo: c,
                 bias: pb, bias_groups: groups, bias_batch: heads * t * t, bias_head: t * t, ldbias: t,
                 scale: scale, probs: keep ? probs.ptr : nil,
-                rprobs: nil, round_bf16: precision == .bf16 ? 1 : 0)
+                rprobs: nil, round_bf16: precision == .bf16 ? 1 : 0, bf16_products: bf ? 1 : 0)
         }
         Parallel.forEach(nb * heads, minChunk: Swift.max(1, 200_000 / Swift.max(perHead, 1))) { r in
             // The C loop's scratch: t floats (the rows' 1 / sum), then the loop below's (T, S)
@@ -75,26 +83,26 @@ extension Tensor {
                 let q = px + b * t * ld + h * d, k = q + c, v = q + 2 * c
                 // This head's scores / probabilities, and P rounded for the second product.
                 let sp = scratch ?? probs.ptr + bh * t * t
-                let rp = precision == .fp32 ? sp : rscratch
+                let rp = precision == .fp32 || bf ? sp : rscratch
                 // scores (T, T) = scale q k^T (+ bias, added in the product's epilogue)
                 if let pb = pb {
                     BLAS.gemmSmallAdd(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld,
-                                      d: pb + ((b % groups) * heads + h) * t * t, ldd: t, c: sp, ldc: t)
+                                      d: pb + ((b % groups) * heads + h) * t * t, ldd: t, c: sp, ldc: t, bf16: bf)
                 } else {
                     BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld,
-                                   c: sp, ldc: t)
+                                   c: sp, ldc: t, bf16: bf)
                 }
                 adv_softmax_rows(sp, sp, t, t)
-                if precision != .fp32 { precision.round(sp, rp, t * t) }
+                if precision != .fp32 && !bf { precision.round(sp, rp, t * t) }
                 // out (T, D) = P v, written into this head's columns
                 BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: t, a: rp, lda: t, b: v, ldb: ld,
-                               c: po + b * t * c + h * d, ldc: c)
+                               c: po + b * t * c + h * d, ldc: c, bf16: bf)
             }
         }
         guard keep else { return out }
         out.record(inputs) { g in
             Tensor.attentionPackedBackward(g, qkv: qkv, heads: heads, bias: bias, scale: scale, precision: precision,
-                                           rqkv: rqkv, probs: probs)
+                                           rqkv: rqkv, probs: probs, bf16Products: bf)
         }
         return out
     }
@@ -105,17 +113,24 @@ extension Tensor {
     /// - Parameters:
     ///   - g: (B, T, H * D) the output gradient
     ///   - qkv: (B, T, 3 * H * D), bias: (G, H, T, T) or nil: the inputs, which receive the gradients
-    ///   - rqkv: qkv rounded to `precision`
+    ///   - rqkv: qkv rounded to `precision` (qkv itself with `bf16Products`)
     ///   - probs: (B, H, T, T) the softmax probabilities the forward pass kept (rounded to
     ///     `precision` again here, head by head, for dV)
+    ///   - bf16Products: the forward products ran on the AVX512-BF16 kernel, which rounds every
+    ///     operand as it packs it (rqkv is qkv unrounded); this pass's products use it too for heads
+    ///     `attentionBackwardOnBF16Kernel` admits (no rounding passes then, except dS's when it is
+    ///     kept for the bias), and round copies for the fp32 kernels otherwise
     static func attentionPackedBackward(_ g: Tensor, qkv: Tensor, heads: Int, bias: Tensor?, scale: Float, precision: Precision,
-                                        rqkv: Tensor, probs: Tensor) {
+                                        rqkv: Tensor, probs: Tensor, bf16Products: Bool = false) {
         let nb = qkv.shape[0], t = qkv.shape[1], c = qkv.shape[2] / 3, d = c / heads
+        let bf = bf16Products && attentionBackwardOnBF16Kernel(t: t, s: t)
+        // The forward pass left the rounding to the kernel: round here for the fp32 kernels.
+        let rqkv = bf16Products && !bf ? precision.rounded(qkv) : rqkv
         let ld = 3 * c
         let groups = bias?.shape[0] ?? 1
         let scoreShape = [nb, heads, t, t]
         let perHead = 4 * t * t * d
-        let rg = precision.rounded(g)
+        let rg = bf ? g : precision.rounded(g)
         // Every element of gqkv is written by exactly one head's product (beta 0).
         let gqkv = Tensor(uninitialized: qkv.shape)
         // The score gradients are kept only for the bias's gradient; otherwise (an attack's input
@@ -136,20 +151,25 @@ extension Tensor {
                 let gq = pgx + off, gk = gq + c, gv = gq + 2 * c
                 let P = pp + bh * t * t, dS = keepDS ? pds + bh * t * t : buffer
                 var RP = UnsafePointer(P)
-                if precision != .fp32 {
+                if precision != .fp32 && !bf {
                     precision.round(P, buffer + t * t, t * t)
                     RP = UnsafePointer(buffer + t * t)
                 }
                 let dO = pg + b * t * c + h * d
                 // dV = P^T dO
-                BLAS.gemmSmall(transA: true, transB: false, m: t, n: d, k: t, a: RP, lda: t, b: dO, ldb: c, c: gv, ldc: ld)
+                BLAS.gemmSmall(transA: true, transB: false, m: t, n: d, k: t, a: RP, lda: t, b: dO, ldb: c, c: gv, ldc: ld,
+                               bf16: bf)
                 // dP = dO V^T, then dS = P * (dP - rowsum(dP * P))
-                BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, a: dO, lda: c, b: v, ldb: ld, c: dS, ldc: t)
+                BLAS.gemmSmall(transA: false, transB: true, m: t, n: t, k: d, a: dO, lda: c, b: v, ldb: ld, c: dS, ldc: t,
+                               bf16: bf)
                 adv_softmax_rows_backward(dS, P, dS, t, t)
-                if precision != .fp32 { precision.round(dS, dS, t * t) }
+                // Rounded for the products (the bf16 kernel rounds as it packs) and for the bias's gradient.
+                if precision != .fp32 && (!bf || keepDS) { precision.round(dS, dS, t * t) }
                 // dQ = scale dS K ; dK = scale dS^T Q
-                BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: k, ldb: ld, c: gq, ldc: ld)
-                BLAS.gemmSmall(transA: true, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: q, ldb: ld, c: gk, ldc: ld)
+                BLAS.gemmSmall(transA: false, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: k, ldb: ld, c: gq, ldc: ld,
+                               bf16: bf)
+                BLAS.gemmSmall(transA: true, transB: false, m: t, n: d, k: t, alpha: scale, a: dS, lda: t, b: q, ldb: ld, c: gk, ldc: ld,
+                               bf16: bf)
             }
         }
         if qkv.requiresGrad { qkv.addGrad(gqkv) }

@@ -213,8 +213,11 @@ enum Conv {
         let hw = g.hw
         let nb = imagesPerGemm(g)
         let cols = nb * hw
-        var col = (g.isPointwise && nb == 1) ? nil : Tensor(uninitialized: [g.kdim, cols])
-        let tmp = nb > 1 ? Tensor(uninitialized: [g.og, cols]) : nil
+        // 1x1 over several images in bf16: the product writes the output, and reads x unless the
+        // columns are kept anyway, in (N, C, H, W) (Conv+Images.swift).
+        let direct = nb > 1 && g.isPointwise && g.bf16 && directImages(g, nb: nb, m: g.og, k: g.kdim)
+        var col = (g.isPointwise && (nb == 1 || (direct && !keep))) ? nil : Tensor(uninitialized: [g.kdim, cols])
+        let tmp = nb > 1 && !direct ? Tensor(uninitialized: [g.og, cols]) : nil
         var kept: [Tensor] = []
         var img0 = 0
         while img0 < g.n {
@@ -233,7 +236,16 @@ enum Conv {
                 // one write pass instead of OpenBLAS zeroing C for beta 0 and a separate
                 // read-modify-write pass adding the bias.
                 let pb = bias.map { UnsafePointer($0.ptr + gi * g.og) }
-                if let t = tmp {
+                if direct {
+                    let c = out.ptr + (img0 * g.cout + gi * g.og) * hw
+                    if let pb = pb {
+                        for j in 0..<cnt { fillRows(c + j * g.cout * hw, pb, rows: g.og, count: hw, ld: hw) }
+                    }
+                    let bm = col == nil ? ImageColumns(base: UnsafeMutablePointer(mutating: b), ld: hw, hw: hw, image: g.cin * hw)
+                        : ImageColumns.plain(UnsafeMutablePointer(mutating: b), ld: cols)
+                    BLAS.gemmImages(transA: false, m: g.og, n: cnt * hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
+                                    b: bm, beta: pb == nil ? 0 : 1, c: ImageColumns(base: c, ld: hw, hw: hw, image: g.cout * hw))
+                } else if let t = tmp {
                     if let pb = pb { fillRows(t.ptr, pb, rows: g.og, count: cnt * hw, ld: cols) }
                     BLAS.gemm(transA: false, transB: false, m: g.og, n: cnt * hw, k: g.kdim, a: w.ptr + gi * g.og * g.kdim, lda: g.kdim,
                               b: b, ldb: cols, beta: pb == nil ? 0 : 1, c: t.ptr, ldc: cols, bf16: g.bf16)
@@ -269,6 +281,13 @@ enum Conv {
         }
     }
 
+    /// Whether every chunk of `nb` images (and the last, smaller one) takes `BLAS.gemmImages`.
+    static func directImages(_ g: ConvGeometry, nb: Int, m: Int, k: Int) -> Bool {
+        let last = g.n % nb == 0 ? nb : g.n % nb
+        return BLAS.imagesDirect(m: m, n: Swift.min(nb, g.n) * g.hw, k: k, hw: g.hw)
+            && BLAS.imagesDirect(m: m, n: last * g.hw, k: k, hw: g.hw)
+    }
+
     /// - Parameter kept: the forward pass's im2col matrices (see `gemmForward`), or empty.
     static func gemmBackward(_ gout: Tensor, _ rx: Tensor, _ rw: Tensor, _ x: Tensor, _ weight: Tensor, _ g: ConvGeometry,
                              kept: [Tensor] = []) {
@@ -277,9 +296,13 @@ enum Conv {
         guard needX || needW else { return }
         let nb = imagesPerGemm(g)
         let cols = nb * hw
+        // 1x1 over several images in bf16: the input gradient's product reads G (unless it is
+        // gathered for the weight gradient anyway) and accumulates into dx in (N, C, H, W)
+        // (Conv+Images.swift); dx starts at zero, so 0 + dcol becomes the product's beta 1.
+        let direct = nb > 1 && g.isPointwise && g.bf16 && needX && directImages(g, nb: nb, m: g.kdim, k: g.og)
         // Both are fully overwritten (im2col/pack or a beta-0 product) before every read.
-        let col = Tensor(uninitialized: [g.kdim, cols])
-        let gcat = nb > 1 ? Tensor(uninitialized: [g.og, cols]) : nil
+        let col = needW || !direct ? Tensor(uninitialized: [g.kdim, cols]) : Tensor(uninitialized: [0])
+        let gcat = nb > 1 && (needW || !direct) ? Tensor(uninitialized: [g.og, cols]) : nil
         let gw = needW ? Tensor(zeros: weight.shape) : nil
         let gx = needX ? Tensor(zeros: x.shape) : nil
         var img0 = 0, piece = 0
@@ -294,6 +317,8 @@ enum Conv {
                     pack(gout.ptr + (img0 * g.cout + gi * g.og) * hw, gc.ptr, count: cnt, rows: g.og, hw: hw,
                          imageStride: g.cout * hw, ld: cols)
                     gp = UnsafePointer(gc.ptr); ldg = cols
+                } else if direct {
+                    gp = UnsafePointer(gout.ptr + (img0 * g.cout + gi * g.og) * hw); ldg = 0  // mapped below
                 } else {
                     gp = UnsafePointer(gout.ptr + (img0 * g.cout + gi * g.og) * hw); ldg = hw
                 }
@@ -314,7 +339,13 @@ enum Conv {
                 }
                 if let gx = gx {
                     // dcol (kdim, n) = W_g^T (kdim, og) x G (og, n)
-                    if g.isPointwise && nb == 1 {
+                    if direct {
+                        let gm = gcat == nil ? ImageColumns(base: UnsafeMutablePointer(mutating: gp), ld: hw, hw: hw, image: g.cout * hw)
+                            : ImageColumns.plain(UnsafeMutablePointer(mutating: gp), ld: ldg)
+                        let dx = ImageColumns(base: gx.ptr + (img0 * g.cin + gi * g.cg) * hw, ld: hw, hw: hw, image: g.cin * hw)
+                        BLAS.gemmImages(transA: true, m: g.kdim, n: cnt * hw, k: g.og, a: rw.ptr + gi * g.og * g.kdim, lda: g.kdim,
+                                        b: gm, beta: 1, c: dx)
+                    } else if g.isPointwise && nb == 1 {
                         BLAS.gemm(transA: true, transB: false, m: g.kdim, n: hw, k: g.og, a: rw.ptr + gi * g.og * g.kdim, lda: g.kdim,
                                   b: gp, ldb: hw, beta: 1, c: gx.ptr + (img0 * g.cin + gi * g.cg) * g.h * g.w, ldc: hw, bf16: g.bf16)
                     } else {

@@ -92,10 +92,22 @@ enum BLAS {
     /// `gemm` for small single-threaded products (attention's per-head products, called inside a
     /// parallel loop): our register-blocked kernel without packing (smallgemm.c) where the CPU has
     /// AVX-512, beta is 0 or 1 and `isSmall` holds, otherwise OpenBLAS (see `Backend.avx512`).
+    /// With `bf16` (only where `Backend.current.bf16`: attention's products at precision bf16) the
+    /// AVX512-BF16 kernel, unsplit, which rounds the inputs as it packs them (the callers leave the
+    /// rounding to it; if it declines, rounded copies go through sgemm).
     static func gemmSmall(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                           b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
-                          c: UnsafeMutablePointer<Float>, ldc: Int) {
+                          c: UnsafeMutablePointer<Float>, ldc: Int, bf16: Bool = false) {
+        if bf16 && m > 0 && n > 0 && k > 0 {
+            if adv_sgemm_bf16(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 { return }
+            let ra = roundedCopy(a, rows: transA ? k : m, cols: transA ? m : k, ld: lda)
+            let rb = roundedCopy(b, rows: transB ? n : k, cols: transB ? k : n, ld: ldb)
+            defer { ra.deallocate(); rb.deallocate() }
+            gemmSmall(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: ra, lda: lda, b: rb, ldb: ldb,
+                      beta: beta, c: c, ldc: ldc)
+            return
+        }
         if isSmall(m, n, k) && adv_sgemm_small(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 {
             return
         }
@@ -117,11 +129,16 @@ enum BLAS {
     static func gemmSmallAdd(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                              alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int, d: UnsafePointer<Float>, ldd: Int,
-                             c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if isSmall(m, n, k) && adv_sgemm_small_add(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, d, ldd, c, ldc) != 0 {
+                             c: UnsafeMutablePointer<Float>, ldc: Int, bf16: Bool = false) {
+        if !bf16 && isSmall(m, n, k) && adv_sgemm_small_add(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, d, ldd, c, ldc) != 0 {
             return
         }
         for i in 0..<m { (c + i * ldc).update(from: d + i * ldd, count: n) }
+        if bf16 {
+            gemmSmall(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                      beta: 1, c: c, ldc: ldc, bf16: true)
+            return
+        }
         gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
              beta: 1, c: c, ldc: ldc)
     }
