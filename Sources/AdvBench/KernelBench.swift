@@ -224,6 +224,17 @@ struct KernelBench: BenchSection {
                 return { try Tensor.layerNorm(x, weight: w, bias: b, eps: 1e-6) }
             }
         }
+        // ConvNeXt-T's block norm: NCHW in, channels-last rows out (Tensor.layerNorm2dChannelsLast)
+        // against the permute to NHWC (a transposed copy) and the row norm it replaced.
+        func lnChannelsLast(_ res: String, n: Int, c: Int, hw: Int, fused: Bool) -> MemoryCase {
+            MemoryCase(kernel: fused ? "layer norm NCHW -> NHWC (ConvNeXt-T)" : "layer norm (permute + rows, ConvNeXt-T)", res: res,
+                       shape: "\(n)x\(c)x\(hw)x\(hw)", bytes: Double(n * c * hw * hw * 8), flops: 8.0 * Double(n * c * hw * hw)) {
+                let x = Tensor.randn([n, c, hw, hw], rng: RNG(seed: 13))
+                let w = Tensor(shape: [c], repeating: 1), b = Tensor(zeros: [c])
+                if fused { return { try Tensor.layerNorm2dChannelsLast(x, weight: w, bias: b, eps: 1e-6) } }
+                return { try Tensor.layerNorm(x.permute([0, 2, 3, 1]), weight: w, bias: b, eps: 1e-6) }
+            }
+        }
         func gelu(_ res: String, count: Int) -> MemoryCase {
             MemoryCase(kernel: "GELU", res: res, shape: "(\(count))", bytes: Double(count * 8), flops: 0) {
                 let x = Tensor.randn([count], rng: RNG(seed: 14))
@@ -280,6 +291,7 @@ struct KernelBench: BenchSection {
             add("224", [8, 96, 56, 56], [8, 96, 56, 56]), add("224", [8, 96, 56, 56], [1, 96, 1, 1]),
             dw("224", n: 8, c: 96, hw: 56), dw("224", n: 8, c: 384, hw: 14), dw("32", n: 64, c: 96, hw: 8),
             ln("224", rows: 8 * 3136, d: 96), ln("224", rows: 8 * 197, d: 384), ln("32", rows: 64 * 64, d: 96),
+            lnChannelsLast("224", n: 8, c: 96, hw: 56, fused: true), lnChannelsLast("224", n: 8, c: 96, hw: 56, fused: false),
             gelu("224", count: 8 * 3136 * 384), gelu("32", count: 64 * 64 * 384),
             softmax("224", rows: 8 * 6 * 197, d: 197), softmax("224", rows: 8 * 64 * 3 * 49, d: 49), softmax("32", rows: 64 * 6 * 65, d: 65),
             window("224", b: 8, hw: 56, c: 96, w: 7, fused: true), window("224", b: 8, hw: 56, c: 96, w: 7, fused: false),

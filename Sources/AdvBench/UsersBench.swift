@@ -12,7 +12,10 @@
 //   training step as `fit` takes it: attack in evaluation mode, forward + backward in training
 //   mode, AdamW), ADV_BENCH_PRECISION (fp32 | bf16), ADV_BENCH_REPS (timed runs of each workload;
 //   the best is reported, and the first run, which pays for first-touch allocation, counts as one).
-//   Each workload's line carries the process's peak RSS so far.
+//   Each workload's line carries the process's peak RSS so far, and each run's CPU time (user and
+//   system seconds of the whole process, `cpu_user`/`cpu_sys`): on a loaded machine the wall times
+//   mostly measure the load, and the first run's extra system time shows its first-touch page
+//   faults (the warm-up that eval at batch 8 pays as the first workload of a process).
 // - `corelat`: the round trip of one cache line between CPU 0 and CPU 1 (CKernels/corelatency.c),
 //   which says where the host placed the two vCPUs (docs/architecture.md, "Where the two vCPUs
 //   sit"); users_view.py measures it before every fit32 process and prints it beside each row.
@@ -81,8 +84,14 @@ struct Step224Bench: BenchSection {
         for (kind, batch) in work {
             let x = Tensor.rand([batch, 3, 224, 224], rng: rng)
             let labels = (0..<batch).map { ($0 * 37) % 1000 }
-            var times: [Double] = []
+            var times: [Double] = [], cpuUser: [Double] = [], cpuSys: [Double] = []
             for _ in 0..<reps {
+                let c0 = Step224Bench.cpuTime()
+                defer {
+                    let c1 = Step224Bench.cpuTime()
+                    cpuUser.append(c1.user - c0.user)
+                    cpuSys.append(c1.sys - c0.sys)
+                }
                 let t0 = Bench.now()
                 if kind == "eval" {
                     _ = try pgd5.run(m, x, goal: AttackGoal(labels: labels), rng: rng)
@@ -92,14 +101,23 @@ struct Step224Bench: BenchSection {
                 times.append(Bench.now() - t0)
             }
             let best = times.min() ?? .nan
-            print("\(modelName) \(kind) batch \(batch) \(precision.rawValue): best \(fmt(best, 3)) s of \(times.map { fmt($0, 3) }.joined(separator: ", "))")
+            print("\(modelName) \(kind) batch \(batch) \(precision.rawValue): best \(fmt(best, 3)) s of \(times.map { fmt($0, 3) }.joined(separator: ", "))"
+                  + "; CPU user+sys per run \(zip(cpuUser, cpuSys).map { "\(fmt($0, 2))+\(fmt($1, 2))" }.joined(separator: ", ")) s")
             var fields: [String: Any] = ["kind": kind, "model": modelName, "batch": batch, "precision": precision.rawValue,
                                          "seconds": best, "times": times, "macs": try m.macs(), "threads": Parallel.threads,
-                                         "peak_rss": ModelMemoryBench.peakRSS() ?? 0]
+                                         "peak_rss": ModelMemoryBench.peakRSS() ?? 0, "cpu_user": cpuUser, "cpu_sys": cpuSys]
             if MemoryStats.enabled { fields.merge(Step224Bench.memoryFields()) { a, _ in a } }
             emitResult(fields)
             if MemoryStats.enabled && kind == "train" { try Step224Bench.census(m, pgd1, x, labels, rng) }
         }
+    }
+
+    /// User and system CPU seconds of the whole process so far (every thread).
+    static func cpuTime() -> (user: Double, sys: Double) {
+        var u = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &u)
+        let sec = { (t: timeval) in Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return (sec(u.ru_utime), sec(u.ru_stime))
     }
 
     /// With ADV_MEM_STATS=1, after the timed steps: what the training forward's graph holds at the

@@ -102,6 +102,9 @@ final class ConvMlpTests: XCTestCase {
         gradCheck("layerNorm2dPacked", [rnd(s, seed: 1), rnd([c], seed: 2, offset: 1), rnd([c], seed: 3)]) { t in
             try Tensor.layerNorm2dPacked(t[0], weight: t[1], bias: t[2], eps: 1e-6)
         }
+        gradCheck("layerNorm2dChannelsLast", [rnd(s, seed: 1), rnd([c], seed: 2, offset: 1), rnd([c], seed: 3)]) { t in
+            try Tensor.layerNorm2dChannelsLast(t[0], weight: t[1], bias: t[2], eps: 1e-6)
+        }
         gradCheck("layerNorm2d tiled", [rnd(s, seed: 1), rnd([c], seed: 2, offset: 1), rnd([c], seed: 3)]) { t in
             try Tensor.layerNorm2d(t[0], weight: t[1], bias: t[2], eps: 1e-6)
         }

@@ -220,6 +220,12 @@ void adv_pack_images(const float *src, float *dst, long cnt, long hw, long image
 void adv_unpack_images(const float *src, float *dst, long cnt, long hw, long image_stride, long ld, long r0, long r1,
                        int accumulate);
 
+// MARK: pixel tiles of NCHW maps as channels-last rows (pixeltile.c)
+/// dst[p * c + ch] = src[ch * ld + p] for p < m (at most 16), ch < c.
+void adv_gather_pixels(const float *src, long ld, long c, long m, float *dst);
+/// dst[ch * ld + p] = src[p * c + ch] for p < m (at most 16), ch < c.
+void adv_scatter_pixels(const float *src, long c, long m, float *dst, long ld);
+
 // MARK: batched transpose (transpose.c)
 
 /// For matrices [b0, b1) of a batch of (rows, cols) row-major matrices stored one after another,

@@ -14,7 +14,23 @@
 // call, Conv.imagesPerGemm, so the same shapes and splits) with other leading dimensions, the
 // gradients' sums run in the same order, and the residual is the same expression per element.
 // fp32 only (the caller keeps the NCHW ops for bf16/fp16).
+//
+// The same tiled norm also writes channels last, (N, H, W, C): the rows that Linear layers read,
+// for ConvNeXt blocks without conv_mlp (convnext_tiny and up), where it replaces the permute to
+// NHWC (a transposed copy forward and backward) and the norm on it, with the same values
+// (docs/architecture.md, "ConvNeXt's conv_mlp branch"). The tiles move between the layouts
+// through CKernels/pixeltile.c (16 x 16 transposes in registers with AVX-512).
 import CKernels
+
+/// Where `layerNorm2dTiled` writes channel ch of pixel p of image img.
+enum NormLayout {
+    /// (N, C, H, W), as the input.
+    case nchw
+    /// (C, N * H * W): the packed operand of the 1x1 convolutions.
+    case packed
+    /// (N, H, W, C): each pixel's channels in one row, as Linear layers read them.
+    case channelsLast
+}
 
 extension Tensor {
     /// LayerNorm over the channels of x (N, C, H, W), written packed: (C, N * H * W).
@@ -25,22 +41,39 @@ extension Tensor {
     ///   - weight, bias: (C) or nil
     ///   - eps: added to the variance.
     public static func layerNorm2dPacked(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
-        try layerNorm2dTiled(x, weight: weight, bias: bias, eps: eps, packed: true)
+        try layerNorm2dTiled(x, weight: weight, bias: bias, eps: eps, layout: .packed)
+    }
+
+    /// LayerNorm over the channels of x (N, C, H, W), written channels last: (N, H, W, C). The
+    /// values (and gradients) of `layerNorm` on `x.permute([0, 2, 3, 1])`, bit for bit, without
+    /// the transposed copies (the row kernel writes the output rows in place).
+    /// - Parameters:
+    ///   - x: (N, C, H, W)
+    ///   - weight, bias: (C) or nil
+    ///   - eps: added to the variance.
+    public static func layerNorm2dChannelsLast(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
+        try layerNorm2dTiled(x, weight: weight, bias: bias, eps: eps, layout: .channelsLast)
     }
 
     /// Layer norm over the channels of x (N, C, H, W) in tiles of 16 pixels (each pixel's C
-    /// channels gathered into a row for the row kernel of `normRows`), written packed
-    /// (C, N * H * W) or, `packed: false`, as (N, C, H, W): the values of `layerNorm` on the
-    /// NHWC permute, without the two transposed copies (`layerNorm2d` with a graph uses it).
-    static func layerNorm2dTiled(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, packed: Bool) throws -> Tensor {
+    /// channels gathered into a row for the row kernel of `normRows`), written in `layout`
+    /// (NormLayout): the values of `layerNorm` on the NHWC permute, without the transposed
+    /// copies (`layerNorm2d` uses it with `.nchw`).
+    static func layerNorm2dTiled(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, layout: NormLayout) throws -> Tensor {
         guard x.rank == 4, x.shape[1] > 0, x.count > 0 else {
             throw EngineError.shape("layerNorm2d: needs a non-empty (N, C, H, W), got \(x.shape)")
         }
         let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3], cols = n * hw
         if let w = weight, w.shape != [c] { throw EngineError.shape("layerNorm2d: weight \(w.shape) does not fit input \(x.shape)") }
         if let b = bias, b.shape != [c] { throw EngineError.shape("layerNorm2d: bias \(b.shape) does not fit input \(x.shape)") }
-        let out = Tensor(uninitialized: packed ? [c, cols] : x.shape)
-        // channel ch of image img at out + img * imageStride + ch * channelStride
+        let out: Tensor
+        switch layout {
+        case .nchw: out = Tensor(uninitialized: x.shape)
+        case .packed: out = Tensor(uninitialized: [c, cols])
+        case .channelsLast: out = Tensor(uninitialized: [n, x.shape[2], x.shape[3], c])
+        }
+        // channel ch of image img at out + img * imageStride + ch * channelStride (not channelsLast)
+        let packed = layout == .packed, channelsLast = layout == .channelsLast
         let imageStride = packed ? hw : c * hw, channelStride = packed ? cols : hw
         var inputs = [x]
         if let w = weight { inputs.append(w) }
@@ -57,14 +90,15 @@ extension Tensor {
             for u in r {
                 let img = u / tiles, p0 = (u % tiles) * tile, m = Swift.min(tile, hw - p0), row0 = img * hw + p0
                 let src = px + img * c * hw + p0, dst = po + img * imageStride + p0
-                for ch in 0..<c { for p in 0..<m { rows[p * c + ch] = src[ch * hw + p] } }
-                adv_layernorm_forward(rows, normed, pm.map { $0 + row0 }, pr + row0, pw, pb, 0, m, c, eps)
-                for ch in 0..<c { for p in 0..<m { dst[ch * channelStride + p] = normed[p * c + ch] } }
+                adv_gather_pixels(src, hw, c, m, rows)  // CKernels/pixeltile.c
+                // channels last: the normed rows are the output's rows
+                adv_layernorm_forward(rows, channelsLast ? po + row0 * c : normed, pm.map { $0 + row0 }, pr + row0, pw, pb, 0, m, c, eps)
+                if !channelsLast { adv_scatter_pixels(normed, c, m, dst, channelStride) }
             }
         }
         if let mean = mean {
             out.record(inputs) { g in
-                Tensor.layerNorm2dTiledBackward(g, x, weight: weight, bias: bias, mean: mean, rstd: rstd, packed: packed)
+                Tensor.layerNorm2dTiledBackward(g, x, weight: weight, bias: bias, mean: mean, rstd: rstd, layout: layout)
             }
         }
         return out
@@ -74,12 +108,13 @@ extension Tensor {
     /// the same chunks of rows (so the weight and bias sums are added in the same order), with
     /// the rows gathered from g and the NCHW x in tiles of at most 16 pixels.
     /// - Parameters:
-    ///   - g: the output gradient, (C, N * H * W) when `packed`, else (N, C, H, W)
+    ///   - g: the output gradient in `layout`: (N, C, H, W), (C, N * H * W) or (N, H, W, C)
     ///   - x: (N, C, H, W); weight, bias: (C) or nil; each receives its gradient
     ///   - mean, rstd: (N * H * W) from the forward pass
     static func layerNorm2dTiledBackward(_ g: Tensor, _ x: Tensor, weight: Tensor?, bias: Tensor?, mean: Tensor, rstd: Tensor,
-                                         packed: Bool) {
+                                         layout: NormLayout) {
         let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3], rows = n * hw
+        let packed = layout == .packed, channelsLast = layout == .channelsLast
         let imageStride = packed ? hw : c * hw, channelStride = packed ? rows : hw
         let pg = g.ptr, px = x.ptr, pm = mean.ptr, pr = rstd.ptr
         let pw = weight.map { UnsafePointer($0.ptr) }
@@ -102,14 +137,14 @@ extension Tensor {
                     // a tile of m rows (pixels) inside one image
                     let img = r / hw, p0 = r % hw, m = Swift.min(tile, hw - p0, end - r)
                     let xs = px + img * c * hw + p0, gs = pg + img * imageStride + p0
-                    for cc in 0..<c {
-                        for p in 0..<m { gt[p * c + cc] = gs[cc * channelStride + p]; xt[p * c + cc] = xs[cc * hw + p] }
-                    }
-                    adv_layernorm_backward(gt, xt, pm + r, pr + r, pw, pgx == nil ? nil : gxt, ppw.map { $0 + ch * c },
+                    // channels last: g's rows r..<r + m are already the kernel's rows
+                    if !channelsLast { adv_gather_pixels(gs, channelStride, c, m, gt) }
+                    adv_gather_pixels(xs, hw, c, m, xt)
+                    adv_layernorm_backward(channelsLast ? pg + r * c : gt, xt, pm + r, pr + r, pw, pgx == nil ? nil : gxt, ppw.map { $0 + ch * c },
                                            ppb.map { $0 + ch * c }, h, 0, m, c)
                     if let pgx = pgx {
                         let dst = pgx + img * c * hw + p0
-                        for cc in 0..<c { for p in 0..<m { dst[cc * hw + p] = gxt[p * c + cc] } }
+                        adv_scatter_pixels(gxt, c, m, dst, hw)
                     }
                     r += m
                 }

@@ -115,7 +115,7 @@ extension Tensor {
         if let b = bias, b.shape != [c] { throw EngineError.shape("layerNorm2d: bias \(b.shape) does not fit input \(x.shape)") }
         // In tiles of 16 pixels, no NHWC copies (ConvMlp.swift); without a graph it records
         // nothing and keeps no statistics. Empty maps take the permute chain.
-        if c > 0, x.count > 0 { return try layerNorm2dTiled(x, weight: weight, bias: bias, eps: eps, packed: false) }
+        if c > 0, x.count > 0 { return try layerNorm2dTiled(x, weight: weight, bias: bias, eps: eps, layout: .nchw) }
         let t = try x.permute([0, 2, 3, 1])
         return try layerNorm(t, weight: weight, bias: bias, eps: eps).permute([0, 3, 1, 2])
     }

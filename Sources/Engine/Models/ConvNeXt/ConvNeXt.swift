@@ -60,8 +60,9 @@ final class ConvNeXtBlock {
             y = try fc2(fc1(y, ctx).gelu(), ctx)
             return try Tensor.scaledResidual(x, y, scale: gamma, sampleScale: dropPathFactors(x.shape[0], dropRate, ctx))
         }
-        y = try y.permute([0, 2, 3, 1])
-        y = try norm(y, ctx)
+        // The norm writes channels last (N, H, W, C) itself: the values of norm(y.permute([0, 2, 3, 1]))
+        // without the transposed copies (Tensor/Ops/ConvMlp.swift).
+        y = try Tensor.layerNorm2dChannelsLast(y, weight: norm.weight, bias: norm.bias, eps: norm.eps)
         y = try fc2(fc1(y, ctx).gelu(), ctx)
         return try Tensor.scaledResidual(x, channelsLast: y, scale: gamma, sampleScale: dropPathFactors(x.shape[0], dropRate, ctx))
     }
