@@ -75,6 +75,15 @@ def run(cmd, env=None, timeout=3600):
     return out
 
 
+NEAR_NS = 150  # round trips below this: the two vCPUs share an L3 ("near"); docs/architecture.md
+
+
+def is_near(r):
+    """True / False for a run measured near / far, None when its round trip was not measured."""
+    rt = r.get("rt_ns", -1)
+    return None if rt is None or rt <= 0 else rt < NEAR_NS
+
+
 class Bench:
     def __init__(self, a):
         self.a = a
@@ -123,7 +132,9 @@ class Bench:
                         self.fit.setdefault((key, prec, "adv"), []).append(r)
                     if self.torch:
                         cmd = self.torch_cmd("fit32", key) + (["--bf16"] if prec == "bf16" else [])
+                        rt = self.core_roundtrip()
                         for r in run(cmd, self.tenv):
+                            r["rt_ns"] = rt
                             self.fit.setdefault((key, prec, "torch"), []).append(r)
 
     def measure_224(self, kinds):
@@ -139,11 +150,15 @@ class Bench:
                 log(f"224 {m} {prec}: {','.join(work)}")
                 env = dict(self.aenv, ADV_BENCH_MODEL=m, ADV_BENCH_PRECISION=prec, ADV_BENCH_WORK=",".join(work),
                            ADV_BENCH_REPS=str(self.a.reps224))
+                rt = self.core_roundtrip()
                 for r in run([self.advbench, "step224"], env):
+                    r["rt_ns"] = rt
                     self.s224.setdefault((m, r["kind"], r["batch"], prec, "adv"), []).append(r)
                 if self.torch:
                     cmd = self.torch_cmd("step224", m, "--work", ",".join(work), "--reps", str(self.a.reps224))
+                    rt = self.core_roundtrip()
                     for r in run(cmd + (["--bf16"] if prec == "bf16" else []), self.tenv):
+                        r["rt_ns"] = rt
                         self.s224.setdefault((m, r["kind"], r["batch"], prec, "torch"), []).append(r)
 
     def measure_mem(self):
@@ -212,51 +227,76 @@ class Bench:
     def ratio(a, b):
         return "-" if not a or not b else f"{a / b:.2f}x"
 
-    def fit_rate(self, key, prec, side):
-        rs = self.fit.get((key, prec, side), [])
+    def fit_rate(self, key, prec, side, near=None):
+        """Best images/s of a row's runs on one side (only the runs in one vCPU placement when `near`
+        is True or False), how many runs, and the runs."""
+        rs = [r for r in self.fit.get((key, prec, side), []) if near is None or is_near(r) == near]
         rates = [512 / (r["t768"] - r["t256"]) for r in rs if r["t768"] > r["t256"]]
         return (max(rates) if rates else None), len(rates), rs
+
+    @staticmethod
+    def round_trips(runs):
+        return ", ".join(f"{r['rt_ns']:.0f}" if r.get("rt_ns", -1) > 0 else "?" for r in runs)
+
+    def same_placement(self, best):
+        """adv / PyTorch among runs in the same vCPU placement: near if both sides have a near run,
+        else far if both have a far one, else "-". `best(side, near)` gives a side's best rate."""
+        for near, word in [(True, "near"), (False, "far")]:
+            a, t = best("adv", near), best("torch", near)
+            if a and t:
+                return f"{self.ratio(a, t)} ({word})"
+        return "-"
 
     def report_fit32(self):
         self.emit(f"### `fit` at 32x32 (batch 64, AdamW, PGD-1, {self.a.threads} threads)\n")
         self.emit("images/s of the whole call, (768 - 256) / (t768 - t256), best of the runs (n); PyTorch: the same loop "
                   "(and its fastest single step, the issue's old reference); bf16 = adv's precision bf16 against "
                   "PyTorch's bf16 autocast. vCPU round trip: the CPU 0 <-> 1 cache-line round trip (AdvBench corelat) "
-                  "measured just before each adv run, in run order (about 55 ns: the two vCPUs share an L3; about 330 ns: "
-                  "they do not, and two-thread fit runs up to 1.6x slower).\n")
+                  "measured just before each run, in run order (about 55 ns: the two vCPUs share an L3, \"near\"; about 330 ns: "
+                  "they do not, \"far\", and two-thread fit runs up to 1.6x slower, PyTorch's too); same placement: the "
+                  "best runs of both sides among the near runs (else the far runs) when both sides have one.\n")
         rows = []
         for key, label in self.models32():
             for prec in self.precisions():
                 a, na, ra = self.fit_rate(key, prec, "adv")
                 t, nt, rt = self.fit_rate(key, prec, "torch")
                 step = max((64 / r["best_step"] for r in rt), default=None)
-                rts = ", ".join(f"{r['rt_ns']:.0f}" if r.get("rt_ns", -1) > 0 else "?" for r in ra)
+                same = self.same_placement(lambda side, near: self.fit_rate(key, prec, side, near)[0])
                 rows.append([label, prec, f"{self.f(a)} ({na})", f"{self.f(t)} ({nt})", self.f(step),
-                             self.ratio(a, t), self.ratio(a, step), rts])
+                             self.ratio(a, t), self.ratio(a, step), same,
+                             f"{self.round_trips(ra)}; {self.round_trips(rt)}"])
         self.table(["model", "precision", "adv fit (images/s)", "PyTorch loop (images/s)", "PyTorch best step (images/s)",
-                    "adv / PyTorch loop", "adv / PyTorch step", "vCPU round trip (ns)"], rows)
+                    "adv / PyTorch loop", "adv / PyTorch step", "adv / PyTorch loop, same placement",
+                    "vCPU round trip adv; PyTorch (ns)"], rows)
 
-    def best224(self, m, kind, batch, prec, side):
-        rs = self.s224.get((m, kind, batch, prec, side), [])
+    def best224(self, m, kind, batch, prec, side, near=None):
+        rs = [r for r in self.s224.get((m, kind, batch, prec, side), []) if near is None or is_near(r) == near]
         return min((r["seconds"] for r in rs), default=None), rs
 
     def report_224(self, kinds):
         self.emit(f"### 224x224 full-size models (1000 classes, {self.a.threads} threads)\n")
         self.emit(f"images/s, best of {self.a.reps224} run(s) in one process per model, precision and side (the first "
                   "run included; eval at batch 8 runs first in each process, so the model is warm for the others); eval = PGD-5 (eps 4/255, step 1/255, no random start) + the scoring forward; "
-                  "train = PGD-1 + forward/backward + AdamW.\n")
+                  "train = PGD-1 + forward/backward + AdamW. vCPU round trip: measured before each side's process (its runs "
+                  "share it); same placement: as in the fit32 table.\n")
         rows = []
         work = ([("eval", 8), ("eval", 32)] if "eval" in kinds else []) + ([("train", 16)] if "train" in kinds else [])
         for m in self.models224():
             for kind, batch in work:
                 for prec in self.precisions():
-                    ta, _ = self.best224(m, kind, batch, prec, "adv")
-                    tt, _ = self.best224(m, kind, batch, prec, "torch")
+                    ta, ra = self.best224(m, kind, batch, prec, "adv")
+                    tt, rt = self.best224(m, kind, batch, prec, "torch")
                     ia = batch / ta if ta else None
                     it = batch / tt if tt else None
+
+                    def best(side, near):
+                        t, _ = self.best224(m, kind, batch, prec, side, near)
+                        return batch / t if t else None
                     rows.append([m, f"{'PGD-5 eval' if kind == 'eval' else 'PGD-1 train step'}", str(batch), prec,
-                                 self.f(ia, 2), self.f(it, 2), self.ratio(ia, it)])
-        self.table(["model", "workload", "batch", "precision", "adv (images/s)", "PyTorch (images/s)", "adv / PyTorch"], rows)
+                                 self.f(ia, 2), self.f(it, 2), self.ratio(ia, it), self.same_placement(best),
+                                 f"{self.round_trips(ra[:1])}; {self.round_trips(rt[:1])}"])
+        self.table(["model", "workload", "batch", "precision", "adv (images/s)", "PyTorch (images/s)", "adv / PyTorch",
+                    "same placement", "vCPU round trip adv; PyTorch (ns)"], rows)
 
     def report_efficiency(self):
         p32, p16 = self.peaks.get("fp32"), self.peaks.get("bf16")
