@@ -3,7 +3,7 @@
 
 The users' view (benchmarks/users_view.py, BENCHMARKS.md) says for every row that misses its
 target what limits it; this script is the measurement behind those statements. For each row it
-runs the same command the benchmark runs under `perf record -F 499 -g`, reads the flat profile
+runs the same command the benchmark runs under `perf record -F 499` (flat: no call graphs, which only slow the report), reads the flat profile
 (`perf report --no-children --sort symbol`) and sums the samples per kind of work: products (fp32
 through OpenBLAS, bf16 through our AVX512-BF16 kernel, small fp32 tiles, which include
 attention's products), layer and group norms, activations, softmax, layout copies and bf16
@@ -76,7 +76,7 @@ def command_for(row, threads):
 def profile(argv, env, workdir):
     data = os.path.join(workdir, "perf.data")
     with open(os.path.join(workdir, "out.txt"), "w") as out:
-        subprocess.run(["perf", "record", "-F", "499", "-g", "-o", data, "--"] + argv,
+        subprocess.run(["perf", "record", "-F", "499", "-o", data, "--"] + argv,
                        env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, check=True)
     report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "symbol", "--stdio",
                              "-g", "none", "--percent-limit", "0"], capture_output=True, text=True, check=True).stdout
