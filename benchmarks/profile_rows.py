@@ -3,7 +3,8 @@
 
 The users' view (benchmarks/users_view.py, BENCHMARKS.md) says for every row that misses its
 target what limits it; this script is the measurement behind those statements. For each row it
-runs the same command the benchmark runs under `perf record -F 499` (flat: no call graphs, which only slow the report), reads the flat profile
+runs the same command the benchmark runs under `perf record -F 499` (flat: call graphs would only
+slow the report), reads the flat profile
 (`perf report --no-children --sort symbol`) and sums the samples per kind of work: products (fp32
 through OpenBLAS, bf16 through our AVX512-BF16 kernel, small fp32 tiles, which include
 attention's products), layer and group norms, activations, softmax, layout copies and bf16
@@ -35,11 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # Kind of work -> symbol patterns (first match wins; order matters: specific before general).
 KINDS = [
     ("set-up", r"fillNormal|__sin|__cos|truncatedNormal|initWeights|Factory"),
-    ("bf16 products", r"gemm_bf16|bf16_pack|pack_bf16|sbgemm|dpbf16"),
+    ("bf16 products", r"gemm_bf16|bf16_pack|pack_bf16|sbgemm|dpbf16|store_mapped"),
     ("fp32 products (OpenBLAS)", r"^sgemm|^SGEMM|gemm_kernel|gemm_[io][nt]copy|gemm_beta|blas_thread"),
     ("small fp32 products (incl. attention)", r"run_tiles|smallgemm|small_gemm|adv_gemm_small"),
     ("softmax", r"softmax"),
-    ("layer/group/batch norm", r"layernorm|layer_norm|groupnorm|group_norm|batchnorm|batch_norm|bnact|bn_act|normRows|LayerNorm|layerNorm|groupNorm|batchNorm"),
+    ("layer/group/batch norm", r"adv_gn_|adv_bn_|layernorm|layer_norm|groupnorm|group_norm|batchnorm|batch_norm|bnact|bn_act|normRows|LayerNorm|layerNorm|groupNorm|batchNorm"),
     ("activations (GELU)", r"gelu"),
     ("bf16 rounding copies", r"round_bf16|to_bf16|from_bf16"),
     ("layout copies (im2col, transposes, packs, windows)", r"im2col|col2im|transpose|pack_images|unpack_images|window|memmove|memcpy|permute|gather|fillRows"),
