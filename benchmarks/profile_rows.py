@@ -63,6 +63,8 @@ def classify(symbol):
 def command_for(row, threads):
     """(description, argv, extra environment) of one row spec."""
     parts = row.split(":")
+    if not ((parts[0] == "fit32" and len(parts) == 3) or (len(parts) == 4 and parts[1] in ("eval", "train") and parts[2].isdigit())):
+        sys.exit(f"profile_rows.py: --rows: '{row}' is neither MODEL:eval|train:BATCH:PRECISION nor fit32:MODEL:PRECISION")
     if parts[0] == "fit32":
         _, model, precision = parts
         argv = [str(ROOT / ".build/release/adv"), str(ROOT / "benchmarks/fit32.adv"), model, precision, str(threads)]
@@ -95,12 +97,19 @@ def main():
     ap.add_argument("--rows", required=True, help="comma-separated MODEL:eval|train:BATCH:PRECISION or fit32:MODEL:PRECISION")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
+    if subprocess.run(["which", "perf"], capture_output=True).returncode != 0:
+        sys.exit("profile_rows.py: needs `perf` (Debian package linux-perf)")
     results = []
     for row in args.rows.split(","):
         name, argv, env = command_for(row.strip(), args.threads)
         print(f"profiling {name} ...", file=sys.stderr)
         with tempfile.TemporaryDirectory() as tmp:
-            shares = profile(argv, env, tmp)
+            try:
+                shares = profile(argv, env, tmp)
+            except subprocess.CalledProcessError as e:
+                with open(os.path.join(tmp, "out.txt"), errors="replace") as f:
+                    tail = "".join(f.readlines()[-5:])
+                sys.exit(f"profile_rows.py: {name}: `{' '.join(e.cmd)}` failed (exit {e.returncode}); its last lines:\n{tail}")
         step = 100.0 - shares.get("set-up", 0.0)
         results.append((name, {k: 100.0 * shares.get(k, 0.0) / step for k in STEP_KINDS}, shares.get("set-up", 0.0)))
     kinds = [k for k in STEP_KINDS if any(r[1][k] >= 0.5 for r in results)]
